@@ -1,0 +1,79 @@
+//! Areas: what each family of scenarios starts and drives. The engine knows
+//! only the [`Area`] trait; adding an area is a module here, its catalogue file,
+//! its scenario folder and one line in [`registry`].
+
+pub mod zeebe_client;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use crate::catalogue::Catalogue;
+use crate::error::HarnessError;
+use crate::peers::Observation;
+use crate::pki::Materialized;
+use crate::scenario::Case;
+
+/// A boxed future, as the object-safe [`Area`] returns it.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Something a case needs on this machine (a real peer).
+#[derive(Debug, Clone, Copy)]
+pub struct Requirement {
+    /// The peer's name, as reports show it.
+    pub peer: &'static str,
+    /// Finds it, or says how to install it.
+    pub locate: fn() -> Result<PathBuf, HarnessError>,
+}
+
+/// One family of scenarios.
+pub trait Area: Send + Sync {
+    /// The area's name: folder under `scenarios/` and `snapshots/`, id prefix.
+    fn name(&self) -> &'static str;
+
+    /// The area's catalogue (its own entries, then the common ones).
+    fn catalogue(&self) -> &Catalogue;
+
+    /// Checks a case body against the area's schema and says what the case
+    /// needs. Called for every case before anything runs.
+    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError>;
+
+    /// Starts the nodes, runs the client, collects the node logs, stops the
+    /// nodes. `workdir` holds the case's certificates and is every node's and
+    /// client's working directory.
+    fn run<'a>(
+        &'a self,
+        case: &'a Case,
+        workdir: &'a Path,
+        pki: &'a Materialized,
+    ) -> BoxFuture<'a, Result<Observation, HarnessError>>;
+}
+
+/// Every area, in report order.
+pub fn registry() -> &'static [&'static dyn Area] {
+    static AREAS: std::sync::OnceLock<Vec<&'static dyn Area>> = std::sync::OnceLock::new();
+    AREAS.get_or_init(|| vec![zeebe_client::area()])
+}
+
+/// The area called `name`.
+pub fn find(name: &str) -> Result<&'static dyn Area, HarnessError> {
+    registry()
+        .iter()
+        .copied()
+        .find(|a| a.name() == name)
+        .ok_or_else(|| {
+            HarnessError::invalid(
+                "scenario",
+                "area",
+                format!("no area named {name:?}"),
+                format!(
+                    "use one of: {}",
+                    registry()
+                        .iter()
+                        .map(|a| a.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+}

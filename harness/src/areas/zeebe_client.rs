@@ -1,0 +1,192 @@
+//! Area `zeebe-client`: Zeebe clients (built-in, real zbctl) against a reference
+//! Zeebe gateway configured from Zeebe YAML and environment.
+//!
+//! Case body:
+//!
+//! ```yaml
+//! gateway:
+//!   mode: standalone          # or embedded (zeebe.broker.gateway.*)
+//!   config: { zeebe: { gateway: { security: { enabled: true, ... } } } }
+//!   env: { ZEEBE_GATEWAY_SECURITY_ENABLED: "true" }
+//!   brokers: 1
+//! client:
+//!   kind: zbctl               # or builtin
+//!   plaintext: false          # --insecure / usePlaintext()
+//!   ca: ca.pem                # --certPath / caCertificatePath()
+//!   host: 127.0.0.1           # the host name dialled (localhost, 127.0.0.1, ...)
+//!   env: { ZEEBE_INSECURE_CONNECTION: "true" }
+//! ```
+//!
+//! The gateway's `network.host`/`network.port` are replaced by `127.0.0.1:0` so
+//! that every case gets a free port; everything else is read as Zeebe reads it.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Area, BoxFuture, Requirement};
+use crate::catalogue::Catalogue;
+use crate::config::zeebe::{GatewayMode, GatewaySettings};
+use crate::config::{EnvMap, Properties};
+use crate::error::HarnessError;
+use crate::nodes::{GatewayNode, Topology};
+use crate::peers::{builtin, zbctl, Observation, ZeebeClientConfig};
+use crate::pki::Materialized;
+use crate::scenario::Case;
+
+/// How long a client call may take.
+pub const CLIENT_DEADLINE: Duration = Duration::from_secs(10);
+/// How long the gateway may take to finish logging after the client is done.
+pub const SETTLE_DEADLINE: Duration = Duration::from_secs(3);
+
+/// The case body of this area.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CaseBody {
+    /// The gateway under test.
+    pub gateway: GatewayBody,
+    /// The client.
+    pub client: ClientBody,
+}
+
+/// The gateway part of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GatewayBody {
+    /// Standalone or embedded configuration shape.
+    #[serde(default)]
+    pub mode: GatewayMode,
+    /// The Zeebe YAML, as a tree.
+    #[serde(default)]
+    pub config: serde_yaml_ng::Value,
+    /// Environment variables of the gateway process.
+    #[serde(default)]
+    pub env: EnvMap,
+    /// Brokers in the reported topology.
+    #[serde(default = "one")]
+    pub brokers: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Which client runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientKind {
+    /// tlsmatrix's own tonic + rustls client.
+    Builtin,
+    /// The real zbctl.
+    Zbctl,
+}
+
+/// The client part of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClientBody {
+    /// Which client.
+    pub kind: ClientKind,
+    /// Plaintext switch.
+    #[serde(default)]
+    pub plaintext: bool,
+    /// CA file, relative to the case directory.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// The host name to dial.
+    #[serde(default = "localhost_ip")]
+    pub host: String,
+    /// Environment variables of the client.
+    #[serde(default)]
+    pub env: EnvMap,
+}
+
+fn localhost_ip() -> String {
+    "127.0.0.1".to_string()
+}
+
+struct ZeebeClientArea {
+    catalogue: Catalogue,
+}
+
+/// The area.
+pub fn area() -> &'static dyn Area {
+    static AREA: OnceLock<ZeebeClientArea> = OnceLock::new();
+    AREA.get_or_init(|| ZeebeClientArea {
+        catalogue: Catalogue::for_area(
+            "zeebe-client",
+            include_str!("../../catalogue/zeebe-client.yaml"),
+        )
+        .expect("catalogue/zeebe-client.yaml is valid (checked by the test suite)"),
+    })
+}
+
+fn body(case: &Case) -> Result<CaseBody, HarnessError> {
+    serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
+        HarnessError::invalid(
+            case.source.display().to_string(),
+            &case.id,
+            format!("invalid case body: {e}"),
+            "see the case body schema in harness/src/areas/zeebe_client.rs",
+        )
+    })
+}
+
+impl Area for ZeebeClientArea {
+    fn name(&self) -> &'static str {
+        "zeebe-client"
+    }
+
+    fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
+        let body = body(case)?;
+        Ok(match body.client.kind {
+            ClientKind::Builtin => Vec::new(),
+            ClientKind::Zbctl => vec![Requirement {
+                peer: "zbctl",
+                locate: zbctl::locate,
+            }],
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        case: &'a Case,
+        workdir: &'a Path,
+        _pki: &'a Materialized,
+    ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
+        Box::pin(async move {
+            let body = body(case)?;
+            let source = format!("{} (gateway.config)", case.id);
+            let props =
+                Properties::from_value(&source, &body.gateway.config, body.gateway.env.clone())?;
+            let mut settings =
+                GatewaySettings::from_properties(body.gateway.mode, &props, workdir)?;
+            settings.host = "127.0.0.1".to_string();
+            settings.port = 0;
+            let gateway =
+                GatewayNode::start(&settings, Topology::with_brokers(body.gateway.brokers)).await?;
+            let config = ZeebeClientConfig {
+                address: format!("{}:{}", body.client.host, gateway.address().port()),
+                plaintext: body.client.plaintext,
+                ca_path: body.client.ca.clone(),
+                env: body.client.env.clone(),
+                workdir: workdir.to_path_buf(),
+                deadline: CLIENT_DEADLINE,
+            };
+            let mut obs = match body.client.kind {
+                ClientKind::Builtin => builtin::topology(&config).await?,
+                ClientKind::Zbctl => zbctl::status(&config).await?,
+            };
+            gateway.log().settle(SETTLE_DEADLINE).await;
+            obs.node_logs = gateway.log().lines();
+            gateway.shutdown().await;
+            Ok(obs)
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! The case catalogue: documented troubleshooting cases (and the cases we
+//! observed beyond the documentation) as data, and classification of what a peer
+//! printed into an [`Outcome`] plus the entry that explains it and its fix.
+//!
+//! Each area ships one YAML file under `harness/catalogue/`; `common.yaml` holds
+//! entries every area shares (refused, timed out). Entries are tried in file
+//! order, area first, and the first signature that matches wins.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::error::HarnessError;
+use crate::outcome::Outcome;
+
+/// One troubleshooting case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Entry {
+    /// Stable id, `area::case`.
+    pub id: String,
+    /// One line saying what is misconfigured.
+    pub title: String,
+    /// True when the product documentation describes this case; false for cases
+    /// tlsmatrix observed on real peers beyond the documentation.
+    pub documented: bool,
+    /// The outcome this case is.
+    pub outcome: Outcome,
+    /// The client messages the documentation shows, verbatim.
+    #[serde(default)]
+    pub documented_messages: Vec<String>,
+    /// The node log lines the documentation shows, verbatim.
+    #[serde(default)]
+    pub documented_node_messages: Vec<String>,
+    /// Regular expressions that recognise this case in client output, today's
+    /// texts and the documented ones.
+    pub signatures: Vec<String>,
+    /// How to fix it.
+    pub fix: String,
+    /// The settings the fix touches: configuration keys, environment variables,
+    /// client flags and builder methods, exactly as the products spell them.
+    #[serde(default)]
+    pub settings: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct CatalogueFile {
+    area: String,
+    entries: Vec<Entry>,
+}
+
+/// A loaded catalogue: entries with compiled signatures.
+#[derive(Debug)]
+pub struct Catalogue {
+    entries: Vec<(Entry, Vec<Regex>)>,
+}
+
+/// The result of classifying one observation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    /// What happened.
+    pub outcome: Outcome,
+    /// The catalogue entry that explains it (none for a success or an
+    /// unclassified text).
+    pub entry: Option<String>,
+}
+
+const COMMON: &str = include_str!("../catalogue/common.yaml");
+
+impl Catalogue {
+    /// Parses catalogue files (YAML text, with a name for errors), in priority order.
+    pub fn parse(files: &[(&str, &str)]) -> Result<Self, HarnessError> {
+        let mut entries = Vec::new();
+        for (name, text) in files {
+            let file: CatalogueFile =
+                serde_yaml_ng::from_str(text).map_err(|e| HarnessError::yaml(*name, &e))?;
+            for entry in file.entries {
+                if !entry.id.starts_with(&format!("{}::", file.area)) {
+                    return Err(HarnessError::invalid(
+                        *name,
+                        &entry.id,
+                        format!("entry id is outside area {:?}", file.area),
+                        format!("prefix it with `{}::`", file.area),
+                    ));
+                }
+                let regexes = entry
+                    .signatures
+                    .iter()
+                    .map(|s| {
+                        Regex::new(s).map_err(|e| {
+                            HarnessError::invalid(
+                                *name,
+                                format!("{}.signatures", entry.id),
+                                e.to_string(),
+                                "fix the regular expression",
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                entries.push((entry, regexes));
+            }
+        }
+        Ok(Self { entries })
+    }
+
+    /// The catalogue of one area's YAML text followed by the common entries.
+    pub fn for_area(area: &str, text: &str) -> Result<Self, HarnessError> {
+        Self::parse(&[(area, text), ("common", COMMON)])
+    }
+
+    /// Every entry, in priority order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().map(|(e, _)| e)
+    }
+
+    /// The entry with this id.
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        self.entries().find(|e| e.id == id)
+    }
+
+    /// Classifies a failure text: the first entry with a matching signature.
+    pub fn classify_text(&self, text: &str) -> Classification {
+        for (entry, regexes) in &self.entries {
+            if regexes.iter().any(|r| r.is_match(text)) {
+                return Classification {
+                    outcome: entry.outcome.clone(),
+                    entry: Some(entry.id.clone()),
+                };
+            }
+        }
+        Classification {
+            outcome: Outcome::Unclassified,
+            entry: None,
+        }
+    }
+}
+
+/// The common entries alone (used by areas' tests).
+pub fn common() -> &'static Catalogue {
+    static CELL: OnceLock<Catalogue> = OnceLock::new();
+    CELL.get_or_init(|| Catalogue::parse(&[("common", COMMON)]).expect("common.yaml is valid"))
+}

@@ -1,0 +1,361 @@
+//! The command line. Thin: every command calls the library.
+//!
+//! Exit codes: 0 all cases passed (or were skipped with a reason), 1 a case
+//! failed or flapped across repetitions, 2 a harness error (bad input, a port in
+//! use, ...), which is printed with the file, the key and the fix.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::zeebe::{GatewayMode, GatewaySettings};
+use crate::config::EnvMap;
+use crate::engine::{self, RunOptions};
+use crate::error::HarnessError;
+use crate::nodes::{GatewayNode, Topology};
+use crate::report::{self, Format, Totals};
+use crate::scenario::{self, Case};
+
+/// tlsmatrix: TLS conformance scenarios for clients, gateways and clusters.
+#[derive(Debug, Parser)]
+#[command(name = "tlsmatrix", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run scenario cases against the embedded reference nodes.
+    Run(RunArgs),
+    /// List the case ids the scenario files expand to.
+    List(SelectArgs),
+    /// Write a documented set of certificates and keys for manual use.
+    Certs {
+        /// Directory to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Start a reference Zeebe gateway from a Zeebe configuration file plus the
+    /// ZEEBE_* environment; serve until SIGINT/SIGTERM.
+    Up {
+        /// The gateway.yaml (or broker.yaml with --mode embedded).
+        config: PathBuf,
+        /// Which configuration shape to read.
+        #[arg(long, value_enum, default_value_t = ModeArg::Standalone)]
+        mode: ModeArg,
+        /// Working directory for relative paths (default: the current directory).
+        #[arg(long)]
+        workdir: Option<PathBuf>,
+        /// Brokers reported in the topology.
+        #[arg(long, default_value_t = 1)]
+        brokers: u32,
+    },
+    /// Print the case catalogue: documented and observed troubleshooting cases.
+    Catalogue,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    Standalone,
+    Embedded,
+}
+
+#[derive(Debug, clap::Args)]
+struct SelectArgs {
+    /// Scenario files or folders (default: every file under scenarios/).
+    paths: Vec<PathBuf>,
+    /// Only cases whose id matches this glob (repeatable).
+    #[arg(long)]
+    filter: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Report format on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Run the selection N times and report any case whose outcome changed.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Cases run at once.
+    #[arg(long, default_value_t = default_jobs())]
+    jobs: usize,
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Up { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .try_init();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tlsmatrix: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, HarnessError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| HarnessError::run("tokio runtime", e))
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::List(select) => {
+            for case in select_cases(&select)? {
+                println!("{}", case.id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Certs { out } => certs(&out),
+        Command::Up {
+            config,
+            mode,
+            workdir,
+            brokers,
+        } => up(&config, mode, workdir, brokers),
+        Command::Catalogue => {
+            for area in crate::areas::registry() {
+                for e in area.catalogue().entries() {
+                    println!(
+                        "{} [{}] -> {}",
+                        e.id,
+                        if e.documented {
+                            "documented"
+                        } else {
+                            "observed"
+                        },
+                        e.outcome.id()
+                    );
+                    println!("  {}", e.title);
+                    println!("  fix: {}", e.fix);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The default scenario folder: `./scenarios`, else the one beside this crate.
+pub fn default_scenarios() -> PathBuf {
+    let local = PathBuf::from("scenarios");
+    if local.is_dir() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+    }
+}
+
+fn select_cases(select: &SelectArgs) -> Result<Vec<Case>, HarnessError> {
+    let paths = if select.paths.is_empty() {
+        vec![default_scenarios()]
+    } else {
+        select.paths.clone()
+    };
+    let cases = scenario::load_paths(&paths)?;
+    engine::check_cases(&cases)?;
+    if select.filter.is_empty() {
+        return Ok(cases);
+    }
+    let mut builder = globset::GlobSetBuilder::new();
+    for f in &select.filter {
+        builder.add(globset::Glob::new(f).map_err(|e| {
+            HarnessError::invalid(
+                "command line",
+                "--filter",
+                e.to_string(),
+                "use a glob such as 'zeebe-client::*zbctl*'",
+            )
+        })?);
+    }
+    let set = builder.build().map_err(|e| {
+        HarnessError::invalid("command line", "--filter", e.to_string(), "fix the glob")
+    })?;
+    Ok(cases.into_iter().filter(|c| set.is_match(&c.id)).collect())
+}
+
+fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
+    let cases: Vec<Arc<Case>> = select_cases(&args.select)?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    if cases.is_empty() {
+        return Err(HarnessError::invalid(
+            "command line",
+            "--filter",
+            "no case matches the selection",
+            "check the paths and the filter with `tlsmatrix list`",
+        ));
+    }
+    let options = RunOptions::from_env();
+    let rt = runtime()?;
+    let start = Instant::now();
+    let repeat = args.repeat.max(1);
+    let bar = indicatif::ProgressBar::new(cases.len() as u64 * repeat as u64);
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut rounds = Vec::new();
+    for _ in 0..repeat {
+        let results = rt.block_on(engine::run_all(cases.clone(), &options, args.jobs, |r| {
+            bar.set_message(r.case.id.clone());
+            bar.inc(1);
+        }));
+        rounds.push(results);
+    }
+    bar.finish_and_clear();
+    let wall = start.elapsed();
+    let results = rounds.last().cloned().unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    let _ = match args.format {
+        Format::Table => write!(out, "{}", report::table(&results)),
+        Format::Json => write!(out, "{}", report::json_lines(&results)),
+        Format::Junit => write!(out, "{}", report::junit(&results, wall)),
+    };
+    let flaky = flapping(&rounds);
+    for r in results.iter().filter(|r| !r.is_ok()) {
+        eprint!("\n{}", report::failure_text(r));
+    }
+    for id in &flaky {
+        eprintln!("\nflaky: {id} changed outcome across {repeat} repetitions");
+    }
+    let t = Totals::of(&results);
+    eprintln!(
+        "\nrun: {} passed, {} failed, {} skipped",
+        t.passed, t.failed, t.skipped
+    );
+    eprintln!(
+        "harness errors: {}; cases: {}; repetitions: {repeat}; wall time: {:.2}s",
+        t.errors,
+        results.len(),
+        wall.as_secs_f64()
+    );
+    if t.errors > 0 {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(if t.failed > 0 || !flaky.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Ids whose outcome differed between repetitions.
+fn flapping(rounds: &[Vec<engine::CaseResult>]) -> Vec<String> {
+    let Some(first) = rounds.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| {
+            let outcome = |x: &engine::CaseResult| x.actual.as_ref().map(|a| a.outcome.clone());
+            rounds
+                .iter()
+                .any(|round| round.get(*i).map(outcome) != Some(outcome(r)))
+        })
+        .map(|(_, r)| r.case.id.clone())
+        .collect()
+}
+
+fn certs(out: &Path) -> Result<ExitCode, HarnessError> {
+    std::fs::create_dir_all(out).map_err(|e| HarnessError::write(out, e))?;
+    let pki = crate::pki::manual_set().build()?;
+    let written = pki.write_to(out)?;
+    let readme = format!(
+        "Certificates written by `tlsmatrix certs` for manual use.\n\
+         Every certificate NAME has NAME.pem (the certificate), NAME.key (its private key, mode 0600)\n\
+         and, when it has an issuer, NAME-chain.pem (the certificate followed by its issuers).\n\
+         Files named *-expired, *-wrong-root, ... are broken on purpose.\n\n{}",
+        crate::pki::describe(&pki)
+    );
+    crate::pki::write_readme(&out.join("README.txt"), &readme)?;
+    println!(
+        "wrote {} certificates to {}",
+        written.files().len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn up(
+    config: &Path,
+    mode: ModeArg,
+    workdir: Option<PathBuf>,
+    brokers: u32,
+) -> Result<ExitCode, HarnessError> {
+    let mode = match mode {
+        ModeArg::Standalone => GatewayMode::Standalone,
+        ModeArg::Embedded => GatewayMode::Embedded,
+    };
+    let env: EnvMap = std::env::vars()
+        .filter(|(k, _)| k.starts_with("ZEEBE_"))
+        .collect();
+    let workdir = match workdir {
+        Some(w) => w,
+        None => std::env::current_dir().map_err(|e| HarnessError::read(".", e))?,
+    };
+    let settings = GatewaySettings::from_file(mode, config, &env, &workdir)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let node = GatewayNode::start(&settings, Topology::with_brokers(brokers)).await?;
+        println!(
+            "tlsmatrix gateway listening on {} ({})",
+            node.address(),
+            if node.is_tls() { "TLS" } else { "plaintext" }
+        );
+        let _ = std::io::stdout().flush();
+        wait_for_signal().await;
+        eprintln!("tlsmatrix gateway: stopping");
+        node.shutdown().await;
+        Ok::<_, HarnessError>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    match term {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Used by `--repeat` reports and the benchmark: a duration in milliseconds.
+pub fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,7 @@
+//! The products' own configuration shapes, read the way the products read them.
+//! Parse real files; ignore unrelated keys; report wrong types with file, key and fix.
+
+mod properties;
+pub mod zeebe;
+
+pub use properties::{EnvMap, Properties};

@@ -1,0 +1,239 @@
+//! Zeebe gateway configuration: the standalone gateway's `zeebe.gateway.*` and a
+//! broker's embedded gateway `zeebe.broker.gateway.*`, from YAML plus the
+//! environment variables Zeebe binds to the same keys.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{EnvMap, Properties};
+use crate::error::HarnessError;
+
+/// Which configuration shape a gateway is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GatewayMode {
+    /// A standalone gateway (`gateway.yaml`): keys under `zeebe.gateway`,
+    /// variables `ZEEBE_GATEWAY_*`.
+    #[default]
+    Standalone,
+    /// A gateway embedded in a broker (`broker.yaml`): keys under
+    /// `zeebe.broker.gateway`, variables `ZEEBE_BROKER_GATEWAY_*`.
+    Embedded,
+}
+
+impl GatewayMode {
+    /// The key prefix of this shape.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Standalone => "zeebe.gateway",
+            Self::Embedded => "zeebe.broker.gateway",
+        }
+    }
+}
+
+/// Zeebe's default gateway port.
+pub const DEFAULT_PORT: u16 = 26500;
+
+/// Client-facing TLS of a gateway (`<prefix>.security`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GatewaySecurity {
+    /// `security.enabled`: TLS between clients and the gateway.
+    pub enabled: bool,
+    /// `security.certificateChainPath`, resolved against the working directory.
+    pub certificate_chain_path: Option<PathBuf>,
+    /// `security.privateKeyPath`, resolved against the working directory.
+    pub private_key_path: Option<PathBuf>,
+}
+
+/// The settings of a gateway that matter for its client-facing transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySettings {
+    /// The shape the settings were read from.
+    pub mode: GatewayMode,
+    /// `network.host` (Zeebe's default `0.0.0.0`).
+    pub host: String,
+    /// `network.port` (Zeebe's default 26500).
+    pub port: u16,
+    /// `security.*`.
+    pub security: GatewaySecurity,
+    /// Where the settings came from, for messages.
+    pub source: String,
+}
+
+impl GatewaySettings {
+    /// Reads the settings from YAML text and an environment. Relative paths are
+    /// resolved against `workdir`, the node's working directory, as Zeebe does.
+    pub fn from_yaml(
+        mode: GatewayMode,
+        source: &str,
+        text: &str,
+        env: &EnvMap,
+        workdir: &Path,
+    ) -> Result<Self, HarnessError> {
+        let props = Properties::from_yaml(source, text, env.clone())?;
+        Self::from_properties(mode, &props, workdir)
+    }
+
+    /// Reads the settings from a configuration file and an environment.
+    pub fn from_file(
+        mode: GatewayMode,
+        path: &Path,
+        env: &EnvMap,
+        workdir: &Path,
+    ) -> Result<Self, HarnessError> {
+        let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+        Self::from_yaml(mode, &path.display().to_string(), &text, env, workdir)
+    }
+
+    /// Reads the settings from flattened properties.
+    pub fn from_properties(
+        mode: GatewayMode,
+        props: &Properties,
+        workdir: &Path,
+    ) -> Result<Self, HarnessError> {
+        let p = mode.prefix();
+        let key = |k: &str| format!("{p}.{k}");
+        let path = |k: &str| -> Result<Option<PathBuf>, HarnessError> {
+            Ok(props.string(&key(k))?.map(|s| workdir.join(s)))
+        };
+        let settings = Self {
+            mode,
+            host: props
+                .string(&key("network.host"))?
+                .unwrap_or_else(|| "0.0.0.0".to_string()),
+            port: props.port(&key("network.port"), DEFAULT_PORT)?,
+            security: GatewaySecurity {
+                enabled: props.bool(&key("security.enabled"), false)?,
+                certificate_chain_path: path("security.certificateChainPath")?,
+                private_key_path: path("security.privateKeyPath")?,
+            },
+            source: props.source().to_string(),
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Zeebe refuses to start a TLS gateway without both files configured.
+    fn validate(&self) -> Result<(), HarnessError> {
+        if !self.security.enabled {
+            return Ok(());
+        }
+        let p = self.mode.prefix();
+        let var = |k: &str| super::properties::env_name(&format!("{p}.security.{k}"));
+        if self.security.certificate_chain_path.is_none() {
+            return Err(HarnessError::invalid(
+                &self.source,
+                format!("{p}.security.certificateChainPath"),
+                "TLS is enabled but no certificate chain is configured",
+                format!(
+                    "set it (or {}) to the PEM chain file, or disable TLS with {p}.security.enabled: false",
+                    var("certificateChainPath")
+                ),
+            ));
+        }
+        if self.security.private_key_path.is_none() {
+            return Err(HarnessError::invalid(
+                &self.source,
+                format!("{p}.security.privateKeyPath"),
+                "TLS is enabled but no private key is configured",
+                format!(
+                    "set it (or {}) to the PEM private key file, or disable TLS with {p}.security.enabled: false",
+                    var("privateKeyPath")
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> EnvMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn standalone_defaults() {
+        let s = GatewaySettings::from_yaml(
+            GatewayMode::Standalone,
+            "g.yaml",
+            "",
+            &EnvMap::new(),
+            Path::new("/w"),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.host.as_str(), s.port, s.security.enabled),
+            ("0.0.0.0", 26500, false)
+        );
+    }
+
+    #[test]
+    fn embedded_reads_broker_keys_and_ignores_standalone_ones() {
+        let yaml = "zeebe:\n  gateway:\n    security:\n      enabled: true\n  broker:\n    gateway:\n      network:\n        port: 26600\n    unrelated: 1\n";
+        let s = GatewaySettings::from_yaml(
+            GatewayMode::Embedded,
+            "b.yaml",
+            yaml,
+            &EnvMap::new(),
+            Path::new("/w"),
+        )
+        .unwrap();
+        assert_eq!((s.port, s.security.enabled), (26600, false));
+    }
+
+    #[test]
+    fn env_enables_tls_with_relative_paths() {
+        let e = env(&[
+            ("ZEEBE_BROKER_GATEWAY_SECURITY_ENABLED", "true"),
+            (
+                "ZEEBE_BROKER_GATEWAY_SECURITY_CERTIFICATECHAINPATH",
+                "chain.pem",
+            ),
+            (
+                "ZEEBE_BROKER_GATEWAY_SECURITY_PRIVATEKEYPATH",
+                "/abs/key.pem",
+            ),
+        ]);
+        let s =
+            GatewaySettings::from_yaml(GatewayMode::Embedded, "b.yaml", "", &e, Path::new("/w"))
+                .unwrap();
+        assert!(s.security.enabled);
+        assert_eq!(
+            s.security.certificate_chain_path.unwrap(),
+            PathBuf::from("/w/chain.pem")
+        );
+        assert_eq!(
+            s.security.private_key_path.unwrap(),
+            PathBuf::from("/abs/key.pem")
+        );
+    }
+
+    #[test]
+    fn tls_without_chain_is_an_error_naming_key_and_variable() {
+        let yaml = "zeebe:\n  gateway:\n    security:\n      enabled: true\n";
+        let err = GatewaySettings::from_yaml(
+            GatewayMode::Standalone,
+            "g.yaml",
+            yaml,
+            &EnvMap::new(),
+            Path::new("/w"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("g.yaml: zeebe.gateway.security.certificateChainPath: TLS is enabled"),
+            "{err}"
+        );
+        assert!(
+            err.contains("ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH"),
+            "{err}"
+        );
+    }
+}

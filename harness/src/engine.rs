@@ -1,0 +1,212 @@
+//! The pipeline every case goes through, whatever its area: check → materialise
+//! certificates → area runs nodes and client → classify → verdict. The CLI and
+//! the nextest harness both call [`run_case`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::areas;
+use crate::catalogue::Classification;
+use crate::error::HarnessError;
+use crate::outcome::Outcome;
+use crate::peers::Observation;
+use crate::scenario::{Case, Expectation};
+
+/// How cases run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Treat a missing real peer as an error instead of a skip (CI sets
+    /// `TLSMATRIX_REQUIRE_PEERS=1`, so a broken install cannot pass as skips).
+    pub require_peers: bool,
+}
+
+impl RunOptions {
+    /// Options from the environment (`TLSMATRIX_REQUIRE_PEERS`).
+    pub fn from_env() -> Self {
+        Self {
+            require_peers: std::env::var("TLSMATRIX_REQUIRE_PEERS")
+                .is_ok_and(|v| v == "1" || v == "true"),
+        }
+    }
+}
+
+/// The verdict on one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The outcome (and entry, where named) matched the expectation.
+    Passed,
+    /// The system under test did something else than expected.
+    Failed,
+    /// Not run, with the reason (data-declared skip or missing peer).
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+    /// The harness could not run the case.
+    Error {
+        /// The harness error.
+        message: String,
+    },
+}
+
+/// Everything known about one case after it ran.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The case.
+    pub case: Arc<Case>,
+    /// The classification of what happened, when the case ran.
+    pub actual: Option<Classification>,
+    /// The raw observation, when the case ran.
+    pub observation: Option<Observation>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Wall time of the whole case.
+    pub elapsed: Duration,
+    /// The case directory (deleted after the run; kept for redaction).
+    pub workdir: Option<PathBuf>,
+}
+
+impl CaseResult {
+    /// The case's expectation.
+    pub fn expect(&self) -> &Expectation {
+        &self.case.expect
+    }
+
+    /// The fix of the catalogue entry that explains the actual outcome.
+    pub fn fix(&self) -> Option<String> {
+        let entry = self.actual.as_ref()?.entry.as_ref()?;
+        let area = areas::find(&self.case.area).ok()?;
+        area.catalogue().entry(entry).map(|e| e.fix.clone())
+    }
+
+    /// True unless the case failed or errored.
+    pub fn is_ok(&self) -> bool {
+        matches!(self.verdict, Verdict::Passed | Verdict::Skipped { .. })
+    }
+}
+
+/// Checks every case against its area's schema before anything runs.
+pub fn check_cases(cases: &[Case]) -> Result<(), HarnessError> {
+    for case in cases {
+        areas::find(&case.area)?.check(case)?;
+    }
+    Ok(())
+}
+
+/// Runs one case through the pipeline.
+pub async fn run_case(case: Arc<Case>, options: &RunOptions) -> CaseResult {
+    let start = Instant::now();
+    let mut result = CaseResult {
+        case: case.clone(),
+        actual: None,
+        observation: None,
+        verdict: Verdict::Passed,
+        elapsed: Duration::ZERO,
+        workdir: None,
+    };
+    if let Some(reason) = &case.skip {
+        result.verdict = Verdict::Skipped {
+            reason: reason.clone(),
+        };
+        return result;
+    }
+    match run_inner(&case, &mut result).await {
+        Ok(()) => {}
+        Err(e) if e.is_missing_peer() && !options.require_peers => {
+            result.verdict = Verdict::Skipped {
+                reason: e.to_string(),
+            }
+        }
+        Err(e) => {
+            result.verdict = Verdict::Error {
+                message: e.to_string(),
+            }
+        }
+    }
+    result.elapsed = start.elapsed();
+    result
+}
+
+async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessError> {
+    let area = areas::find(&case.area)?;
+    for requirement in area.check(case)? {
+        (requirement.locate)()?;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("tlsmatrix-")
+        .tempdir()
+        .map_err(|e| HarnessError::write(std::env::temp_dir(), e))?;
+    result.workdir = Some(dir.path().to_path_buf());
+    let pki = case.pki.build()?.write_to(dir.path())?;
+    let observation = area.run(case, dir.path(), &pki).await?;
+    let actual = classify(area, &observation);
+    result.verdict = if verdict_holds(&case.expect, &actual) {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
+    };
+    result.actual = Some(actual);
+    result.observation = Some(observation);
+    Ok(())
+}
+
+/// Classifies an observation with the area's catalogue.
+pub fn classify(area: &dyn areas::Area, observation: &Observation) -> Classification {
+    match observation.connected_brokers {
+        Some(brokers) => Classification {
+            outcome: Outcome::Connected { brokers },
+            entry: None,
+        },
+        None => area.catalogue().classify_text(observation.text()),
+    }
+}
+
+fn verdict_holds(expect: &Expectation, actual: &Classification) -> bool {
+    expect.outcome == actual.outcome
+        && expect
+            .entry
+            .as_ref()
+            .is_none_or(|entry| actual.entry.as_ref() == Some(entry))
+}
+
+/// Runs cases with at most `parallel` at once, calling `each` as results come
+/// in; returns results in case order.
+pub async fn run_all(
+    cases: Vec<Arc<Case>>,
+    options: &RunOptions,
+    parallel: usize,
+    mut each: impl FnMut(&CaseResult),
+) -> Vec<CaseResult> {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+    let mut handles = Vec::new();
+    for case in cases {
+        let options = options.clone();
+        let semaphore = semaphore.clone();
+        let task_case = case.clone();
+        let handle = tokio::spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            run_case(task_case, &options).await
+        });
+        handles.push((case, handle));
+    }
+    let mut out = Vec::with_capacity(handles.len());
+    for (case, handle) in handles {
+        let result = handle.await.unwrap_or_else(|e| CaseResult {
+            case,
+            actual: None,
+            observation: None,
+            verdict: Verdict::Error {
+                message: format!("the case panicked: {e}"),
+            },
+            elapsed: Duration::ZERO,
+            workdir: None,
+        });
+        each(&result);
+        out.push(result);
+    }
+    out
+}

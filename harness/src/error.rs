@@ -1,0 +1,185 @@
+//! Harness errors: our own infrastructure or the user's input failed, as opposed to
+//! an [`Outcome`](crate::outcome::Outcome), which is what the system under test did.
+//!
+//! Every variant that concerns user input names the file, the key (where there is
+//! one) and the fix, so that a support engineer never has to read a backtrace.
+
+use std::path::PathBuf;
+
+/// What went wrong in tlsmatrix itself or in the input it was given.
+///
+/// The CLI exits with code 2 on any of these; a case whose outcome merely differs
+/// from its expectation is a result, not a `HarnessError`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HarnessError {
+    /// A file could not be read or written.
+    #[error("{path}: {action}: {source}; fix: {fix}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What we were doing ("cannot read", "cannot write", ...).
+        action: &'static str,
+        /// The operating system's error.
+        source: std::io::Error,
+        /// What the user can do about it.
+        fix: String,
+    },
+    /// A YAML document is not well formed.
+    #[error("{file}:{line}:{column}: malformed YAML: {message}; fix: correct the syntax at that position")]
+    Yaml {
+        /// The file (or a description of the source).
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// A configuration or scenario key has a wrong value, type or name.
+    #[error("{file}: {key}: {problem}; fix: {fix}")]
+    Invalid {
+        /// The file (or environment, or scenario case) the value came from.
+        file: String,
+        /// The key, dotted (`zeebe.gateway.security.enabled`) or as an env variable.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+        /// What to change.
+        fix: String,
+    },
+    /// A certificate or key file cannot be used.
+    #[error("{path}: {problem}; fix: {fix}")]
+    Material {
+        /// The PEM file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// What to change.
+        fix: String,
+    },
+    /// A listening address is already taken.
+    #[error("cannot listen on {address}: {source}; fix: stop the process using that port or set another port (zeebe.gateway.network.port / ZEEBE_GATEWAY_NETWORK_PORT)")]
+    PortInUse {
+        /// The address we tried to bind.
+        address: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A real peer (zbctl, a JVM, ...) needed by a case is not installed.
+    #[error("{peer} is not installed ({detail}); install it with: {install}")]
+    PeerMissing {
+        /// The peer's name.
+        peer: String,
+        /// Where we looked.
+        detail: String,
+        /// The command that installs it.
+        install: String,
+    },
+    /// A peer or node could not be started or driven.
+    #[error("{what}: {problem}")]
+    Run {
+        /// The peer or node.
+        what: String,
+        /// What went wrong.
+        problem: String,
+    },
+}
+
+impl HarnessError {
+    /// An [`HarnessError::Invalid`] in one call.
+    pub fn invalid(
+        file: impl Into<String>,
+        key: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self::Invalid {
+            file: file.into(),
+            key: key.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    /// An [`HarnessError::Material`] in one call.
+    pub fn material(
+        path: impl Into<PathBuf>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self::Material {
+            path: path.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    /// An [`HarnessError::Run`] in one call.
+    pub fn run(what: impl Into<String>, problem: impl std::fmt::Display) -> Self {
+        Self::Run {
+            what: what.into(),
+            problem: problem.to_string(),
+        }
+    }
+
+    /// Reading `path` failed.
+    pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        let path = path.into();
+        let fix = if source.kind() == std::io::ErrorKind::NotFound {
+            "check the path; relative paths are resolved against the node's working directory"
+                .to_string()
+        } else {
+            "check the file's permissions".to_string()
+        };
+        Self::Io {
+            path,
+            action: "cannot read",
+            source,
+            fix,
+        }
+    }
+
+    /// Writing `path` failed.
+    pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            action: "cannot write",
+            source,
+            fix: "check that the directory exists and is writable".to_string(),
+        }
+    }
+
+    /// A YAML error from `serde_yaml_ng`, located in `file`.
+    pub fn yaml(file: impl Into<String>, err: &serde_yaml_ng::Error) -> Self {
+        let file = file.into();
+        match err.location() {
+            Some(loc) => Self::Yaml {
+                file,
+                line: loc.line(),
+                column: loc.column(),
+                message: strip_location(&err.to_string()),
+            },
+            None => Self::invalid(
+                file,
+                "(document)",
+                err.to_string(),
+                "correct the document's structure",
+            ),
+        }
+    }
+
+    /// True when the error means "cannot run here" rather than "broken".
+    pub fn is_missing_peer(&self) -> bool {
+        matches!(self, Self::PeerMissing { .. })
+    }
+}
+
+/// serde_yaml_ng appends " at line L column C"; we print the location ourselves.
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

@@ -1,0 +1,9 @@
+//! Reference nodes: in-process implementations of the products' servers, each a
+//! value that stops when dropped (testcontainers style).
+
+pub mod gateway;
+mod log;
+pub mod wire;
+
+pub use gateway::{GatewayNode, Topology};
+pub use log::NodeLog;

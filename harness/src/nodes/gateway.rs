@@ -1,0 +1,400 @@
+//! The reference Zeebe gateway: `gateway_protocol.Gateway` over tonic, plaintext
+//! or TLS per its Zeebe configuration, with the real gateway's wire behaviour on
+//! protocol mismatches and its log lines.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+use tonic::server::NamedService;
+use tonic::transport::server::Connected;
+
+use super::log::NodeLog;
+use super::wire::{self, Preface, Rewind};
+use crate::config::zeebe::GatewaySettings;
+use crate::error::HarnessError;
+use crate::pki;
+use crate::proto::gateway_server::{Gateway, GatewayServer};
+use crate::proto::{partition, BrokerInfo, Partition, TopologyRequest, TopologyResponse};
+
+/// The Zeebe version the reference gateway reports.
+pub const ZEEBE_VERSION: &str = "8.4.0";
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The cluster a gateway reports in its Topology answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Topology {
+    /// Number of brokers (node ids 0..brokers).
+    pub brokers: u32,
+    /// Number of partitions, spread round-robin over the brokers.
+    pub partitions: u32,
+    /// Replication factor reported.
+    pub replication_factor: u32,
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Self {
+            brokers: 1,
+            partitions: 1,
+            replication_factor: 1,
+        }
+    }
+}
+
+impl Topology {
+    /// A topology of `brokers` brokers, one partition each.
+    pub fn with_brokers(brokers: u32) -> Self {
+        Self {
+            brokers,
+            partitions: brokers.max(1),
+            replication_factor: 1,
+        }
+    }
+
+    fn response(&self) -> TopologyResponse {
+        let brokers = (0..self.brokers)
+            .map(|id| BrokerInfo {
+                node_id: id as i32,
+                host: format!("broker-{id}"),
+                port: 26501,
+                partitions: (1..=self.partitions)
+                    .filter(|p| (p - 1) % self.brokers.max(1) == id)
+                    .map(|p| Partition {
+                        partition_id: p as i32,
+                        role: partition::PartitionBrokerRole::Leader as i32,
+                        health: partition::PartitionBrokerHealth::Healthy as i32,
+                    })
+                    .collect(),
+                version: ZEEBE_VERSION.to_string(),
+            })
+            .collect();
+        TopologyResponse {
+            brokers,
+            cluster_size: self.brokers as i32,
+            partitions_count: self.partitions as i32,
+            replication_factor: self.replication_factor as i32,
+            gateway_version: ZEEBE_VERSION.to_string(),
+        }
+    }
+}
+
+struct TopologyService(Topology);
+
+#[tonic::async_trait]
+impl Gateway for TopologyService {
+    async fn topology(
+        &self,
+        _request: tonic::Request<TopologyRequest>,
+    ) -> Result<tonic::Response<TopologyResponse>, tonic::Status> {
+        Ok(tonic::Response::new(self.0.response()))
+    }
+}
+
+/// Answers every Gateway method but Topology with UNIMPLEMENTED and a message
+/// that names the method, instead of tonic's bare status.
+#[derive(Clone)]
+struct TopologyOnly<S>(S);
+
+impl<S: NamedService> NamedService for TopologyOnly<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> tower::Service<http::Request<tonic::body::Body>> for TopologyOnly<S>
+where
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + Send,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        let path = req.uri().path().to_string();
+        if path == "/gateway_protocol.Gateway/Topology" {
+            return Box::pin(self.0.call(req));
+        }
+        let method = path.rsplit('/').next().unwrap_or_default().to_string();
+        Box::pin(async move {
+            Ok(tonic::Status::unimplemented(format!(
+                "the tlsmatrix reference gateway implements Topology only; {method} is not implemented"
+            ))
+            .into_http())
+        })
+    }
+}
+
+/// A connection handed to the gRPC server: plaintext (with the preface already
+/// read replayed) or TLS.
+enum Conn {
+    Plain(Rewind<TcpStream>),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Connected for Conn {
+    type ConnectInfo = Option<SocketAddr>;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        match self {
+            Conn::Plain(s) => s.inner().peer_addr().ok(),
+            Conn::Tls(s) => s.get_ref().0.peer_addr().ok(),
+        }
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A running reference gateway. Dropping it stops it.
+#[derive(Debug)]
+pub struct GatewayNode {
+    address: SocketAddr,
+    tls: bool,
+    log: NodeLog,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl GatewayNode {
+    /// Starts a gateway from Zeebe settings, listening on
+    /// `settings.host:settings.port` (port 0 picks a free port).
+    pub async fn start(
+        settings: &GatewaySettings,
+        topology: Topology,
+    ) -> Result<Self, HarnessError> {
+        let acceptor = if settings.security.enabled {
+            // validate() guarantees both paths when TLS is on.
+            let chain = settings
+                .security
+                .certificate_chain_path
+                .as_deref()
+                .unwrap_or_else(|| std::path::Path::new(""));
+            let key = settings
+                .security
+                .private_key_path
+                .as_deref()
+                .unwrap_or_else(|| std::path::Path::new(""));
+            Some(tls_acceptor(chain, key)?)
+        } else {
+            None
+        };
+        let bind = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&bind).await.map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AddrInUse {
+                HarnessError::PortInUse {
+                    address: bind.clone(),
+                    source,
+                }
+            } else {
+                HarnessError::run(format!("gateway on {bind}"), source)
+            }
+        })?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| HarnessError::run("gateway", e))?;
+        let log = NodeLog::new("gateway");
+        let (stop, stop_rx) = watch::channel(false);
+        let (conn_tx, conn_rx) = mpsc::channel::<Result<Conn, std::io::Error>>(64);
+        let tls = acceptor.is_some();
+
+        let accept_log = log.clone();
+        let mut accept_stop = stop_rx.clone();
+        let accept = async move {
+            loop {
+                tokio::select! {
+                    _ = accept_stop.changed() => break,
+                    accepted = listener.accept() => {
+                        let Ok((tcp, _)) = accepted else { continue };
+                        let guard = accept_log.begin();
+                        let log = accept_log.clone();
+                        let tx = conn_tx.clone();
+                        let acceptor = acceptor.clone();
+                        tokio::spawn(async move {
+                            let conn = match acceptor {
+                                Some(acceptor) => tls_conn(tcp, acceptor, &log).await,
+                                None => plain_conn(tcp, &log).await,
+                            };
+                            if let Some(conn) = conn {
+                                let _ = tx.send(Ok(conn)).await;
+                            }
+                            drop(guard);
+                        });
+                    }
+                }
+            }
+        };
+        let mut serve_stop = stop_rx;
+        let service = TopologyOnly(GatewayServer::new(TopologyService(topology)));
+        let serve = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::ReceiverStream::new(conn_rx),
+                async move {
+                    let _ = serve_stop.changed().await;
+                },
+            );
+        let task = tokio::spawn(async move {
+            tokio::join!(accept, async {
+                let _ = serve.await;
+            });
+        });
+        Ok(Self {
+            address,
+            tls,
+            log,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// The address the gateway listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// True when the gateway serves TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The gateway's log.
+    pub fn log(&self) -> &NodeLog {
+        &self.log
+    }
+
+    /// Stops accepting, lets open calls finish (bounded), and waits for the tasks.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+impl Drop for GatewayNode {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn tls_acceptor(
+    chain: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<TlsAcceptor, HarnessError> {
+    let certified = pki::load_certified_key(chain, key)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| HarnessError::run("gateway TLS", e))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// A plaintext gateway checks the HTTP/2 preface as Netty does.
+async fn plain_conn(mut tcp: TcpStream, log: &NodeLog) -> Option<Conn> {
+    match wire::read_preface(&mut tcp).await {
+        Preface::Valid(read) => Some(Conn::Plain(Rewind::new(read, tcp))),
+        Preface::Corrupt(read) => {
+            let message = format!(
+                "HTTP/2 client preface string missing or corrupt. Hex dump for received bytes: {}",
+                wire::hex_dump(&read)
+            );
+            log.line(format!(
+                "io.netty.handler.codec.http2.Http2Exception: {message}"
+            ));
+            wire::close_cleanly(tcp, &wire::settings_and_goaway(&message)).await;
+            None
+        }
+        Preface::Gone => None,
+    }
+}
+
+/// A TLS gateway refuses non-TLS bytes as Netty's SslHandler does, and logs
+/// handshake failures.
+async fn tls_conn(tcp: TcpStream, acceptor: TlsAcceptor, log: &NodeLog) -> Option<Conn> {
+    let first = wire::peek_first_bytes(&tcp).await?;
+    if first[0] != 0x16 {
+        log.line(format!(
+            "io.netty.handler.ssl.NotSslRecordException: not an SSL/TLS record: {}",
+            wire::hex_dump(&first)
+        ));
+        wire::close_cleanly(tcp, &[]).await;
+        return None;
+    }
+    match tokio::time::timeout(HANDSHAKE_DEADLINE, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => Some(Conn::Tls(Box::new(tls))),
+        Ok(Err(e)) => {
+            // A client that gives up mid-handshake (EOF, reset) is not worth a line:
+            // the real gateway does not log those either.
+            if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                log.line(format!("TLS handshake failed: {inner}"));
+            }
+            None
+        }
+        Err(_) => {
+            log.line("TLS handshake timed out");
+            None
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Wire behaviour of the reference gateway where it must match the real one
+//! byte for byte: the HTTP/2 preface check of a plaintext gateway and the
+//! closing of connections that speak the wrong protocol.
+//!
+//! Closing is deliberate: a server that drops a socket with unread bytes makes
+//! the kernel send a reset, and clients then print "connection reset" or
+//! "broken pipe" at random. We shut down our write side first, read until the
+//! client closes (bounded), and only then drop, so every client sees a clean EOF.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+
+/// The HTTP/2 client connection preface.
+pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// How long a client may take to send its first bytes.
+pub const FIRST_BYTES_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long we wait for a refused client to close its side.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(2);
+
+/// What the first bytes of a plaintext connection were.
+pub enum Preface {
+    /// The full HTTP/2 preface; the bytes read so far.
+    Valid(Vec<u8>),
+    /// Something else; the bytes read when the mismatch was seen.
+    Corrupt(Vec<u8>),
+    /// The client closed (or stayed silent past the deadline) before deciding.
+    Gone,
+}
+
+/// Reads until the bytes either are the HTTP/2 preface or cannot become it.
+pub async fn read_preface(tcp: &mut TcpStream) -> Preface {
+    let mut buf = Vec::with_capacity(PREFACE.len());
+    let result = tokio::time::timeout(FIRST_BYTES_DEADLINE, async {
+        let mut chunk = [0u8; 64];
+        loop {
+            let want = PREFACE.len() - buf.len();
+            let n = match tcp.read(&mut chunk[..want]).await {
+                Ok(0) | Err(_) => return Preface::Gone,
+                Ok(n) => n,
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            if buf[..] != PREFACE[..buf.len()] {
+                return Preface::Corrupt(std::mem::take(&mut buf));
+            }
+            if buf.len() == PREFACE.len() {
+                return Preface::Valid(std::mem::take(&mut buf));
+            }
+        }
+    })
+    .await;
+    result.unwrap_or(Preface::Gone)
+}
+
+/// Waits for the first bytes of a connection without consuming them.
+pub async fn peek_first_bytes(tcp: &TcpStream) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(FIRST_BYTES_DEADLINE, tcp.peek(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => Some(buf[..n].to_vec()),
+        _ => None,
+    }
+}
+
+/// What a Netty HTTP/2 server writes when the preface is corrupt: its own
+/// SETTINGS frame (sent on connect), then GOAWAY(PROTOCOL_ERROR) carrying the
+/// exception message as debug data.
+pub fn settings_and_goaway(debug: &str) -> Vec<u8> {
+    let mut out = vec![0, 0, 0, 0x04, 0, 0, 0, 0, 0]; // empty SETTINGS, stream 0
+    let len = 8 + debug.len();
+    out.extend_from_slice(&[(len >> 16) as u8, (len >> 8) as u8, len as u8, 0x07, 0]);
+    out.extend_from_slice(&[0, 0, 0, 0]); // stream 0
+    out.extend_from_slice(&[0, 0, 0, 0]); // last stream id 0
+    out.extend_from_slice(&[0, 0, 0, 0x01]); // PROTOCOL_ERROR
+    out.extend_from_slice(debug.as_bytes());
+    out
+}
+
+/// Writes `reply` (may be empty), half-closes, reads until the peer closes or the
+/// drain deadline passes, then drops the socket.
+pub async fn close_cleanly(mut tcp: TcpStream, reply: &[u8]) {
+    if !reply.is_empty() {
+        let _ = tcp.write_all(reply).await;
+    }
+    let _ = tcp.shutdown().await;
+    let _ = tokio::time::timeout(DRAIN_DEADLINE, async {
+        let mut sink = [0u8; 4096];
+        while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+/// Lower-case hex of `bytes`, as Netty's `ByteBufUtil.hexDump` prints it.
+pub fn hex_dump(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+/// A stream that replays bytes already read before reading from `inner`, and
+/// can swallow bytes its user writes that were already sent (a client preface
+/// written ahead of the HTTP/2 library).
+pub struct Rewind<S> {
+    prefix: Vec<u8>,
+    pos: usize,
+    swallow: &'static [u8],
+    inner: S,
+}
+
+impl<S> Rewind<S> {
+    /// Replays `prefix`, then reads from `inner`.
+    pub fn new(prefix: Vec<u8>, inner: S) -> Self {
+        Self {
+            prefix,
+            pos: 0,
+            swallow: &[],
+            inner,
+        }
+    }
+
+    /// Like [`Rewind::new`], and the first writes, as long as they repeat
+    /// `already_sent`, are reported written without reaching `inner`.
+    pub fn swallowing(prefix: Vec<u8>, already_sent: &'static [u8], inner: S) -> Self {
+        Self {
+            prefix,
+            pos: 0,
+            swallow: already_sent,
+            inner,
+        }
+    }
+
+    /// The wrapped stream.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.pos < self.prefix.len() {
+            let n = (self.prefix.len() - self.pos).min(buf.remaining());
+            let start = self.pos;
+            buf.put_slice(&self.prefix[start..start + n]);
+            self.pos += n;
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let n = self.swallow.len().min(buf.len());
+        if n > 0 && buf[..n] == self.swallow[..n] {
+            self.swallow = &self.swallow[n..];
+            return Poll::Ready(Ok(n));
+        }
+        self.swallow = &[];
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn goaway_frame_layout() {
+        let bytes = settings_and_goaway("x");
+        assert_eq!(&bytes[..9], &[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+        assert_eq!(&bytes[9..14], &[0, 0, 9, 7, 0]);
+        assert_eq!(bytes.len(), 9 + 9 + 9);
+        assert_eq!(*bytes.last().unwrap(), b'x');
+    }
+}

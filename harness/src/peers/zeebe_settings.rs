@@ -1,0 +1,100 @@
+//! Client-side Zeebe settings, with the documented Java/Go client semantics of
+//! the environment overrides.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::EnvMap;
+
+/// `ZEEBE_INSECURE_CONNECTION`: "true" means plaintext, any other non-empty value
+/// means TLS, empty means unset.
+pub const INSECURE_ENV: &str = "ZEEBE_INSECURE_CONNECTION";
+/// `ZEEBE_CA_CERTIFICATE_PATH`: the CA file, overriding the code's setting.
+pub const CA_PATH_ENV: &str = "ZEEBE_CA_CERTIFICATE_PATH";
+
+/// How a Zeebe client is set up in code (or on the command line), plus the
+/// environment it runs in.
+#[derive(Debug, Clone)]
+pub struct ZeebeClientConfig {
+    /// `host:port` to dial.
+    pub address: String,
+    /// `usePlaintext()` / `UsePlaintextConnection: true` / `--insecure`.
+    pub plaintext: bool,
+    /// `caCertificatePath(..)` / `CaCertificatePath` / `--certPath`.
+    pub ca_path: Option<String>,
+    /// The client's environment (only these variables; never the test process's).
+    pub env: EnvMap,
+    /// The client's working directory; relative paths resolve against it.
+    pub workdir: PathBuf,
+    /// Bound on the whole call.
+    pub deadline: Duration,
+}
+
+impl ZeebeClientConfig {
+    /// Whether the client uses plaintext after applying `ZEEBE_INSECURE_CONNECTION`
+    /// as the Java and Go clients document it: the variable overrides the code.
+    pub fn effective_plaintext(&self) -> bool {
+        match self.env.get(INSECURE_ENV).filter(|v| !v.is_empty()) {
+            Some(value) => value == "true",
+            None => self.plaintext,
+        }
+    }
+
+    /// The CA file after applying `ZEEBE_CA_CERTIFICATE_PATH` (which overrides the
+    /// code), resolved against the working directory.
+    pub fn effective_ca_path(&self) -> Option<PathBuf> {
+        self.env
+            .get(CA_PATH_ENV)
+            .filter(|v| !v.is_empty())
+            .or(self.ca_path.as_ref())
+            .map(|p| resolve(&self.workdir, p))
+    }
+}
+
+fn resolve(workdir: &Path, p: &str) -> PathBuf {
+    workdir.join(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(plaintext: bool, env: &[(&str, &str)]) -> ZeebeClientConfig {
+        ZeebeClientConfig {
+            address: "127.0.0.1:1".into(),
+            plaintext,
+            ca_path: Some("code.pem".into()),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            workdir: PathBuf::from("/w"),
+            deadline: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn insecure_env_semantics() {
+        assert!(config(false, &[(INSECURE_ENV, "true")]).effective_plaintext());
+        assert!(!config(true, &[(INSECURE_ENV, "TRUE")]).effective_plaintext());
+        assert!(!config(true, &[(INSECURE_ENV, "false")]).effective_plaintext());
+        assert!(config(true, &[(INSECURE_ENV, "")]).effective_plaintext());
+        assert!(!config(false, &[]).effective_plaintext());
+    }
+
+    #[test]
+    fn ca_env_overrides_code() {
+        assert_eq!(
+            config(false, &[]).effective_ca_path(),
+            Some(PathBuf::from("/w/code.pem"))
+        );
+        assert_eq!(
+            config(false, &[(CA_PATH_ENV, "env.pem")]).effective_ca_path(),
+            Some(PathBuf::from("/w/env.pem"))
+        );
+        assert_eq!(
+            config(false, &[(CA_PATH_ENV, "")]).effective_ca_path(),
+            Some(PathBuf::from("/w/code.pem"))
+        );
+    }
+}

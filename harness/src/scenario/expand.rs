@@ -1,0 +1,353 @@
+//! Matrix expansion: files → cases with stable ids.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_yaml_ng::Value;
+
+use super::schema::{OneOrMany, ScenarioFile};
+use crate::error::HarnessError;
+use crate::outcome::Outcome;
+use crate::pki::PkiSpec;
+
+/// What a case must do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The catalogue entry that must explain it, if the file names one.
+    pub entry: Option<String>,
+    /// Why, as the file says.
+    pub because: Option<String>,
+}
+
+/// One expanded case, ready to run.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Stable id: `area::file-stem::value.value...` or `area::file-stem::name`.
+    pub id: String,
+    /// The area that runs it.
+    pub area: String,
+    /// The scenario file it came from.
+    pub source: PathBuf,
+    /// Axis name and value per axis, in axis order.
+    pub labels: Vec<(String, String)>,
+    /// Certificates to write into the case directory.
+    pub pki: Arc<PkiSpec>,
+    /// The merged case body, checked by the area.
+    pub body: Value,
+    /// What must happen.
+    pub expect: Expectation,
+    /// Why the case is skipped, when it is.
+    pub skip: Option<String>,
+}
+
+impl Case {
+    /// The value of an axis for this case.
+    pub fn label(&self, axis: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(a, _)| a == axis)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Deep-merges `over` into `base`: mappings merge key by key, anything else
+/// replaces.
+pub fn deep_merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Mapping(b), Value::Mapping(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => deep_merge(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) if !o.is_null() => *b = o.clone(),
+        _ => {}
+    }
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Loads and expands one scenario file.
+pub fn load_file(path: &Path) -> Result<Vec<Case>, HarnessError> {
+    let file_name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+    let file: ScenarioFile =
+        serde_yaml_ng::from_str(&text).map_err(|e| HarnessError::yaml(&file_name, &e))?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    if !valid_name(&stem) {
+        return Err(HarnessError::invalid(
+            &file_name,
+            "(file name)",
+            "scenario file names become case ids",
+            "name the file with lower-case letters, digits and dashes",
+        ));
+    }
+    if let Some(dir) = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|d| d.to_str())
+    {
+        if dir != file.area && Path::new(dir) != Path::new("scenarios") {
+            return Err(HarnessError::invalid(
+                &file_name,
+                "area",
+                format!("area {:?} differs from the folder {dir:?}", file.area),
+                format!(
+                    "move the file to scenarios/{}/ or set area: {dir}",
+                    file.area
+                ),
+            ));
+        }
+    }
+    expand(&file, &file_name, &stem, path)
+}
+
+fn expand(
+    file: &ScenarioFile,
+    file_name: &str,
+    stem: &str,
+    path: &Path,
+) -> Result<Vec<Case>, HarnessError> {
+    // Axes, in order, with their values in order.
+    let mut axes: Vec<(String, Vec<(String, Value)>)> = Vec::new();
+    for (k, v) in &file.axes {
+        let Some(axis) = k.as_str() else {
+            return Err(HarnessError::invalid(
+                file_name,
+                "axes",
+                "axis names must be strings",
+                "quote the axis name",
+            ));
+        };
+        let Value::Mapping(values) = v else {
+            return Err(HarnessError::invalid(
+                file_name,
+                format!("axes.{axis}"),
+                "an axis is a mapping of value names to case body fragments",
+                format!("write `{axis}:` followed by `value-name: {{ ... }}` entries"),
+            ));
+        };
+        let mut vals = Vec::new();
+        for (name, fragment) in values {
+            let name = name.as_str().unwrap_or_default().to_string();
+            if !valid_name(&name) {
+                return Err(HarnessError::invalid(
+                    file_name,
+                    format!("axes.{axis}.{name}"),
+                    "value names become case ids",
+                    "use lower-case letters, digits and dashes",
+                ));
+            }
+            vals.push((name, fragment.clone()));
+        }
+        axes.push((axis.to_string(), vals));
+    }
+    let known = |axis: &str, value: &str| {
+        axes.iter()
+            .find(|(a, _)| a == axis)
+            .map(|(_, vals)| vals.iter().any(|(v, _)| v == value))
+    };
+    let check_rule = |rule: &std::collections::BTreeMap<String, OneOrMany>, what: &str| {
+        for (axis, vals) in rule {
+            for v in vals.values() {
+                match known(axis, v) {
+                    None => {
+                        return Err(HarnessError::invalid(
+                            file_name,
+                            format!("{what}.{axis}"),
+                            format!("no axis named {axis:?}"),
+                            format!(
+                                "use one of: {}",
+                                axes.iter()
+                                    .map(|(a, _)| a.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ))
+                    }
+                    Some(false) => {
+                        return Err(HarnessError::invalid(
+                            file_name,
+                            format!("{what}.{axis}"),
+                            format!("axis {axis:?} has no value {v:?}"),
+                            "use a value defined under axes",
+                        ))
+                    }
+                    Some(true) => {}
+                }
+            }
+        }
+        Ok(())
+    };
+    for rule in &file.exclude {
+        check_rule(rule, "exclude")?;
+    }
+    for rule in &file.expect {
+        check_rule(&rule.when, "expect.when")?;
+    }
+
+    let pki = Arc::new(file.pki.clone());
+    let mut cases = Vec::new();
+    let mut ids = BTreeSet::new();
+    if !axes.is_empty() {
+        let mut index = vec![0usize; axes.len()];
+        'combos: loop {
+            let labels: Vec<(String, String)> = axes
+                .iter()
+                .zip(&index)
+                .map(|((a, vals), &i)| (a.clone(), vals[i].0.clone()))
+                .collect();
+            let matches = |when: &std::collections::BTreeMap<String, OneOrMany>| {
+                when.iter()
+                    .all(|(axis, vals)| labels.iter().any(|(a, v)| a == axis && vals.contains(v)))
+            };
+            if !file.exclude.iter().any(&matches) {
+                let id = format!(
+                    "{}::{stem}::{}",
+                    file.area,
+                    labels
+                        .iter()
+                        .map(|(_, v)| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                );
+                let Some(rule) = file.expect.iter().find(|r| matches(&r.when)) else {
+                    return Err(HarnessError::invalid(
+                        file_name,
+                        "expect",
+                        format!("no expect rule matches case {id}"),
+                        "add a rule whose `when` covers it, or exclude the combination",
+                    ));
+                };
+                let mut body = file.base.clone();
+                for ((_, vals), &i) in axes.iter().zip(&index) {
+                    deep_merge(&mut body, &vals[i].1);
+                }
+                ids.insert(id.clone());
+                cases.push(Case {
+                    id,
+                    area: file.area.clone(),
+                    source: path.to_path_buf(),
+                    labels,
+                    pki: pki.clone(),
+                    body,
+                    expect: Expectation {
+                        outcome: rule.outcome.clone(),
+                        entry: rule.entry.clone(),
+                        because: rule.because.clone(),
+                    },
+                    skip: rule.skip.clone(),
+                });
+            }
+            // Next combination, last axis fastest.
+            let mut pos = axes.len();
+            loop {
+                if pos == 0 {
+                    break 'combos;
+                }
+                pos -= 1;
+                index[pos] += 1;
+                if index[pos] < axes[pos].1.len() {
+                    break;
+                }
+                index[pos] = 0;
+            }
+        }
+    }
+    for single in &file.cases {
+        if !valid_name(&single.name) {
+            return Err(HarnessError::invalid(
+                file_name,
+                format!("cases.{}", single.name),
+                "case names become case ids",
+                "use lower-case letters, digits and dashes",
+            ));
+        }
+        let id = format!("{}::{stem}::{}", file.area, single.name);
+        if !ids.insert(id.clone()) {
+            return Err(HarnessError::invalid(
+                file_name,
+                format!("cases.{}", single.name),
+                format!("duplicate case id {id}"),
+                "rename the case",
+            ));
+        }
+        let mut body = file.base.clone();
+        deep_merge(&mut body, &single.body);
+        cases.push(Case {
+            id,
+            area: file.area.clone(),
+            source: path.to_path_buf(),
+            labels: Vec::new(),
+            pki: pki.clone(),
+            body,
+            expect: Expectation {
+                outcome: single.outcome.clone(),
+                entry: single.entry.clone(),
+                because: single.because.clone(),
+            },
+            skip: single.skip.clone(),
+        });
+    }
+    Ok(cases)
+}
+
+/// Loads every `*.yaml` file under the given files or folders (sorted), and
+/// checks that ids are unique across them.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Case>, HarnessError> {
+    let mut files = Vec::new();
+    for p in paths {
+        collect(p, &mut files)?;
+    }
+    files.sort();
+    let mut cases = Vec::new();
+    let mut seen = BTreeSet::new();
+    for f in files {
+        for case in load_file(&f)? {
+            if !seen.insert(case.id.clone()) {
+                return Err(HarnessError::invalid(
+                    f.display().to_string(),
+                    &case.id,
+                    "duplicate case id",
+                    "rename the file or the case",
+                ));
+            }
+            cases.push(case);
+        }
+    }
+    Ok(cases)
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), HarnessError> {
+    let meta = std::fs::metadata(path).map_err(|e| HarnessError::read(path, e))?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| HarnessError::read(path, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| HarnessError::read(path, e))?;
+        let p = entry.path();
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}

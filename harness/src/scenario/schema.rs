@@ -1,0 +1,107 @@
+//! The scenario file schema (serde, unknown fields denied).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::outcome::Outcome;
+use crate::pki::PkiSpec;
+
+/// One scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// The area; must equal the folder the file lives in.
+    pub area: String,
+    /// What this matrix shows.
+    pub description: String,
+    /// Certificates every case of the file gets, written to the case directory.
+    #[serde(default)]
+    pub pki: PkiSpec,
+    /// The case body every expanded case starts from.
+    #[serde(default)]
+    pub base: Value,
+    /// Axis name → (value name → body fragment), in order.
+    #[serde(default)]
+    pub axes: Mapping,
+    /// Combinations to leave out: each rule maps axis names to a value or a list.
+    #[serde(default)]
+    pub exclude: Vec<BTreeMap<String, OneOrMany>>,
+    /// Expected outcomes, first matching rule wins.
+    #[serde(default)]
+    pub expect: Vec<Rule>,
+    /// Hand-written single cases.
+    #[serde(default)]
+    pub cases: Vec<SingleCase>,
+}
+
+/// A value or a list of values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One value.
+    One(String),
+    /// Any of several values.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// True when `value` is (one of) the value(s).
+    pub fn contains(&self, value: &str) -> bool {
+        match self {
+            Self::One(v) => v == value,
+            Self::Many(vs) => vs.iter().any(|v| v == value),
+        }
+    }
+
+    /// The values.
+    pub fn values(&self) -> Vec<&str> {
+        match self {
+            Self::One(v) => vec![v.as_str()],
+            Self::Many(vs) => vs.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// An expectation rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Rule {
+    /// Axis name → value(s); an empty `when` matches every case.
+    #[serde(default)]
+    pub when: BTreeMap<String, OneOrMany>,
+    /// The expected outcome.
+    pub outcome: Outcome,
+    /// The catalogue entry the outcome must be explained by, if any.
+    #[serde(default)]
+    pub entry: Option<String>,
+    /// Why the rule holds: the documentation, a measured fact, a difference
+    /// between clients.
+    #[serde(default)]
+    pub because: Option<String>,
+    /// A reason to skip the matched cases instead of running them.
+    #[serde(default)]
+    pub skip: Option<String>,
+}
+
+/// A hand-written case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SingleCase {
+    /// The last segment of the id.
+    pub name: String,
+    /// Body fragment merged over `base`.
+    pub body: Value,
+    /// The expected outcome.
+    pub outcome: Outcome,
+    /// The catalogue entry the outcome must be explained by, if any.
+    #[serde(default)]
+    pub entry: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub because: Option<String>,
+    /// A reason to skip the case.
+    #[serde(default)]
+    pub skip: Option<String>,
+}

@@ -1,0 +1,161 @@
+//! Every expanded scenario case as its own test (libtest-mimic, so nextest runs
+//! and selects them by id: `cargo nextest run -E 'test(/^zeebe-client::/)'`),
+//! plus checks that keep the data honest: every snapshot belongs to a case, and
+//! every catalogue entry's documented texts classify to itself.
+//!
+//! No scenario logic lives here: each trial calls the engine, compares the
+//! verdict, and snapshots the redacted text.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use tlsmatrix::engine::{self, RunOptions, Verdict};
+use tlsmatrix::scenario::{self, Case};
+use tlsmatrix::{areas, report};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Snapshot file stem for a case id (`::` is not portable in file names).
+fn snapshot_name(id: &str) -> String {
+    id.replace("::", "__")
+}
+
+fn run_case(case: Case, options: RunOptions) -> Result<(), Failed> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failed::from(format!("tokio runtime: {e}")))?;
+    let area = case.area.clone();
+    let result = rt.block_on(engine::run_case(Arc::new(case), &options));
+    match &result.verdict {
+        Verdict::Passed => {}
+        Verdict::Skipped { reason } => {
+            return Err(Failed::from(format!("skipped at run time: {reason}")));
+        }
+        Verdict::Failed | Verdict::Error { .. } => {
+            return Err(Failed::from(report::failure_text(&result)))
+        }
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(workspace().join("snapshots").join(&area));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(&result.case.source);
+    settings.bind(|| {
+        insta::assert_snapshot!(
+            snapshot_name(&result.case.id),
+            report::snapshot_text(&result)
+        );
+    });
+    Ok(())
+}
+
+fn snapshots_belong_to_cases(cases: &[Case]) -> Result<(), Failed> {
+    let ids: BTreeSet<String> = cases.iter().map(|c| snapshot_name(&c.id)).collect();
+    let mut orphans = Vec::new();
+    let mut count = 0;
+    for area in areas::registry() {
+        let dir = workspace().join("snapshots").join(area.name());
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = name.strip_suffix(".snap") {
+                count += 1;
+                if !ids.contains(stem) {
+                    orphans.push(name);
+                }
+            } else if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
+                orphans.push(format!("{name} (unreviewed: run `cargo insta review`)"));
+            }
+        }
+    }
+    if count == 0 {
+        return Err("no snapshot files found under snapshots/".into());
+    }
+    if orphans.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "snapshots without a case (delete them or restore the case):\n  {}",
+            orphans.join("\n  ")
+        )
+        .into())
+    }
+}
+
+fn catalogue_documented_texts_classify() -> Result<(), Failed> {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for area in areas::registry() {
+        for entry in area.catalogue().entries() {
+            if entry.documented && entry.documented_messages.is_empty() {
+                problems.push(format!(
+                    "{}: documented but without documented messages",
+                    entry.id
+                ));
+            }
+            for text in &entry.documented_messages {
+                checked += 1;
+                let got = area.catalogue().classify_text(text);
+                if got.entry.as_deref() != Some(entry.id.as_str()) {
+                    problems.push(format!(
+                        "{}: its documented text classifies as {:?}",
+                        entry.id, got.entry
+                    ));
+                }
+            }
+        }
+    }
+    if checked == 0 {
+        problems.push("no documented message was checked".into());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let options = RunOptions::from_env();
+    let cases = match scenario::load_paths(&[workspace().join("scenarios")])
+        .and_then(|cases| engine::check_cases(&cases).map(|()| cases))
+    {
+        Ok(cases) => cases,
+        Err(e) => {
+            eprintln!("tlsmatrix: cannot load scenarios: {e}");
+            std::process::exit(2);
+        }
+    };
+    let mut trials = vec![
+        Trial::test("meta::snapshots-belong-to-cases", {
+            let cases = cases.clone();
+            move || snapshots_belong_to_cases(&cases)
+        }),
+        Trial::test(
+            "meta::catalogue-documented-texts-classify",
+            catalogue_documented_texts_classify,
+        ),
+    ];
+    for case in cases {
+        // A case whose real peer is missing is ignored (never passed), unless CI
+        // demands every peer, in which case it runs and fails naming the install.
+        let missing_peer = areas::find(&case.area)
+            .and_then(|a| a.check(&case))
+            .map(|reqs| reqs.iter().any(|r| (r.locate)().is_err()))
+            .unwrap_or(false);
+        let ignored = case.skip.is_some() || (missing_peer && !options.require_peers);
+        let options = options.clone();
+        let id = case.id.clone();
+        trials.push(Trial::test(id, move || run_case(case, options)).with_ignored_flag(ignored));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
