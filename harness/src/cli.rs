@@ -242,6 +242,16 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     for r in results.iter().filter(|r| !r.is_ok()) {
         eprint!("\n{}", report::failure_text(r));
     }
+    // Skips are reported with their reason, grouped (a missing peer skips many).
+    let mut reasons: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for r in &results {
+        if let engine::Verdict::Skipped { reason } = &r.verdict {
+            *reasons.entry(reason.as_str()).or_default() += 1;
+        }
+    }
+    for (reason, n) in reasons {
+        eprintln!("\nskipped {n} case(s): {reason}");
+    }
     for id in &flaky {
         eprintln!("\nflaky: {id} changed outcome across {repeat} repetitions");
     }

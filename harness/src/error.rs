@@ -170,6 +170,31 @@ impl HarnessError {
         }
     }
 
+    /// Re-frames a file error as a problem of the setting that named the file:
+    /// `gateway.yaml: zeebe.gateway.security.privateKeyPath: key.pem: ...`.
+    pub fn in_setting(self, source: &str, key: &str) -> Self {
+        match self {
+            Self::Material { path, problem, fix } => Self::Invalid {
+                file: source.to_string(),
+                key: key.to_string(),
+                problem: format!("{}: {problem}", path.display()),
+                fix,
+            },
+            Self::Io {
+                path,
+                action,
+                source: err,
+                fix,
+            } => Self::Invalid {
+                file: source.to_string(),
+                key: key.to_string(),
+                problem: format!("{}: {action}: {err}", path.display()),
+                fix,
+            },
+            other => other,
+        }
+    }
+
     /// True when the error means "cannot run here" rather than "broken".
     pub fn is_missing_peer(&self) -> bool {
         matches!(self, Self::PeerMissing { .. })

@@ -230,7 +230,25 @@ impl GatewayNode {
                 .private_key_path
                 .as_deref()
                 .unwrap_or_else(|| std::path::Path::new(""));
-            Some(tls_acceptor(chain, key)?)
+            let prefix = settings.mode.prefix();
+            let in_setting = |setting: &str, e: HarnessError| {
+                e.in_setting(&settings.source, &format!("{prefix}.security.{setting}"))
+            };
+            // The chain is checked on its own first, so that an error in it is
+            // reported against certificateChainPath even when both keys name
+            // the same file.
+            pki::read_certificates(chain).map_err(|e| in_setting("certificateChainPath", e))?;
+            Some(tls_acceptor(chain, key).map_err(|e| {
+                let setting = match &e {
+                    HarnessError::Material { path, .. } | HarnessError::Io { path, .. }
+                        if path == chain =>
+                    {
+                        "certificateChainPath"
+                    }
+                    _ => "privateKeyPath",
+                };
+                in_setting(setting, e)
+            })?)
         } else {
             None
         };

@@ -1,0 +1,448 @@
+//! The `tlsmatrix` binary end to end: `up` with an openssl-made chain and the
+//! real zbctl, a changed expectation failing `run`, `certs`, report formats,
+//! and every kind of bad input answered with exit code 2 and a message naming
+//! the file, the key and the fix (never a panic).
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use rstest::rstest;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn tlsmatrix_command(args: &[&str], cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlsmatrix"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("TLSMATRIX_REQUIRE_PEERS")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ZEEBE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+/// Runs `tlsmatrix args` in `cwd` to completion, bounded by the deadline.
+fn run_tlsmatrix(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
+    let mut cmd = tlsmatrix_command(args, cwd);
+    cmd.envs(env.iter().copied());
+    runtime().block_on(async {
+        tokio::time::timeout(DEADLINE, cmd.output())
+            .await
+            .expect("tlsmatrix finished before the deadline")
+            .expect("tlsmatrix started")
+    })
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a shell command line (openssl) in `dir`, bounded by the deadline.
+fn run_shell(dir: &Path, script: &str) {
+    let out = runtime().block_on(async {
+        tokio::time::timeout(
+            DEADLINE,
+            Command::new("bash")
+                .arg("-ec")
+                .arg(script)
+                .current_dir(dir)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("shell finished before the deadline")
+        .expect("bash started")
+    });
+    assert!(out.status.success(), "{script}\n{}", text(&out.stderr));
+}
+
+/// A CA and a gateway chain made by openssl (not by us), with SANs for
+/// localhost and 127.0.0.1; the key in openssl's default PKCS#8 PEM.
+fn make_openssl_chain(dir: &Path) {
+    run_shell(
+        dir,
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj /CN=openssl-test-ca 2>/dev/null
+         openssl req -new -newkey rsa:2048 -nodes -keyout gateway.key -out gateway.csr -subj /CN=localhost 2>/dev/null
+         printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext
+         openssl x509 -req -in gateway.csr -CA ca.pem -CAkey ca.key -set_serial 01 -days 30 -extfile san.ext -out gateway.pem 2>/dev/null
+         cat gateway.pem ca.pem > chain.pem",
+    );
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write test file");
+    path
+}
+
+const TLS_GATEWAY_YAML: &str = "zeebe:\n  gateway:\n    network:\n      host: 127.0.0.1\n      port: 0\n    security:\n      enabled: true\n      certificateChainPath: chain.pem\n      privateKeyPath: gateway.key\n    unrelated:\n      setting: ignored\n";
+
+/// A running `tlsmatrix up`, killed on drop.
+struct Up {
+    child: Child,
+    address: String,
+}
+
+fn start_up(dir: &Path, rt: &tokio::runtime::Runtime) -> Up {
+    rt.block_on(async {
+        let mut cmd = tlsmatrix_command(&["up", "gateway.yaml"], dir);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("tlsmatrix up started");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(DEADLINE, lines.next_line())
+            .await
+            .expect("tlsmatrix up became ready before the deadline")
+            .expect("read stdout")
+            .expect("tlsmatrix up printed its address");
+        let address = line
+            .strip_prefix("tlsmatrix gateway listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected readiness line: {line}"))
+            .to_string();
+        Up { child, address }
+    })
+}
+
+fn zbctl() -> PathBuf {
+    tlsmatrix::peers::zbctl::locate().expect("zbctl installed by ci/setup")
+}
+
+#[test]
+fn up_serves_an_openssl_chain_to_real_zbctl() {
+    let dir = tempfile::tempdir().unwrap();
+    make_openssl_chain(dir.path());
+    write(dir.path(), "gateway.yaml", TLS_GATEWAY_YAML);
+    let rt = runtime();
+    let mut up = start_up(dir.path(), &rt);
+    let out = rt.block_on(async {
+        tokio::time::timeout(
+            DEADLINE,
+            Command::new(zbctl())
+                .args(["--certPath", "ca.pem", "status", "--address", &up.address])
+                .current_dir(dir.path())
+                .env("HOME", dir.path())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("zbctl finished before the deadline")
+        .expect("zbctl started")
+    });
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "zbctl failed: {}", text(&out.stderr));
+    assert!(stdout.starts_with("Cluster size: 1\n"), "{stdout}");
+    assert!(stdout.contains("Broker 0 - broker-0:26501"), "{stdout}");
+
+    // SIGTERM stops it cleanly.
+    let pid = up.child.id().expect("running") as i32;
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = rt.block_on(async {
+        tokio::time::timeout(DEADLINE, up.child.wait())
+            .await
+            .expect("tlsmatrix up stopped before the deadline")
+            .expect("wait")
+    });
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn plaintext_up_logs_the_netty_preface_line_for_a_tls_client() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "gateway.yaml",
+        "zeebe.gateway.network: {host: 127.0.0.1, port: 0}\n",
+    );
+    let rt = runtime();
+    let mut up = start_up(dir.path(), &rt);
+    let out = rt.block_on(async {
+        tokio::time::timeout(
+            DEADLINE,
+            Command::new(zbctl())
+                .args(["status", "--address", &up.address])
+                .current_dir(dir.path())
+                .env("HOME", dir.path())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("zbctl finished before the deadline")
+        .expect("zbctl started")
+    });
+    assert!(
+        text(&out.stderr).contains("tls: first record does not look like a TLS handshake"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut stderr = up.child.stderr.take().expect("stderr piped");
+    let pid = up.child.id().expect("running") as i32;
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let log = rt.block_on(async {
+        use tokio::io::AsyncReadExt;
+        let mut log = String::new();
+        tokio::time::timeout(DEADLINE, stderr.read_to_string(&mut log))
+            .await
+            .expect("tlsmatrix up stopped before the deadline")
+            .expect("read stderr");
+        log
+    });
+    assert!(
+        log.contains("HTTP/2 client preface string missing or corrupt. Hex dump for received bytes: 16030100"),
+        "{log}"
+    );
+}
+
+#[test]
+fn changed_expectation_fails_run_and_names_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("zeebe-client");
+    std::fs::create_dir(&area).unwrap();
+    let original =
+        std::fs::read_to_string(workspace().join("scenarios/zeebe-client/certificates.yaml"))
+            .unwrap();
+    let changed = original.replacen(
+        "  - when: { material: expired }\n    outcome: certificate-expired",
+        "  - when: { material: expired }\n    outcome: connected(1)",
+        1,
+    );
+    assert_ne!(
+        original, changed,
+        "the scenario file still has the rule this test edits"
+    );
+    write(&area, "certificates.yaml", &changed);
+    let out = run_tlsmatrix(
+        &["run", "zeebe-client", "--filter", "*::expired.builtin"],
+        dir.path(),
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("case zeebe-client::certificates::expired.builtin"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("expected: connected(1)"), "{stderr}");
+    assert!(
+        stderr.contains("actual:   certificate-expired (zeebe-client::certificate-expired)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fix:"), "{stderr}");
+}
+
+#[test]
+fn missing_zbctl_skips_with_reason_and_install_command() {
+    let out = run_tlsmatrix(
+        &["run", "--filter", "zeebe-client::certificates::valid.*"],
+        &workspace(),
+        &[("TLSMATRIX_ZBCTL", "/nonexistent/zbctl")],
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("zeebe-client::certificates::valid.zbctl"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("run: 1 passed, 0 failed, 1 skipped"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("zbctl is not installed"), "{stderr}");
+    assert!(
+        stderr.contains("install it with: bash ci/setup"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn report_formats_are_machine_readable() {
+    let filter = [
+        "--filter",
+        "zeebe-client::tls-matrix::gw-*.builtin.tls.ca-given.env-none",
+    ];
+    let json = run_tlsmatrix(
+        &["run", "--format", "json", filter[0], filter[1]],
+        &workspace(),
+        &[],
+    );
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let lines: Vec<serde_json::Value> = text(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["actual"], "tls-client-plaintext-server");
+    assert_eq!(
+        lines[0]["entry"],
+        "zeebe-client::tls-client-plaintext-gateway"
+    );
+    assert_eq!(lines[1]["actual"], "connected(1)");
+    let junit = run_tlsmatrix(
+        &["run", "--format", "junit", filter[0], filter[1]],
+        &workspace(),
+        &[],
+    );
+    let xml = text(&junit.stdout);
+    assert!(
+        xml.contains("<testsuite name=\"zeebe-client\" tests=\"2\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn certs_writes_the_documented_set_with_private_keys_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_tlsmatrix(&["certs", "--out", "set"], dir.path(), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let set = dir.path().join("set");
+    let readme = std::fs::read_to_string(set.join("README.txt")).unwrap();
+    for name in [
+        "ca",
+        "gateway",
+        "gateway-expired",
+        "gateway-wrong-root",
+        "gateway-rsa-pkcs1",
+        "client",
+    ] {
+        assert!(
+            readme.contains(&format!("\n{name}: ")),
+            "{name} missing from README.txt"
+        );
+        let mode = std::fs::metadata(set.join(format!("{name}.key")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}.key");
+    }
+    assert!(std::fs::read_to_string(set.join("gateway-rsa-pkcs1.key"))
+        .unwrap()
+        .starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    assert!(std::fs::read_to_string(set.join("gateway-p384-sec1.key"))
+        .unwrap()
+        .starts_with("-----BEGIN EC PRIVATE KEY-----"));
+}
+
+/// Bad inputs to `up`: each exits 2 with a message naming file, key and fix.
+#[rstest]
+#[case::missing_chain_file("no-such-chain.pem", "gateway.key", &["zeebe.gateway.security.certificateChainPath", "no-such-chain.pem", "No such file", "fix: check the path"])]
+#[case::pem_without_certificate("gateway.key", "gateway.key", &["zeebe.gateway.security.certificateChainPath", "no certificate in this PEM file (found only: PRIVATE KEY)", "fix: point the setting at the PEM certificate chain"])]
+#[case::key_not_matching("chain.pem", "ca.key", &["zeebe.gateway.security.privateKeyPath", "does not match the first certificate", "fix: use the key the certificate was issued for"])]
+#[case::password_protected_key("chain.pem", "encrypted.key", &["zeebe.gateway.security.privateKeyPath", "password-protected private keys are not supported, as in Zeebe", "fix: decrypt it"])]
+#[case::missing_key_file("chain.pem", "no-such.key", &["zeebe.gateway.security.privateKeyPath", "no-such.key", "No such file"])]
+fn up_rejects_bad_material(#[case] chain: &str, #[case] key: &str, #[case] expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    make_openssl_chain(dir.path());
+    run_shell(dir.path(), "openssl pkcs8 -topk8 -in gateway.key -out encrypted.key -passout pass:secret -v2 aes-256-cbc");
+    write(
+        dir.path(),
+        "gateway.yaml",
+        &format!("zeebe.gateway:\n  network: {{host: 127.0.0.1, port: 0}}\n  security:\n    enabled: true\n    certificateChainPath: {chain}\n    privateKeyPath: {key}\n"),
+    );
+    let out = run_tlsmatrix(&["up", "gateway.yaml"], dir.path(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("tlsmatrix: error: gateway.yaml: "),
+        "{stderr}"
+    );
+    for needle in expected {
+        assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn up_reports_a_port_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    write(
+        dir.path(),
+        "gateway.yaml",
+        &format!("zeebe.gateway.network:\n  host: 127.0.0.1\n  port: {port}\n"),
+    );
+    let out = run_tlsmatrix(&["up", "gateway.yaml"], dir.path(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("fix: stop the process using that port"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn up_reports_a_wrong_type_with_file_key_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "gateway.yaml",
+        "zeebe:\n  gateway:\n    security:\n      enabled: perhaps\n",
+    );
+    let out = run_tlsmatrix(&["up", "gateway.yaml"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "tlsmatrix: error: gateway.yaml: zeebe.gateway.security.enabled: expected true or false, found \"perhaps\"; fix: set zeebe.gateway.security.enabled to true or false"
+    );
+}
+
+/// Bad scenario files: each exits 2 naming the file (with line and column for
+/// syntax errors), the key and the fix.
+#[rstest]
+#[case::malformed_yaml("area: zeebe-client\ndescription: x\n  - not: [a mapping\n", &["zeebe-client/bad.yaml:3:8: malformed YAML: mapping values are not allowed in this context", "fix: correct the syntax"])]
+#[case::unknown_top_level_key("area: zeebe-client\ndescription: x\nexpekt: []\n", &["bad.yaml:3:1: malformed YAML: unknown field `expekt`"])]
+#[case::unknown_axis_in_rule("area: zeebe-client\ndescription: x\naxes:\n  client:\n    builtin: {client: {kind: builtin}}\nexpect:\n  - when: {clinet: builtin}\n    outcome: connected(1)\n", &["bad.yaml: expect.when.clinet: no axis named \"clinet\"", "fix: use one of: client"])]
+#[case::unknown_outcome("area: zeebe-client\ndescription: x\ncases:\n  - name: a\n    body: {}\n    outcome: works\n", &["unknown outcome \"works\""])]
+#[case::unknown_case_body_key("area: zeebe-client\ndescription: x\ncases:\n  - name: a\n    body: {gateway: {}, client: {kind: builtin, certpath: ca.pem}}\n    outcome: connected(1)\n", &["zeebe-client::bad::a: invalid case body: unknown field `certpath`"])]
+#[case::case_without_expectation("area: zeebe-client\ndescription: x\naxes:\n  client:\n    builtin: {client: {kind: builtin}}\n", &["no expect rule matches case zeebe-client::bad::builtin"])]
+fn run_rejects_bad_scenario_files(#[case] yaml: &str, #[case] expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("zeebe-client");
+    std::fs::create_dir(&area).unwrap();
+    write(&area, "bad.yaml", yaml);
+    let out = run_tlsmatrix(&["run", "zeebe-client"], dir.path(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in expected {
+        assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn missing_scenario_path_is_a_clear_error() {
+    let out = run_tlsmatrix(&["run", "no-such-dir"], &workspace(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no-such-dir: cannot read: No such file or directory"),
+        "{stderr}"
+    );
+}
