@@ -446,3 +446,81 @@ fn missing_scenario_path_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// Runs the real zbctl `status` with extra arguments in `dir`; returns stderr.
+fn zbctl_status_stderr(rt: &tokio::runtime::Runtime, dir: &Path, args: &[&str]) -> String {
+    let out = rt.block_on(async {
+        tokio::time::timeout(
+            DEADLINE,
+            Command::new(zbctl())
+                .arg("status")
+                .args(args)
+                .current_dir(dir)
+                .env_clear()
+                .env("HOME", dir)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("zbctl finished before the deadline")
+        .expect("zbctl started")
+    });
+    text(&out.stderr).trim().to_string()
+}
+
+/// The cluster seed's own openssl recipe: X.509 v1 certificates, the CA as a
+/// `TRUSTED CERTIFICATE` block in the chain. The gateway must load it (Zeebe
+/// does); zbctl then answers as measured in shared/facts/rust-tls-stack.md.
+#[test]
+fn up_loads_the_documented_openssl_recipe_and_zbctl_reports_its_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    run_shell(
+        dir.path(),
+        "subj='/C=XX/L=Default City/O=Default Company Ltd'
+         openssl req -new -newkey rsa:2048 -nodes -out ca.csr -keyout ca.key -subj \"$subj\" 2>/dev/null
+         openssl x509 -trustout -signkey ca.key -days 365 -req -in ca.csr -out ca.pem 2>/dev/null
+         openssl genpkey -out nodeA.key -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null
+         openssl req -new -key nodeA.key -out nodeA.csr -subj \"$subj\" 2>/dev/null
+         openssl x509 -req -days 365 -in nodeA.csr -CA ca.pem -CAkey ca.key -set_serial 01 -out nodeA.pem 2>/dev/null
+         cat nodeA.pem ca.pem > chainNodeA.pem
+         openssl x509 -in ca.pem -out ca-plain.pem",
+    );
+    let chain = std::fs::read_to_string(dir.path().join("chainNodeA.pem")).unwrap();
+    assert!(
+        chain.contains("-----BEGIN TRUSTED CERTIFICATE-----"),
+        "{chain}"
+    );
+    write(
+        dir.path(),
+        "gateway.yaml",
+        "zeebe.gateway:\n  network: {host: 127.0.0.1, port: 0}\n  security: {enabled: true, certificateChainPath: chainNodeA.pem, privateKeyPath: nodeA.key}\n",
+    );
+    let rt = runtime();
+    let up = start_up(dir.path(), &rt);
+    let port = up.address.rsplit(':').next().unwrap().to_string();
+    let by_ip = format!("127.0.0.1:{port}");
+    let by_name = format!("localhost:{port}");
+    assert_eq!(
+        zbctl_status_stderr(
+            &rt,
+            dir.path(),
+            &["--address", &by_ip, "--certPath", "ca.pem"]
+        ),
+        "Error: credentials: failed to append certificates"
+    );
+    assert!(zbctl_status_stderr(
+        &rt,
+        dir.path(),
+        &["--address", &by_ip, "--certPath", "ca-plain.pem"]
+    )
+    .ends_with(
+        "x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs\""
+    ),);
+    assert!(zbctl_status_stderr(
+        &rt,
+        dir.path(),
+        &["--address", &by_name, "--certPath", "ca-plain.pem"]
+    )
+    .ends_with("x509: certificate is not valid for any names, but wanted to match localhost\""),);
+    drop(up);
+}

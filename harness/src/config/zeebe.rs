@@ -62,6 +62,35 @@ pub struct GatewaySettings {
 }
 
 impl GatewaySettings {
+    /// A plaintext standalone gateway on `127.0.0.1` with a free port: the
+    /// starting point for library users (`.with_tls(..)`, `.with_address(..)`).
+    pub fn plaintext() -> Self {
+        Self {
+            mode: GatewayMode::Standalone,
+            host: "127.0.0.1".to_string(),
+            port: 0,
+            security: GatewaySecurity::default(),
+            source: "tlsmatrix".to_string(),
+        }
+    }
+
+    /// The same settings with TLS on, serving `chain` (leaf first) and `key`.
+    pub fn with_tls(mut self, chain: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.security = GatewaySecurity {
+            enabled: true,
+            certificate_chain_path: Some(chain.into()),
+            private_key_path: Some(key.into()),
+        };
+        self
+    }
+
+    /// The same settings listening on `host:port` (port 0 picks a free port).
+    pub fn with_address(mut self, host: &str, port: u16) -> Self {
+        self.host = host.to_string();
+        self.port = port;
+        self
+    }
+
     /// Reads the settings from YAML text and an environment. Relative paths are
     /// resolved against `workdir`, the node's working directory, as Zeebe does.
     pub fn from_yaml(
