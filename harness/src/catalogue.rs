@@ -42,6 +42,23 @@ pub struct Entry {
     /// client flags and builder methods, exactly as the products spell them.
     #[serde(default)]
     pub settings: Vec<String>,
+    /// The fix in machine form: each remedy is a patch to a case body (and
+    /// certificates it needs), tried one at a time by `tlsmatrix reproduce`.
+    #[serde(default)]
+    pub remedies: Vec<Remedy>,
+}
+
+/// One way to fix a case, as a patch to the case body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Remedy {
+    /// What the remedy changes, in words.
+    pub name: String,
+    /// Deep-merged over the case body.
+    pub patch: serde_yaml_ng::Value,
+    /// Certificates the patch refers to, added to the case's set.
+    #[serde(default)]
+    pub pki: crate::pki::PkiSpec,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +139,7 @@ impl Catalogue {
 
     /// Classifies a failure text: the first entry with a matching signature.
     pub fn classify_text(&self, text: &str) -> Classification {
+        let text = text.trim();
         for (entry, regexes) in &self.entries {
             if regexes.iter().any(|r| r.is_match(text)) {
                 return Classification {
@@ -135,6 +153,71 @@ impl Catalogue {
             entry: None,
         }
     }
+}
+
+/// One catalogue entry ranked against a text by [`Catalogue::rank`].
+#[derive(Debug, Clone)]
+pub struct Ranked<'a> {
+    /// The entry.
+    pub entry: &'a Entry,
+    /// True when one of its signatures matches the text.
+    pub matched: bool,
+    /// Word overlap with the entry's documented messages and signatures (0..=1).
+    pub similarity: f64,
+}
+
+impl Catalogue {
+    /// Every entry ranked against `text`: signature matches first (in catalogue
+    /// order), then the rest by word overlap, most similar first.
+    pub fn rank(&self, text: &str) -> Vec<Ranked<'_>> {
+        let text = text.trim();
+        let words = word_set(text);
+        let mut ranked: Vec<(usize, Ranked<'_>)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, (entry, regexes))| {
+                let matched = regexes.iter().any(|r| r.is_match(text));
+                let mut corpus = entry.documented_messages.join(" ");
+                corpus.push(' ');
+                corpus.push_str(&entry.signatures.join(" "));
+                corpus.push(' ');
+                corpus.push_str(&entry.title);
+                let theirs = word_set(&corpus);
+                let common = words.intersection(&theirs).count() as f64;
+                let similarity = if words.is_empty() {
+                    0.0
+                } else {
+                    common / words.len() as f64
+                };
+                (
+                    i,
+                    Ranked {
+                        entry,
+                        matched,
+                        similarity,
+                    },
+                )
+            })
+            .collect();
+        ranked.sort_by(|(ia, a), (ib, b)| {
+            b.matched.cmp(&a.matched).then_with(|| {
+                if a.matched {
+                    ia.cmp(ib)
+                } else {
+                    b.similarity.total_cmp(&a.similarity)
+                }
+            })
+        });
+        ranked.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+fn word_set(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2)
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// The common entries alone (used by areas' tests).

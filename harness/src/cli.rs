@@ -57,6 +57,22 @@ enum Command {
     },
     /// Print the case catalogue: documented and observed troubleshooting cases.
     Catalogue,
+    /// Reproduce a user's report locally: verdict, evidence, and the fix that works.
+    Reproduce {
+        /// The report file (YAML).
+        report: PathBuf,
+        /// Also write the confirmed report as a scenario file.
+        #[arg(long)]
+        emit_scenario: Option<PathBuf>,
+    },
+    /// Match an error text against the catalogue: the case, likely causes, fixes.
+    Explain {
+        /// The error text; standard input when absent or "-".
+        text: Option<String>,
+        /// Only this area's catalogue.
+        #[arg(long)]
+        area: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -140,6 +156,53 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
             workdir,
             brokers,
         } => up(&config, mode, workdir, brokers),
+        Command::Reproduce {
+            report,
+            emit_scenario,
+        } => {
+            let rt = runtime()?;
+            let reproduction = rt.block_on(crate::reproduce::reproduce(
+                &report,
+                &RunOptions::from_env(),
+            ))?;
+            print!("{}", reproduction.render());
+            if let Some(out) = emit_scenario {
+                if !reproduction.reproduced() {
+                    return Err(HarnessError::invalid(
+                        report.display().to_string(),
+                        "reported-error",
+                        "the report did not reproduce; refusing to record it as a scenario",
+                        "check the setup against what the user runs",
+                    ));
+                }
+                let yaml = reproduction.scenario_yaml()?;
+                std::fs::write(&out, yaml).map_err(|e| HarnessError::write(&out, e))?;
+                println!("\nwrote scenario {}", out.display());
+            }
+            Ok(if reproduction.reproduced() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Explain { text, area } => {
+            let text = match text.as_deref() {
+                None | Some("-") => {
+                    let mut buf = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf)
+                        .map_err(|e| HarnessError::read("standard input", e))?;
+                    buf
+                }
+                Some(t) => t.to_string(),
+            };
+            let explanation = crate::explain::explain(&text, area.as_deref())?;
+            print!("{}", explanation.render());
+            Ok(if explanation.matches.is_empty() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Catalogue => {
             for area in crate::areas::registry() {
                 for e in area.catalogue().entries() {

@@ -142,6 +142,18 @@ async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessEr
         .map_err(|e| HarnessError::write(std::env::temp_dir(), e))?;
     result.workdir = Some(dir.path().to_path_buf());
     let pki = case.pki.build()?.write_to(dir.path())?;
+    for (name, source) in &case.files {
+        let target = dir.path().join(name);
+        let mode = std::fs::metadata(source).map_err(|e| HarnessError::read(source, e))?;
+        let bytes = std::fs::read(source).map_err(|e| HarnessError::read(source, e))?;
+        // Keep a key's restrictive mode; everything else readable.
+        let mode = if std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o077 == 0 {
+            0o600
+        } else {
+            0o644
+        };
+        crate::pki::write_file(&target, &bytes, mode)?;
+    }
     let observation = area.run(case, dir.path(), &pki).await?;
     let actual = classify(area, &observation);
     result.verdict = if verdict_holds(&case.expect, &actual) {

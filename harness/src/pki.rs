@@ -64,6 +64,15 @@ pub fn describe(pki: &Pki) -> String {
     out
 }
 
+/// Creates (or truncates) a file with `mode` set at creation.
+pub fn write_file(
+    path: &std::path::Path,
+    contents: &[u8],
+    mode: u32,
+) -> Result<(), crate::error::HarnessError> {
+    material::write_file(path, contents, mode)
+}
+
 /// Writes a non-secret text file (0644).
 pub fn write_readme(path: &std::path::Path, text: &str) -> Result<(), crate::error::HarnessError> {
     material::write_file(path, text.as_bytes(), 0o644)

@@ -524,3 +524,140 @@ fn up_loads_the_documented_openssl_recipe_and_zbctl_reports_its_limits() {
     .ends_with("x509: certificate is not valid for any names, but wanted to match localhost\""),);
     drop(up);
 }
+
+/// Each documented troubleshooting case has a fixture report that `reproduce`
+/// confirms, finding the documented fix; a report with the user's own files too.
+#[rstest]
+#[case::tls_client_plaintext_gateway(
+    "tls-client-plaintext-gateway.yaml",
+    "zeebe-client::tls-client-plaintext-gateway",
+    "FIX: enable TLS on the gateway"
+)]
+#[case::plaintext_client_tls_gateway(
+    "plaintext-client-tls-gateway.yaml",
+    "zeebe-client::plaintext-client-tls-gateway",
+    "FIX: give the client TLS"
+)]
+#[case::unknown_authority(
+    "unknown-authority.yaml",
+    "zeebe-client::unknown-authority",
+    "FIX: give the client the CA"
+)]
+#[case::own_files(
+    "own-files/report.yaml",
+    "zeebe-client::hostname-mismatch",
+    "FIX: dial localhost"
+)]
+fn reproduce_confirms_each_fixture_report_and_finds_the_fix(
+    #[case] report: &str,
+    #[case] entry: &str,
+    #[case] fix: &str,
+) {
+    let path = format!("fixtures/reports/{report}");
+    let out = run_tlsmatrix(&["reproduce", &path], &workspace(), &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("REPRODUCED: {entry}").as_str()),
+        "{stdout}"
+    );
+    assert!(lines.next().is_some_and(|l| l.starts_with(fix)), "{stdout}");
+}
+
+#[test]
+fn reproduce_emits_a_scenario_that_runs_green() {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("zeebe-client");
+    std::fs::create_dir(&area).unwrap();
+    let report = workspace().join("fixtures/reports/unknown-authority.yaml");
+    let target = area.join("from-report.yaml");
+    let out = run_tlsmatrix(
+        &[
+            "reproduce",
+            report.to_str().unwrap(),
+            "--emit-scenario",
+            target.to_str().unwrap(),
+        ],
+        dir.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = run_tlsmatrix(&["run", "zeebe-client"], dir.path(), &[]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("run: 1 passed, 0 failed, 0 skipped"),
+        "{stderr}"
+    );
+    assert!(text(&run.stdout).contains("zeebe-client::from-report::unknown-authority"));
+}
+
+#[rstest]
+#[case::missing_field("area: zeebe-client\ntitle: t\nsetup: {}\n", &["reported-error: missing field `reported-error`", "see fixtures/reports/unknown-authority.yaml"])]
+#[case::empty_error_text("area: zeebe-client\ntitle: t\nreported-error: \"  \"\nsetup: {}\n", &["reported-error: the reported error text is empty"])]
+#[case::unreadable_file("area: zeebe-client\ntitle: t\nreported-error: x\nsetup: {}\nfiles: {ca.pem: missing-ca.pem}\n", &["report.yaml: files.ca.pem:", "missing-ca.pem: cannot read"])]
+#[case::setup_not_in_schema("area: zeebe-client\ntitle: t\nreported-error: x\nsetup: {client: {kind: curl}}\n", &["report.yaml: zeebe-client::reproduce::report: invalid case body: unknown variant `curl`"])]
+fn reproduce_rejects_bad_reports(#[case] yaml: &str, #[case] expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "report.yaml", yaml);
+    let out = run_tlsmatrix(&["reproduce", "report.yaml"], dir.path(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in expected {
+        assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
+    }
+}
+
+#[test]
+fn reproduce_with_an_absent_client_says_how_to_install_it() {
+    let out = run_tlsmatrix(
+        &["reproduce", "fixtures/reports/unknown-authority.yaml"],
+        &workspace(),
+        &[("TLSMATRIX_ZBCTL", "/nonexistent/zbctl")],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot run the reported client here: zbctl is not installed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("install it with: bash ci/setup"),
+        "{stderr}"
+    );
+}
+
+/// `explain` maps each documented message, old and current forms, to its case.
+#[rstest]
+#[case::documented_first_record("Error: rpc error: code = Unavailable desc = all SubConns are in TransientFailure, latest connection error: connection error: desc = \"transport: authentication handshake failed: tls: first record does not look like a TLS handshake\"", "zeebe-client::tls-client-plaintext-gateway")]
+#[case::documented_connection_closed("Error: rpc error: code = Unavailable desc = all SubConns are in TransientFailure, latest connection error: connection closed", "zeebe-client::plaintext-client-tls-gateway")]
+#[case::today_server_preface("Error: rpc error: code = Unavailable desc = connection error: desc = \"error reading server preface: EOF\"", "zeebe-client::plaintext-client-tls-gateway")]
+#[case::documented_unknown_authority("Error: rpc error: code = Unavailable desc = all SubConns are in TransientFailure, latest connection error: connection error: desc = \"transport: authentication handshake failed: x509: certificate signed by unknown authority", "zeebe-client::unknown-authority")]
+#[case::newer_go_unknown_authority("transport: authentication handshake failed: tls: failed to verify certificate: x509: certificate signed by unknown authority", "zeebe-client::unknown-authority")]
+fn explain_maps_documented_and_current_texts(#[case] message: &str, #[case] entry: &str) {
+    let out = run_tlsmatrix(&["explain", message], &workspace(), &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.starts_with(&format!("{entry}: ")), "{stdout}");
+    assert!(stdout.contains("   fix: "), "{stdout}");
+}
+
+#[test]
+fn explain_unknown_text_shows_the_closest_cases() {
+    let out = run_tlsmatrix(
+        &["explain", "tls: handshake went sideways"],
+        &workspace(),
+        &[],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("unknown: no catalogue case matches this text.\nclosest cases:"),
+        "{stdout}"
+    );
+    let empty = run_tlsmatrix(&["explain", " "], &workspace(), &[]);
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(text(&empty.stderr).contains("the error text is empty"));
+}

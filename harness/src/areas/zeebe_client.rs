@@ -7,6 +7,7 @@
 //! gateway:
 //!   mode: standalone          # or embedded (zeebe.broker.gateway.*)
 //!   config: { zeebe: { gateway: { security: { enabled: true, ... } } } }
+//!   config-file: gateway.yaml # or a Zeebe YAML file in the case directory
 //!   env: { ZEEBE_GATEWAY_SECURITY_ENABLED: "true" }
 //!   brokers: 1
 //! client:
@@ -61,6 +62,9 @@ pub struct GatewayBody {
     /// The Zeebe YAML, as a tree.
     #[serde(default)]
     pub config: serde_yaml_ng::Value,
+    /// Or: a Zeebe YAML file in the case directory (a user's own `gateway.yaml`).
+    #[serde(default)]
+    pub config_file: Option<String>,
     /// Environment variables of the gateway process.
     #[serde(default)]
     pub env: EnvMap,
@@ -162,9 +166,26 @@ impl Area for ZeebeClientArea {
     ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
         Box::pin(async move {
             let body = body(case)?;
-            let source = format!("{} (gateway.config)", case.id);
-            let props =
-                Properties::from_value(&source, &body.gateway.config, body.gateway.env.clone())?;
+            let props = match &body.gateway.config_file {
+                Some(file) if !body.gateway.config.is_null() => {
+                    return Err(HarnessError::invalid(
+                        case.source.display().to_string(),
+                        format!("{}: gateway.config-file", case.id),
+                        format!("both gateway.config and gateway.config-file ({file}) are given"),
+                        "keep one of them",
+                    ))
+                }
+                Some(file) => {
+                    let path = workdir.join(file);
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|e| HarnessError::read(&path, e))?;
+                    Properties::from_yaml(file, &text, body.gateway.env.clone())?
+                }
+                None => {
+                    let source = format!("{} (gateway.config)", case.id);
+                    Properties::from_value(&source, &body.gateway.config, body.gateway.env.clone())?
+                }
+            };
             let mut settings =
                 GatewaySettings::from_properties(body.gateway.mode, &props, workdir)?;
             settings.host = "127.0.0.1".to_string();

@@ -41,6 +41,9 @@ pub struct Case {
     pub expect: Expectation,
     /// Why the case is skipped, when it is.
     pub skip: Option<String>,
+    /// Files copied into the case directory before the nodes start: name in the
+    /// case directory and source path (a user's own certificates, `reproduce`).
+    pub files: Vec<(String, PathBuf)>,
 }
 
 impl Case {
@@ -252,6 +255,7 @@ fn expand(
                         because: rule.because.clone(),
                     },
                     skip: rule.skip.clone(),
+                    files: Vec::new(),
                 });
             }
             // Next combination, last axis fastest.
@@ -302,6 +306,7 @@ fn expand(
                 because: single.because.clone(),
             },
             skip: single.skip.clone(),
+            files: Vec::new(),
         });
     }
     Ok(cases)

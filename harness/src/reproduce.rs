@@ -1,0 +1,372 @@
+//! `tlsmatrix reproduce`: a user's misconfiguration report built locally, run,
+//! classified, compared with what the user saw, then each catalogue remedy
+//! applied in turn to show which fix makes it connect.
+//!
+//! A report file (YAML, unknown keys rejected):
+//!
+//! ```yaml
+//! area: zeebe-client
+//! title: zbctl cannot reach our gateway
+//! reported-error: |
+//!   Error: rpc error: code = Unavailable desc = ...
+//! setup:                     # the case body, in the area's schema
+//!   gateway: { config-file: gateway.yaml }
+//!   client: { kind: zbctl, ca: ca.pem }
+//! files:                     # the user's own files (relative to the report)
+//!   gateway.yaml: gateway.yaml
+//! generate:                  # or certificates generated like theirs (a pki section)
+//!   ca: {}
+//!   gateway: { issuer: ca, sans: [localhost] }
+//! ```
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::areas;
+use crate::catalogue::Classification;
+use crate::engine::{self, CaseResult, RunOptions, Verdict};
+use crate::error::HarnessError;
+use crate::outcome::Outcome;
+use crate::pki::PkiSpec;
+use crate::redact::redact;
+use crate::scenario::{deep_merge, Case, Expectation};
+
+/// A user's report, as a file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Report {
+    /// The area the report is about.
+    pub area: String,
+    /// One line saying what the user reports.
+    pub title: String,
+    /// The error text the user saw, verbatim.
+    pub reported_error: String,
+    /// The setup as a case body of the area.
+    pub setup: serde_yaml_ng::Value,
+    /// The user's own files: name in the case directory → path relative to the report.
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, PathBuf>,
+    /// Certificates generated like the user's.
+    #[serde(default)]
+    pub generate: PkiSpec,
+}
+
+/// One remedy tried.
+#[derive(Debug)]
+pub struct RemedyRun {
+    /// The remedy's name.
+    pub name: String,
+    /// What happened with it applied.
+    pub result: CaseResult,
+}
+
+/// The outcome of `reproduce`.
+#[derive(Debug)]
+pub struct Reproduction {
+    /// The report.
+    pub report: Report,
+    /// The report file.
+    pub source: PathBuf,
+    /// What the user's text classifies as.
+    pub reported: Classification,
+    /// The run of the user's setup.
+    pub run: CaseResult,
+    /// Each remedy of the matched catalogue entry, applied alone.
+    pub remedies: Vec<RemedyRun>,
+    /// Wall time from start to verdict.
+    pub elapsed: Duration,
+}
+
+impl Reproduction {
+    /// True when the run failed the way the user reported (same catalogue entry).
+    pub fn reproduced(&self) -> bool {
+        let actual = self.run.actual.as_ref();
+        self.reported.entry.is_some()
+            && actual.and_then(|a| a.entry.as_ref()) == self.reported.entry.as_ref()
+    }
+
+    /// True when the user's text equals today's text after redaction.
+    pub fn textually_identical(&self) -> bool {
+        let Some(obs) = &self.run.observation else {
+            return false;
+        };
+        redact(self.report.reported_error.trim(), None)
+            == redact(obs.text(), self.run.workdir.as_deref())
+    }
+
+    /// The remedies that made it connect.
+    pub fn working_fixes(&self) -> Vec<&RemedyRun> {
+        self.remedies
+            .iter()
+            .filter(|r| {
+                r.result
+                    .actual
+                    .as_ref()
+                    .is_some_and(|a| a.outcome.is_connected())
+            })
+            .collect()
+    }
+
+    /// Human text: the verdict first, then the evidence.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let reported = self
+            .reported
+            .entry
+            .as_deref()
+            .unwrap_or("no catalogue case");
+        let actual = self.run.actual.as_ref();
+        let actual_text = actual
+            .map(|a| format!("{} ({})", a.outcome.id(), a.entry.as_deref().unwrap_or("-")))
+            .unwrap_or_else(|| "not run".to_string());
+        if self.reproduced() {
+            let _ = writeln!(out, "REPRODUCED: {reported}");
+        } else {
+            let _ = writeln!(
+                out,
+                "NOT REPRODUCED: the report says {reported}, the setup gives {actual_text}"
+            );
+        }
+        let fixes = self.working_fixes();
+        match fixes.first() {
+            Some(fix) => {
+                let _ = writeln!(out, "FIX: {}", fix.name);
+            }
+            None if !self.remedies.is_empty() => {
+                let _ = writeln!(out, "FIX: none of the catalogue's remedies made it connect");
+            }
+            None => {}
+        }
+        let _ = writeln!(
+            out,
+            "\nevidence ({}, {:.0} ms)",
+            self.source.display(),
+            self.elapsed.as_secs_f64() * 1000.0
+        );
+        let _ = writeln!(out, "  report: {}", self.report.title);
+        let _ = writeln!(
+            out,
+            "  reported text classifies as: {} ({})",
+            self.reported.outcome.id(),
+            reported
+        );
+        let _ = writeln!(out, "  local run: {actual_text}");
+        if let Verdict::Error { message } = &self.run.verdict {
+            let _ = writeln!(out, "  harness error: {message}");
+        }
+        if let Some(obs) = &self.run.observation {
+            let _ = writeln!(out, "  peer: {}", obs.peer);
+            let _ = writeln!(out, "  output today: {}", obs.text());
+            for line in &obs.node_logs {
+                let _ = writeln!(out, "  node log: {line}");
+            }
+            let _ = writeln!(
+                out,
+                "  text: {}",
+                if self.textually_identical() {
+                    "identical to the report after redaction"
+                } else {
+                    "differs from the report (older client, or another form of the same case)"
+                }
+            );
+        }
+        for remedy in &self.remedies {
+            let got = remedy
+                .result
+                .actual
+                .as_ref()
+                .map(|a| a.outcome.id())
+                .unwrap_or_else(|| format!("{:?}", remedy.result.verdict));
+            let _ = writeln!(out, "  remedy \"{}\": {got}", remedy.name);
+        }
+        out
+    }
+
+    /// A scenario file holding the confirmed report as a regression case.
+    pub fn scenario_yaml(&self) -> Result<String, HarnessError> {
+        if !self.report.files.is_empty() {
+            return Err(HarnessError::invalid(
+                self.source.display().to_string(),
+                "files",
+                "a scenario cannot carry the user's own files",
+                "describe the certificates under `generate:` and inline the configuration in `setup:`",
+            ));
+        }
+        let actual = self.run.actual.as_ref().ok_or_else(|| {
+            HarnessError::run(
+                "reproduce",
+                "the setup did not run; there is no outcome to record",
+            )
+        })?;
+        let name = self
+            .source
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("report")
+            .to_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+        let mut case = serde_yaml_ng::Mapping::new();
+        case.insert("name".into(), name.into());
+        case.insert("body".into(), self.report.setup.clone());
+        case.insert("outcome".into(), actual.outcome.id().into());
+        if let Some(entry) = &actual.entry {
+            case.insert("entry".into(), entry.clone().into());
+        }
+        case.insert(
+            "because".into(),
+            format!("reproduced from a report: {}", self.report.title).into(),
+        );
+        let mut file = serde_yaml_ng::Mapping::new();
+        file.insert("area".into(), self.report.area.clone().into());
+        file.insert(
+            "description".into(),
+            format!(
+                "regression case from a reproduced report: {}",
+                self.report.title
+            )
+            .into(),
+        );
+        file.insert(
+            "pki".into(),
+            serde_yaml_ng::to_value(&self.report.generate)
+                .map_err(|e| HarnessError::run("reproduce", e))?,
+        );
+        file.insert(
+            "cases".into(),
+            serde_yaml_ng::Value::Sequence(vec![case.into()]),
+        );
+        serde_yaml_ng::to_string(&file).map_err(|e| HarnessError::run("reproduce", e))
+    }
+}
+
+/// Reads a report file.
+pub fn load(path: &Path) -> Result<Report, HarnessError> {
+    let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+    let report: Report = serde_yaml_ng::from_str(&text).map_err(|e| {
+        let message = e.to_string();
+        if message.contains("missing field") {
+            HarnessError::invalid(
+                path.display().to_string(),
+                message.split('`').nth(1).unwrap_or("(report)"),
+                strip_at(&message),
+                "a report needs area, title, reported-error and setup; see fixtures/reports/unknown-authority.yaml for a complete example",
+            )
+        } else {
+            HarnessError::yaml(path.display().to_string(), &e)
+        }
+    })?;
+    if report.reported_error.trim().is_empty() {
+        return Err(HarnessError::invalid(
+            path.display().to_string(),
+            "reported-error",
+            "the reported error text is empty",
+            "paste the client's error message, e.g. `reported-error: |` followed by the text",
+        ));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    for (name, source) in &report.files {
+        let full = base.join(source);
+        std::fs::metadata(&full).map_err(|e| {
+            HarnessError::read(&full, e)
+                .in_setting(&path.display().to_string(), &format!("files.{name}"))
+        })?;
+    }
+    Ok(report)
+}
+
+fn strip_at(message: &str) -> String {
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string()
+}
+
+fn case_for(
+    report: &Report,
+    source: &Path,
+    body: serde_yaml_ng::Value,
+    pki: PkiSpec,
+    name: &str,
+) -> Case {
+    let base = source.parent().unwrap_or(Path::new("."));
+    Case {
+        id: format!("{}::reproduce::{name}", report.area),
+        area: report.area.clone(),
+        source: source.to_path_buf(),
+        labels: Vec::new(),
+        pki: Arc::new(pki),
+        body,
+        expect: Expectation {
+            outcome: Outcome::Unclassified,
+            entry: None,
+            because: None,
+        },
+        skip: None,
+        files: report
+            .files
+            .iter()
+            .map(|(n, p)| (n.clone(), base.join(p)))
+            .collect(),
+    }
+}
+
+/// Builds, runs and explains a report, then tries each remedy.
+pub async fn reproduce(path: &Path, options: &RunOptions) -> Result<Reproduction, HarnessError> {
+    let start = Instant::now();
+    let report = load(path)?;
+    let area = areas::find(&report.area)?;
+    let reported = area.catalogue().classify_text(&report.reported_error);
+    let case = case_for(
+        &report,
+        path,
+        report.setup.clone(),
+        report.generate.clone(),
+        "report",
+    );
+    area.check(&case)
+        .map_err(|e| e.in_setting(&path.display().to_string(), "setup"))?;
+    let run = engine::run_case(Arc::new(case), options).await;
+    if let Verdict::Skipped { reason } = &run.verdict {
+        return Err(HarnessError::run(
+            "reproduce",
+            format!("cannot run the reported client here: {reason}"),
+        ));
+    }
+    // Remedies of the case the run fell into (or, failing that, the reported one).
+    let entry_id = run
+        .actual
+        .as_ref()
+        .and_then(|a| a.entry.clone())
+        .or_else(|| reported.entry.clone());
+    let mut remedies = Vec::new();
+    if let Some(entry) = entry_id
+        .as_deref()
+        .and_then(|id| area.catalogue().entry(id))
+    {
+        for (i, remedy) in entry.remedies.iter().enumerate() {
+            let mut body = report.setup.clone();
+            deep_merge(&mut body, &remedy.patch);
+            let mut pki = report.generate.clone();
+            pki.certs.extend(remedy.pki.certs.clone());
+            let case = case_for(&report, path, body, pki, &format!("remedy-{}", i + 1));
+            let result = engine::run_case(Arc::new(case), options).await;
+            remedies.push(RemedyRun {
+                name: remedy.name.clone(),
+                result,
+            });
+        }
+    }
+    Ok(Reproduction {
+        report,
+        source: path.to_path_buf(),
+        reported,
+        run,
+        remedies,
+        elapsed: start.elapsed(),
+    })
+}
