@@ -65,6 +65,9 @@ enum Command {
         #[arg(long)]
         emit_scenario: Option<PathBuf>,
     },
+    /// Per documented case: the documented message, what each client prints
+    /// today, and whether the case's signature still matches both.
+    Drift(SelectArgs),
     /// Match an error text against the catalogue: the case, likely causes, fixes.
     Explain {
         /// The error text; standard input when absent or "-".
@@ -185,6 +188,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
                 ExitCode::from(1)
             })
         }
+        Command::Drift(select) => {
+            let cases = select_cases(&select)?;
+            let rt = runtime()?;
+            let drifts = rt.block_on(crate::drift::drift(&cases, &RunOptions::from_env()))?;
+            print!("{}", crate::drift::render(&drifts));
+            Ok(if drifts.iter().all(crate::drift::Drift::holds) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Explain { text, area } => {
             let text = match text.as_deref() {
                 None | Some("-") => {
@@ -300,6 +314,8 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
         Format::Table => write!(out, "{}", report::table(&results)),
         Format::Json => write!(out, "{}", report::json_lines(&results)),
         Format::Junit => write!(out, "{}", report::junit(&results, wall)),
+        Format::Markdown => write!(out, "{}", report::markdown(&results)),
+        Format::Html => write!(out, "{}", report::html(&results)),
     };
     let flaky = flapping(&rounds);
     for r in results.iter().filter(|r| !r.is_ok()) {

@@ -34,6 +34,7 @@ pub mod areas;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod explain;

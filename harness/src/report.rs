@@ -1,6 +1,10 @@
 //! Rendering results: the snapshot text of a case, the failure explanation, and
 //! run reports as a table, JSON lines or JUnit XML.
 
+mod html;
+mod markdown;
+mod matrix;
+
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -18,7 +22,14 @@ pub enum Format {
     Json,
     /// JUnit XML, for CI user interfaces.
     Junit,
+    /// Markdown: a matrix per scenario file.
+    Markdown,
+    /// One self-contained HTML file: a coloured matrix per scenario file.
+    Html,
 }
+
+pub use html::html;
+pub use markdown::markdown;
 
 /// The text snapshotted for a case: outcome, catalogue entry, the client's raw
 /// output and the node log, redacted.
@@ -197,8 +208,12 @@ impl Totals {
     }
 }
 
+/// The schema id every JSON line carries; bumped on any incompatible change.
+pub const JSON_SCHEMA: &str = "tlsmatrix/case-result/v1";
+
 #[derive(Serialize)]
 struct JsonCase<'a> {
+    schema: &'static str,
     id: &'a str,
     area: &'a str,
     expected: String,
@@ -221,6 +236,7 @@ pub fn json_lines(results: &[CaseResult]) -> String {
         let dir = r.workdir.as_deref();
         let obs = r.observation.as_ref();
         let case = JsonCase {
+            schema: JSON_SCHEMA,
             id: &r.case.id,
             area: &r.case.area,
             expected: r.expect().outcome.id(),

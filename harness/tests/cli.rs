@@ -661,3 +661,141 @@ fn explain_unknown_text_shows_the_closest_cases() {
     assert_eq!(empty.status.code(), Some(2));
     assert!(text(&empty.stderr).contains("the error text is empty"));
 }
+
+#[test]
+fn json_lines_carry_the_schema_version() {
+    let out = run_tlsmatrix(
+        &[
+            "run",
+            "--format",
+            "json",
+            "--filter",
+            "zeebe-client::certificates::valid.builtin",
+        ],
+        &workspace(),
+        &[],
+    );
+    let line: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(line["schema"], "tlsmatrix/case-result/v1");
+    for field in [
+        "id",
+        "area",
+        "expected",
+        "actual",
+        "verdict",
+        "elapsed_ms",
+        "peer",
+        "output",
+        "node_log",
+    ] {
+        assert!(line.get(field).is_some(), "{field} missing from {line}");
+    }
+}
+
+#[test]
+fn markdown_report_has_a_matrix_per_scenario_file() {
+    let out = run_tlsmatrix(
+        &[
+            "run",
+            "--format",
+            "markdown",
+            "--filter",
+            "zeebe-client::certificates::*",
+        ],
+        &workspace(),
+        &[],
+    );
+    let md = text(&out.stdout);
+    assert!(
+        md.contains(
+            "## zeebe-client::certificates\n\n| material | client=builtin | client=zbctl |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| expired | ✓ certificate-expired | ✓ certificate-expired |"),
+        "{md}"
+    );
+}
+
+/// The HTML report opened in real headless Chromium: the DOM it renders has a
+/// coloured cell per case, and a screenshot is kept for CI as an artifact
+/// (target/tlsmatrix-report.png).
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let chromium = ["chromium", "chromium-browser"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH").and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join(name))
+                    .find(|f| f.is_file())
+            })
+        })
+        .expect("chromium is installed by ci/setup (apt package chromium)");
+    let target = workspace().join("target");
+    let html = target.join("tlsmatrix-report.html");
+    let png = target.join("tlsmatrix-report.png");
+    let out = run_tlsmatrix(
+        &[
+            "run",
+            "--format",
+            "html",
+            "--filter",
+            "zeebe-client::certificates::*",
+        ],
+        &workspace(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(&html, &out.stdout).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let chrome = |extra: &[String]| {
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend_from_slice(extra);
+        args.push(format!("file://{}", html.display()));
+        runtime().block_on(async {
+            tokio::time::timeout(
+                DEADLINE,
+                Command::new(&chromium)
+                    .args(&args)
+                    .kill_on_drop(true)
+                    .output(),
+            )
+            .await
+            .expect("chromium finished before the deadline")
+            .expect("chromium started")
+        })
+    };
+    let dom = text(&chrome(&["--dump-dom".to_string()]).stdout);
+    assert_eq!(dom.matches("<td class=\"cell pass\"").count(), 30, "{dom}");
+    assert!(dom.contains(
+        "id=\"zeebe-client::certificates::expired.zbctl\" data-outcome=\"certificate-expired\""
+    ));
+    assert!(dom.contains("<p id=\"totals\">30 passed, 0 failed, 0 skipped, 0 errors</p>"));
+    let _ = std::fs::remove_file(&png);
+    chrome(&[
+        format!("--screenshot={}", png.display()),
+        "--window-size=1200,1600".to_string(),
+    ]);
+    let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(
+        bytes.len() > 10_000,
+        "screenshot suspiciously small: {} bytes",
+        bytes.len()
+    );
+}

@@ -1,0 +1,118 @@
+//! `tlsmatrix drift`: per documented case, the documented message beside what
+//! each client prints today, and whether the case's signature still matches
+//! both. Today's texts come from running the scenario cases that expect the
+//! entry, one per peer.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::areas;
+use crate::engine::{self, RunOptions};
+use crate::error::HarnessError;
+use crate::scenario::Case;
+
+/// One documented case's drift.
+#[derive(Debug)]
+pub struct Drift {
+    /// The catalogue entry.
+    pub entry: String,
+    /// Documented messages and whether the signature matches each.
+    pub documented: Vec<(String, bool)>,
+    /// Per peer: today's text, whether the signature matches it, and whether it
+    /// equals a documented message.
+    pub today: BTreeMap<String, (String, bool, bool)>,
+}
+
+impl Drift {
+    /// True when the signature matches every documented and every current text.
+    pub fn holds(&self) -> bool {
+        self.documented.iter().all(|(_, m)| *m)
+            && self.today.values().all(|(_, m, _)| *m)
+            && !self.today.is_empty()
+    }
+}
+
+/// Runs the cases that expect each documented entry and collects the drift.
+pub async fn drift(cases: &[Case], options: &RunOptions) -> Result<Vec<Drift>, HarnessError> {
+    let mut out = Vec::new();
+    for area in areas::registry() {
+        for entry in area.catalogue().entries().filter(|e| e.documented) {
+            let selected: Vec<Arc<Case>> = cases
+                .iter()
+                .filter(|c| {
+                    c.area == area.name() && c.expect.entry.as_deref() == Some(entry.id.as_str())
+                })
+                .cloned()
+                .map(Arc::new)
+                .collect();
+            let results = engine::run_all(selected, options, 4, |_| {}).await;
+            let mut today = BTreeMap::new();
+            for r in results {
+                let Some(obs) = &r.observation else { continue };
+                if today.contains_key(&obs.peer) {
+                    continue;
+                }
+                let text = obs.text().to_string();
+                let matches = area.catalogue().classify_text(&text).entry.as_deref()
+                    == Some(entry.id.as_str());
+                let same = entry
+                    .documented_messages
+                    .iter()
+                    .any(|d| d.trim() == text.trim());
+                today.insert(obs.peer.clone(), (text, matches, same));
+            }
+            let documented = entry
+                .documented_messages
+                .iter()
+                .map(|m| {
+                    let matches = area.catalogue().classify_text(m).entry.as_deref()
+                        == Some(entry.id.as_str());
+                    (m.clone(), matches)
+                })
+                .collect();
+            out.push(Drift {
+                entry: entry.id.clone(),
+                documented,
+                today,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Human text, one block per documented case.
+pub fn render(drifts: &[Drift]) -> String {
+    let yes = |b: bool| if b { "matches" } else { "DOES NOT MATCH" };
+    let mut out = String::new();
+    for d in drifts {
+        let _ = writeln!(out, "{}", d.entry);
+        for (text, m) in &d.documented {
+            let _ = writeln!(out, "  documented   [{}] {text}", yes(*m));
+        }
+        for (peer, (text, m, same)) in &d.today {
+            let note = if *same {
+                "same as documented"
+            } else {
+                "differs from documented"
+            };
+            let _ = writeln!(out, "  {peer:<12} [{}, {note}] {text}", yes(*m));
+        }
+        if d.today.is_empty() {
+            let _ = writeln!(
+                out,
+                "  (no scenario case expects this entry: nothing to compare today)"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  verdict: {}\n",
+            if d.holds() {
+                "signature holds for the documented and today's texts"
+            } else {
+                "DRIFT: update the catalogue's signatures"
+            }
+        );
+    }
+    out
+}
