@@ -11,7 +11,7 @@
 //!   env: { ZEEBE_GATEWAY_SECURITY_ENABLED: "true" }
 //!   brokers: 1
 //! client:
-//!   kind: zbctl               # or builtin
+//!   kind: zbctl               # or builtin, go
 //!   plaintext: false          # --insecure / usePlaintext()
 //!   ca: ca.pem                # --certPath / caCertificatePath()
 //!   host: 127.0.0.1           # the host name dialled (localhost, 127.0.0.1, ...)
@@ -33,6 +33,7 @@ use crate::config::zeebe::{GatewayMode, GatewaySettings};
 use crate::config::{EnvMap, Properties};
 use crate::error::HarnessError;
 use crate::nodes::{GatewayNode, Topology};
+use crate::peers::probe::Probe;
 use crate::peers::{builtin, zbctl, Observation, ZeebeClientConfig};
 use crate::pki::Materialized;
 use crate::scenario::Case;
@@ -85,6 +86,8 @@ pub enum ClientKind {
     Builtin,
     /// The real zbctl.
     Zbctl,
+    /// The official Go client library, through its probe.
+    Go,
 }
 
 /// The client part of a case.
@@ -155,6 +158,10 @@ impl Area for ZeebeClientArea {
                 peer: "zbctl",
                 locate: zbctl::locate,
             }],
+            ClientKind::Go => vec![Requirement {
+                peer: "go-client",
+                locate: || Probe::Go.locate(),
+            }],
         })
     }
 
@@ -203,6 +210,7 @@ impl Area for ZeebeClientArea {
             let mut obs = match body.client.kind {
                 ClientKind::Builtin => builtin::topology(&config).await?,
                 ClientKind::Zbctl => zbctl::status(&config).await?,
+                ClientKind::Go => Probe::Go.topology(&config).await?,
             };
             gateway.log().settle(SETTLE_DEADLINE).await;
             obs.node_logs = gateway.log().lines();
