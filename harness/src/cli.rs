@@ -68,6 +68,17 @@ enum Command {
     /// Per documented case: the documented message, what each client prints
     /// today, and whether the case's signature still matches both.
     Drift(SelectArgs),
+    /// Measure: the handshake floor, gateway start time, per-case cost, full matrix.
+    Bench {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Iterations of the floor and start measurements.
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+        /// Cases run at once for the full-matrix figure.
+        #[arg(long, default_value_t = default_jobs())]
+        jobs: usize,
+    },
     /// Match an error text against the catalogue: the case, likely causes, fixes.
     Explain {
         /// The error text; standard input when absent or "-".
@@ -198,6 +209,19 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Bench {
+            select,
+            iterations,
+            jobs,
+        } => {
+            let cases = select_cases(&select)?;
+            let rt = runtime()?;
+            print!(
+                "{}",
+                rt.block_on(crate::bench::bench(cases, iterations, jobs))?
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Explain { text, area } => {
             let text = match text.as_deref() {

@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod areas;
+pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod config;

@@ -62,6 +62,10 @@ pub enum Outcome {
     /// No answer before the deadline.
     #[error("no answer before the deadline")]
     TimedOut,
+    /// The node refused its configuration and did not start (what an operator
+    /// sees in the node's startup log, not on the client).
+    #[error("the node refused its configuration and did not start")]
+    NodeStartFailed,
     /// The connection worked but the server does not implement the call.
     #[error("the server does not implement the call")]
     Unimplemented,
@@ -89,6 +93,7 @@ impl Outcome {
             Self::ProtocolVersionMismatch => "protocol-version-mismatch".into(),
             Self::ConnectionRefused => "connection-refused".into(),
             Self::TimedOut => "timed-out".into(),
+            Self::NodeStartFailed => "node-start-failed".into(),
             Self::Unimplemented => "unimplemented".into(),
             Self::Unclassified => "unclassified".into(),
         }
@@ -111,6 +116,7 @@ impl Outcome {
             Self::ProtocolVersionMismatch,
             Self::ConnectionRefused,
             Self::TimedOut,
+            Self::NodeStartFailed,
             Self::Unimplemented,
             Self::Unclassified,
         ]

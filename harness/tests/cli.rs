@@ -801,3 +801,26 @@ fn html_report_renders_in_headless_chromium() {
         bytes.len()
     );
 }
+
+#[test]
+fn drift_compares_documented_and_todays_texts_per_peer() {
+    let out = run_tlsmatrix(&["drift"], &workspace(), &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for entry in [
+        "zeebe-client::tls-client-plaintext-gateway",
+        "zeebe-client::plaintext-client-tls-gateway",
+        "zeebe-client::unknown-authority",
+    ] {
+        assert!(
+            stdout.contains(&format!("{entry}\n  documented   [matches] ")),
+            "{entry}: {stdout}"
+        );
+    }
+    assert!(stdout.contains("  zbctl 8.4.1  [matches, differs from documented] Error: rpc error: code = Unavailable desc = connection error: desc = \"error reading server preface: EOF\""), "{stdout}");
+    assert_eq!(
+        stdout.matches("verdict: signature holds").count(),
+        3,
+        "{stdout}"
+    );
+}

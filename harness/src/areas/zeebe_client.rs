@@ -198,7 +198,25 @@ impl Area for ZeebeClientArea {
             settings.host = "127.0.0.1".to_string();
             settings.port = 0;
             let gateway =
-                GatewayNode::start(&settings, Topology::with_brokers(body.gateway.brokers)).await?;
+                match GatewayNode::start(&settings, Topology::with_brokers(body.gateway.brokers))
+                    .await
+                {
+                    Ok(gateway) => gateway,
+                    // A gateway that refuses its own configuration is an outcome of
+                    // the case (Zeebe fails at startup), not a harness failure.
+                    Err(
+                        e @ (HarnessError::Material { .. }
+                        | HarnessError::Invalid { .. }
+                        | HarnessError::Io { .. }),
+                    ) => {
+                        return Ok(Observation {
+                            peer: "gateway".to_string(),
+                            stderr: e.to_string(),
+                            ..Observation::default()
+                        })
+                    }
+                    Err(e) => return Err(e),
+                };
             let config = ZeebeClientConfig {
                 address: format!("{}:{}", body.client.host, gateway.address().port()),
                 plaintext: body.client.plaintext,

@@ -279,6 +279,9 @@ impl GatewayNode {
                     _ = accept_stop.changed() => break,
                     accepted = listener.accept() => {
                         let Ok((tcp, _)) = accepted else { continue };
+                        // gRPC is request/response: without NODELAY, Nagle and
+                        // delayed ACKs add 40 ms to every small exchange.
+                        let _ = tcp.set_nodelay(true);
                         let guard = accept_log.begin();
                         let log = accept_log.clone();
                         let tx = conn_tx.clone();
@@ -354,10 +357,51 @@ impl Drop for GatewayNode {
     }
 }
 
+/// grpc-java's `useTransportSecurity` reads the key with Netty, which takes
+/// PKCS#8 only (`BEGIN PRIVATE KEY`) and tries the RSA, DSA and EC key
+/// factories: PKCS#1, SEC1 and Ed25519 keys make the gateway refuse to start
+/// (measured on the netty-oracle).
+fn netty_accepts_key(key: &std::path::Path) -> Result<(), HarnessError> {
+    use pkcs8::der::Decode;
+    use rustls::pki_types::PrivateKeyDer;
+    const RSA: &str = "1.2.840.113549.1.1.1";
+    const EC: &str = "1.2.840.10045.2.1";
+    const DSA: &str = "1.2.840.10040.4.1";
+    let refuse = |why: &str| {
+        HarnessError::material(
+            key,
+            format!(
+                "File does not contain valid private key: {} ({why}; Zeebe reads PKCS#8 RSA, EC or DSA keys only)",
+                key.file_name().and_then(|n| n.to_str()).unwrap_or_default()
+            ),
+            format!(
+                "convert it to PKCS#8: openssl pkcs8 -topk8 -nocrypt -in {0} -out {0}.pkcs8",
+                key.display()
+            ),
+        )
+    };
+    match pki::read_private_key(key)? {
+        PrivateKeyDer::Pkcs8(der) => {
+            let info = pkcs8::PrivateKeyInfo::from_der(der.secret_pkcs8_der())
+                .map_err(|_| refuse("not a PKCS#8 structure"))?;
+            let oid = info.algorithm.oid.to_string();
+            if [RSA, EC, DSA].contains(&oid.as_str()) {
+                Ok(())
+            } else {
+                Err(refuse(&format!("key algorithm {oid}")))
+            }
+        }
+        PrivateKeyDer::Pkcs1(_) => Err(refuse("a PKCS#1 RSA PRIVATE KEY")),
+        PrivateKeyDer::Sec1(_) => Err(refuse("a SEC1 EC PRIVATE KEY")),
+        _ => Err(refuse("an unknown key encoding")),
+    }
+}
+
 fn tls_acceptor(
     chain: &std::path::Path,
     key: &std::path::Path,
 ) -> Result<TlsAcceptor, HarnessError> {
+    netty_accepts_key(key)?;
     let certified = pki::load_certified_key(chain, key)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -378,6 +422,7 @@ async fn plain_conn(mut tcp: TcpStream, log: &NodeLog) -> Option<Conn> {
                 "HTTP/2 client preface string missing or corrupt. Hex dump for received bytes: {}",
                 wire::hex_dump(&read)
             );
+            log.line("INFO [io.grpc.netty.NettyServerTransport.connections] Transport failed");
             log.line(format!(
                 "io.netty.handler.codec.http2.Http2Exception: {message}"
             ));
@@ -393,7 +438,9 @@ async fn plain_conn(mut tcp: TcpStream, log: &NodeLog) -> Option<Conn> {
 async fn tls_conn(tcp: TcpStream, acceptor: TlsAcceptor, log: &NodeLog) -> Option<Conn> {
     let first = wire::peek_first_bytes(&tcp).await?;
     if first[0] != 0x16 {
-        log.line(format!(
+        // Netty logs this below INFO (measured on the netty-oracle): an operator
+        // at the default level sees nothing.
+        log.debug(format!(
             "io.netty.handler.ssl.NotSslRecordException: not an SSL/TLS record: {}",
             wire::hex_dump(&first)
         ));
@@ -406,12 +453,13 @@ async fn tls_conn(tcp: TcpStream, acceptor: TlsAcceptor, log: &NodeLog) -> Optio
             // A client that gives up mid-handshake (EOF, reset) is not worth a line:
             // the real gateway does not log those either.
             if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                log.line(format!("TLS handshake failed: {inner}"));
+                // Logged below INFO, as grpc-java does ("TLS negotiation failed").
+                log.debug(format!("TLS negotiation failed: {inner}"));
             }
             None
         }
         Err(_) => {
-            log.line("TLS handshake timed out");
+            log.debug("TLS handshake timed out");
             None
         }
     }

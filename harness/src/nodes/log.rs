@@ -45,6 +45,12 @@ impl NodeLog {
         }
     }
 
+    /// A detail the real node logs below INFO: traced, not kept (snapshots
+    /// hold what an operator sees at the default level).
+    pub fn debug(&self, line: impl Into<String>) {
+        tracing::debug!(node = %self.name, "{}", line.into());
+    }
+
     /// The lines so far, each once, in order of first appearance (a client that
     /// retries produces the same line again).
     pub fn lines(&self) -> Vec<String> {

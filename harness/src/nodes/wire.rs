@@ -66,11 +66,24 @@ pub async fn peek_first_bytes(tcp: &TcpStream) -> Option<Vec<u8>> {
     }
 }
 
+/// The server preface grpc-java's Netty server writes on connect (measured on
+/// the netty-oracle, grpc-java 1.65 / Netty 4.1.122): SETTINGS with
+/// MAX_CONCURRENT_STREAMS 2^31-1, INITIAL_WINDOW_SIZE 1 MiB and
+/// MAX_HEADER_LIST_SIZE 8 KiB, then a connection WINDOW_UPDATE of 983041.
+pub const GRPC_JAVA_SERVER_PREFACE: &[u8] = &[
+    0x00, 0x00, 0x12, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, // SETTINGS, 18 bytes, stream 0
+    0x00, 0x03, 0x7f, 0xff, 0xff, 0xff, // MAX_CONCURRENT_STREAMS
+    0x00, 0x04, 0x00, 0x10, 0x00, 0x00, // INITIAL_WINDOW_SIZE
+    0x00, 0x06, 0x00, 0x00, 0x20, 0x00, // MAX_HEADER_LIST_SIZE
+    0x00, 0x00, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, // WINDOW_UPDATE, stream 0
+    0x00, 0x0f, 0x00, 0x01,
+];
+
 /// What a Netty HTTP/2 server writes when the preface is corrupt: its own
-/// SETTINGS frame (sent on connect), then GOAWAY(PROTOCOL_ERROR) carrying the
+/// server preface (sent on connect), then GOAWAY(PROTOCOL_ERROR) carrying the
 /// exception message as debug data.
 pub fn settings_and_goaway(debug: &str) -> Vec<u8> {
-    let mut out = vec![0, 0, 0, 0x04, 0, 0, 0, 0, 0]; // empty SETTINGS, stream 0
+    let mut out = GRPC_JAVA_SERVER_PREFACE.to_vec();
     let len = 8 + debug.len();
     out.extend_from_slice(&[(len >> 16) as u8, (len >> 8) as u8, len as u8, 0x07, 0]);
     out.extend_from_slice(&[0, 0, 0, 0]); // stream 0
@@ -185,9 +198,10 @@ mod tests {
     #[test]
     fn goaway_frame_layout() {
         let bytes = settings_and_goaway("x");
-        assert_eq!(&bytes[..9], &[0, 0, 0, 4, 0, 0, 0, 0, 0]);
-        assert_eq!(&bytes[9..14], &[0, 0, 9, 7, 0]);
-        assert_eq!(bytes.len(), 9 + 9 + 9);
+        let n = GRPC_JAVA_SERVER_PREFACE.len();
+        assert_eq!(hex_dump(&bytes[..5]), "0000120400");
+        assert_eq!(&bytes[n..n + 5], &[0, 0, 9, 7, 0]);
+        assert_eq!(bytes.len(), n + 9 + 9);
         assert_eq!(*bytes.last().unwrap(), b'x');
     }
 }

@@ -50,6 +50,7 @@ async fn call(config: &ZeebeClientConfig, plaintext: bool) -> Result<u32, String
                 let address = address.clone();
                 async move {
                     let tcp = TcpStream::connect(&address).await?;
+                    tcp.set_nodelay(true)?;
                     Ok::<_, std::io::Error>(TokioIo::new(await_server_preface(tcp).await?))
                 }
             }))
@@ -73,6 +74,7 @@ async fn call(config: &ZeebeClientConfig, plaintext: bool) -> Result<u32, String
                 let address = address.clone();
                 async move {
                     let tcp = TcpStream::connect(&address).await?;
+                    tcp.set_nodelay(true)?;
                     let tls = connector.connect(server_name, tcp).await?;
                     Ok::<_, std::io::Error>(TokioIo::new(tls))
                 }

@@ -1,0 +1,143 @@
+//! `tlsmatrix bench`: figures, measured in one run, never asserted on.
+//!
+//! - floor: an in-process TLS 1.3 handshake plus one unary Topology call
+//!   (built-in client, fresh connection each time) against the reference gateway;
+//! - gateway start-to-ready (TLS material loaded, listening);
+//! - per-case cost of each area's default matrix, by peer, relative to the floor;
+//! - wall time of the full default matrix.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::zeebe::GatewaySettings;
+use crate::engine::{self, RunOptions};
+use crate::error::HarnessError;
+use crate::nodes::{GatewayNode, Topology};
+use crate::peers::{builtin, ZeebeClientConfig};
+use crate::pki::{CertSpec, PkiSpec};
+use crate::scenario::Case;
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs.get(xs.len() / 2).copied().unwrap_or_default()
+}
+
+fn p90(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs.get(xs.len() * 9 / 10).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Runs the benchmark and returns its report.
+pub async fn bench(
+    cases: Vec<Case>,
+    iterations: usize,
+    jobs: usize,
+) -> Result<String, HarnessError> {
+    let mut out = String::new();
+    let dir = tempfile::tempdir().map_err(|e| HarnessError::write(std::env::temp_dir(), e))?;
+    let pki = PkiSpec::new()
+        .with("ca", CertSpec::root())
+        .with(
+            "gateway",
+            CertSpec::leaf("ca").with_sans(["localhost", "127.0.0.1"]),
+        )
+        .build()?
+        .write_to(dir.path())?;
+    let chain = pki.chain("gateway").unwrap_or_default();
+    let key = pki.key("gateway").unwrap_or_default();
+    let settings = GatewaySettings::plaintext().with_tls(chain, key);
+
+    // Gateway start-to-ready.
+    let mut starts = Vec::new();
+    for _ in 0..iterations.clamp(1, 50) {
+        let t = Instant::now();
+        let node = GatewayNode::start(&settings, Topology::default()).await?;
+        starts.push(t.elapsed());
+        node.shutdown().await;
+    }
+
+    // Floor: handshake + one unary call.
+    let node = GatewayNode::start(&settings, Topology::default()).await?;
+    let config = ZeebeClientConfig {
+        address: format!("127.0.0.1:{}", node.address().port()),
+        plaintext: false,
+        ca_path: Some("ca.pem".to_string()),
+        env: Default::default(),
+        workdir: dir.path().to_path_buf(),
+        deadline: Duration::from_secs(10),
+    };
+    let mut floor = Vec::new();
+    for _ in 0..iterations.max(1) {
+        let t = Instant::now();
+        let obs = builtin::topology(&config).await?;
+        if obs.connected_brokers.is_none() {
+            return Err(HarnessError::run("bench floor", obs.text()));
+        }
+        floor.push(t.elapsed());
+    }
+    node.shutdown().await;
+    let floor_median = median(floor.clone());
+
+    let _ = writeln!(
+        out,
+        "tlsmatrix bench ({iterations} iterations, {jobs} jobs, {} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let _ = writeln!(
+        out,
+        "floor: TLS 1.3 handshake + 1 unary RPC, in process: median {}, p90 {}",
+        ms(floor_median),
+        ms(p90(floor))
+    );
+    let _ = writeln!(
+        out,
+        "gateway start-to-ready (TLS): median {}, p90 {}",
+        ms(median(starts.clone())),
+        ms(p90(starts))
+    );
+
+    // Per-case cost, one case at a time, then the full matrix at full parallelism.
+    let arcs: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
+    let options = RunOptions::from_env();
+    let serial = engine::run_all(arcs.clone(), &options, 1, |_| {}).await;
+    let mut by_peer: BTreeMap<(String, String), Vec<Duration>> = BTreeMap::new();
+    for r in &serial {
+        let peer = r
+            .observation
+            .as_ref()
+            .map(|o| o.peer.clone())
+            .unwrap_or_else(|| "skipped".into());
+        by_peer
+            .entry((r.case.area.clone(), peer))
+            .or_default()
+            .push(r.elapsed);
+    }
+    let _ = writeln!(out, "per-case cost (serial), relative to the floor:");
+    for ((area, peer), times) in by_peer {
+        let n = times.len();
+        let m = median(times);
+        let _ = writeln!(
+            out,
+            "  {area:<14} {peer:<16} {n:>4} cases  median {:>10}  = {:>5.1}x floor",
+            ms(m),
+            m.as_secs_f64() / floor_median.as_secs_f64().max(1e-9)
+        );
+    }
+    let t = Instant::now();
+    let full = engine::run_all(arcs, &options, jobs, |_| {}).await;
+    let wall = t.elapsed();
+    let ok = full.iter().filter(|r| r.is_ok()).count();
+    let _ = writeln!(
+        out,
+        "full default matrix: {} cases ({ok} ok) in {:.2} s wall",
+        full.len(),
+        wall.as_secs_f64()
+    );
+    Ok(out)
+}
