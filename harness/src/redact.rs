@@ -20,6 +20,8 @@ pub const FILTERS: &[(&str, &str)] = &[
         r"(not an SSL/TLS record: [0-9a-f]{10})[0-9a-f]+",
         "${1}[hex]",
     ),
+    // OpenSSL's per-thread error prefix in Node's TLS errors.
+    (r"\b[0-9A-F]{12,16}:error:", "[hex]:error:"),
     // Ports on loopback.
     (
         r"(127\.0\.0\.1|localhost|\[::1\]):[0-9]{1,5}",
@@ -34,6 +36,11 @@ pub const FILTERS: &[(&str, &str)] = &[
     (r"\b[0-9]{10}\b \(UNIX\)", "[time] (UNIX)"),
     (r"(not valid (?:after|before)) [0-9]{10}\b", "${1} [time]"),
     (r"\([0-9]+ seconds (ago|in future)\)", "([duration] ${1})"),
+    // java.util.Date's toString() (Java's certificate validity messages).
+    (
+        r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2} [A-Z]{3,4} [0-9]{4}",
+        "[time]",
+    ),
     // Durations.
     (r"\b[0-9]+(\.[0-9]+)?(ns|µs|us|ms|s)\b", "[duration]"),
     // Certificate serial numbers.

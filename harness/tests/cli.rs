@@ -266,7 +266,7 @@ fn missing_zbctl_skips_with_reason_and_install_command() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("run: 2 passed, 0 failed, 1 skipped"),
+        stderr.contains("run: 4 passed, 0 failed, 1 skipped"),
         "{stderr}"
     );
     assert!(stderr.contains("zbctl is not installed"), "{stderr}");
@@ -708,13 +708,13 @@ fn markdown_report_has_a_matrix_per_scenario_file() {
     let md = text(&out.stdout);
     assert!(
         md.contains(
-            "## zeebe-client::certificates\n\n| material | client=builtin | client=zbctl | client=go |"
+            "## zeebe-client::certificates\n\n| material | client=builtin | client=zbctl | client=go | client=java | client=node |"
         ),
         "{md}"
     );
     assert!(
         md.contains(
-            "| expired | ✓ certificate-expired | ✓ certificate-expired | ✓ certificate-expired |"
+            "| expired | ✓ certificate-expired | ✓ certificate-expired | ✓ certificate-expired | ✓ certificate-expired | ✓ certificate-expired |"
         ),
         "{md}"
     );
@@ -783,11 +783,11 @@ fn html_report_renders_in_headless_chromium() {
         })
     };
     let dom = text(&chrome(&["--dump-dom".to_string()]).stdout);
-    assert_eq!(dom.matches("<td class=\"cell pass\"").count(), 45, "{dom}");
+    assert_eq!(dom.matches("<td class=\"cell pass\"").count(), 75, "{dom}");
     assert!(dom.contains(
         "id=\"zeebe-client::certificates::expired.zbctl\" data-outcome=\"certificate-expired\""
     ));
-    assert!(dom.contains("<p id=\"totals\">45 passed, 0 failed, 0 skipped, 0 errors</p>"));
+    assert!(dom.contains("<p id=\"totals\">75 passed, 0 failed, 0 skipped, 0 errors</p>"));
     let _ = std::fs::remove_file(&png);
     chrome(&[
         format!("--screenshot={}", png.display()),

@@ -11,7 +11,7 @@
 //!   env: { ZEEBE_GATEWAY_SECURITY_ENABLED: "true" }
 //!   brokers: 1
 //! client:
-//!   kind: zbctl               # or builtin, go
+//!   kind: zbctl               # or builtin, go, java, node
 //!   plaintext: false          # --insecure / usePlaintext()
 //!   ca: ca.pem                # --certPath / caCertificatePath()
 //!   host: 127.0.0.1           # the host name dialled (localhost, 127.0.0.1, ...)
@@ -88,6 +88,10 @@ pub enum ClientKind {
     Zbctl,
     /// The official Go client library, through its probe.
     Go,
+    /// The official Java client library, through its probe.
+    Java,
+    /// The zeebe-node library, through its probe.
+    Node,
 }
 
 /// The client part of a case.
@@ -162,6 +166,14 @@ impl Area for ZeebeClientArea {
                 peer: "go-client",
                 locate: || Probe::Go.locate(),
             }],
+            ClientKind::Java => vec![Requirement {
+                peer: "java-client",
+                locate: || Probe::Java.locate(),
+            }],
+            ClientKind::Node => vec![Requirement {
+                peer: "zeebe-node",
+                locate: || Probe::Node.locate(),
+            }],
         })
     }
 
@@ -229,6 +241,8 @@ impl Area for ZeebeClientArea {
                 ClientKind::Builtin => builtin::topology(&config).await?,
                 ClientKind::Zbctl => zbctl::status(&config).await?,
                 ClientKind::Go => Probe::Go.topology(&config).await?,
+                ClientKind::Java => Probe::Java.topology(&config).await?,
+                ClientKind::Node => Probe::Node.topology(&config).await?,
             };
             gateway.log().settle(SETTLE_DEADLINE).await;
             obs.node_logs = gateway.log().lines();

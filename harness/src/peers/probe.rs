@@ -17,6 +17,10 @@ use crate::error::HarnessError;
 pub enum Probe {
     /// The official Go client (`github.com/camunda/zeebe/clients/go/v8`).
     Go,
+    /// The official Java client (`io.camunda:zeebe-client-java`).
+    Java,
+    /// The Node client (`zeebe-node` from npm).
+    Node,
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,32 +43,90 @@ impl Probe {
     pub fn peer(self) -> &'static str {
         match self {
             Self::Go => "go-client 8.4.5",
+            Self::Java => "java-client 8.4.21",
+            Self::Node => "zeebe-node 8.3.2",
         }
     }
 
-    /// Finds the built probe, or says how to build it.
+    /// Finds the built probe (and its runtime), or says how to build it.
     pub fn locate(self) -> Result<PathBuf, HarnessError> {
-        let (var, path, install) = match self {
-            Self::Go => (
-                "TLSMATRIX_GO_PROBE",
-                probes_dir().join("go/bin/zeebe-go-probe"),
-                "bash ci/setup (or: bash harness/probes/go/build.sh; needs Go 1.26)",
-            ),
-        };
-        let found = match std::env::var_os(var) {
-            Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
-            None => Some(path.clone()).filter(|p| p.is_file()),
-        };
-        found.ok_or_else(|| HarnessError::PeerMissing {
+        self.program().map(|(program, _)| program)
+    }
+
+    /// The program to run and the arguments that precede the probe's own.
+    fn program(self) -> Result<(PathBuf, Vec<String>), HarnessError> {
+        let missing = |detail: String, install: &str| HarnessError::PeerMissing {
             peer: self.peer().to_string(),
-            detail: format!("not at ${var}, not at {}", path.display()),
+            detail,
             install: install.to_string(),
-        })
+        };
+        let on_path = |name: &str| process::locate("TLSMATRIX_NO_SUCH_OVERRIDE", "", name);
+        match self {
+            Self::Go => {
+                let path = probes_dir().join("go/bin/zeebe-go-probe");
+                let found = match std::env::var_os("TLSMATRIX_GO_PROBE") {
+                    Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
+                    None => Some(path.clone()).filter(|p| p.is_file()),
+                };
+                let program = found.ok_or_else(|| {
+                    missing(
+                        format!("not at $TLSMATRIX_GO_PROBE, not at {}", path.display()),
+                        "bash ci/setup (or: bash harness/probes/go/build.sh; needs Go 1.26)",
+                    )
+                })?;
+                Ok((program, Vec::new()))
+            }
+            Self::Java => {
+                let dir = probes_dir().join("java/target");
+                let install = "bash ci/setup (or: bash harness/probes/java/build.sh; needs a JDK 17 and Maven)";
+                let java = on_path("java")
+                    .ok_or_else(|| missing("no `java` on PATH".to_string(), install))?;
+                if !dir.join("probe.jar").is_file() {
+                    return Err(missing(
+                        format!("{} is not built", dir.join("probe.jar").display()),
+                        install,
+                    ));
+                }
+                let classpath = format!(
+                    "{}:{}/*",
+                    dir.join("probe.jar").display(),
+                    dir.join("lib").display()
+                );
+                // A short-lived JVM: skip the optimising compiler, small heap.
+                let args = [
+                    "-XX:TieredStopAtLevel=1",
+                    "-XX:+UseSerialGC",
+                    "-Xss512k",
+                    "-cp",
+                    &classpath,
+                    "tlsmatrix.probe.JavaClientProbe",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                Ok((java, args))
+            }
+            Self::Node => {
+                let dir = probes_dir().join("node");
+                let install =
+                    "bash ci/setup (or: bash harness/probes/node/build.sh; needs Node 20 and npm)";
+                let node = on_path("node")
+                    .ok_or_else(|| missing("no `node` on PATH".to_string(), install))?;
+                if !dir.join("node_modules/zeebe-node").is_dir() {
+                    return Err(missing(
+                        format!("{} has no node_modules/zeebe-node", dir.display()),
+                        install,
+                    ));
+                }
+                Ok((node, vec![dir.join("probe.js").display().to_string()]))
+            }
+        }
     }
 
     fn command(self, config: &ZeebeClientConfig) -> Result<(PathBuf, Vec<String>), HarnessError> {
-        let program = self.locate()?;
-        let mut args = vec!["--address".to_string(), config.address.clone()];
+        let (program, mut args) = self.program()?;
+        args.push("--address".to_string());
+        args.push(config.address.clone());
         if config.plaintext {
             args.push("--plaintext".to_string());
         }
@@ -74,9 +136,13 @@ impl Probe {
         }
         let timeout = config
             .deadline
-            .saturating_sub(std::time::Duration::from_secs(1));
+            .saturating_sub(std::time::Duration::from_secs(2));
         match self {
             Self::Go => args.push(format!("--timeout={}ms", timeout.as_millis())),
+            Self::Java | Self::Node => {
+                args.push("--timeout-ms".to_string());
+                args.push(timeout.as_millis().to_string());
+            }
         }
         Ok((program, args))
     }
@@ -115,7 +181,12 @@ impl Probe {
                     .file_name()
                     .and_then(|n| n.to_str())
                     .unwrap_or("probe"),
-                args.join(" ")
+                // Classpaths and script paths vary by checkout: show the probe's own flags.
+                args.iter()
+                    .skip_while(|a| *a != "--address")
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )),
             exit_code: out.exit_code,
             elapsed: out.elapsed,

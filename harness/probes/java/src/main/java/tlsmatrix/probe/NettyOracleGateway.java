@@ -1,0 +1,413 @@
+package tlsmatrix.probe;
+
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ServerCalls;
+import java.io.File;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import java.util.logging.Logger;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import tlsmatrix.probe.proto.OracleGatewayProto.BrokerInfo;
+import tlsmatrix.probe.proto.OracleGatewayProto.Partition;
+import tlsmatrix.probe.proto.OracleGatewayProto.TopologyRequest;
+import tlsmatrix.probe.proto.OracleGatewayProto.TopologyResponse;
+
+/**
+ * Oracle gateway: a grpc-java server on the Netty transport (io.grpc:grpc-netty, the same
+ * artifact, version and TLS call as the Zeebe 8.4 gateway) that serves only
+ * {@code gateway_protocol.Gateway/Topology}. Every other method of the service is unknown to the
+ * server, so grpc-java answers UNIMPLEMENTED by itself.
+ *
+ * <p>Configuration mirrors the Zeebe gateway: {@code --config FILE.yaml} with
+ * zeebe.gateway.network.{host,port} and
+ * zeebe.gateway.security.{enabled,certificateChainPath,privateKeyPath} (nested or dotted keys),
+ * overridden by ZEEBE_GATEWAY_NETWORK_HOST, ZEEBE_GATEWAY_NETWORK_PORT,
+ * ZEEBE_GATEWAY_SECURITY_ENABLED, ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH,
+ * ZEEBE_GATEWAY_SECURITY_PRIVATEKEYPATH.
+ *
+ * <p>Readiness: exactly one stdout line {@code netty-oracle listening on HOST:PORT (TLS|plaintext)}.
+ * Everything else goes to stderr.
+ */
+public final class NettyOracleGateway {
+
+  static final String SERVICE = "gateway_protocol.Gateway";
+  static final String VERSION = "8.4.0";
+
+  // Zeebe gateway defaults (NetworkCfg / SecurityCfg)
+  static final String DEFAULT_HOST = "0.0.0.0";
+  static final int DEFAULT_PORT = 26500;
+  static final long MIN_KEEP_ALIVE_INTERVAL_MS = 30_000L;
+  static final int MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
+
+  static final String K_HOST = "zeebe.gateway.network.host";
+  static final String K_PORT = "zeebe.gateway.network.port";
+  static final String K_TLS = "zeebe.gateway.security.enabled";
+  static final String K_CHAIN = "zeebe.gateway.security.certificatechainpath";
+  static final String K_KEY = "zeebe.gateway.security.privatekeypath";
+
+  static final MethodDescriptor<TopologyRequest, TopologyResponse> TOPOLOGY =
+      MethodDescriptor.<TopologyRequest, TopologyResponse>newBuilder()
+          .setType(MethodDescriptor.MethodType.UNARY)
+          .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Topology"))
+          .setRequestMarshaller(ProtoUtils.marshaller(TopologyRequest.getDefaultInstance()))
+          .setResponseMarshaller(ProtoUtils.marshaller(TopologyResponse.getDefaultInstance()))
+          .build();
+
+  private NettyOracleGateway() {}
+
+  public static void main(final String[] args) {
+    configureJulLogging();
+    final PrintStream err = System.err;
+
+    final Map<String, String> cfg;
+    try {
+      cfg = loadConfig(args);
+    } catch (final IllegalArgumentException | IOException e) {
+      err.println("netty-oracle: configuration error: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+
+    final String host = cfg.getOrDefault(K_HOST, DEFAULT_HOST);
+    final int port;
+    final boolean tls;
+    try {
+      port = parsePort(cfg.get(K_PORT));
+      tls = parseSpringBoolean(K_TLS, cfg.get(K_TLS), false);
+    } catch (final IllegalArgumentException e) {
+      err.println("netty-oracle: configuration error: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+
+    final NettyServerBuilder builder =
+        NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+            .maxInboundMessageSize(MAX_MESSAGE_SIZE)
+            .permitKeepAliveTime(MIN_KEEP_ALIVE_INTERVAL_MS, TimeUnit.MILLISECONDS)
+            .permitKeepAliveWithoutCalls(false)
+            .addService(topologyService());
+
+    if (tls) {
+      try {
+        applyTransportSecurity(builder, cfg.get(K_CHAIN), cfg.get(K_KEY));
+      } catch (final RuntimeException e) {
+        err.println("netty-oracle: TLS configuration error: " + e);
+        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+          err.println("  caused by: " + c);
+        }
+        System.exit(3);
+        return;
+      }
+    }
+
+    final Server server;
+    try {
+      server = builder.build().start();
+    } catch (final IOException | RuntimeException e) {
+      // grpc-java builds the SslContext lazily in some versions; report both the same way
+      err.println("netty-oracle: failed to start: " + e);
+      for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+        err.println("  caused by: " + c);
+      }
+      System.exit(3);
+      return;
+    }
+
+    final CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  err.println("netty-oracle: shutting down");
+                  server.shutdown();
+                  try {
+                    if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+                      server.shutdownNow();
+                      server.awaitTermination(2, TimeUnit.SECONDS);
+                    }
+                  } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  stopped.countDown();
+                },
+                "netty-oracle-shutdown"));
+
+    final InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
+    System.out.println(
+        "netty-oracle listening on "
+            + hostForDisplay(host, bound)
+            + ":"
+            + bound.getPort()
+            + " ("
+            + (tls ? "TLS" : "plaintext")
+            + ")");
+    System.out.flush();
+
+    try {
+      server.awaitTermination();
+      stopped.await(10, TimeUnit.SECONDS);
+    } catch (final InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Same checks and same grpc-java call as the Zeebe 8.4 gateway's security setup: validate that
+   * both paths are set and exist, then {@code NettyServerBuilder.useTransportSecurity(File, File)},
+   * i.e. GrpcSslContexts.forServer(chain, key) -> Netty SslContextBuilder PEM loading.
+   */
+  static void applyTransportSecurity(
+      final NettyServerBuilder builder, final String chainPath, final String keyPath) {
+    if (chainPath == null || chainPath.isEmpty()) {
+      throw new IllegalArgumentException(
+          "Expected to find a valid path to a certificate chain but none was found. "
+              + "Edit the gateway configuration file to provide one or to disable TLS.");
+    }
+    if (keyPath == null || keyPath.isEmpty()) {
+      throw new IllegalArgumentException(
+          "Expected to find a valid path to a private key but none was found. "
+              + "Edit the gateway configuration file to provide one or to disable TLS.");
+    }
+    // relative paths resolve against the working directory (java.io.File semantics)
+    final File chain = new File(chainPath);
+    final File key = new File(keyPath);
+    if (!chain.exists()) {
+      throw new IllegalArgumentException(
+          String.format(
+              "Expected to find a certificate chain file at the provided location '%s' but none was found.",
+              chain));
+    }
+    if (!key.exists()) {
+      throw new IllegalArgumentException(
+          String.format(
+              "Expected to find a private key file at the provided location '%s' but none was found.",
+              key));
+    }
+    builder.useTransportSecurity(chain, key);
+  }
+
+  static ServerServiceDefinition topologyService() {
+    final TopologyResponse response =
+        TopologyResponse.newBuilder()
+            .addBrokers(
+                BrokerInfo.newBuilder()
+                    .setNodeId(0)
+                    .setHost("broker-0")
+                    .setPort(26501)
+                    .setVersion(VERSION)
+                    .addPartitions(
+                        Partition.newBuilder()
+                            .setPartitionId(1)
+                            .setRole(Partition.PartitionBrokerRole.LEADER)
+                            .setHealth(Partition.PartitionBrokerHealth.HEALTHY)))
+            .setClusterSize(1)
+            .setPartitionsCount(1)
+            .setReplicationFactor(1)
+            .setGatewayVersion(VERSION)
+            .build();
+    return ServerServiceDefinition.builder(SERVICE)
+        .addMethod(
+            TOPOLOGY,
+            ServerCalls.asyncUnaryCall(
+                (request, observer) -> {
+                  observer.onNext(response);
+                  observer.onCompleted();
+                }))
+        .build();
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  static Map<String, String> loadConfig(final String[] args) throws IOException {
+    String configFile = null;
+    for (int i = 0; i < args.length; i++) {
+      final String a = args[i];
+      if (a.equals("--config")) {
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException("--config needs a file argument");
+        }
+        configFile = args[++i];
+      } else if (a.startsWith("--config=")) {
+        configFile = a.substring("--config=".length());
+      } else if (a.equals("-h") || a.equals("--help")) {
+        System.err.println("usage: NettyOracleGateway [--config FILE.yaml]");
+        System.exit(0);
+      } else {
+        throw new IllegalArgumentException("unknown argument: " + a);
+      }
+    }
+
+    final Map<String, String> cfg = new LinkedHashMap<>();
+    if (configFile != null) {
+      final LoaderOptions opts = new LoaderOptions();
+      final Yaml yaml = new Yaml(new SafeConstructor(opts));
+      try (InputStream in = new FileInputStream(new File(configFile));
+          Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
+        final Object root = yaml.load(r);
+        if (root != null && !(root instanceof Map)) {
+          throw new IllegalArgumentException(
+              "config file " + configFile + " is not a YAML mapping");
+        }
+        if (root != null) {
+          flatten("", (Map<?, ?>) root, cfg);
+        }
+      }
+    }
+
+    // environment overrides, Spring-style: ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH ->
+    // zeebe.gateway.security.certificatechainpath
+    final String[][] env = {
+      {"ZEEBE_GATEWAY_NETWORK_HOST", K_HOST},
+      {"ZEEBE_GATEWAY_NETWORK_PORT", K_PORT},
+      {"ZEEBE_GATEWAY_SECURITY_ENABLED", K_TLS},
+      {"ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH", K_CHAIN},
+      {"ZEEBE_GATEWAY_SECURITY_PRIVATEKEYPATH", K_KEY},
+    };
+    for (final String[] e : env) {
+      final String v = System.getenv(e[0]);
+      if (v != null) {
+        cfg.put(e[1], v);
+      }
+    }
+    return cfg;
+  }
+
+  /**
+   * Flattens nested maps into canonical dotted keys. Canonical form (Spring relaxed binding): lower
+   * case, '-' and '_' removed inside a segment, so certificateChainPath, certificate-chain-path
+   * and certificatechainpath are the same key; "a: {b.c: x}" and "a.b: {c: x}" both give a.b.c.
+   */
+  static void flatten(final String prefix, final Map<?, ?> map, final Map<String, String> out) {
+    for (final Map.Entry<?, ?> e : map.entrySet()) {
+      final String key = prefix + canonical(String.valueOf(e.getKey()));
+      final Object v = e.getValue();
+      if (v instanceof Map) {
+        flatten(key + ".", (Map<?, ?>) v, out);
+      } else if (v instanceof List) {
+        throw new IllegalArgumentException("unexpected list value for key " + key);
+      } else if (v != null) {
+        out.put(key, String.valueOf(v));
+      }
+    }
+  }
+
+  static String canonical(final String key) {
+    final StringBuilder sb = new StringBuilder();
+    for (final String seg : key.split("\\.", -1)) {
+      if (sb.length() > 0) {
+        sb.append('.');
+      }
+      sb.append(seg.replace("-", "").replace("_", "").toLowerCase(Locale.ROOT));
+    }
+    return sb.toString();
+  }
+
+  static int parsePort(final String v) {
+    if (v == null || v.trim().isEmpty()) {
+      return DEFAULT_PORT;
+    }
+    try {
+      final int p = Integer.parseInt(v.trim());
+      if (p < 0 || p > 65535) {
+        throw new IllegalArgumentException("port out of range: " + v);
+      }
+      return p;
+    } catch (final NumberFormatException e) {
+      throw new IllegalArgumentException("invalid port for " + K_PORT + ": '" + v + "'");
+    }
+  }
+
+  /**
+   * Spring's String-to-Boolean conversion: true/on/yes/1 and false/off/no/0, case-insensitive;
+   * empty means unset; anything else is an error.
+   */
+  static boolean parseSpringBoolean(final String key, final String v, final boolean dflt) {
+    if (v == null) {
+      return dflt;
+    }
+    final String s = v.trim().toLowerCase(Locale.ROOT);
+    switch (s) {
+      case "":
+        return dflt;
+      case "true":
+      case "on":
+      case "yes":
+      case "1":
+        return true;
+      case "false":
+      case "off":
+      case "no":
+      case "0":
+        return false;
+      default:
+        throw new IllegalArgumentException("Invalid boolean value '" + v + "' for " + key);
+    }
+  }
+
+  static String hostForDisplay(final String configured, final InetSocketAddress bound) {
+    if (configured != null && !configured.isEmpty()) {
+      return configured;
+    }
+    return bound.getAddress().getHostAddress();
+  }
+
+  // ---------------------------------------------------------------- logging
+
+  /**
+   * grpc-java logs through java.util.logging; NettyServerTransport logs "Transport failed" with
+   * the Http2Exception at INFO. Send JUL at INFO to stderr, one header line per record followed by
+   * the exception's toString() and stack trace.
+   */
+  static void configureJulLogging() {
+    System.setProperty(
+        "java.util.logging.SimpleFormatter.format",
+        "%1$tF %1$tT.%1$tL %4$s [%3$s] %5$s%6$s%n");
+    LogManager.getLogManager().reset();
+    final Logger root = Logger.getLogger("");
+    // NETTY_ORACLE_LOG_LEVEL (a java.util.logging level name, e.g. FINE) lowers the threshold for
+    // experiments; the default INFO matches what a Zeebe gateway shows by default.
+    Level level = Level.INFO;
+    final String wanted = System.getenv("NETTY_ORACLE_LOG_LEVEL");
+    if (wanted != null && !wanted.isBlank()) {
+      try {
+        level = Level.parse(wanted.trim().toUpperCase(Locale.ROOT));
+      } catch (final IllegalArgumentException e) {
+        System.err.println("netty-oracle: ignoring invalid NETTY_ORACLE_LOG_LEVEL=" + wanted);
+      }
+    }
+    final ConsoleHandler h = new ConsoleHandler(); // writes to System.err
+    h.setLevel(level);
+    try {
+      h.setEncoding(StandardCharsets.UTF_8.name());
+    } catch (final java.io.UnsupportedEncodingException ignored) {
+      // keep the platform default
+    }
+    for (final Handler old : root.getHandlers()) {
+      root.removeHandler(old);
+    }
+    root.addHandler(h);
+    root.setLevel(level);
+  }
+}
