@@ -102,6 +102,32 @@ pub async fn bench(
         ms(p90(starts))
     );
 
+    // The netty-oracle's start-to-ready, when it is built.
+    if crate::nodes::oracle::locate().is_ok() {
+        let mut oracle_starts = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            if let crate::nodes::oracle::OracleStart::Ready(oracle) =
+                crate::nodes::oracle::NettyOracle::start(None, &Default::default(), dir.path())
+                    .await?
+            {
+                oracle_starts.push(t.elapsed());
+                oracle.stop().await;
+            }
+        }
+        let _ = writeln!(
+            out,
+            "netty-oracle start-to-ready (JVM, plaintext): median {} of {}",
+            ms(median(oracle_starts.clone())),
+            oracle_starts.len()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "netty-oracle start-to-ready: not measured (the oracle is not built: bash ci/setup)"
+        );
+    }
+
     // Per-case cost, one case at a time, then the full matrix at full parallelism.
     let arcs: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
     let options = RunOptions::from_env();

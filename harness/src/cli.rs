@@ -102,6 +102,10 @@ struct SelectArgs {
     /// Only cases whose id matches this glob (repeatable).
     #[arg(long)]
     filter: Vec<String>,
+    /// Only cases on this backend (`embedded`, `netty-oracle`), or `all`. Cases
+    /// without a backend axis always run.
+    #[arg(long, default_value = "embedded")]
+    backend: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -281,6 +285,12 @@ fn select_cases(select: &SelectArgs) -> Result<Vec<Case>, HarnessError> {
     };
     let cases = scenario::load_paths(&paths)?;
     engine::check_cases(&cases)?;
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| {
+            select.backend == "all" || c.label("backend").is_none_or(|b| b == select.backend)
+        })
+        .collect();
     if select.filter.is_empty() {
         return Ok(cases);
     }
@@ -342,6 +352,19 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
         Format::Html => write!(out, "{}", report::html(&results)),
     };
     let flaky = flapping(&rounds);
+    let (pairs, diffs) = report::differential::differences(&results);
+    for d in &diffs {
+        eprintln!(
+            "\nbackend difference: {} vs {}\n--- {}\n{}\n--- {}\n{}",
+            d.reference, d.other, d.reference, d.expected, d.other, d.actual
+        );
+    }
+    if pairs > 0 {
+        eprintln!(
+            "\ndifferential: {pairs} case pairs compared across backends, {} differ",
+            diffs.len()
+        );
+    }
     for r in results.iter().filter(|r| !r.is_ok()) {
         eprint!("\n{}", report::failure_text(r));
     }
@@ -372,7 +395,7 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     if t.errors > 0 {
         return Ok(ExitCode::from(2));
     }
-    Ok(if t.failed > 0 || !flaky.is_empty() {
+    Ok(if t.failed > 0 || !flaky.is_empty() || !diffs.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

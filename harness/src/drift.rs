@@ -38,11 +38,14 @@ pub async fn drift(cases: &[Case], options: &RunOptions) -> Result<Vec<Drift>, H
     let mut out = Vec::new();
     for area in areas::registry() {
         for entry in area.catalogue().entries().filter(|e| e.documented) {
+            // One case per client is enough: today's text of each peer.
+            let mut per_client = std::collections::BTreeSet::new();
             let selected: Vec<Arc<Case>> = cases
                 .iter()
                 .filter(|c| {
                     c.area == area.name() && c.expect.entry.as_deref() == Some(entry.id.as_str())
                 })
+                .filter(|c| per_client.insert(c.label("client").unwrap_or(&c.id).to_string()))
                 .cloned()
                 .map(Arc::new)
                 .collect();

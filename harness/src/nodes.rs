@@ -3,6 +3,7 @@
 
 pub mod gateway;
 mod log;
+pub mod oracle;
 pub mod wire;
 
 pub use gateway::{GatewayNode, Topology};

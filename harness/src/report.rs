@@ -1,6 +1,7 @@
 //! Rendering results: the snapshot text of a case, the failure explanation, and
 //! run reports as a table, JSON lines or JUnit XML.
 
+pub mod differential;
 mod html;
 mod markdown;
 mod matrix;

@@ -233,14 +233,19 @@ fn changed_expectation_fails_run_and_names_the_case() {
     );
     write(&area, "certificates.yaml", &changed);
     let out = run_tlsmatrix(
-        &["run", "zeebe-client", "--filter", "*::expired.builtin"],
+        &[
+            "run",
+            "zeebe-client",
+            "--filter",
+            "*::expired.builtin.embedded",
+        ],
         dir.path(),
         &[],
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("case zeebe-client::certificates::expired.builtin"),
+        stderr.contains("case zeebe-client::certificates::expired.builtin.embedded"),
         "{stderr}"
     );
     assert!(stderr.contains("expected: connected(1)"), "{stderr}");
@@ -254,7 +259,11 @@ fn changed_expectation_fails_run_and_names_the_case() {
 #[test]
 fn missing_zbctl_skips_with_reason_and_install_command() {
     let out = run_tlsmatrix(
-        &["run", "--filter", "zeebe-client::certificates::valid.*"],
+        &[
+            "run",
+            "--filter",
+            "zeebe-client::certificates::valid.*.embedded",
+        ],
         &workspace(),
         &[("TLSMATRIX_ZBCTL", "/nonexistent/zbctl")],
     );
@@ -262,7 +271,7 @@ fn missing_zbctl_skips_with_reason_and_install_command() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stdout.contains("zeebe-client::certificates::valid.zbctl"),
+        stdout.contains("zeebe-client::certificates::valid.zbctl.embedded"),
         "{stdout}"
     );
     assert!(
@@ -280,7 +289,7 @@ fn missing_zbctl_skips_with_reason_and_install_command() {
 fn report_formats_are_machine_readable() {
     let filter = [
         "--filter",
-        "zeebe-client::tls-matrix::gw-*.builtin.tls.ca-given.env-none",
+        "zeebe-client::tls-matrix::gw-*.builtin.tls.ca-given.env-none.embedded",
     ];
     let json = run_tlsmatrix(
         &["run", "--format", "json", filter[0], filter[1]],
@@ -670,7 +679,7 @@ fn json_lines_carry_the_schema_version() {
             "--format",
             "json",
             "--filter",
-            "zeebe-client::certificates::valid.builtin",
+            "zeebe-client::certificates::valid.builtin.embedded",
         ],
         &workspace(),
         &[],
@@ -699,23 +708,21 @@ fn markdown_report_has_a_matrix_per_scenario_file() {
             "run",
             "--format",
             "markdown",
+            "--backend",
+            "all",
             "--filter",
-            "zeebe-client::certificates::*",
+            "zeebe-client::certificates::expired.*",
         ],
         &workspace(),
         &[],
     );
     let md = text(&out.stdout);
     assert!(
-        md.contains(
-            "## zeebe-client::certificates\n\n| material | client=builtin | client=zbctl | client=go | client=java | client=node |"
-        ),
+        md.contains("## zeebe-client::certificates\n\n| material | client | backend=embedded | backend=netty-oracle |"),
         "{md}"
     );
     assert!(
-        md.contains(
-            "| expired | ✓ certificate-expired | ✓ certificate-expired | ✓ certificate-expired | ✓ certificate-expired | ✓ certificate-expired |"
-        ),
+        md.contains("| expired | java | ✓ certificate-expired | ✓ certificate-expired |"),
         "{md}"
     );
 }
@@ -744,7 +751,7 @@ fn html_report_renders_in_headless_chromium() {
             "--format",
             "html",
             "--filter",
-            "zeebe-client::certificates::*",
+            "zeebe-client::certificates::*.embedded",
         ],
         &workspace(),
         &[],
@@ -785,7 +792,7 @@ fn html_report_renders_in_headless_chromium() {
     let dom = text(&chrome(&["--dump-dom".to_string()]).stdout);
     assert_eq!(dom.matches("<td class=\"cell pass\"").count(), 75, "{dom}");
     assert!(dom.contains(
-        "id=\"zeebe-client::certificates::expired.zbctl\" data-outcome=\"certificate-expired\""
+        "id=\"zeebe-client::certificates::expired.zbctl.embedded\" data-outcome=\"certificate-expired\""
     ));
     assert!(dom.contains("<p id=\"totals\">75 passed, 0 failed, 0 skipped, 0 errors</p>"));
     let _ = std::fs::remove_file(&png);
@@ -822,5 +829,96 @@ fn drift_compares_documented_and_todays_texts_per_peer() {
         stdout.matches("verdict: signature holds").count(),
         3,
         "{stdout}"
+    );
+}
+
+/// Writes an executable shell script standing in for a real peer.
+fn fake_peer(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = write(dir, name, &format!("#!/usr/bin/env bash\n{body}\n"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn a_probe_that_prints_no_json_is_a_harness_error_showing_its_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = fake_peer(
+        dir.path(),
+        "go-probe",
+        "echo 'not json'; echo 'panic: boom' >&2; exit 3",
+    );
+    let out = run_tlsmatrix(
+        &[
+            "run",
+            "--filter",
+            "zeebe-client::certificates::valid.go.embedded",
+        ],
+        &workspace(),
+        &[("TLSMATRIX_GO_PROBE", probe.to_str().unwrap())],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("go-client 8.4.5: the probe printed no JSON line (exit Some(3)); its stderr:\npanic: boom"), "{stderr}");
+}
+
+#[test]
+fn an_oracle_that_never_becomes_ready_shows_its_last_log_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let java = fake_peer(
+        dir.path(),
+        "java",
+        "if [ \"$1\" = -version ]; then echo 'openjdk version \"17.0.9\" 2023-10-17' >&2; exit 0; fi\necho 'starting up, slowly' >&2\nexec sleep 30",
+    );
+    let out = run_tlsmatrix(
+        &[
+            "run",
+            "--backend",
+            "netty-oracle",
+            "--filter",
+            "zeebe-client::certificates::valid.builtin.netty-oracle",
+        ],
+        &workspace(),
+        &[
+            ("TLSMATRIX_JAVA", java.to_str().unwrap()),
+            ("TLSMATRIX_ORACLE_READY_SECS", "1"),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "netty-oracle: not ready within 1s; its last log lines:\nstarting up, slowly"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_jdk_too_old_skips_the_java_cases_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let java = fake_peer(
+        dir.path(),
+        "java",
+        "echo 'openjdk version \"11.0.2\" 2019-01-15' >&2",
+    );
+    let out = run_tlsmatrix(
+        &[
+            "run",
+            "--filter",
+            "zeebe-client::certificates::valid.java.embedded",
+        ],
+        &workspace(),
+        &[("TLSMATRIX_JAVA", java.to_str().unwrap())],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("run: 0 passed, 0 failed, 1 skipped"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("is too old: the probes need a JDK 17 or newer"),
+        "{stderr}"
     );
 }

@@ -116,10 +116,80 @@ fn catalogue_documented_texts_classify() -> Result<(), Failed> {
     if checked == 0 {
         problems.push("no documented message was checked".into());
     }
+    verdict(problems)
+}
+
+/// Every case on the netty-oracle (and any other non-reference backend) must
+/// agree with the same case on the reference, compared on their snapshots.
+fn backends_agree(cases: &[Case]) -> Result<(), Failed> {
+    use tlsmatrix::report::differential::{comparable, AXIS};
+    let mut compared = 0;
+    let mut problems = Vec::new();
+    let read = |id: &str, area: &str| {
+        std::fs::read_to_string(
+            workspace()
+                .join("snapshots")
+                .join(area)
+                .join(format!("{}.snap", snapshot_name(id))),
+        )
+        .ok()
+    };
+    for case in cases {
+        let Some((axis, value)) = case.labels.last() else {
+            continue;
+        };
+        if axis != AXIS || case.skip.is_some() {
+            continue;
+        }
+        let Some(reference) = cases.iter().find(|o| {
+            o.source == case.source
+                && o.labels.len() == case.labels.len()
+                && o.labels[..o.labels.len() - 1] == case.labels[..case.labels.len() - 1]
+        }) else {
+            continue;
+        };
+        if &reference
+            .labels
+            .last()
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+            == value
+        {
+            continue;
+        }
+        let (Some(expected), Some(actual)) = (
+            read(&reference.id, &reference.area),
+            read(&case.id, &case.area),
+        ) else {
+            problems.push(format!(
+                "{}: snapshot of it or of {} missing",
+                case.id, reference.id
+            ));
+            continue;
+        };
+        compared += 1;
+        if comparable(&expected) != comparable(&actual) {
+            problems.push(format!(
+                "{} differs from {}:\n--- reference\n{}\n--- {value}\n{}",
+                case.id,
+                reference.id,
+                comparable(&expected),
+                comparable(&actual)
+            ));
+        }
+    }
+    if compared == 0 {
+        problems.push("no case pair was compared".to_string());
+    }
+    verdict(problems)
+}
+
+/// Passes when there is no problem; otherwise fails listing them all.
+fn verdict(problems: Vec<String>) -> Result<(), Failed> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(problems.join("\n").into())
+        Err(problems.join("\n\n").into())
     }
 }
 
@@ -144,14 +214,26 @@ fn main() {
             "meta::catalogue-documented-texts-classify",
             catalogue_documented_texts_classify,
         ),
+        Trial::test("meta::backends-agree", {
+            let cases = cases.clone();
+            move || backends_agree(&cases)
+        }),
     ];
     for case in cases {
         // A case whose real peer is missing is ignored (never passed), unless CI
         // demands every peer, in which case it runs and fails naming the install.
-        let missing_peer = areas::find(&case.area)
-            .and_then(|a| a.check(&case))
-            .map(|reqs| reqs.iter().any(|r| (r.locate)().is_err()))
-            .unwrap_or(false);
+        // Only the cases this process may run are checked (nextest runs each test
+        // in its own process with `--exact NAME`; checks start JVMs and such).
+        let selected = match (&args.filter, args.exact) {
+            (Some(f), true) => f == &case.id,
+            (Some(f), false) => case.id.contains(f.as_str()),
+            (None, _) => true,
+        };
+        let missing_peer = selected
+            && areas::find(&case.area)
+                .and_then(|a| a.check(&case))
+                .map(|reqs| reqs.iter().any(|r| (r.locate)().is_err()))
+                .unwrap_or(false);
         let ignored = case.skip.is_some() || (missing_peer && !options.require_peers);
         let options = options.clone();
         let id = case.id.clone();

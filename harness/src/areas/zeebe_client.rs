@@ -10,6 +10,7 @@
 //!   config-file: gateway.yaml # or a Zeebe YAML file in the case directory
 //!   env: { ZEEBE_GATEWAY_SECURITY_ENABLED: "true" }
 //!   brokers: 1
+//!   backend: embedded        # or netty-oracle (grpc-java on Netty, a child process)
 //! client:
 //!   kind: zbctl               # or builtin, go, java, node
 //!   plaintext: false          # --insecure / usePlaintext()
@@ -32,6 +33,7 @@ use crate::catalogue::Catalogue;
 use crate::config::zeebe::{GatewayMode, GatewaySettings};
 use crate::config::{EnvMap, Properties};
 use crate::error::HarnessError;
+use crate::nodes::oracle::{NettyOracle, OracleStart};
 use crate::nodes::{GatewayNode, Topology};
 use crate::peers::probe::Probe;
 use crate::peers::{builtin, zbctl, Observation, ZeebeClientConfig};
@@ -69,6 +71,9 @@ pub struct GatewayBody {
     /// Environment variables of the gateway process.
     #[serde(default)]
     pub env: EnvMap,
+    /// Which implementation serves: the in-process reference or the netty-oracle.
+    #[serde(default)]
+    pub backend: Backend,
     /// Brokers in the reported topology.
     #[serde(default = "one")]
     pub brokers: u32,
@@ -76,6 +81,17 @@ pub struct GatewayBody {
 
 fn one() -> u32 {
     1
+}
+
+/// Which gateway implementation serves a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// tlsmatrix's reference gateway, in process.
+    #[default]
+    Embedded,
+    /// grpc-java on Netty (the stack Zeebe's gateway runs on), as a child process.
+    NettyOracle,
 }
 
 /// Which client runs.
@@ -156,7 +172,14 @@ impl Area for ZeebeClientArea {
 
     fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
         let body = body(case)?;
-        Ok(match body.client.kind {
+        let mut needs: Vec<Requirement> = Vec::new();
+        if body.gateway.backend == Backend::NettyOracle {
+            needs.push(Requirement {
+                peer: "netty-oracle",
+                locate: || crate::nodes::oracle::locate().map(|(java, _)| java),
+            });
+        }
+        needs.extend(match body.client.kind {
             ClientKind::Builtin => Vec::new(),
             ClientKind::Zbctl => vec![Requirement {
                 peer: "zbctl",
@@ -174,7 +197,8 @@ impl Area for ZeebeClientArea {
                 peer: "zeebe-node",
                 locate: || Probe::Node.locate(),
             }],
-        })
+        });
+        Ok(needs)
     }
 
     fn run<'a>(
@@ -185,69 +209,123 @@ impl Area for ZeebeClientArea {
     ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
         Box::pin(async move {
             let body = body(case)?;
-            let props = match &body.gateway.config_file {
-                Some(file) if !body.gateway.config.is_null() => {
-                    return Err(HarnessError::invalid(
-                        case.source.display().to_string(),
-                        format!("{}: gateway.config-file", case.id),
-                        format!("both gateway.config and gateway.config-file ({file}) are given"),
-                        "keep one of them",
-                    ))
-                }
-                Some(file) => {
-                    let path = workdir.join(file);
-                    let text =
-                        std::fs::read_to_string(&path).map_err(|e| HarnessError::read(&path, e))?;
-                    Properties::from_yaml(file, &text, body.gateway.env.clone())?
-                }
-                None => {
-                    let source = format!("{} (gateway.config)", case.id);
-                    Properties::from_value(&source, &body.gateway.config, body.gateway.env.clone())?
-                }
-            };
-            let mut settings =
-                GatewaySettings::from_properties(body.gateway.mode, &props, workdir)?;
-            settings.host = "127.0.0.1".to_string();
-            settings.port = 0;
-            let gateway =
-                match GatewayNode::start(&settings, Topology::with_brokers(body.gateway.brokers))
-                    .await
-                {
-                    Ok(gateway) => gateway,
-                    // A gateway that refuses its own configuration is an outcome of
-                    // the case (Zeebe fails at startup), not a harness failure.
-                    Err(
-                        e @ (HarnessError::Material { .. }
-                        | HarnessError::Invalid { .. }
-                        | HarnessError::Io { .. }),
-                    ) => {
-                        return Ok(Observation {
-                            peer: "gateway".to_string(),
-                            stderr: e.to_string(),
-                            ..Observation::default()
-                        })
-                    }
-                    Err(e) => return Err(e),
-                };
-            let config = ZeebeClientConfig {
-                address: format!("{}:{}", body.client.host, gateway.address().port()),
-                plaintext: body.client.plaintext,
-                ca_path: body.client.ca.clone(),
-                env: body.client.env.clone(),
-                workdir: workdir.to_path_buf(),
-                deadline: CLIENT_DEADLINE,
-            };
-            let mut obs = match body.client.kind {
-                ClientKind::Builtin => builtin::topology(&config).await?,
-                ClientKind::Zbctl => zbctl::status(&config).await?,
-                ClientKind::Go => Probe::Go.topology(&config).await?,
-                ClientKind::Java => Probe::Java.topology(&config).await?,
-                ClientKind::Node => Probe::Node.topology(&config).await?,
-            };
-            gateway.log().settle(SETTLE_DEADLINE).await;
-            obs.node_logs = gateway.log().lines();
-            gateway.shutdown().await;
-            Ok(obs)
+            match body.gateway.backend {
+                Backend::Embedded => run_embedded(case, &body, workdir).await,
+                Backend::NettyOracle => run_oracle(case, &body, workdir).await,
+            }
         })
+    }
+}
+
+/// The client half of a case, against whichever gateway listens on `port`.
+async fn run_client(
+    body: &CaseBody,
+    workdir: &Path,
+    port: u16,
+) -> Result<Observation, HarnessError> {
+    let config = ZeebeClientConfig {
+        address: format!("{}:{}", body.client.host, port),
+        plaintext: body.client.plaintext,
+        ca_path: body.client.ca.clone(),
+        env: body.client.env.clone(),
+        workdir: workdir.to_path_buf(),
+        deadline: CLIENT_DEADLINE,
+    };
+    match body.client.kind {
+        ClientKind::Builtin => builtin::topology(&config).await,
+        ClientKind::Zbctl => zbctl::status(&config).await,
+        ClientKind::Go => Probe::Go.topology(&config).await,
+        ClientKind::Java => Probe::Java.topology(&config).await,
+        ClientKind::Node => Probe::Node.topology(&config).await,
+    }
+}
+
+/// A gateway that refused its configuration: an outcome of the case (Zeebe
+/// fails at startup), shown with the gateway's own message.
+fn refused(message: String) -> Observation {
+    Observation {
+        peer: "gateway".to_string(),
+        stderr: message,
+        ..Observation::default()
+    }
+}
+
+async fn run_embedded(
+    case: &Case,
+    body: &CaseBody,
+    workdir: &Path,
+) -> Result<Observation, HarnessError> {
+    let props = match &body.gateway.config_file {
+        Some(file) if !body.gateway.config.is_null() => {
+            return Err(HarnessError::invalid(
+                case.source.display().to_string(),
+                format!("{}: gateway.config-file", case.id),
+                format!("both gateway.config and gateway.config-file ({file}) are given"),
+                "keep one of them",
+            ))
+        }
+        Some(file) => {
+            let path = workdir.join(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| HarnessError::read(&path, e))?;
+            Properties::from_yaml(file, &text, body.gateway.env.clone())?
+        }
+        None => {
+            let source = format!("{} (gateway.config)", case.id);
+            Properties::from_value(&source, &body.gateway.config, body.gateway.env.clone())?
+        }
+    };
+    let mut settings = GatewaySettings::from_properties(body.gateway.mode, &props, workdir)?;
+    settings.host = "127.0.0.1".to_string();
+    settings.port = 0;
+    let gateway =
+        match GatewayNode::start(&settings, Topology::with_brokers(body.gateway.brokers)).await {
+            Ok(gateway) => gateway,
+            Err(
+                e @ (HarnessError::Material { .. }
+                | HarnessError::Invalid { .. }
+                | HarnessError::Io { .. }),
+            ) => return Ok(refused(e.to_string())),
+            Err(e) => return Err(e),
+        };
+    let mut obs = run_client(body, workdir, gateway.address().port()).await?;
+    gateway.log().settle(SETTLE_DEADLINE).await;
+    obs.node_logs = gateway.log().lines();
+    gateway.shutdown().await;
+    Ok(obs)
+}
+
+async fn run_oracle(
+    case: &Case,
+    body: &CaseBody,
+    workdir: &Path,
+) -> Result<Observation, HarnessError> {
+    if body.gateway.mode == GatewayMode::Embedded || body.gateway.brokers != 1 {
+        return Err(HarnessError::invalid(
+            case.source.display().to_string(),
+            &case.id,
+            "the netty-oracle models a standalone gateway reporting one broker",
+            "skip this combination in the scenario's expect rules (skip: ...)",
+        ));
+    }
+    let config = match (&body.gateway.config_file, body.gateway.config.is_null()) {
+        (Some(file), _) => Some(file.clone()),
+        (None, true) => None,
+        (None, false) => {
+            let file = "oracle-gateway.yaml";
+            let text = serde_yaml_ng::to_string(&body.gateway.config)
+                .map_err(|e| HarnessError::run("netty-oracle", e))?;
+            crate::pki::write_file(&workdir.join(file), text.as_bytes(), 0o644)?;
+            Some(file.to_string())
+        }
+    };
+    match NettyOracle::start(config.as_deref(), &body.gateway.env, workdir).await? {
+        OracleStart::Refused(message) => Ok(refused(message)),
+        OracleStart::Ready(oracle) => {
+            let result = run_client(body, workdir, oracle.port()).await;
+            let logs = oracle.stop().await;
+            let mut obs = result?;
+            obs.node_logs = logs;
+            Ok(obs)
+        }
     }
 }

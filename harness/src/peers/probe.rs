@@ -79,8 +79,7 @@ impl Probe {
             Self::Java => {
                 let dir = probes_dir().join("java/target");
                 let install = "bash ci/setup (or: bash harness/probes/java/build.sh; needs a JDK 17 and Maven)";
-                let java = on_path("java")
-                    .ok_or_else(|| missing("no `java` on PATH".to_string(), install))?;
+                let java = crate::nodes::oracle::java(self.peer(), install)?;
                 if !dir.join("probe.jar").is_file() {
                     return Err(missing(
                         format!("{} is not built", dir.join("probe.jar").display()),

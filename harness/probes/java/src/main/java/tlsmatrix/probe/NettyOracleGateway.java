@@ -409,5 +409,6 @@ public final class NettyOracleGateway {
     }
     root.addHandler(h);
     root.setLevel(level);
+    KeepLogsLogManager.freeze();
   }
 }

@@ -1,0 +1,242 @@
+//! The netty-oracle backend: the small grpc-java/Netty gateway under
+//! `harness/probes/java/` (the open server stack Zeebe's gateway runs on), run
+//! as a child process from the same Zeebe YAML and environment as the
+//! reference. Ready when it prints its listening line; killed on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::config::EnvMap;
+use crate::error::HarnessError;
+use crate::peers::process;
+
+/// How long the JVM may take to print its listening line
+/// (`TLSMATRIX_ORACLE_READY_SECS` overrides it).
+pub const READY_DEADLINE: Duration = Duration::from_secs(60);
+
+fn ready_deadline() -> Duration {
+    std::env::var("TLSMATRIX_ORACLE_READY_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(READY_DEADLINE, Duration::from_secs)
+}
+
+/// What starting the oracle gave.
+#[derive(Debug)]
+pub enum OracleStart {
+    /// Listening.
+    Ready(NettyOracle),
+    /// The oracle refused its configuration (as Zeebe would at startup); its
+    /// stderr, stack frames left out.
+    Refused(String),
+}
+
+/// A running netty-oracle gateway.
+#[derive(Debug)]
+pub struct NettyOracle {
+    child: Child,
+    port: u16,
+    tls: bool,
+}
+
+/// The install hint for the oracle.
+pub const INSTALL: &str =
+    "bash ci/setup (or: bash harness/probes/java/build.sh; needs a JDK 17 and Maven)";
+
+/// The `java` launcher and the oracle's classpath, or how to get them.
+pub fn locate() -> Result<(PathBuf, String), HarnessError> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("probes/java/target");
+    let java = java("netty-oracle", INSTALL)?;
+    if !dir.join("probe.jar").is_file() {
+        return Err(HarnessError::PeerMissing {
+            peer: "netty-oracle".to_string(),
+            detail: format!("{} is not built", dir.join("probe.jar").display()),
+            install: INSTALL.to_string(),
+        });
+    }
+    let classpath = format!(
+        "{}:{}/*",
+        dir.join("probe.jar").display(),
+        dir.join("lib").display()
+    );
+    Ok((java, classpath))
+}
+
+/// Keeps the lines an operator reads at INFO: the log header without its
+/// timestamp, and the exception line; stack frames and shutdown chatter go.
+pub fn operator_lines(stderr: &str) -> Vec<String> {
+    let stamp = regex::Regex::new(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ ").expect("valid");
+    stderr
+        .lines()
+        .filter(|l| {
+            !l.starts_with(char::is_whitespace) && !l.starts_with("netty-oracle: shutting down")
+        })
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("Caused by") && !l.starts_with("..."))
+        .map(|l| stamp.replace(l, "").into_owned())
+        .collect()
+}
+
+impl NettyOracle {
+    /// Starts the oracle with `--config config` (relative to `workdir`) and the
+    /// gateway's environment, forced onto 127.0.0.1 and a free port.
+    pub async fn start(
+        config: Option<&str>,
+        env: &EnvMap,
+        workdir: &Path,
+    ) -> Result<OracleStart, HarnessError> {
+        let (java, classpath) = locate()?;
+        let mut cmd = Command::new(java);
+        cmd.args([
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            // Keeps log lines written while the shutdown hook drains the server.
+            "-Djava.util.logging.manager=tlsmatrix.probe.KeepLogsLogManager",
+            "-cp",
+            &classpath,
+            "tlsmatrix.probe.NettyOracleGateway",
+        ]);
+        if let Some(config) = config {
+            cmd.args(["--config", config]);
+        }
+        cmd.env_clear()
+            .env("HOME", workdir)
+            .envs(env)
+            .env("ZEEBE_GATEWAY_NETWORK_HOST", "127.0.0.1")
+            .env("ZEEBE_GATEWAY_NETWORK_PORT", "0")
+            .current_dir(workdir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| HarnessError::run("netty-oracle", format!("cannot start java: {e}")))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| HarnessError::run("netty-oracle", "no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = ready_deadline();
+        let ready = tokio::time::timeout(deadline, lines.next_line()).await;
+        match ready {
+            Ok(Ok(Some(line))) => {
+                let rest = line
+                    .strip_prefix("netty-oracle listening on ")
+                    .ok_or_else(|| {
+                        HarnessError::run(
+                            "netty-oracle",
+                            format!("unexpected readiness line: {line}"),
+                        )
+                    })?;
+                let (addr, mode) = rest.split_once(' ').unwrap_or((rest, ""));
+                let port = addr
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or_else(|| {
+                        HarnessError::run("netty-oracle", format!("no port in: {line}"))
+                    })?;
+                Ok(OracleStart::Ready(Self {
+                    child,
+                    port,
+                    tls: mode.contains("TLS"),
+                }))
+            }
+            Ok(_) => {
+                // stdout closed: the oracle exited, refusing its configuration.
+                let stderr = read_stderr(&mut child).await;
+                let _ = child.wait().await;
+                Ok(OracleStart::Refused(operator_lines(&stderr).join("\n")))
+            }
+            Err(_) => {
+                let _ = child.start_kill();
+                let stderr = read_stderr(&mut child).await;
+                let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
+                Err(HarnessError::run(
+                    "netty-oracle",
+                    format!(
+                        "not ready within {deadline:?}; its last log lines:\n{}",
+                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// The port it listens on (on 127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// True when it serves TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Stops it with SIGTERM (its shutdown hook closes the server, so every log
+    /// line is written) and returns its operator-level log lines.
+    pub async fn stop(mut self) -> Vec<String> {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGTERM);
+            }
+        }
+        let stderr = tokio::time::timeout(Duration::from_secs(15), read_stderr(&mut self.child))
+            .await
+            .unwrap_or_default();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        let mut seen = std::collections::HashSet::new();
+        operator_lines(&stderr)
+            .into_iter()
+            .filter(|l| seen.insert(l.clone()))
+            .collect()
+    }
+}
+
+/// The `java` launcher (`$TLSMATRIX_JAVA`, else `PATH`), checked once to be a
+/// JDK 17 or newer, as the probes and the oracle need.
+pub fn java(peer: &str, install: &str) -> Result<PathBuf, HarnessError> {
+    use std::sync::OnceLock;
+    static CHECKED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let checked = CHECKED.get_or_init(|| {
+        let java = process::locate("TLSMATRIX_JAVA", "", "java")
+            .ok_or("no `java` on PATH (or at $TLSMATRIX_JAVA)")?;
+        let out = std::process::Command::new(&java)
+            .arg("-version")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{} -version failed: {e}", java.display()))?;
+        let text = String::from_utf8_lossy(&out.stderr);
+        let version = text.split('"').nth(1).unwrap_or_default().to_string();
+        let major: u32 = match version.split('.').collect::<Vec<_>>().as_slice() {
+            ["1", minor, ..] => minor.parse().unwrap_or(0),
+            [major, ..] => major.parse().unwrap_or(0),
+            _ => 0,
+        };
+        if major < 17 {
+            return Err(format!(
+                "java {version:?} at {} is too old: the probes need a JDK 17 or newer",
+                java.display()
+            ));
+        }
+        Ok(java)
+    });
+    checked.clone().map_err(|detail| HarnessError::PeerMissing {
+        peer: peer.to_string(),
+        detail,
+        install: install.to_string(),
+    })
+}
+
+async fn read_stderr(child: &mut Child) -> String {
+    let mut out = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut out).await;
+    }
+    out
+}
