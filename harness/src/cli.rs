@@ -131,9 +131,9 @@ fn default_jobs() -> usize {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = if matches!(cli.command, Command::Up { .. }) {
-        "info"
+        "info,rustls=error"
     } else {
-        "warn"
+        "warn,rustls=error"
     };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -334,11 +334,26 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     }
     let mut rounds = Vec::new();
     for _ in 0..repeat {
-        let results = rt.block_on(engine::run_all(cases.clone(), &options, args.jobs, |r| {
+        let run = engine::run_all(cases.clone(), &options, args.jobs, |r| {
             bar.set_message(r.case.id.clone());
             bar.inc(1);
-        }));
-        rounds.push(results);
+        });
+        // Ctrl-C / SIGTERM: stop, and let the runtime's shutdown drop every
+        // case task, which kills their child processes (kill_on_drop), stops
+        // their nodes and removes their temp directories, before exiting 130.
+        let interrupted = rt.block_on(async {
+            tokio::select! {
+                results = run => { rounds.push(results); false }
+                _ = wait_for_signal() => true,
+            }
+        });
+        if interrupted {
+            bar.finish_and_clear();
+            rt.shutdown_timeout(Duration::from_secs(10));
+            crate::peers::process::kill_all_children();
+            eprintln!("tlsmatrix: interrupted; every node, peer and temp directory of the run was cleaned up");
+            return Ok(ExitCode::from(130));
+        }
     }
     bar.finish_and_clear();
     let wall = start.elapsed();

@@ -132,6 +132,7 @@ pub async fn run_case(case: Arc<Case>, options: &RunOptions) -> CaseResult {
 }
 
 async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessError> {
+    tracing::info!(case = %case.id, "case started");
     let area = areas::find(&case.area)?;
     for requirement in area.check(case)? {
         (requirement.locate)()?;

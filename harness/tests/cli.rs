@@ -922,3 +922,82 @@ fn a_jdk_too_old_skips_the_java_cases_with_the_reason() {
         "{stderr}"
     );
 }
+
+/// Processes whose process group is `pgid` (children a run left behind keep
+/// the group of the run that started them).
+fn processes_in_group(pgid: u32) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after ')'.
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) {
+            found.push(head.to_string());
+        }
+    }
+    found
+}
+
+/// Ctrl-C in the middle of a run with JVM oracles and probes: the run stops
+/// with 130 and leaves no child process and no temp directory behind.
+#[test]
+fn sigint_mid_run_leaves_no_process_and_no_temp_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let mut cmd = tlsmatrix_command(
+        &[
+            "run",
+            "--backend",
+            "netty-oracle",
+            "--filter",
+            "zeebe-client::certificates::*.java.netty-oracle",
+        ],
+        &workspace(),
+    );
+    cmd.env("TMPDIR", tmp.path())
+        .env("RUST_LOG", "tlsmatrix::engine=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let (status, pgid) = rt.block_on(async {
+        let mut child = cmd.spawn().expect("tlsmatrix started");
+        let pgid = child.id().expect("running");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let mut lines = BufReader::new(stderr).lines();
+        // Readiness: the engine's own "case started" line.
+        tokio::time::timeout(DEADLINE, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("case started") {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("a case started before the deadline");
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(pgid as i32, libc::SIGINT) }, 0);
+        let drain = async { while let Ok(Some(_)) = lines.next_line().await {} };
+        let status = tokio::time::timeout(DEADLINE, async { tokio::join!(child.wait(), drain).0 })
+            .await
+            .expect("tlsmatrix stopped before the deadline")
+            .expect("wait");
+        (status, pgid)
+    });
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(
+        processes_in_group(pgid),
+        Vec::<String>::new(),
+        "processes left behind"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "temp entries left behind: {left:?}");
+}

@@ -39,6 +39,7 @@ pub enum OracleStart {
 #[derive(Debug)]
 pub struct NettyOracle {
     child: Child,
+    pid: Option<u32>,
     port: u16,
     tls: bool,
 }
@@ -115,6 +116,8 @@ impl NettyOracle {
         let mut child = cmd
             .spawn()
             .map_err(|e| HarnessError::run("netty-oracle", format!("cannot start java: {e}")))?;
+        let pid = child.id();
+        process::register_child(pid);
         let stdout = child
             .stdout
             .take()
@@ -142,6 +145,7 @@ impl NettyOracle {
                     })?;
                 Ok(OracleStart::Ready(Self {
                     child,
+                    pid,
                     port,
                     tls: mode.contains("TLS"),
                 }))
@@ -150,11 +154,14 @@ impl NettyOracle {
                 // stdout closed: the oracle exited, refusing its configuration.
                 let stderr = read_stderr(&mut child).await;
                 let _ = child.wait().await;
+                process::forget_child(pid);
                 Ok(OracleStart::Refused(operator_lines(&stderr).join("\n")))
             }
             Err(_) => {
                 let _ = child.start_kill();
                 let stderr = read_stderr(&mut child).await;
+                let _ = child.wait().await;
+                process::forget_child(pid);
                 let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
                 Err(HarnessError::run(
                     "netty-oracle",
@@ -190,6 +197,7 @@ impl NettyOracle {
             .await
             .unwrap_or_default();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        process::forget_child(self.pid);
         let mut seen = std::collections::HashSet::new();
         operator_lines(&stderr)
             .into_iter()
