@@ -1001,3 +1001,34 @@ fn sigint_mid_run_leaves_no_process_and_no_temp_dir() {
         .collect();
     assert!(left.is_empty(), "temp entries left behind: {left:?}");
 }
+
+/// Private keys never reach reports or snapshots (they live in 0600 files in
+/// the case directory only).
+#[test]
+fn reports_and_snapshots_never_contain_key_material() {
+    for format in ["json", "junit", "html", "markdown", "table"] {
+        let out = run_tlsmatrix(
+            &[
+                "run",
+                "--format",
+                format,
+                "--filter",
+                "zeebe-client::certificates::*.builtin.embedded",
+            ],
+            &workspace(),
+            &[],
+        );
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            !all.contains("-----BEGIN"),
+            "{format} report holds PEM material"
+        );
+    }
+    for entry in std::fs::read_dir(workspace().join("snapshots/zeebe-client"))
+        .unwrap()
+        .flatten()
+    {
+        let snap = std::fs::read_to_string(entry.path()).unwrap();
+        assert!(!snap.contains("-----BEGIN"), "{}", entry.path().display());
+    }
+}
