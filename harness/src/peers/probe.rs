@@ -124,15 +124,7 @@ impl Probe {
 
     fn command(self, config: &ZeebeClientConfig) -> Result<(PathBuf, Vec<String>), HarnessError> {
         let (program, mut args) = self.program()?;
-        args.push("--address".to_string());
-        args.push(config.address.clone());
-        if config.plaintext {
-            args.push("--plaintext".to_string());
-        }
-        if let Some(ca) = &config.ca_path {
-            args.push("--ca".to_string());
-            args.push(ca.clone());
-        }
+        args.extend(config.flags("--address", "--plaintext", "--ca"));
         let timeout = config
             .deadline
             .saturating_sub(std::time::Duration::from_secs(2));

@@ -33,18 +33,8 @@ pub fn locate() -> Result<PathBuf, HarnessError> {
 /// Runs `zbctl status` with the flags the configuration asks for.
 pub async fn status(config: &ZeebeClientConfig) -> Result<Observation, HarnessError> {
     let bin = locate()?;
-    let mut args = vec![
-        "status".to_string(),
-        "--address".to_string(),
-        config.address.clone(),
-    ];
-    if config.plaintext {
-        args.push("--insecure".to_string());
-    }
-    if let Some(ca) = &config.ca_path {
-        args.push("--certPath".to_string());
-        args.push(ca.clone());
-    }
+    let mut args = vec!["status".to_string()];
+    args.extend(config.flags("--address", "--insecure", "--certPath"));
     // zbctl's own request timeout stays below our deadline so that its message,
     // not our kill, is what a hang produces.
     let timeout = config

@@ -31,6 +31,21 @@ pub struct ZeebeClientConfig {
 }
 
 impl ZeebeClientConfig {
+    /// The address, plaintext and CA settings as command-line flags, spelled
+    /// the way a tool names them (`--insecure`/`--certPath` for zbctl,
+    /// `--plaintext`/`--ca` for the probes). The tool applies the environment.
+    pub fn flags(&self, address: &str, plaintext: &str, ca: &str) -> Vec<String> {
+        let mut args = vec![address.to_string(), self.address.clone()];
+        if self.plaintext {
+            args.push(plaintext.to_string());
+        }
+        if let Some(path) = &self.ca_path {
+            args.push(ca.to_string());
+            args.push(path.clone());
+        }
+        args
+    }
+
     /// Whether the client uses plaintext after applying `ZEEBE_INSECURE_CONNECTION`
     /// as the Java and Go clients document it: the variable overrides the code.
     pub fn effective_plaintext(&self) -> bool {
