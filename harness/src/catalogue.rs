@@ -6,8 +6,6 @@
 //! entries every area shares (refused, timed out). Entries are tried in file
 //! order, area first, and the first signature that matches wins.
 
-use std::sync::OnceLock;
-
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -218,10 +216,4 @@ fn word_set(text: &str) -> std::collections::BTreeSet<String> {
         .filter(|w| w.len() > 2)
         .map(str::to_lowercase)
         .collect()
-}
-
-/// The common entries alone (used by areas' tests).
-pub fn common() -> &'static Catalogue {
-    static CELL: OnceLock<Catalogue> = OnceLock::new();
-    CELL.get_or_init(|| Catalogue::parse(&[("common", COMMON)]).expect("common.yaml is valid"))
 }

@@ -505,8 +505,3 @@ async fn wait_for_signal() {
         }
     }
 }
-
-/// Used by `--repeat` reports and the benchmark: a duration in milliseconds.
-pub fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}

@@ -4,7 +4,6 @@
 //! catalogue; the raw text is kept beside it (see [`crate::peers::Observation`]),
 //! so tests assert on the outcome and snapshot the text.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -173,15 +172,6 @@ impl TryFrom<String> for Outcome {
 impl From<Outcome> for String {
     fn from(value: Outcome) -> Self {
         value.id()
-    }
-}
-
-/// Short form for tables: the id.
-pub struct OutcomeId<'a>(pub &'a Outcome);
-
-impl fmt::Display for OutcomeId<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.id())
     }
 }
 
