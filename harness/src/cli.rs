@@ -115,8 +115,8 @@ struct RunArgs {
     /// Report format on standard output.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Run the selection N times and report any case whose outcome changed.
-    #[arg(long, default_value_t = 1)]
+    /// Run the selection N times (N ≥ 1) and report any case whose outcome changed.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     repeat: u32,
     /// Cases run at once.
     #[arg(long, default_value_t = default_jobs())]
@@ -327,7 +327,7 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     let options = RunOptions::from_env();
     let rt = runtime()?;
     let start = Instant::now();
-    let repeat = args.repeat.max(1);
+    let repeat = args.repeat;
     let bar = indicatif::ProgressBar::new(cases.len() as u64 * repeat as u64);
     if !std::io::stderr().is_terminal() {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());

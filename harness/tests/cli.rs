@@ -1032,3 +1032,14 @@ fn reports_and_snapshots_never_contain_key_material() {
         assert!(!snap.contains("-----BEGIN"), "{}", entry.path().display());
     }
 }
+
+#[test]
+fn repeat_zero_is_refused() {
+    let out = run_tlsmatrix(&["run", "--repeat", "0"], &workspace(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid value '0' for '--repeat <REPEAT>'"),
+        "{stderr}"
+    );
+}
