@@ -2,10 +2,9 @@
 //! give the same classification and the same redacted text. The first value of
 //! the axis (the reference) is compared with each of the others.
 
-use std::collections::BTreeMap;
-
 use super::snapshot_text;
 use crate::engine::CaseResult;
+use crate::scenario::Case;
 
 /// The axis whose values are compared.
 pub const AXIS: &str = "backend";
@@ -36,43 +35,39 @@ pub struct Difference {
     pub actual: String,
 }
 
-/// The case id with the backend label replaced by `value`.
-pub fn counterpart(id: &str, from: &str, to: &str) -> Option<String> {
-    id.strip_suffix(&format!(".{from}"))
-        .map(|stem| format!("{stem}.{to}"))
+/// The reference twin of `case` among `cases`: the case of the same file with
+/// the same labels but the first value of the [`AXIS`] axis (the expansion
+/// lists it first). `None` when `case` has no such axis or is the reference.
+pub fn reference_of<'a>(
+    case: &Case,
+    cases: impl IntoIterator<Item = &'a Case>,
+) -> Option<&'a Case> {
+    let (axis, value) = case.labels.last()?;
+    if axis != AXIS {
+        return None;
+    }
+    let n = case.labels.len();
+    let reference = cases.into_iter().find(|o| {
+        o.source == case.source && o.labels.len() == n && o.labels[..n - 1] == case.labels[..n - 1]
+    })?;
+    (reference.labels[n - 1].1 != *value).then_some(reference)
 }
 
 /// Compares every non-reference backend's result with its reference; returns
 /// the number of pairs compared and the differences.
 pub fn differences(results: &[CaseResult]) -> (usize, Vec<Difference>) {
-    let by_id: BTreeMap<&str, &CaseResult> =
-        results.iter().map(|r| (r.case.id.as_str(), r)).collect();
     let mut pairs = 0;
     let mut diffs = Vec::new();
-    for r in results {
-        let labels = &r.case.labels;
-        let Some((axis, value)) = labels.last() else {
+    for r in results.iter().filter(|r| r.actual.is_some()) {
+        let Some(twin) = reference_of(&r.case, results.iter().map(|o| o.case.as_ref())) else {
             continue;
         };
-        if axis != AXIS || r.actual.is_none() {
-            continue;
-        }
-        // The reference is the case with the axis's first value, which the
-        // expansion lists first: find it among results by label.
-        let Some(reference) = results.iter().find(|o| {
-            o.case.labels.len() == labels.len()
-                && o.case.labels[..labels.len() - 1] == labels[..labels.len() - 1]
-                && o.case.source == r.case.source
-        }) else {
+        let Some(reference) = results
+            .iter()
+            .find(|o| o.case.id == twin.id && o.actual.is_some())
+        else {
             continue;
         };
-        let ref_value = &reference.case.labels[labels.len() - 1].1;
-        if ref_value == value
-            || reference.actual.is_none()
-            || !by_id.contains_key(reference.case.id.as_str())
-        {
-            continue;
-        }
         pairs += 1;
         let expected = comparable(&snapshot_text(reference));
         let actual = comparable(&snapshot_text(r));

@@ -47,11 +47,7 @@ pub fn grids(results: &[CaseResult]) -> Vec<Grid<'_>> {
                     .iter()
                     .map(|(a, _)| a.clone())
                     .collect();
-                let (last, rest) = axes
-                    .split_last()
-                    .map(|(l, r)| (l.clone(), r.to_vec()))
-                    .unwrap_or_default();
-                (rest, last)
+                rows_and_column(&axes)
             } else {
                 (vec!["case".to_string()], "outcome".to_string())
             };
@@ -62,11 +58,7 @@ pub fn grids(results: &[CaseResult]) -> Vec<Grid<'_>> {
                 let (row, col) = if labelled {
                     let values: Vec<String> =
                         r.case.labels.iter().map(|(_, v)| v.clone()).collect();
-                    let (last, rest) = values
-                        .split_last()
-                        .map(|(l, r)| (l.clone(), r.to_vec()))
-                        .unwrap_or_default();
-                    (rest, last)
+                    rows_and_column(&values)
                 } else {
                     (
                         vec![r
@@ -107,6 +99,14 @@ pub fn grids(results: &[CaseResult]) -> Vec<Grid<'_>> {
             }
         })
         .collect()
+}
+
+/// Splits labels into the row part (all but the last) and the column (the last).
+fn rows_and_column(labels: &[String]) -> (Vec<String>, String) {
+    labels
+        .split_last()
+        .map(|(last, rest)| (rest.to_vec(), last.clone()))
+        .unwrap_or_default()
 }
 
 /// A short mark for a verdict.
