@@ -169,6 +169,12 @@ async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessEr
 
 /// Classifies an observation with the area's catalogue.
 pub fn classify(area: &dyn areas::Area, observation: &Observation) -> Classification {
+    if let Some(outcome) = &observation.direct {
+        return Classification {
+            outcome: outcome.clone(),
+            entry: None,
+        };
+    }
     match observation.connected_brokers {
         Some(brokers) => Classification {
             outcome: Outcome::Connected { brokers },

@@ -68,6 +68,26 @@ pub enum Outcome {
     /// The connection worked but the server does not implement the call.
     #[error("the server does not implement the call")]
     Unimplemented,
+    /// The request succeeded and needs no count: an HTTP 2xx answer, a record
+    /// round trip (areas whose success is not a topology).
+    #[error("the request succeeded")]
+    Succeeded,
+    /// The gateway answered, but its own call to the service behind it failed
+    /// (an HTTP 5xx or gRPC UNAVAILABLE produced by the gateway itself).
+    #[error("the gateway answered, but its call to the service behind it failed")]
+    UpstreamFailed,
+    /// Cluster members see each other (gossip) but requests between some of
+    /// them fail: the cluster formed only partly.
+    #[error("the cluster formed only partly: some node-to-node links fail")]
+    ClusterPartial,
+    /// The server refused the caller's credentials (gRPC UNAUTHENTICATED, HTTP
+    /// 401, a failed SASL authentication).
+    #[error("the server refused the caller's credentials")]
+    Unauthenticated,
+    /// The caller is known but not allowed to do this (gRPC PERMISSION_DENIED,
+    /// HTTP 403).
+    #[error("the caller is not allowed to make this call")]
+    PermissionDenied,
     /// The text matched no signature of the catalogue. Never expected by a
     /// scenario: it means the catalogue needs a new entry.
     #[error("the output matched no known signature")]
@@ -94,6 +114,11 @@ impl Outcome {
             Self::TimedOut => "timed-out".into(),
             Self::NodeStartFailed => "node-start-failed".into(),
             Self::Unimplemented => "unimplemented".into(),
+            Self::Succeeded => "succeeded".into(),
+            Self::UpstreamFailed => "upstream-failed".into(),
+            Self::ClusterPartial => "cluster-partial".into(),
+            Self::Unauthenticated => "unauthenticated".into(),
+            Self::PermissionDenied => "permission-denied".into(),
             Self::Unclassified => "unclassified".into(),
         }
     }
@@ -117,6 +142,11 @@ impl Outcome {
             Self::TimedOut,
             Self::NodeStartFailed,
             Self::Unimplemented,
+            Self::Succeeded,
+            Self::UpstreamFailed,
+            Self::ClusterPartial,
+            Self::Unauthenticated,
+            Self::PermissionDenied,
             Self::Unclassified,
         ]
     }
@@ -129,9 +159,9 @@ impl Outcome {
             .collect()
     }
 
-    /// True for a successful connection.
+    /// True for a success (a topology answer or any other successful request).
     pub fn is_connected(&self) -> bool {
-        matches!(self, Self::Connected { .. })
+        matches!(self, Self::Connected { .. } | Self::Succeeded)
     }
 }
 
@@ -156,7 +186,7 @@ impl FromStr for Outcome {
         }
         Self::variants()
             .into_iter()
-            .find(|o| !o.is_connected() && o.id() == s)
+            .find(|o| !matches!(o, Self::Connected { .. }) && o.id() == s)
             .ok_or_else(|| UnknownOutcome(s.to_string()))
     }
 }

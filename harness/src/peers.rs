@@ -28,6 +28,10 @@ pub struct Observation {
     pub stderr: String,
     /// Brokers in the topology answer when the call succeeded.
     pub connected_brokers: Option<u32>,
+    /// An outcome the area established itself instead of from text (an HTTP
+    /// 2xx answer, a formed cluster); wins over text classification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct: Option<crate::outcome::Outcome>,
     /// Log lines of the nodes involved, filled in by the engine.
     pub node_logs: Vec<String>,
     /// Wall time of the client run.

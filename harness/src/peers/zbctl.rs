@@ -54,8 +54,8 @@ pub async fn status(config: &ZeebeClientConfig) -> Result<Observation, HarnessEr
         stdout: out.stdout,
         stderr: out.stderr,
         connected_brokers,
-        node_logs: Vec::new(),
         elapsed: out.elapsed,
+        ..Observation::default()
     })
 }
 
