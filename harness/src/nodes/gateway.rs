@@ -90,7 +90,11 @@ impl Topology {
     }
 }
 
-struct TopologyService(Topology);
+/// Where a gateway's Topology answer comes from: a fixed [`Topology`], or a
+/// live view (a cluster's gossip, see [`super::cluster`]).
+pub type TopologySource = Arc<dyn Fn() -> TopologyResponse + Send + Sync>;
+
+struct TopologyService(TopologySource);
 
 #[tonic::async_trait]
 impl Gateway for TopologyService {
@@ -98,7 +102,7 @@ impl Gateway for TopologyService {
         &self,
         _request: tonic::Request<TopologyRequest>,
     ) -> Result<tonic::Response<TopologyResponse>, tonic::Status> {
-        Ok(tonic::Response::new(self.0.response()))
+        Ok(tonic::Response::new((self.0)()))
     }
 }
 
@@ -217,6 +221,14 @@ impl GatewayNode {
     pub async fn start(
         settings: &GatewaySettings,
         topology: Topology,
+    ) -> Result<Self, HarnessError> {
+        Self::start_with_topology(settings, Arc::new(move || topology.response())).await
+    }
+
+    /// Starts a gateway whose Topology answer is computed on each call.
+    pub async fn start_with_topology(
+        settings: &GatewaySettings,
+        topology: TopologySource,
     ) -> Result<Self, HarnessError> {
         let acceptor = if settings.security.enabled {
             // validate() guarantees both paths when TLS is on.

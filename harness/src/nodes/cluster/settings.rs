@@ -1,0 +1,218 @@
+//! A cluster node's transport-security settings, read the way Zeebe reads them:
+//! `zeebe.broker.network.security.*` for a broker, `zeebe.gateway.cluster.security.*`
+//! for a standalone gateway, each overridable by the environment variable Spring
+//! binds to the key (`ZEEBE_BROKER_NETWORK_SECURITY_ENABLED`, ...). Relative
+//! paths are resolved against the node's working directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Properties;
+use crate::error::HarnessError;
+
+/// What a cluster node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeRole {
+    /// A broker: owns partition replicas, serves messaging, gossips.
+    Broker,
+    /// A standalone gateway: learns the topology by gossip, forwards requests
+    /// to brokers over messaging.
+    Gateway,
+}
+
+impl NodeRole {
+    /// The key prefix of this role's cluster transport security.
+    pub fn security_prefix(self) -> &'static str {
+        match self {
+            Self::Broker => "zeebe.broker.network.security",
+            Self::Gateway => "zeebe.gateway.cluster.security",
+        }
+    }
+
+    /// The role as Zeebe's logs name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Broker => "broker",
+            Self::Gateway => "gateway",
+        }
+    }
+}
+
+/// A configured file path: as written, and resolved against the working directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfiguredPath {
+    /// The value as configured (relative or absolute).
+    pub raw: String,
+    /// The path the node opens.
+    pub resolved: PathBuf,
+}
+
+/// `<prefix>.security.*` of one node.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterSecurity {
+    /// `enabled`: TLS 1.3 on every TCP connection of the node.
+    pub enabled: bool,
+    /// `certificateChainPath`: the node's certificate first, then its chain;
+    /// also the node's trust material.
+    pub certificate_chain_path: Option<ConfiguredPath>,
+    /// `privateKeyPath`: the PEM private key of the chain's first certificate.
+    pub private_key_path: Option<ConfiguredPath>,
+}
+
+/// Everything a cluster node needs to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSettings {
+    /// The node's name in reports (`broker-0`, `gateway`).
+    pub name: String,
+    /// Broker or gateway.
+    pub role: NodeRole,
+    /// Transport security.
+    pub security: ClusterSecurity,
+    /// The working directory relative paths are resolved against.
+    pub workdir: PathBuf,
+    /// Where the settings came from (file name or case), for messages.
+    pub source: String,
+}
+
+/// The environment variable Spring binds to a dotted key.
+pub fn env_var(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .map(|c| if c == '.' { '_' } else { c })
+        .collect::<String>()
+        .to_uppercase()
+}
+
+impl NodeSettings {
+    /// Reads a node's settings from flattened properties (file + environment).
+    pub fn from_properties(
+        name: &str,
+        role: NodeRole,
+        props: &Properties,
+        workdir: &Path,
+    ) -> Result<Self, HarnessError> {
+        let prefix = role.security_prefix();
+        let path = |k: &str| -> Result<Option<ConfiguredPath>, HarnessError> {
+            Ok(props
+                .string(&format!("{prefix}.{k}"))?
+                .map(|raw| ConfiguredPath {
+                    resolved: workdir.join(&raw),
+                    raw,
+                }))
+        };
+        let settings = Self {
+            name: name.to_string(),
+            role,
+            security: ClusterSecurity {
+                enabled: props.bool(&format!("{prefix}.enabled"), false)?,
+                certificate_chain_path: path("certificateChainPath")?,
+                private_key_path: path("privateKeyPath")?,
+            },
+            workdir: workdir.to_path_buf(),
+            source: props.source().to_string(),
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Zeebe refuses to start with TLS enabled but a file not configured.
+    fn validate(&self) -> Result<(), HarnessError> {
+        if !self.security.enabled {
+            return Ok(());
+        }
+        let prefix = self.role.security_prefix();
+        for (key, value, what) in [
+            (
+                "certificateChainPath",
+                &self.security.certificate_chain_path,
+                "certificate chain",
+            ),
+            (
+                "privateKeyPath",
+                &self.security.private_key_path,
+                "private key",
+            ),
+        ] {
+            if value.is_none() {
+                let full = format!("{prefix}.{key}");
+                return Err(HarnessError::invalid(
+                    &self.source,
+                    &full,
+                    format!("TLS is enabled but no {what} is configured"),
+                    format!(
+                        "set {full} (or {}) to the PEM {what} file, or disable TLS with {prefix}.enabled: false on every node",
+                        env_var(&full)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EnvMap;
+
+    #[test]
+    fn env_names_match_the_documented_variables() {
+        assert_eq!(
+            env_var("zeebe.broker.network.security.certificateChainPath"),
+            "ZEEBE_BROKER_NETWORK_SECURITY_CERTIFICATECHAINPATH"
+        );
+        assert_eq!(
+            env_var("zeebe.gateway.cluster.security.privateKeyPath"),
+            "ZEEBE_GATEWAY_CLUSTER_SECURITY_PRIVATEKEYPATH"
+        );
+    }
+
+    #[test]
+    fn env_beats_yaml_and_paths_resolve_against_workdir() {
+        let yaml = "zeebe:\n  broker:\n    network:\n      security:\n        enabled: false\n        certificateChainPath: a.pem\n";
+        let env: EnvMap = [
+            ("ZEEBE_BROKER_NETWORK_SECURITY_ENABLED", "true"),
+            (
+                "ZEEBE_BROKER_NETWORK_SECURITY_CERTIFICATECHAINPATH",
+                "b.pem",
+            ),
+            ("ZEEBE_BROKER_NETWORK_SECURITY_PRIVATEKEYPATH", "b.key"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let props = Properties::from_yaml("broker.yaml", yaml, env).unwrap();
+        let s =
+            NodeSettings::from_properties("broker-0", NodeRole::Broker, &props, Path::new("/w"))
+                .unwrap();
+        assert!(s.security.enabled);
+        let chain = s.security.certificate_chain_path.unwrap();
+        assert_eq!(
+            (chain.raw.as_str(), chain.resolved),
+            ("b.pem", PathBuf::from("/w/b.pem"))
+        );
+    }
+
+    #[test]
+    fn enabled_without_key_names_key_variable_and_fix() {
+        let yaml =
+            "zeebe.gateway.cluster.security: { enabled: true, certificateChainPath: c.pem }\n";
+        let props = Properties::from_yaml("gateway.yaml", yaml, EnvMap::new()).unwrap();
+        let err =
+            NodeSettings::from_properties("gateway", NodeRole::Gateway, &props, Path::new("/w"))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.starts_with(
+                "gateway.yaml: zeebe.gateway.cluster.security.privateKeyPath: TLS is enabled"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("ZEEBE_GATEWAY_CLUSTER_SECURITY_PRIVATEKEYPATH"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! How a cluster node verifies the node it dials, as Zeebe's messaging client
+//! does: every certificate of the node's own chain file is trusted (the seed: "the
+//! certificate chain will be part of the trust store of the node"), plus the
+//! system roots; no host name check; no client certificate (not mTLS).
+//!
+//! Host names: Zeebe's `NettyMessagingService.loadClientSslContext` builds
+//! `SslContextBuilder.forClient().trustManager(certificateChain)` and its client
+//! channel initializer calls `clientSslContext.newHandler(channel.alloc())`, with
+//! no peer host and no `endpointIdentificationAlgorithm` (source read via
+//! camunda/camunda `atomix/cluster/src/main/java/io/atomix/cluster/messaging/impl/NettyMessagingService.java`).
+//! On Netty 4.1 endpoint identification is off unless set (netty/netty#14174:
+//! "the default endpoint identification algorithm default remains unchanged in
+//! 4.1, where it is disabled"), so the nodes check the chain but not the name.
+//! Netty 4.2 turned the default to `HTTPS` (netty/netty#14127); a Zeebe built
+//! on Netty 4.2 without an explicit setting would behave differently: that is
+//! for the Netty oracle to settle.
+//!
+//! X.509 v1 certificates (what the seed's openssl recipe makes) are accepted:
+//! the path is built with x509-parser (issuer by subject and signature), not
+//! webpki, which refuses v1 leaves.
+
+use std::sync::{Arc, OnceLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// How long a path may be, leaf to anchor.
+const MAX_PATH: usize = 8;
+
+/// The system's root certificates, loaded once (what the JVM's default trust
+/// store holds on the same machine, approximately).
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
+/// A server-certificate verifier trusting a chain file's certificates and the
+/// system roots, without a host name check.
+#[derive(Debug)]
+pub struct ChainTrust {
+    anchors: Vec<CertificateDer<'static>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ChainTrust {
+    /// Trusts `chain` (every certificate in it) and the system roots.
+    pub fn new(chain: Vec<CertificateDer<'static>>, provider: Arc<CryptoProvider>) -> Self {
+        Self {
+            anchors: chain,
+            provider,
+        }
+    }
+}
+
+fn parse(der: &[u8]) -> Option<X509Certificate<'_>> {
+    X509Certificate::from_der(der).ok().map(|(_, c)| c)
+}
+
+fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
+    cert.issuer().as_raw() == issuer.subject().as_raw()
+        && cert.verify_signature(Some(issuer.public_key())).is_ok()
+}
+
+/// Checks that `presented` (leaf first) leads to a trusted certificate. A
+/// certificate that is itself trusted ends the path (the JDK's PKIX validator
+/// does the same with a trust store entry found in the chain).
+pub fn verify_path(
+    presented: &[&[u8]],
+    anchors: &[CertificateDer<'_>],
+    now: i64,
+) -> Result<(), CertificateError> {
+    let parsed: Vec<X509Certificate<'_>> = presented
+        .iter()
+        .map(|der| parse(der).ok_or(CertificateError::BadEncoding))
+        .collect::<Result<_, _>>()?;
+    let is_anchor = |der: &[u8]| {
+        anchors.iter().any(|a| a.as_ref() == der)
+            || system_roots().iter().any(|a| a.as_ref() == der)
+    };
+    let mut current = parsed.first().ok_or(CertificateError::BadEncoding)?;
+    for _ in 0..MAX_PATH {
+        if is_anchor(current.as_ref()) {
+            return Ok(());
+        }
+        let validity = current.validity();
+        if now > validity.not_after.timestamp() {
+            return Err(CertificateError::Expired);
+        }
+        if now < validity.not_before.timestamp() {
+            return Err(CertificateError::NotValidYet);
+        }
+        let trusted_issuer = anchors
+            .iter()
+            .chain(system_roots().iter())
+            .filter_map(|a| parse(a.as_ref()))
+            .any(|a| a.as_ref() != current.as_ref() && signed_by(current, &a));
+        if trusted_issuer {
+            return Ok(());
+        }
+        match parsed
+            .iter()
+            .find(|c| c.as_ref() != current.as_ref() && signed_by(current, c))
+        {
+            Some(next) => current = next,
+            None => return Err(CertificateError::UnknownIssuer),
+        }
+    }
+    Err(CertificateError::UnknownIssuer)
+}
+
+impl ServerCertVerifier for ChainTrust {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        let presented: Vec<&[u8]> = std::iter::once(end_entity.as_ref())
+            .chain(intermediates.iter().map(|c| c.as_ref()))
+            .collect();
+        verify_path(&presented, &self.anchors, now.as_secs() as i64)
+            .map(|()| ServerCertVerified::assertion())
+            .map_err(Error::InvalidCertificate)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        // The messaging transport is TLS 1.3 only; 1.2 is never negotiated.
+        Err(Error::PeerIncompatible(
+            rustls::PeerIncompatible::Tls13RequiredForQuic,
+        ))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        // The leaf's raw SPKI: rustls' own helper would re-parse the leaf with
+        // webpki, which refuses X.509 v1.
+        let spki = parse(cert.as_ref())
+            .map(|c| c.public_key().raw.to_vec())
+            .ok_or(Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        rustls::crypto::verify_tls13_signature_with_raw_key(
+            message,
+            &SubjectPublicKeyInfoDer::from(spki.as_slice()),
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
