@@ -3,6 +3,7 @@
 //! its scenario folder and one line in [`registry`].
 
 pub mod zeebe_client;
+pub mod zeebe_cluster;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -52,7 +53,7 @@ pub trait Area: Send + Sync {
 /// Every area, in report order.
 pub fn registry() -> &'static [&'static dyn Area] {
     static AREAS: std::sync::OnceLock<Vec<&'static dyn Area>> = std::sync::OnceLock::new();
-    AREAS.get_or_init(|| vec![zeebe_client::area()])
+    AREAS.get_or_init(|| vec![zeebe_client::area(), zeebe_cluster::area()])
 }
 
 /// The area called `name`.

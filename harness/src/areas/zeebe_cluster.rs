@@ -1,0 +1,318 @@
+//! Area `zeebe-cluster`: Zeebe cluster transport security. A reference cluster
+//! (brokers and an optional standalone gateway, see [`crate::nodes::cluster`])
+//! is configured from each node's Zeebe YAML and environment, formed, and
+//! probed; optionally the real `zbctl status` asks the gateway for the topology.
+//!
+//! Case body:
+//!
+//! ```yaml
+//! openssl: { nodes: [A, B, C], dsa-nodes: [D], encrypt: [A] }  # the documented recipe, real openssl
+//! concat: { both-roots.pem: [b2-chain.pem, ca.pem] }            # chain files made with `cat`
+//! nodes:                      # by name; brokers get node ids in name order
+//!   broker-0:
+//!     role: broker            # default: gateway when the name starts with "gateway"
+//!     config: { zeebe: { broker: { network: { security: { enabled: true, ... } } } } }
+//!     config-file: broker-0.yaml
+//!     env: { ZEEBE_BROKER_NETWORK_SECURITY_ENABLED: "true" }
+//!     workdir: nodes/b0       # the node's working directory, in the case directory
+//!     gossip-port-of: broker-1  # bind gossip to that node's port (a collision)
+//!   gateway:
+//!     config: { zeebe: { gateway: { cluster: { security: { ... } } } } }
+//! client:
+//!   zbctl: true               # also run `zbctl status --insecure` against the gateway
+//! ```
+//!
+//! Outcome (set directly, not from text): `connected(N)` when the cluster
+//! formed (every request between nodes succeeded, every partition has a
+//! leader; with zbctl, also its status listing N brokers), `cluster-partial`
+//! with the failing links in the output, `node-start-failed` with the node's
+//! error (file, key, fix).
+
+mod openssl;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Area, BoxFuture, Requirement};
+use crate::catalogue::Catalogue;
+use crate::config::{EnvMap, Properties};
+use crate::error::HarnessError;
+use crate::nodes::cluster::{Cluster, ClusterStart, NodeRole, NodeSettings, NodeSpec};
+use crate::outcome::Outcome;
+use crate::peers::{zbctl, Observation, ZeebeClientConfig};
+use crate::pki::Materialized;
+use crate::scenario::Case;
+
+pub use openssl::{Recipe, DEFAULT_SUBJECT};
+
+/// How long the zbctl call may take.
+pub const CLIENT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The case body of this area.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CaseBody {
+    /// Certificates made with the documented openssl commands.
+    #[serde(default)]
+    pub openssl: Recipe,
+    /// Files made by concatenating others (`out: [part, ...]`).
+    #[serde(default)]
+    pub concat: BTreeMap<String, Vec<String>>,
+    /// The nodes, by name.
+    pub nodes: BTreeMap<String, NodeBody>,
+    /// The client.
+    #[serde(default)]
+    pub client: ClientBody,
+}
+
+/// One node of a case.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NodeBody {
+    /// Broker or gateway (default: from the name).
+    #[serde(default)]
+    pub role: Option<NodeRole>,
+    /// The node's Zeebe YAML, as a tree.
+    #[serde(default)]
+    pub config: serde_yaml_ng::Value,
+    /// Or: a Zeebe YAML file, relative to the node's working directory.
+    #[serde(default)]
+    pub config_file: Option<String>,
+    /// The node's environment variables.
+    #[serde(default)]
+    pub env: EnvMap,
+    /// The node's working directory, relative to the case directory.
+    #[serde(default)]
+    pub workdir: Option<String>,
+    /// Bind gossip to the port of this (earlier) node.
+    #[serde(default)]
+    pub gossip_port_of: Option<String>,
+}
+
+/// The client part of a case.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClientBody {
+    /// Run the real `zbctl status` against the standalone gateway.
+    #[serde(default)]
+    pub zbctl: bool,
+}
+
+impl NodeBody {
+    /// The node's role: as written, else gateway for a name starting with
+    /// `gateway`, else broker.
+    pub fn role_of(&self, name: &str) -> NodeRole {
+        self.role.unwrap_or(if name.starts_with("gateway") {
+            NodeRole::Gateway
+        } else {
+            NodeRole::Broker
+        })
+    }
+}
+
+struct ZeebeClusterArea {
+    catalogue: Catalogue,
+}
+
+/// The area.
+pub fn area() -> &'static dyn Area {
+    static AREA: OnceLock<ZeebeClusterArea> = OnceLock::new();
+    AREA.get_or_init(|| ZeebeClusterArea {
+        catalogue: Catalogue::for_area(
+            "zeebe-cluster",
+            include_str!("../../catalogue/zeebe-cluster.yaml"),
+        )
+        .expect("catalogue/zeebe-cluster.yaml is valid (checked by the test suite)"),
+    })
+}
+
+fn body(case: &Case) -> Result<CaseBody, HarnessError> {
+    let body: CaseBody = serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
+        HarnessError::invalid(
+            case.source.display().to_string(),
+            &case.id,
+            format!("invalid case body: {e}"),
+            "see the case body schema in harness/src/areas/zeebe_cluster.rs",
+        )
+    })?;
+    let gateways = body
+        .nodes
+        .iter()
+        .filter(|(name, n)| n.role_of(name) == NodeRole::Gateway)
+        .count();
+    let brokers = body.nodes.len() - gateways;
+    if brokers == 0 || gateways > 1 || (body.client.zbctl && gateways == 0) {
+        return Err(HarnessError::invalid(
+            case.source.display().to_string(),
+            format!("{}: nodes", case.id),
+            format!("{brokers} broker(s) and {gateways} gateway(s)"),
+            "list at least one broker and at most one gateway (zbctl needs the gateway)",
+        ));
+    }
+    Ok(body)
+}
+
+impl Area for ZeebeClusterArea {
+    fn name(&self) -> &'static str {
+        "zeebe-cluster"
+    }
+
+    fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
+        let body = body(case)?;
+        let mut needs = Vec::new();
+        if !body.openssl.is_empty() {
+            needs.push(Requirement {
+                peer: "openssl",
+                locate: openssl::locate,
+            });
+        }
+        if body.client.zbctl {
+            needs.push(Requirement {
+                peer: "zbctl",
+                locate: zbctl::locate,
+            });
+        }
+        Ok(needs)
+    }
+
+    fn run<'a>(
+        &'a self,
+        case: &'a Case,
+        workdir: &'a Path,
+        _pki: &'a Materialized,
+    ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
+        Box::pin(async move {
+            let body = body(case)?;
+            body.openssl.run(workdir).await?;
+            openssl::concatenate(workdir, &body.concat)?;
+            run_cluster(case, &body, workdir).await
+        })
+    }
+}
+
+/// A node that refused its configuration: the case's outcome, with its error.
+fn refused(node: &str, error: &HarnessError, logs: Vec<String>) -> Observation {
+    Observation {
+        peer: "cluster".to_string(),
+        stderr: format!("{node} did not start: {error}"),
+        direct: Some(Outcome::NodeStartFailed),
+        node_logs: logs,
+        ..Observation::default()
+    }
+}
+
+/// Reads one node's settings; a configuration Zeebe would refuse is an `Err`
+/// carrying the refusal (an outcome), a harness problem is a `HarnessError`.
+fn node_spec(
+    case: &Case,
+    name: &str,
+    node: &NodeBody,
+    case_dir: &Path,
+) -> Result<Result<NodeSpec, HarnessError>, HarnessError> {
+    let workdir = match &node.workdir {
+        Some(dir) => case_dir.join(dir),
+        None => case_dir.to_path_buf(),
+    };
+    std::fs::create_dir_all(&workdir).map_err(|e| HarnessError::write(&workdir, e))?;
+    let props = match (&node.config_file, node.config.is_null()) {
+        (Some(file), false) => {
+            return Err(HarnessError::invalid(
+                case.source.display().to_string(),
+                format!("{}: nodes.{name}.config-file", case.id),
+                format!("both config and config-file ({file}) are given"),
+                "keep one of them",
+            ))
+        }
+        (Some(file), true) => {
+            let path = workdir.join(file);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) => return Ok(Err(HarnessError::read(&path, e))),
+            };
+            Properties::from_yaml(file, &text, node.env.clone())
+        }
+        (None, _) => {
+            Properties::from_value(&format!("{name} (config)"), &node.config, node.env.clone())
+        }
+    };
+    Ok(props
+        .and_then(|props| NodeSettings::from_properties(name, node.role_of(name), &props, &workdir))
+        .map(|settings| NodeSpec {
+            settings,
+            gossip_port_of: node.gossip_port_of.clone(),
+        }))
+}
+
+async fn run_cluster(
+    case: &Case,
+    body: &CaseBody,
+    case_dir: &Path,
+) -> Result<Observation, HarnessError> {
+    // Brokers first (node ids in name order), the gateway last.
+    let mut ordered: Vec<(&String, &NodeBody)> = body.nodes.iter().collect();
+    ordered.sort_by_key(|(name, node)| (node.role_of(name) == NodeRole::Gateway, name.as_str()));
+    let mut specs = Vec::new();
+    for (name, node) in ordered {
+        match node_spec(case, name, node, case_dir)? {
+            Ok(spec) => specs.push(spec),
+            Err(e) => return Ok(refused(name, &e, Vec::new())),
+        }
+    }
+    let cluster = match Cluster::start(&specs).await? {
+        ClusterStart::Ready(cluster) => cluster,
+        ClusterStart::NodeFailed(failure) => {
+            return Ok(refused(&failure.node, &failure.error, failure.logs))
+        }
+    };
+    let formation = cluster.form().await;
+    let mut obs = Observation {
+        peer: "cluster-probe".to_string(),
+        ..Observation::default()
+    };
+    let mut report = formation.report();
+    let mut zbctl_ok = true;
+    if let (true, Some(address)) = (body.client.zbctl, cluster.gateway_address()) {
+        let config = ZeebeClientConfig {
+            address: address.to_string(),
+            plaintext: true,
+            ca_path: None,
+            env: EnvMap::new(),
+            workdir: case_dir.to_path_buf(),
+            deadline: CLIENT_DEADLINE,
+        };
+        let status = zbctl::status(&config).await?;
+        report.push_str("\n--- zbctl status (through the gateway) ---\n");
+        report.push_str(status.stdout.trim_end());
+        if !status.stderr.trim().is_empty() {
+            report.push('\n');
+            report.push_str(status.stderr.trim_end());
+        }
+        zbctl_ok = status.connected_brokers == Some(formation.brokers);
+        obs.peer = format!("cluster-probe + {}", status.peer);
+        obs.command = status.command;
+        obs.exit_code = status.exit_code;
+    }
+    obs.direct = Some(if formation.is_formed() && zbctl_ok {
+        Outcome::Connected {
+            brokers: formation.brokers,
+        }
+    } else {
+        Outcome::ClusterPartial
+    });
+    if formation.is_formed() && zbctl_ok {
+        obs.stdout = report;
+    } else {
+        obs.stderr = report;
+    }
+    obs.node_logs = cluster.logs();
+    cluster.shutdown().await;
+    Ok(obs)
+}

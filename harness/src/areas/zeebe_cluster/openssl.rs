@@ -1,0 +1,218 @@
+//! The certificates of Zeebe's "Secure cluster communication" page, made by
+//! running the page's openssl commands with the real `openssl`, in the case
+//! directory. The commands are the documented ones, made non-interactive with
+//! `-subj` carrying the defaults openssl proposes (so every certificate has the
+//! same distinguished name, as when the operator presses enter): a CA written as
+//! a `TRUSTED CERTIFICATE` (`-trustout`), X.509 v1 node certificates, and
+//! `chainNode<X>.pem` = `node<X>.pem` + `ca.pem`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::config::EnvMap;
+use crate::error::HarnessError;
+use crate::peers::process;
+
+/// The subject openssl's defaults give when every prompt is answered with enter.
+pub const DEFAULT_SUBJECT: &str = "/C=XX/L=Default City/O=Default Company Ltd";
+
+/// How long one openssl command may take (DSA parameters take a few seconds).
+const COMMAND_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Which files the recipe makes (the `openssl:` section of a case body).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Recipe {
+    /// Node letters: `A` makes `nodeA.key`, `nodeA.pem`, `chainNodeA.pem`, with
+    /// an RSA 2048 key as documented.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Node letters made the same way but with a DSA key (`genpkey -algorithm DSA`).
+    #[serde(default)]
+    pub dsa_nodes: Vec<String>,
+    /// Node letters whose key is also written password-protected, as
+    /// `node<X>-encrypted.key` (`openssl pkey -aes-256-cbc`).
+    #[serde(default)]
+    pub encrypt: Vec<String>,
+}
+
+/// Where `openssl` is: `$TLSMATRIX_OPENSSL` or `PATH`.
+pub fn locate() -> Result<PathBuf, HarnessError> {
+    process::locate("TLSMATRIX_OPENSSL", "openssl/bin/openssl", "openssl").ok_or_else(|| {
+        HarnessError::PeerMissing {
+            peer: "openssl".to_string(),
+            detail: "not at $TLSMATRIX_OPENSSL, not on PATH".to_string(),
+            install: "apt-get install openssl".to_string(),
+        }
+    })
+}
+
+async fn openssl(dir: &Path, args: &[&str]) -> Result<(), HarnessError> {
+    let bin = locate()?;
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let out = process::run(&bin, &args, &EnvMap::new(), dir, COMMAND_DEADLINE).await?;
+    if out.exit_code == Some(0) {
+        Ok(())
+    } else {
+        Err(HarnessError::run(
+            format!("openssl {}", args.join(" ")),
+            out.stderr.trim(),
+        ))
+    }
+}
+
+fn concat(dir: &Path, parts: &[&str], out: &str) -> Result<(), HarnessError> {
+    let mut bytes = Vec::new();
+    for part in parts {
+        let path = dir.join(part);
+        bytes.extend(std::fs::read(&path).map_err(|e| HarnessError::read(&path, e))?);
+    }
+    crate::pki::write_file(&dir.join(out), &bytes, 0o644)
+}
+
+impl Recipe {
+    /// True when there is nothing to make.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.dsa_nodes.is_empty()
+    }
+
+    /// Runs the commands in `dir`.
+    pub async fn run(&self, dir: &Path) -> Result<(), HarnessError> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let subj = DEFAULT_SUBJECT;
+        openssl(
+            dir,
+            &[
+                "req", "-new", "-newkey", "rsa:2048", "-nodes", "-out", "ca.csr", "-keyout",
+                "ca.key", "-subj", subj,
+            ],
+        )
+        .await?;
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-trustout",
+                "-signkey",
+                "ca.key",
+                "-days",
+                "365",
+                "-req",
+                "-in",
+                "ca.csr",
+                "-out",
+                "ca.pem",
+            ],
+        )
+        .await?;
+        if !self.dsa_nodes.is_empty() {
+            openssl(
+                dir,
+                &[
+                    "genpkey",
+                    "-genparam",
+                    "-algorithm",
+                    "DSA",
+                    "-pkeyopt",
+                    "dsa_paramgen_bits:2048",
+                    "-out",
+                    "dsa-params.pem",
+                ],
+            )
+            .await?;
+        }
+        let all = self
+            .nodes
+            .iter()
+            .map(|n| (n, false))
+            .chain(self.dsa_nodes.iter().map(|n| (n, true)));
+        for (node, dsa) in all {
+            let key = format!("node{node}.key");
+            let csr = format!("node{node}.csr");
+            let pem = format!("node{node}.pem");
+            if dsa {
+                openssl(
+                    dir,
+                    &["genpkey", "-paramfile", "dsa-params.pem", "-out", &key],
+                )
+                .await?;
+            } else {
+                openssl(
+                    dir,
+                    &[
+                        "genpkey",
+                        "-out",
+                        &key,
+                        "-algorithm",
+                        "RSA",
+                        "-pkeyopt",
+                        "rsa_keygen_bits:2048",
+                    ],
+                )
+                .await?;
+            }
+            openssl(
+                dir,
+                &["req", "-new", "-key", &key, "-out", &csr, "-subj", subj],
+            )
+            .await?;
+            openssl(
+                dir,
+                &[
+                    "x509",
+                    "-req",
+                    "-days",
+                    "365",
+                    "-in",
+                    &csr,
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-set_serial",
+                    "01",
+                    "-out",
+                    &pem,
+                ],
+            )
+            .await?;
+            concat(dir, &[&pem, "ca.pem"], &format!("chainNode{node}.pem"))?;
+        }
+        for node in &self.encrypt {
+            let key = format!("node{node}.key");
+            let out = format!("node{node}-encrypted.key");
+            openssl(
+                dir,
+                &[
+                    "pkey",
+                    "-in",
+                    &key,
+                    "-out",
+                    &out,
+                    "-aes-256-cbc",
+                    "-passout",
+                    "pass:tlsmatrix",
+                ],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Concatenates files of the case directory into new ones, as operators build
+/// chain files with `cat` (`out → [part, ...]`).
+pub fn concatenate(
+    dir: &Path,
+    files: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Result<(), HarnessError> {
+    for (out, parts) in files {
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        concat(dir, &parts, out)?;
+    }
+    Ok(())
+}
