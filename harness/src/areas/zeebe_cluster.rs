@@ -22,11 +22,11 @@
 //!   zbctl: true               # also run `zbctl status --insecure` against the gateway
 //! ```
 //!
-//! Outcome (set directly, not from text): `connected(N)` when the cluster
-//! formed (every request between nodes succeeded, every partition has a
-//! leader; with zbctl, also its status listing N brokers), `cluster-partial`
-//! with the failing links in the output, `node-start-failed` with the node's
-//! error (file, key, fix).
+//! Outcome: `connected(N)` when the cluster formed (every request between nodes
+//! succeeded, every partition has a leader; with zbctl, also its status listing
+//! N brokers), set directly; otherwise the catalogue classifies the output:
+//! `cluster-partial` from the failing links it lists, `node-start-failed` from
+//! the node's error (file, key, fix), each with the entry that explains it.
 
 mod openssl;
 
@@ -198,12 +198,12 @@ impl Area for ZeebeClusterArea {
     }
 }
 
-/// A node that refused its configuration: the case's outcome, with its error.
+/// A node that refused its configuration: the case's outcome, with its error
+/// (classified by the catalogue, so that the entry and its fix are named).
 fn refused(node: &str, error: &HarnessError, logs: Vec<String>) -> Observation {
     Observation {
         peer: "cluster".to_string(),
         stderr: format!("{node} did not start: {error}"),
-        direct: Some(Outcome::NodeStartFailed),
         node_logs: logs,
         ..Observation::default()
     }
@@ -300,14 +300,12 @@ async fn run_cluster(
         obs.command = status.command;
         obs.exit_code = status.exit_code;
     }
-    obs.direct = Some(if formation.is_formed() && zbctl_ok {
-        Outcome::Connected {
-            brokers: formation.brokers,
-        }
-    } else {
-        Outcome::ClusterPartial
-    });
+    // A formed cluster is established here; a partial one is classified by the
+    // catalogue from the report (the failing links), which names the entry.
     if formation.is_formed() && zbctl_ok {
+        obs.direct = Some(Outcome::Connected {
+            brokers: formation.brokers,
+        });
         obs.stdout = report;
     } else {
         obs.stderr = report;

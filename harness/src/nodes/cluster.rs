@@ -112,6 +112,8 @@ pub struct Formation {
     pub links: Vec<Link>,
     /// Every partition.
     pub partitions: Vec<PartitionState>,
+    /// For each node, its role and whether its messaging uses TLS.
+    pub tls: BTreeMap<String, (NodeRole, bool)>,
 }
 
 impl Formation {
@@ -119,6 +121,45 @@ impl Formation {
     pub fn is_formed(&self) -> bool {
         self.links.iter().all(|l| l.result.is_ok())
             && self.partitions.iter().all(|p| p.leader.is_some())
+    }
+
+    /// When some nodes use TLS and others do not: which, and the fix (cluster
+    /// TLS is all or nothing).
+    pub fn mixed_tls(&self) -> Option<String> {
+        let (on, off): (Vec<_>, Vec<_>) = self.tls.iter().partition(|(_, (_, tls))| *tls);
+        if on.is_empty() || off.is_empty() {
+            return None;
+        }
+        let names = |nodes: &[(&String, &(NodeRole, bool))]| {
+            nodes
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // The fix names the smaller side's settings.
+        let (fewer, value) = if off.len() <= on.len() {
+            (&off, "true")
+        } else {
+            (&on, "false")
+        };
+        let mut keys: Vec<String> = fewer
+            .iter()
+            .map(|(_, (role, _))| format!("{}.enabled", role.security_prefix()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let keys = keys
+            .iter()
+            .map(|k| format!("{k}: {value} (or {}={value})", env_var(k)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(format!(
+            "diagnosis: TLS is enabled on {} and disabled on {}; cluster TLS is all or nothing; fix: on {} set {keys}",
+            names(&on),
+            names(&off),
+            names(fewer)
+        ))
     }
 
     /// The failing links.
@@ -175,6 +216,9 @@ impl Formation {
                     );
                 }
             }
+        }
+        if let Some(diagnosis) = self.mixed_tls() {
+            let _ = writeln!(out, "{diagnosis}");
         }
         let failing = self.failing().count();
         if self.is_formed() {
@@ -480,6 +524,11 @@ impl Cluster {
             gossip,
             links,
             partitions,
+            tls: self
+                .nodes
+                .iter()
+                .map(|n| (n.name.clone(), (n.role, n.tls.is_some())))
+                .collect(),
         }
     }
 
