@@ -41,9 +41,10 @@ enum Command {
         out: PathBuf,
     },
     /// Start a reference Zeebe gateway from a Zeebe configuration file plus the
-    /// ZEEBE_* environment; serve until SIGINT/SIGTERM.
+    /// ZEEBE_* environment; or, given a cluster file (YAML with `nodes:`, as a
+    /// zeebe-cluster case body), a whole cluster; serve until SIGINT/SIGTERM.
     Up {
-        /// The gateway.yaml (or broker.yaml with --mode embedded).
+        /// The gateway.yaml (or broker.yaml with --mode embedded), or a cluster file.
         config: PathBuf,
         /// Which configuration shape to read.
         #[arg(long, value_enum, default_value_t = ModeArg::Standalone)]
@@ -461,6 +462,14 @@ fn up(
     workdir: Option<PathBuf>,
     brokers: u32,
 ) -> Result<ExitCode, HarnessError> {
+    let text = std::fs::read_to_string(config).map_err(|e| HarnessError::read(config, e))?;
+    if crate::areas::zeebe_cluster::ClusterFile::is_cluster_file(&text) {
+        let workdir = match workdir {
+            Some(w) => w,
+            None => std::env::current_dir().map_err(|e| HarnessError::read(".", e))?,
+        };
+        return up_cluster(config, &text, &workdir);
+    }
     let mode = match mode {
         ModeArg::Standalone => GatewayMode::Standalone,
         ModeArg::Embedded => GatewayMode::Embedded,
@@ -485,6 +494,40 @@ fn up(
         wait_for_signal().await;
         eprintln!("tlsmatrix gateway: stopping");
         node.shutdown().await;
+        Ok::<_, HarnessError>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `up` for a cluster file: starts every node (each with its own
+/// configuration and environment from the file), prints every address and the
+/// formation, and serves until SIGINT/SIGTERM.
+fn up_cluster(config: &Path, text: &str, workdir: &Path) -> Result<ExitCode, HarnessError> {
+    let source = config.display().to_string();
+    let file = crate::areas::zeebe_cluster::ClusterFile::parse(&source, text)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let cluster = file.start(&source, workdir).await?;
+        for node in cluster.addresses() {
+            println!("tlsmatrix cluster node {node}");
+        }
+        let formation = cluster.form().await;
+        println!("{}", formation.report());
+        let state = if formation.is_formed() {
+            "formed"
+        } else {
+            "partial"
+        };
+        match cluster.gateway_address() {
+            Some(address) => println!(
+                "tlsmatrix cluster ready ({state}); gateway listening on {address} (zbctl status --insecure --address {address})"
+            ),
+            None => println!("tlsmatrix cluster ready ({state}); no gateway"),
+        }
+        let _ = std::io::stdout().flush();
+        wait_for_signal().await;
+        eprintln!("tlsmatrix cluster: stopping");
+        cluster.shutdown().await;
         Ok::<_, HarnessError>(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -52,6 +52,54 @@ pub use openssl::{Recipe, DEFAULT_SUBJECT};
 /// How long the zbctl call may take.
 pub const CLIENT_DEADLINE: Duration = Duration::from_secs(10);
 
+/// A cluster file for `tlsmatrix up`: a case body without the client.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClusterFile {
+    /// Certificates made with the documented openssl commands, in the working directory.
+    #[serde(default)]
+    pub openssl: Recipe,
+    /// Files made by concatenating others (`out: [part, ...]`).
+    #[serde(default)]
+    pub concat: BTreeMap<String, Vec<String>>,
+    /// The nodes, by name.
+    pub nodes: BTreeMap<String, NodeBody>,
+}
+
+impl ClusterFile {
+    /// True when `text` is a cluster file (a YAML mapping with `nodes:`), not a
+    /// single node's Zeebe configuration.
+    pub fn is_cluster_file(text: &str) -> bool {
+        serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text)
+            .ok()
+            .and_then(|v| v.get("nodes").cloned())
+            .is_some()
+    }
+
+    /// Reads a cluster file.
+    pub fn parse(source: &str, text: &str) -> Result<Self, HarnessError> {
+        serde_yaml_ng::from_str(text).map_err(|e| HarnessError::yaml(source, &e))
+    }
+
+    /// Makes the files, reads every node's settings and starts the cluster in
+    /// `workdir`. A node that refuses to start is an error naming the node.
+    pub async fn start(&self, source: &str, workdir: &Path) -> Result<Cluster, HarnessError> {
+        self.openssl.run(workdir).await?;
+        openssl::concatenate(workdir, &self.concat)?;
+        let specs = match node_specs(source, &self.nodes, workdir)? {
+            Ok(specs) => specs,
+            Err((node, e)) => return Err(HarnessError::run(format!("{node} did not start"), e)),
+        };
+        match Cluster::start(&specs).await? {
+            ClusterStart::Ready(cluster) => Ok(cluster),
+            ClusterStart::NodeFailed(f) => Err(HarnessError::run(
+                format!("{} did not start", f.node),
+                f.error,
+            )),
+        }
+    }
+}
+
 /// The case body of this area.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -212,7 +260,7 @@ fn refused(node: &str, error: &HarnessError, logs: Vec<String>) -> Observation {
 /// Reads one node's settings; a configuration Zeebe would refuse is an `Err`
 /// carrying the refusal (an outcome), a harness problem is a `HarnessError`.
 fn node_spec(
-    case: &Case,
+    source: &str,
     name: &str,
     node: &NodeBody,
     case_dir: &Path,
@@ -225,8 +273,8 @@ fn node_spec(
     let props = match (&node.config_file, node.config.is_null()) {
         (Some(file), false) => {
             return Err(HarnessError::invalid(
-                case.source.display().to_string(),
-                format!("{}: nodes.{name}.config-file", case.id),
+                source,
+                format!("nodes.{name}.config-file"),
                 format!("both config and config-file ({file}) are given"),
                 "keep one of them",
             ))
@@ -251,21 +299,38 @@ fn node_spec(
         }))
 }
 
+/// Every node's spec, brokers first (node ids in name order), the gateway
+/// last; `Err((node, refusal))` for the first node whose configuration Zeebe
+/// would refuse.
+type Specs = Result<Vec<NodeSpec>, (String, HarnessError)>;
+
+fn node_specs(
+    source: &str,
+    nodes: &BTreeMap<String, NodeBody>,
+    dir: &Path,
+) -> Result<Specs, HarnessError> {
+    let mut ordered: Vec<(&String, &NodeBody)> = nodes.iter().collect();
+    ordered.sort_by_key(|(name, node)| (node.role_of(name) == NodeRole::Gateway, name.as_str()));
+    let mut specs = Vec::new();
+    for (name, node) in ordered {
+        match node_spec(source, name, node, dir)? {
+            Ok(spec) => specs.push(spec),
+            Err(e) => return Ok(Err((name.clone(), e))),
+        }
+    }
+    Ok(Ok(specs))
+}
+
 async fn run_cluster(
     case: &Case,
     body: &CaseBody,
     case_dir: &Path,
 ) -> Result<Observation, HarnessError> {
-    // Brokers first (node ids in name order), the gateway last.
-    let mut ordered: Vec<(&String, &NodeBody)> = body.nodes.iter().collect();
-    ordered.sort_by_key(|(name, node)| (node.role_of(name) == NodeRole::Gateway, name.as_str()));
-    let mut specs = Vec::new();
-    for (name, node) in ordered {
-        match node_spec(case, name, node, case_dir)? {
-            Ok(spec) => specs.push(spec),
-            Err(e) => return Ok(refused(name, &e, Vec::new())),
-        }
-    }
+    let source = format!("{}: {}", case.source.display(), case.id);
+    let specs = match node_specs(&source, &body.nodes, case_dir)? {
+        Ok(specs) => specs,
+        Err((node, e)) => return Ok(refused(&node, &e, Vec::new())),
+    };
     let cluster = match Cluster::start(&specs).await? {
         ClusterStart::Ready(cluster) => cluster,
         ClusterStart::NodeFailed(failure) => {

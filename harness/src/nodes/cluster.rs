@@ -234,6 +234,45 @@ impl Formation {
     }
 }
 
+/// Where one running node listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeAddresses {
+    /// The node's name.
+    pub name: String,
+    /// Broker or gateway.
+    pub role: NodeRole,
+    /// A broker's node id.
+    pub node_id: Option<u32>,
+    /// The messaging (TCP) address.
+    pub messaging: SocketAddr,
+    /// True when messaging uses TLS.
+    pub tls: bool,
+    /// The gossip (UDP) address.
+    pub gossip: SocketAddr,
+    /// A gateway's client-facing gRPC address (plaintext).
+    pub grpc: Option<SocketAddr>,
+}
+
+impl std::fmt::Display for NodeAddresses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}", self.name, self.role.label())?;
+        if let Some(id) = self.node_id {
+            write!(f, " {id}")?;
+        }
+        write!(
+            f,
+            "): messaging {} ({}), gossip {} (UDP, plaintext)",
+            self.messaging,
+            if self.tls { "TLS 1.3" } else { "plaintext" },
+            self.gossip
+        )?;
+        if let Some(grpc) = self.grpc {
+            write!(f, ", gRPC {grpc} (plaintext)")?;
+        }
+        Ok(())
+    }
+}
+
 struct RunningNode {
     name: String,
     role: NodeRole,
@@ -364,6 +403,25 @@ impl Cluster {
             }
         }
         Ok(ClusterStart::Ready(Cluster { nodes }))
+    }
+
+    /// Every node's addresses, in start order.
+    pub fn addresses(&self) -> Vec<NodeAddresses> {
+        self.nodes
+            .iter()
+            .filter_map(|n| {
+                let me = n.gossip.members().remove(&n.name)?;
+                Some(NodeAddresses {
+                    name: n.name.clone(),
+                    role: n.role,
+                    node_id: me.node_id,
+                    messaging: me.messaging,
+                    tls: n.tls.is_some(),
+                    gossip: n.gossip_addr,
+                    grpc: n.gateway.as_ref().map(GatewayNode::address),
+                })
+            })
+            .collect()
     }
 
     /// The client (gRPC) address of the standalone gateway, if there is one.
