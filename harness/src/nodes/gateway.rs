@@ -373,7 +373,7 @@ impl Drop for GatewayNode {
 /// PKCS#8 only (`BEGIN PRIVATE KEY`) and tries the RSA, DSA and EC key
 /// factories: PKCS#1, SEC1 and Ed25519 keys make the gateway refuse to start
 /// (measured on the netty-oracle).
-fn netty_accepts_key(key: &std::path::Path) -> Result<(), HarnessError> {
+pub(crate) fn netty_accepts_key(key: &std::path::Path) -> Result<(), HarnessError> {
     use pkcs8::der::Decode;
     use rustls::pki_types::PrivateKeyDer;
     const RSA: &str = "1.2.840.113549.1.1.1";

@@ -92,6 +92,26 @@ fn is_dsa_key(path: &Path) -> bool {
     })
 }
 
+/// A traditional (`DSA PRIVATE KEY`) DSA key, which Netty's PKCS#8 reader
+/// refuses like PKCS#1 and SEC1 keys.
+fn traditional_dsa(path: &Path) -> Option<HarnessError> {
+    let bytes = std::fs::read(path).ok()?;
+    let blocks = ::pem::parse_many(&bytes).ok()?;
+    blocks.iter().any(|b| b.tag() == "DSA PRIVATE KEY").then(|| {
+        HarnessError::material(
+            path,
+            format!(
+                "File does not contain valid private key: {} (a traditional DSA PRIVATE KEY; Zeebe reads PKCS#8 RSA, EC or DSA keys only)",
+                path.file_name().and_then(|n| n.to_str()).unwrap_or_default()
+            ),
+            format!(
+                "convert it to PKCS#8: openssl pkcs8 -topk8 -nocrypt -in {0} -out {0}.pkcs8",
+                path.display()
+            ),
+        )
+    })
+}
+
 /// Loads a node's TLS material, or `None` when its security is disabled.
 pub fn load(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessError> {
     let security = &settings.security;
@@ -113,6 +133,14 @@ pub fn load(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessError> {
     exists(settings, "privateKeyPath", key)?;
     let certs = pki::read_certificates(&chain.resolved)
         .map_err(|e| in_setting("certificateChainPath", e))?;
+    // Zeebe reads both files with Netty's SslContextBuilder.forServer(File, File),
+    // the same code path grpc-java's gateway uses: PKCS#8 RSA, EC or DSA keys
+    // only (measured for the gateway on the netty-oracle; inferred here).
+    if let Some(traditional) = traditional_dsa(&key.resolved) {
+        return Err(in_setting("privateKeyPath", traditional));
+    }
+    crate::nodes::gateway::netty_accepts_key(&key.resolved)
+        .map_err(|e| in_setting("privateKeyPath", e))?;
     let server = if is_dsa_key(&key.resolved) {
         ServerTls::DsaKey
     } else {
