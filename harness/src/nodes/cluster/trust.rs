@@ -135,8 +135,8 @@ impl ServerCertVerifier for ChainTrust {
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
         // The messaging transport is TLS 1.3 only; 1.2 is never negotiated.
-        Err(Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls13RequiredForQuic,
+        Err(Error::General(
+            "TLS 1.2 is not offered by the cluster transport".to_string(),
         ))
     }
 
