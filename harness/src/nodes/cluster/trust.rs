@@ -165,3 +165,70 @@ impl ServerCertVerifier for ChainTrust {
             .supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::verify_path;
+    use crate::pki::{CertSpec, Defect, Pki, PkiSpec};
+    use rustls::CertificateError;
+
+    fn pki() -> Pki {
+        PkiSpec::new()
+            .with("ca", CertSpec::root())
+            .with("other-ca", CertSpec::root())
+            .with("int", CertSpec::intermediate("ca"))
+            .with("leaf", CertSpec::leaf("ca"))
+            .with("via-int", CertSpec::leaf("int"))
+            .with("expired", CertSpec::leaf("ca").with_defect(Defect::Expired))
+            .build()
+            .unwrap()
+    }
+
+    fn der<'a>(pki: &'a Pki, name: &str) -> &'a [u8] {
+        pki.get(name).unwrap().cert.as_ref()
+    }
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    #[test]
+    fn trusts_what_the_chain_file_leads_to() {
+        let p = pki();
+        let ca = p.get("ca").unwrap().cert.clone();
+        let other = p.get("other-ca").unwrap().cert.clone();
+        let leaf = p.get("leaf").unwrap().cert.clone();
+        // Issued by an anchor.
+        assert_eq!(
+            verify_path(&[der(&p, "leaf")], std::slice::from_ref(&ca), now()),
+            Ok(())
+        );
+        // The presented certificate is itself in the chain file (a shared leaf).
+        assert_eq!(verify_path(&[der(&p, "leaf")], &[leaf], now()), Ok(()));
+        // Another root only.
+        assert_eq!(
+            verify_path(&[der(&p, "leaf")], &[other], now()),
+            Err(CertificateError::UnknownIssuer)
+        );
+        // Through a presented intermediate, or one only the verifier has.
+        assert_eq!(
+            verify_path(
+                &[der(&p, "via-int"), der(&p, "int")],
+                std::slice::from_ref(&ca),
+                now()
+            ),
+            Ok(())
+        );
+        let int = p.get("int").unwrap().cert.clone();
+        assert_eq!(verify_path(&[der(&p, "via-int")], &[int], now()), Ok(()));
+        assert_eq!(
+            verify_path(&[der(&p, "via-int")], std::slice::from_ref(&ca), now()),
+            Err(CertificateError::UnknownIssuer)
+        );
+        // Validity is checked, host names are not (these leaves have no SAN).
+        assert_eq!(
+            verify_path(&[der(&p, "expired")], &[ca], now()),
+            Err(CertificateError::Expired)
+        );
+    }
+}
