@@ -1,5 +1,6 @@
 //! `tlsmatrix up cluster.yaml` end to end: a 3-broker + gateway cluster from
-//! certificates made by the seed's openssl commands (real openssl), every
+//! certificates made by the seed's openssl commands (real openssl), nodes
+//! configured inline, by a Zeebe YAML file and by environment variables, every
 //! address printed, the real `zbctl status` listing three brokers, SIGTERM
 //! stopping everything; a node that refuses its configuration is exit code 2
 //! naming the node, the key and the fix.
@@ -17,7 +18,7 @@ const RECIPE_CLUSTER: &str = "\
 openssl: { nodes: [A, B, C, G] }
 nodes:
   broker-0: { config: { zeebe.broker.network.security: { enabled: true, certificateChainPath: chainNodeA.pem, privateKeyPath: nodeA.key } } }
-  broker-1: { config: { zeebe.broker.network.security: { enabled: true, certificateChainPath: chainNodeB.pem, privateKeyPath: nodeB.key } } }
+  broker-1: { config-file: broker-1.yaml }
   broker-2:
     env:
       ZEEBE_BROKER_NETWORK_SECURITY_ENABLED: \"true\"
@@ -53,6 +54,11 @@ fn up_starts_the_openssl_recipe_cluster_and_zbctl_lists_three_brokers() {
     };
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cluster.yaml"), RECIPE_CLUSTER).unwrap();
+    std::fs::write(
+        dir.path().join("broker-1.yaml"),
+        "zeebe:\n  broker:\n    network:\n      security:\n        enabled: true\n        certificateChainPath: chainNodeB.pem\n        privateKeyPath: nodeB.key\n",
+    )
+    .unwrap();
     let rt = runtime();
     rt.block_on(async {
         let mut child = up(dir.path()).spawn().expect("tlsmatrix up started");
