@@ -114,6 +114,8 @@ pub struct Formation {
     pub partitions: Vec<PartitionState>,
     /// For each node, its role and whether its messaging uses TLS.
     pub tls: BTreeMap<String, (NodeRole, bool)>,
+    /// Nodes that started but fail every handshake they serve, and why.
+    pub cannot_serve: BTreeMap<String, String>,
 }
 
 impl Formation {
@@ -219,6 +221,9 @@ impl Formation {
         }
         if let Some(diagnosis) = self.mixed_tls() {
             let _ = writeln!(out, "{diagnosis}");
+        }
+        for why in self.cannot_serve.values() {
+            let _ = writeln!(out, "diagnosis: {why}");
         }
         let failing = self.failing().count();
         if self.is_formed() {
@@ -586,6 +591,16 @@ impl Cluster {
                 .nodes
                 .iter()
                 .map(|n| (n.name.clone(), (n.role, n.tls.is_some())))
+                .collect(),
+            cannot_serve: self
+                .nodes
+                .iter()
+                .filter_map(|n| match n.tls.as_ref().map(|t| &t.server) {
+                    Some(tls::ServerTls::Fails { diagnosis, .. }) => {
+                        Some((n.name.clone(), diagnosis.clone()))
+                    }
+                    _ => None,
+                })
                 .collect(),
         }
     }

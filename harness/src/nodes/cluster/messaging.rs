@@ -4,9 +4,11 @@
 //! then length-prefixed JSON requests and replies.
 //!
 //! Log texts: lines marked *source* are copied from Zeebe's
-//! `NettyMessagingService` as published; lines marked *emulated* are what
-//! Netty/JDK print for the same event to our knowledge, not measured against a
-//! Zeebe node (the Netty oracle is to measure them).
+//! `NettyMessagingService` as published; lines marked *measured* were printed by
+//! Netty's OpenSSL engine and the JDK trust manager with contexts built as
+//! `NettyMessagingService` builds them (`harness/probes/cluster-tls`); lines
+//! marked *emulated* are what Netty prints for the same event to our knowledge,
+//! not measured (the non-TLS bytes cases: they need a whole Netty pipeline).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -69,28 +71,54 @@ pub struct LinkError {
     pub log_line: String,
 }
 
-/// JDK alert names (`Received fatal alert: unknown_ca`).
-fn alert_name(alert: &rustls::AlertDescription) -> String {
-    let debug = format!("{alert:?}");
-    let mut out = String::new();
-    let mut previous_lower = false;
-    for c in debug.chars() {
-        if c.is_ascii_uppercase() && previous_lower {
-            out.push('_');
-        }
-        previous_lower = c.is_ascii_lowercase();
-        out.push(c.to_ascii_lowercase());
-    }
-    out
+/// BoringSSL's reason for a received alert, as Netty's OpenSSL engine reports
+/// it: `error:10000438:SSL routines:OPENSSL_internal:TLSV1_ALERT_INTERNAL_ERROR`
+/// (reason code 1000 + alert; measured for internal_error and certificate_expired).
+fn boringssl_alert(alert: &rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    let name = match alert {
+        A::InternalError => "TLSV1_ALERT_INTERNAL_ERROR".to_string(),
+        A::CertificateExpired => "SSLV3_ALERT_CERTIFICATE_EXPIRED".to_string(),
+        A::HandshakeFailure => "SSLV3_ALERT_HANDSHAKE_FAILURE".to_string(),
+        A::BadCertificate => "SSLV3_ALERT_BAD_CERTIFICATE".to_string(),
+        A::UnknownCA => "TLSV1_ALERT_UNKNOWN_CA".to_string(),
+        other => format!("TLSV1_ALERT_{}", format!("{other:?}").to_uppercase()),
+    };
+    format!(
+        "io.netty.handler.ssl.ReferenceCountedOpenSslEngine$OpenSslHandshakeException: error:{:08x}:SSL routines:OPENSSL_internal:{name}",
+        0x1000_0000 + 1000 + u32::from(u8::from(*alert))
+    )
 }
 
-/// The JDK's wording for a TLS error seen by a node (*emulated*).
-fn jdk_text(error: &rustls::Error) -> String {
+/// The JDK's cause when the dialling node's trust manager refuses the peer.
+const GENERAL_OPENSSL_PROBLEM: &str =
+    "javax.net.ssl.SSLHandshakeException: General OpenSslEngine problem; caused by: sun.security.validator.ValidatorException";
+
+/// The line a Zeebe node logs for a TLS error seen while dialling (measured
+/// with `harness/probes/cluster-tls`, Netty's OpenSSL engine with the JDK trust
+/// manager).
+fn dialler_text(error: &rustls::Error) -> String {
     use rustls::CertificateError as C;
     match error {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer) => "javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target".to_string(),
-        rustls::Error::InvalidCertificate(C::Expired | C::NotValidYet) => "javax.net.ssl.SSLHandshakeException: PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed".to_string(),
-        rustls::Error::AlertReceived(alert) => format!("javax.net.ssl.SSLHandshakeException: Received fatal alert: {}", alert_name(alert)),
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => format!("{GENERAL_OPENSSL_PROBLEM}: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target"),
+        rustls::Error::InvalidCertificate(C::BadSignature) => format!("{GENERAL_OPENSSL_PROBLEM}: PKIX path validation failed: java.security.cert.CertPathValidatorException: signature check failed"),
+        rustls::Error::InvalidCertificate(C::Expired | C::NotValidYet) => format!("{GENERAL_OPENSSL_PROBLEM}: PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed"),
+        rustls::Error::AlertReceived(alert) => boringssl_alert(alert),
+        other => format!("javax.net.ssl.SSLHandshakeException: {other}"),
+    }
+}
+
+/// The line a Zeebe node logs for a TLS error seen while serving. Our rustls
+/// client sends `unknown_ca` / `decrypt_error` when it refuses a certificate;
+/// a Zeebe node's BoringSSL client sends `internal_error` for the same refusal
+/// (measured), so the serving node logs what it would log facing a Zeebe node.
+fn server_text(error: &rustls::Error) -> String {
+    use rustls::AlertDescription as A;
+    match error {
+        rustls::Error::AlertReceived(A::UnknownCA | A::DecryptError | A::BadCertificate) => {
+            boringssl_alert(&A::InternalError)
+        }
+        rustls::Error::AlertReceived(alert) => boringssl_alert(alert),
         other => format!("javax.net.ssl.SSLHandshakeException: {other}"),
     }
 }
@@ -151,18 +179,19 @@ async fn accept(tcp: TcpStream, tls: Option<NodeTls>, name: &str, log: &NodeLog)
         return;
     }
     match tls.server {
-        ServerTls::DsaKey => {
-            // emulated: the JDK's text when no certificate/key can sign in TLS 1.3.
-            log.line("javax.net.ssl.SSLHandshakeException: No available authentication scheme");
-            // Fatal handshake_failure alert (TLS 1.2 record version, as TLS 1.3 sends it).
-            wire::close_cleanly(tcp, &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]).await;
+        ServerTls::Fails {
+            log_line, alert, ..
+        } => {
+            log.line(log_line);
+            // A fatal alert record (TLS 1.2 record version, as TLS 1.3 sends it).
+            wire::close_cleanly(tcp, &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, alert]).await;
         }
         ServerTls::Serve(acceptor) => {
             match tokio::time::timeout(HANDSHAKE_DEADLINE, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => exchange_server(stream, name, log).await,
                 Ok(Err(e)) => {
                     if let Some(inner) = tls_error(&e) {
-                        log.line(jdk_text(inner));
+                        log.line(server_text(inner));
                     }
                 }
                 Err(_) => log.debug("TLS handshake timed out"),
@@ -284,7 +313,7 @@ pub async fn request(
                     .map_err(|e| match tls_error(&e) {
                         Some(inner) => LinkError {
                             detail: format!("TLS handshake failed: {inner}"),
-                            log_line: jdk_text(inner),
+                            log_line: dialler_text(inner),
                         },
                         None => LinkError {
                             detail: format!("TLS handshake failed: {e}"),
@@ -318,14 +347,16 @@ mod tests {
     }
 
     #[test]
-    fn alert_names_are_jdk_style() {
-        assert_eq!(
-            super::alert_name(&rustls::AlertDescription::UnknownCA),
-            "unknown_ca"
+    fn alerts_read_as_boringssl_reports_them() {
+        assert!(
+            super::boringssl_alert(&rustls::AlertDescription::InternalError).ends_with(
+                "error:10000438:SSL routines:OPENSSL_internal:TLSV1_ALERT_INTERNAL_ERROR"
+            )
         );
-        assert_eq!(
-            super::alert_name(&rustls::AlertDescription::HandshakeFailure),
-            "handshake_failure"
+        assert!(
+            super::boringssl_alert(&rustls::AlertDescription::CertificateExpired).ends_with(
+                "error:10000415:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_EXPIRED"
+            )
         );
     }
 }

@@ -140,7 +140,10 @@ impl NodeSettings {
                 return Err(HarnessError::invalid(
                     &self.source,
                     &full,
-                    format!("TLS is enabled but no {what} is configured"),
+                    // Zeebe's own message (SystemContext, source) after ours.
+                    format!(
+                        "TLS is enabled but no {what} is configured (Zeebe: \"Expected to have a valid {what} path for network security, but none configured\")"
+                    ),
                     format!(
                         "set {full} (or {}) to the PEM {what} file, or disable TLS with {prefix}.enabled: false on every node",
                         env_var(&full)

@@ -1,8 +1,17 @@
 //! A node's TLS material, loaded at start as Zeebe loads it: the chain file
 //! (`CERTIFICATE` and `TRUSTED CERTIFICATE` blocks; its first certificate is the
-//! node's own, X.509 v1 allowed), the private key (PKCS#8, PKCS#1 or SEC1; RSA,
-//! EC or DSA; password-protected keys refused), key and certificate checked to
-//! match. Serving is TLS 1.3 only, as `NettyMessagingService` fixes it.
+//! node's own, X.509 v1 allowed), the private key (PKCS#8 RSA, EC or DSA, as
+//! Netty's `SslContextBuilder.forServer(File, File)` reads it). Serving is TLS
+//! 1.3 only, as `NettyMessagingService` fixes it.
+//!
+//! What fails at start and what at handshake was measured with
+//! `harness/probes/cluster-tls` (Netty 4.1.122.Final, netty-tcnative-boringssl-static
+//! 2.0.72.Final, OpenJDK 17, contexts built exactly as `NettyMessagingService`
+//! builds them): an encrypted, PKCS#1, SEC1 or Ed25519 key and a chain file
+//! without a certificate fail when the context is built (the node does not
+//! start); a DSA key and a key that does not match the certificate build fine
+//! and fail every handshake the node serves. Zeebe's own start-up checks
+//! (`SystemContext`) only require both paths and readable files.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,13 +29,23 @@ use crate::pki;
 pub enum ServerTls {
     /// A rustls acceptor with the node's certificate and key.
     Serve(TlsAcceptor),
-    /// The node's key is DSA. Zeebe starts with such a key (DSA is among the
-    /// documented key algorithms), but TLS 1.3 has no DSA signature scheme, so
-    /// every handshake the node serves fails. rustls cannot load DSA keys, so
-    /// the failure is emulated: the node reads the ClientHello and answers with
-    /// a fatal `handshake_failure` alert.
-    DsaKey,
+    /// The node started, but every handshake it serves fails (a DSA key, which
+    /// TLS 1.3 cannot sign with; a key that does not match the certificate).
+    /// rustls cannot serve either, so the node answers the ClientHello with the
+    /// fatal alert and logs the line a Zeebe node logs (both measured).
+    Fails {
+        /// The node's log line for each failed handshake.
+        log_line: String,
+        /// The TLS alert sent.
+        alert: u8,
+        /// Why, in one sentence, for reports.
+        diagnosis: String,
+    },
 }
+
+/// The TLS alert a Zeebe node (BoringSSL) sends when it cannot complete a
+/// handshake it serves: `internal_error` (measured).
+const INTERNAL_ERROR: u8 = 80;
 
 /// A node's TLS, both directions.
 #[derive(Clone)]
@@ -49,10 +68,16 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// Checks that a configured file exists; the error names the key, the resolved
-/// absolute path and the node's working directory.
-fn exists(settings: &NodeSettings, key: &str, path: &ConfiguredPath) -> Result<(), HarnessError> {
-    if path.resolved.exists() {
+/// Checks that a configured file is readable, as Zeebe's `SystemContext`
+/// does; the error carries Zeebe's message (source) and names the key, the
+/// value as configured and the node's working directory.
+fn readable(
+    settings: &NodeSettings,
+    key: &str,
+    what: &str,
+    path: &ConfiguredPath,
+) -> Result<(), HarnessError> {
+    if std::fs::File::open(&path.resolved).is_ok() {
         return Ok(());
     }
     let full = format!("{}.{key}", settings.role.security_prefix());
@@ -60,9 +85,9 @@ fn exists(settings: &NodeSettings, key: &str, path: &ConfiguredPath) -> Result<(
         &settings.source,
         &full,
         format!(
-            "{:?} does not exist: resolved to {} (the node's working directory is {})",
-            path.raw,
+            "Expected the configured network security {what} path '{}' to point to a readable file, but it does not ({:?} resolved against the node's working directory {})",
             path.resolved.display(),
+            path.raw,
             settings.workdir.display()
         ),
         format!(
@@ -90,6 +115,42 @@ fn is_dsa_key(path: &Path) -> bool {
                 && pkcs8::PrivateKeyInfo::from_der(b.contents())
                     .is_ok_and(|info| info.algorithm.oid.to_string() == DSA))
     })
+}
+
+fn file_name(path: &Path) -> &str {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+}
+
+/// A password-protected key: Netty's reader fails on it (measured: "File does
+/// not contain valid private key"), and Zeebe documents that it does not
+/// support them.
+fn encrypted_key(path: &Path) -> Option<HarnessError> {
+    let bytes = std::fs::read(path).ok()?;
+    let blocks = ::pem::parse_many(&bytes).ok()?;
+    blocks
+        .iter()
+        .any(|b| {
+            b.tag() == "ENCRYPTED PRIVATE KEY"
+                || b
+                    .headers()
+                    .get("Proc-Type")
+                    .is_some_and(|v| v.contains("ENCRYPTED"))
+        })
+        .then(|| {
+            HarnessError::material(
+                path,
+                format!(
+                    "File does not contain valid private key: {} (it is password-protected; password-protected private keys are not supported by Zeebe)",
+                    file_name(path)
+                ),
+                format!(
+                    "decrypt it (`openssl pkey -in {0} -out {0}.plain`) and inject the plain key from a secret manager at runtime",
+                    path.display()
+                ),
+            )
+        })
 }
 
 /// A traditional (`DSA PRIVATE KEY`) DSA key, which Netty's PKCS#8 reader
@@ -129,36 +190,88 @@ pub fn load(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessError> {
     let prefix = settings.role.security_prefix();
     let in_setting =
         |k: &str, e: HarnessError| e.in_setting(&settings.source, &format!("{prefix}.{k}"));
-    exists(settings, "certificateChainPath", chain)?;
-    exists(settings, "privateKeyPath", key)?;
+    readable(settings, "certificateChainPath", "certificate chain", chain)?;
+    readable(settings, "privateKeyPath", "private key", key)?;
     let certs = pki::read_certificates(&chain.resolved)
+        .map_err(|e| match e {
+            // Netty's wording first (measured), then what the file holds.
+            HarnessError::Material { path, problem, fix } => HarnessError::Material {
+                problem: format!(
+                    "File does not contain valid certificates: {} ({problem})",
+                    file_name(&path)
+                ),
+                path,
+                fix,
+            },
+            other => other,
+        })
         .map_err(|e| in_setting("certificateChainPath", e))?;
-    // Zeebe reads both files with Netty's SslContextBuilder.forServer(File, File),
-    // the same code path grpc-java's gateway uses: PKCS#8 RSA, EC or DSA keys
-    // only (measured for the gateway on the netty-oracle; inferred here).
-    if let Some(traditional) = traditional_dsa(&key.resolved) {
-        return Err(in_setting("privateKeyPath", traditional));
+    if let Some(e) = encrypted_key(&key.resolved).or_else(|| traditional_dsa(&key.resolved)) {
+        return Err(in_setting("privateKeyPath", e));
     }
+    // PKCS#8 RSA, EC or DSA only, as Netty's reader (measured).
     crate::nodes::gateway::netty_accepts_key(&key.resolved)
         .map_err(|e| in_setting("privateKeyPath", e))?;
     let server = if is_dsa_key(&key.resolved) {
-        ServerTls::DsaKey
+        ServerTls::Fails {
+            // measured: the server side of a handshake with a DSA key.
+            log_line: "javax.net.ssl.SSLHandshakeException: Unable to find key material for auth method(s): [ECDHE_ECDSA, ECDHE_ECDSA, ECDHE_RSA, ECDHE_RSA, ECDHE_RSA, ECDHE_RSA, RSA, RSA, RSA]".to_string(),
+            alert: INTERNAL_ERROR,
+            diagnosis: format!(
+                "{} started, but its private key is DSA, which TLS 1.3 cannot sign with: every handshake it serves fails",
+                settings.name
+            ),
+        }
     } else {
-        let certified = pki::load_certified_key(&chain.resolved, &key.resolved).map_err(|e| {
-            let k = match &e {
-                HarnessError::Material { path, .. } if *path == chain.resolved => {
-                    "certificateChainPath"
-                }
-                _ => "privateKeyPath",
-            };
-            in_setting(k, e)
-        })?;
-        let config = rustls::ServerConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| HarnessError::run(&settings.name, e))?
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
-        ServerTls::Serve(TlsAcceptor::from(Arc::new(config)))
+        let key_der =
+            pki::read_private_key(&key.resolved).map_err(|e| in_setting("privateKeyPath", e))?;
+        let signing = provider()
+            .key_provider
+            .load_private_key(key_der)
+            .map_err(|e| {
+                in_setting(
+                    "privateKeyPath",
+                    HarnessError::material(
+                        &key.resolved,
+                        format!("the private key cannot be used: {e}"),
+                        "use an RSA or EC (P-256/P-384) key in PKCS#8",
+                    ),
+                )
+            })?;
+        let leaf_spki = x509_parser::parse_x509_certificate(&certs[0])
+            .map(|(_, cert)| cert.tbs_certificate.subject_pki.raw.to_vec())
+            .map_err(|e| {
+                in_setting(
+                    "certificateChainPath",
+                    HarnessError::material(
+                        &chain.resolved,
+                        format!("the first certificate cannot be parsed: {e}"),
+                        "put the node's own certificate first in the chain file",
+                    ),
+                )
+            })?;
+        if signing
+            .public_key()
+            .is_some_and(|spki| spki.as_ref() != leaf_spki.as_slice())
+        {
+            ServerTls::Fails {
+                // measured: BoringSSL refuses the pair when the handshake sets it.
+                log_line: "javax.net.ssl.SSLHandshakeException: General OpenSslEngine problem; caused by: javax.net.ssl.SSLException: java.lang.Exception: Error setting certificate (error:0b000074:X.509 certificate routines:OPENSSL_internal:KEY_VALUES_MISMATCH)".to_string(),
+                alert: INTERNAL_ERROR,
+                diagnosis: format!(
+                    "{} started, but its private key does not match its certificate (the first one of {}): every handshake it serves fails",
+                    settings.name, chain.raw
+                ),
+            }
+        } else {
+            let certified = Arc::new(rustls::sign::CertifiedKey::new(certs.clone(), signing));
+            let config = rustls::ServerConfig::builder_with_provider(provider())
+                .with_protocol_versions(&[&rustls::version::TLS13])
+                .map_err(|e| HarnessError::run(&settings.name, e))?
+                .with_no_client_auth()
+                .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
+            ServerTls::Serve(TlsAcceptor::from(Arc::new(config)))
+        }
     };
     let client = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])

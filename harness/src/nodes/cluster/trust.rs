@@ -81,6 +81,11 @@ pub fn verify_path(
             || system_roots().iter().any(|a| a.as_ref() == der)
     };
     let mut current = parsed.first().ok_or(CertificateError::BadEncoding)?;
+    // A trusted certificate carrying the issuer's name but not its key: the
+    // JDK picks it as the anchor by name and fails on the signature ("signature
+    // check failed", measured with the openssl recipe, whose certificates all
+    // share one name).
+    let mut name_only_anchor = false;
     for _ in 0..MAX_PATH {
         if is_anchor(current.as_ref()) {
             return Ok(());
@@ -92,23 +97,31 @@ pub fn verify_path(
         if now < validity.not_before.timestamp() {
             return Err(CertificateError::NotValidYet);
         }
-        let trusted_issuer = anchors
+        let same_name: Vec<X509Certificate<'_>> = anchors
             .iter()
             .chain(system_roots().iter())
             .filter_map(|a| parse(a.as_ref()))
-            .any(|a| a.as_ref() != current.as_ref() && signed_by(current, &a));
-        if trusted_issuer {
+            .filter(|a| {
+                a.as_ref() != current.as_ref() && current.issuer().as_raw() == a.subject().as_raw()
+            })
+            .collect();
+        if same_name.iter().any(|a| signed_by(current, a)) {
             return Ok(());
         }
+        name_only_anchor |= !same_name.is_empty();
         match parsed
             .iter()
             .find(|c| c.as_ref() != current.as_ref() && signed_by(current, c))
         {
             Some(next) => current = next,
-            None => return Err(CertificateError::UnknownIssuer),
+            None => break,
         }
     }
-    Err(CertificateError::UnknownIssuer)
+    Err(if name_only_anchor {
+        CertificateError::BadSignature
+    } else {
+        CertificateError::UnknownIssuer
+    })
 }
 
 impl ServerCertVerifier for ChainTrust {
