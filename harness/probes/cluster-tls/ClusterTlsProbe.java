@@ -9,9 +9,30 @@
  * Usage: java -cp NETTY_JARS ClusterTlsProbe.java SERVER_CHAIN SERVER_KEY DIALLER_CHAIN
  * Prints "handshake: ok TLSv1.3", or the context that could not be built, or
  * the client's (dialling node's) and the server's exception chains.
+ *
+ *    or: ... ClusterTlsProbe.java --mixed tls-server|plain-server CHAIN KEY
+ * Runs a real Netty server and client over loopback, one side with TLS and the
+ * other without, each writing/reading Zeebe's 6-byte preamble like
+ * NettyMessagingService's handshake handlers (which do not handle exceptions
+ * on the server side), and prints what each side sees; Netty's own warnings
+ * go to stderr (java.util.logging).
  * run.sh builds the classpath; README.md lists what it measured.
  */
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -32,7 +53,68 @@ public class ClusterTlsProbe {
     HandshakeStatus h = e.getHandshakeStatus();
     return h == HandshakeStatus.NOT_HANDSHAKING || h == HandshakeStatus.FINISHED;
   }
+  static final int PREAMBLE = "zeebe-cluster".hashCode();
+
+  static void mixed(boolean tlsServer, String chain, String key) throws Exception {
+    final SslContext server = tlsServer
+        ? SslContextBuilder.forServer(new File(chain), new File(key))
+            .sslProvider(SslProvider.OPENSSL_REFCNT).protocols("TLSv1.3").build()
+        : null;
+    final SslContext client = tlsServer ? null
+        : SslContextBuilder.forClient().trustManager(new File(chain))
+            .sslProvider(SslProvider.OPENSSL_REFCNT).protocols("TLSv1.3").build();
+    EventLoopGroup group = new NioEventLoopGroup(2);
+    try {
+      Channel listening = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override protected void initChannel(SocketChannel ch) {
+              if (server != null) ch.pipeline().addLast("tls", server.newHandler(ch.alloc()));
+              ch.pipeline().addLast("handshake", new ChannelInboundHandlerAdapter() {
+                @Override public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                  ByteBuf b = (ByteBuf) msg;
+                  int preamble = b.readInt();
+                  b.release();
+                  if (preamble != PREAMBLE) {
+                    System.out.println("server: Received invalid handshake, closing connection");
+                    ctx.close();
+                  } else {
+                    System.out.println("server: preamble ok");
+                  }
+                }
+              });
+            }
+          }).bind("127.0.0.1", 0).sync().channel();
+      CompletableFuture<String> seen = new CompletableFuture<>();
+      new Bootstrap().group(group).channel(NioSocketChannel.class)
+          .handler(new ChannelInitializer<SocketChannel>() {
+            @Override protected void initChannel(SocketChannel ch) {
+              if (client != null) ch.pipeline().addLast("tls", client.newHandler(ch.alloc()));
+              ch.pipeline().addLast("handshake", new ChannelInboundHandlerAdapter() {
+                @Override public void channelActive(ChannelHandlerContext ctx) {
+                  ByteBuf b = ctx.alloc().buffer(6);
+                  b.writeInt(PREAMBLE);
+                  b.writeShort(1);
+                  ctx.writeAndFlush(b);
+                }
+                @Override public void exceptionCaught(ChannelHandlerContext ctx, Throwable t) {
+                  System.out.println("client: exceptionCaught: " + describe(t));
+                  for (Throwable s : t.getSuppressed()) System.out.println("client:   suppressed: " + describe(s));
+                }
+                @Override public void channelInactive(ChannelHandlerContext ctx) {
+                  seen.complete("client: channel closed by the server");
+                }
+              });
+            }
+          }).connect(listening.localAddress()).sync();
+      System.out.println(seen.get(10, TimeUnit.SECONDS));
+      Thread.sleep(300);
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+  }
+
   public static void main(String[] a) throws Exception {
+    if (a[0].equals("--mixed")) { mixed(a[1].equals("tls-server"), a[2], a[3]); return; }
     // a[0] server chain, a[1] server key, a[2] client (dialler) chain
     SslContext server, client;
     try {

@@ -8,7 +8,8 @@
 //! Netty's OpenSSL engine and the JDK trust manager with contexts built as
 //! `NettyMessagingService` builds them (`harness/probes/cluster-tls`); lines
 //! marked *emulated* are what Netty prints for the same event to our knowledge,
-//! not measured (the non-TLS bytes cases: they need a whole Netty pipeline).
+//! not measured. The `(raft-ping to broker-2)` suffix of the dialling node's
+//! lines is ours: it names the request and the peer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -168,13 +169,12 @@ async fn accept(tcp: TcpStream, tls: Option<NodeTls>, name: &str, log: &NodeLog)
         return;
     };
     if first[0] != 0x16 {
-        // emulated: Netty's SslHandler fails decoding, and nothing in Zeebe's
-        // server pipeline handles the exception, so it reaches the pipeline tail.
+        // measured (probes/cluster-tls --mixed): Netty's SslHandler fails
+        // decoding, and nothing in Zeebe's server pipeline handles the
+        // exception, so it reaches the pipeline tail. Netty 4.1.122 prints no
+        // hex dump of the bytes.
         log.line("WARN io.netty.channel.DefaultChannelPipeline - An exceptionCaught() event was fired, and it reached at the tail of the pipeline. It usually means the last handler in the pipeline did not handle the exception.");
-        log.line(format!(
-            "io.netty.handler.codec.DecoderException: io.netty.handler.ssl.NotSslRecordException: not an SSL/TLS record: {}",
-            wire::hex_dump(&first)
-        ));
+        log.line("io.netty.handler.codec.DecoderException: io.netty.handler.ssl.NotSslRecordException: not an SSL/TLS record");
         wire::close_cleanly(tcp, &[]).await;
         return;
     }
@@ -317,8 +317,11 @@ pub async fn request(
                         },
                         None => LinkError {
                             detail: format!("TLS handshake failed: {e}"),
-                            // emulated: Netty's SslHandler when the peer closes mid-handshake.
-                            log_line: "javax.net.ssl.SSLHandshakeException: Connection closed while SSL/TLS handshake was in progress".to_string(),
+                            // measured (probes/cluster-tls --mixed): a TLS client
+                            // whose peer closes mid-handshake sees only the channel
+                            // closing; the text is NettyMessagingService's (source,
+                            // shortened).
+                            log_line: format!("java.net.ConnectException: Channel for address {target} was closed unexpectedly before the request was handled"),
                         },
                     })?;
                 exchange_client(stream, request, target).await
