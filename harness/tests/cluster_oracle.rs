@@ -1,0 +1,253 @@
+//! The reference cluster against the cluster-tls probe (Netty's OpenSSL engine
+//! with contexts built as Zeebe's `NettyMessagingService` builds them): for a
+//! subset of certificate situations, does the node start, does the dialling
+//! node's handshake succeed, and do both sides report the same failure?
+//!
+//! Needs `java` and the Netty jars in the local Maven repository (see
+//! `harness/probes/cluster-tls/run.sh`); without them each case prints why it
+//! was skipped, unless `TLSMATRIX_REQUIRE_PEERS=1` makes that a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rstest::rstest;
+use tlsmatrix::nodes::cluster::{
+    Cluster, ClusterSecurity, ClusterStart, ConfiguredPath, NodeRole, NodeSettings, NodeSpec,
+};
+use tlsmatrix::pki::{CertSpec, ChainShape, Defect, KeyAlgorithm, KeyEncoding, PkiSpec};
+
+const SUBJECT: &str = "/C=XX/L=Default City/O=Default Company Ltd";
+
+fn probe() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("probes/cluster-tls/run.sh")
+}
+
+/// Why the probe cannot run here, if it cannot.
+fn unavailable() -> Option<String> {
+    let repo = std::env::var_os("MAVEN_REPO")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".m2/repository")))?;
+    let handler = repo.join("io/netty/netty-handler/4.1.122.Final");
+    if Command::new("java").arg("-version").output().is_err() {
+        return Some("java is not on PATH".to_string());
+    }
+    if !handler.is_dir() {
+        return Some(format!(
+            "{} is missing (run harness/probes/cluster-tls/run.sh once with Maven)",
+            handler.display()
+        ));
+    }
+    None
+}
+
+fn sh(dir: &Path, script: &str) {
+    let out = Command::new("bash")
+        .args(["-c", script])
+        .current_dir(dir)
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file the cases use, in `dir`.
+fn material(dir: &Path) {
+    PkiSpec::new()
+        .with("ca", CertSpec::root())
+        .with("other-ca", CertSpec::root())
+        .with("int", CertSpec::intermediate("ca"))
+        .with("leaf", CertSpec::leaf("ca"))
+        .with("dialler", CertSpec::leaf("ca"))
+        .with("int-dialler", CertSpec::leaf("int"))
+        .with("wrong-root", CertSpec::leaf("other-ca"))
+        .with("expired", CertSpec::leaf("ca").with_defect(Defect::Expired))
+        .with(
+            "not-yet-valid",
+            CertSpec::leaf("ca").with_defect(Defect::NotYetValid),
+        )
+        .with(
+            "wrong-host",
+            CertSpec::leaf("ca").with_defect(Defect::WrongSan),
+        )
+        .with(
+            "mismatched",
+            CertSpec::leaf("ca").with_defect(Defect::MismatchedKey),
+        )
+        .with(
+            "missing-int",
+            CertSpec::leaf("int").with_chain(ChainShape::LeafOnly),
+        )
+        .with(
+            "rsa-pkcs1",
+            CertSpec::leaf("ca")
+                .with_algorithm(KeyAlgorithm::Rsa2048)
+                .with_key_encoding(KeyEncoding::Pkcs1),
+        )
+        .with(
+            "sec1",
+            CertSpec::leaf("ca").with_key_encoding(KeyEncoding::Sec1),
+        )
+        .with(
+            "ed25519",
+            CertSpec::leaf("ca").with_algorithm(KeyAlgorithm::Ed25519),
+        )
+        .build()
+        .unwrap()
+        .write_to(dir)
+        .unwrap();
+    // The seed's openssl recipe, non-interactive; D has a DSA key.
+    sh(
+        dir,
+        &format!(
+            "set -e
+             openssl req -new -newkey rsa:2048 -nodes -out rca.csr -keyout rca.key -subj '{SUBJECT}' 2>/dev/null
+             openssl x509 -trustout -signkey rca.key -days 365 -req -in rca.csr -out rca.pem 2>/dev/null
+             openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:2048 -out dsa.params 2>/dev/null
+             for n in A B D; do
+               if [ $n = D ]; then openssl genpkey -paramfile dsa.params -out node$n.key; 
+               else openssl genpkey -out node$n.key -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null; fi
+               openssl req -new -key node$n.key -out node$n.csr -subj '{SUBJECT}'
+               openssl x509 -req -days 365 -in node$n.csr -CA rca.pem -CAkey rca.key -set_serial 01 -out node$n.pem 2>/dev/null
+               cat node$n.pem rca.pem > chainNode$n.pem
+             done
+             openssl pkey -in nodeA.key -out nodeA-encrypted.key -aes-256-cbc -passout pass:x"
+        ),
+    );
+}
+
+/// What one side of the comparison found.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    /// The serving node did not start (its SSL context was refused).
+    StartFailed,
+    /// The handshake succeeded.
+    Connected,
+    /// The handshake failed.
+    Failed,
+}
+
+fn node(name: &str, dir: &Path, chain: &str, key: &str) -> NodeSpec {
+    let path = |p: &str| ConfiguredPath {
+        raw: p.to_string(),
+        resolved: dir.join(p),
+    };
+    NodeSpec {
+        settings: NodeSettings {
+            name: name.to_string(),
+            role: NodeRole::Broker,
+            security: ClusterSecurity {
+                enabled: true,
+                certificate_chain_path: Some(path(chain)),
+                private_key_path: Some(path(key)),
+            },
+            workdir: dir.to_path_buf(),
+            source: "oracle".to_string(),
+        },
+        gossip_port_of: None,
+    }
+}
+
+/// The reference: broker-0 serves (chain, key), broker-1 dials with its chain.
+fn reference(dir: &Path, chain: &str, key: &str, dialler: (&str, &str)) -> (Seen, String) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let specs = [
+            node("broker-0", dir, chain, key),
+            node("broker-1", dir, dialler.0, dialler.1),
+        ];
+        match Cluster::start(&specs).await.unwrap() {
+            ClusterStart::NodeFailed(f) => (Seen::StartFailed, f.error.to_string()),
+            ClusterStart::Ready(cluster) => {
+                let formation = cluster.form().await;
+                let logs = cluster.logs().join("\n");
+                cluster.shutdown().await;
+                let link = formation
+                    .links
+                    .iter()
+                    .find(|l| l.from == "broker-1" && l.to == "broker-0")
+                    .expect("link broker-1 -> broker-0");
+                match &link.result {
+                    Ok(()) => (Seen::Connected, logs),
+                    Err(_) => (Seen::Failed, logs),
+                }
+            }
+        }
+    })
+}
+
+/// The probe: Netty + BoringSSL + the JDK trust manager.
+fn netty(dir: &Path, chain: &str, key: &str, dialler_chain: &str) -> (Seen, String) {
+    let out = Command::new(probe())
+        .args([chain, key, dialler_chain])
+        .current_dir(dir)
+        .output()
+        .expect("run.sh");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let seen = if text.starts_with("server-context:") {
+        Seen::StartFailed
+    } else if text.starts_with("handshake: ok") {
+        Seen::Connected
+    } else if text.starts_with("client:") {
+        Seen::Failed
+    } else {
+        panic!(
+            "probe printed nothing usable:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    (seen, text)
+}
+
+#[rstest]
+#[case::recipe_v1_trusted_certificate("chainNodeA.pem", "nodeA.key", ("chainNodeB.pem", "nodeB.key"), &[])]
+#[case::recipe_dialler_trusts_only_its_leaf("chainNodeA.pem", "nodeA.key", ("nodeB.pem", "nodeB.key"), &["signature check failed", "TLSV1_ALERT_INTERNAL_ERROR"])]
+#[case::recipe_dsa_key("chainNodeD.pem", "nodeD.key", ("chainNodeB.pem", "nodeB.key"), &["Unable to find key material", "TLSV1_ALERT_INTERNAL_ERROR"])]
+#[case::recipe_encrypted_key("chainNodeA.pem", "nodeA-encrypted.key", ("chainNodeB.pem", "nodeB.key"), &["File does not contain valid private key"])]
+#[case::per_node_leaves("leaf-chain.pem", "leaf.key", ("dialler-chain.pem", "dialler.key"), &[])]
+#[case::another_root("wrong-root-chain.pem", "wrong-root.key", ("dialler-chain.pem", "dialler.key"), &["PKIX path building failed", "TLSV1_ALERT_INTERNAL_ERROR"])]
+#[case::expired("expired-chain.pem", "expired.key", ("dialler-chain.pem", "dialler.key"), &["validity check failed", "SSLV3_ALERT_CERTIFICATE_EXPIRED"])]
+#[case::not_yet_valid("not-yet-valid-chain.pem", "not-yet-valid.key", ("dialler-chain.pem", "dialler.key"), &["validity check failed", "SSLV3_ALERT_CERTIFICATE_EXPIRED"])]
+#[case::host_name_not_checked("wrong-host-chain.pem", "wrong-host.key", ("dialler-chain.pem", "dialler.key"), &[])]
+#[case::intermediate_only_in_the_diallers_chain("missing-int-chain.pem", "missing-int.key", ("int-dialler-chain.pem", "int-dialler.key"), &[])]
+#[case::key_of_another_certificate("mismatched-chain.pem", "mismatched.key", ("dialler-chain.pem", "dialler.key"), &["KEY_VALUES_MISMATCH", "TLSV1_ALERT_INTERNAL_ERROR"])]
+#[case::rsa_pkcs1_key("rsa-pkcs1-chain.pem", "rsa-pkcs1.key", ("dialler-chain.pem", "dialler.key"), &["File does not contain valid private key"])]
+#[case::ec_sec1_key("sec1-chain.pem", "sec1.key", ("dialler-chain.pem", "dialler.key"), &["File does not contain valid private key"])]
+#[case::ed25519_key("ed25519-chain.pem", "ed25519.key", ("dialler-chain.pem", "dialler.key"), &["File does not contain valid private key"])]
+#[case::chain_file_without_certificate("leaf.key", "leaf.key", ("dialler-chain.pem", "dialler.key"), &["File does not contain valid certificates"])]
+fn reference_agrees_with_netty(
+    #[case] chain: &str,
+    #[case] key: &str,
+    #[case] dialler: (&str, &str),
+    #[case] texts: &[&str],
+) {
+    if let Some(why) = unavailable() {
+        assert!(
+            std::env::var("TLSMATRIX_REQUIRE_PEERS").map_or(true, |v| v != "1" && v != "true"),
+            "cluster-tls probe required but unavailable: {why}"
+        );
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    material(dir.path());
+    let (theirs, their_text) = netty(dir.path(), chain, key, dialler.0);
+    let (ours, our_text) = reference(dir.path(), chain, key, dialler);
+    assert_eq!(ours, theirs, "netty:\n{their_text}\nreference:\n{our_text}");
+    for text in texts {
+        assert!(
+            their_text.contains(text),
+            "netty does not say {text:?}:\n{their_text}"
+        );
+        assert!(
+            our_text.contains(text),
+            "the reference does not say {text:?}:\n{our_text}"
+        );
+    }
+}
