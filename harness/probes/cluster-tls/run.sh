@@ -2,6 +2,8 @@
 # Runs ClusterTlsProbe.java with Netty and netty-tcnative-boringssl-static from
 # the local Maven repository (fetched with `mvn dependency:get` when missing).
 # Usage: harness/probes/cluster-tls/run.sh SERVER_CHAIN SERVER_KEY DIALLER_CHAIN
+#        harness/probes/cluster-tls/run.sh --mixed tls-server|plain-server CHAIN KEY
+#        harness/probes/cluster-tls/run.sh --fetch   (only make sure the jars are there)
 set -euo pipefail
 NETTY=4.1.122.Final
 TCNATIVE=2.0.72.Final
@@ -20,4 +22,5 @@ for a in netty-common netty-buffer netty-transport netty-handler netty-codec net
 done
 jar netty-tcnative-classes "$TCNATIVE"
 jar netty-tcnative-boringssl-static "$TCNATIVE" "linux-$(uname -m | sed 's/aarch64/aarch_64/')"
+if [ "${1:-}" = --fetch ]; then exit 0; fi
 exec java -cp "$cp" "$here/ClusterTlsProbe.java" "$@"
