@@ -1,6 +1,6 @@
 //! The reference cluster against the cluster-tls probe (Netty's OpenSSL engine
 //! with contexts built as Zeebe's `NettyMessagingService` builds them): for a
-//! subset of certificate situations, does the node start, does the dialling
+//! subset of certificate situations (16), does the node start, does the dialling
 //! node's handshake succeed, and do both sides report the same failure?
 //!
 //! Needs `java` and the Netty jars in the local Maven repository (see
@@ -113,7 +113,8 @@ fn material(dir: &Path) {
                openssl x509 -req -days 365 -in node$n.csr -CA rca.pem -CAkey rca.key -set_serial 01 -out node$n.pem 2>/dev/null
                cat node$n.pem rca.pem > chainNode$n.pem
              done
-             openssl pkey -in nodeA.key -out nodeA-encrypted.key -aes-256-cbc -passout pass:x"
+             openssl pkey -in nodeA.key -out nodeA-encrypted.key -aes-256-cbc -passout pass:x
+             openssl pkey -in nodeD.key -traditional -out nodeD-traditional.key"
         ),
     );
 }
@@ -209,6 +210,7 @@ fn netty(dir: &Path, chain: &str, key: &str, dialler_chain: &str) -> (Seen, Stri
 #[case::recipe_v1_trusted_certificate("chainNodeA.pem", "nodeA.key", ("chainNodeB.pem", "nodeB.key"), &[])]
 #[case::recipe_dialler_trusts_only_its_leaf("chainNodeA.pem", "nodeA.key", ("nodeB.pem", "nodeB.key"), &["signature check failed", "TLSV1_ALERT_INTERNAL_ERROR"])]
 #[case::recipe_dsa_key("chainNodeD.pem", "nodeD.key", ("chainNodeB.pem", "nodeB.key"), &["Unable to find key material", "TLSV1_ALERT_INTERNAL_ERROR"])]
+#[case::recipe_dsa_key_traditional("chainNodeD.pem", "nodeD-traditional.key", ("chainNodeB.pem", "nodeB.key"), &["File does not contain valid private key"])]
 #[case::recipe_encrypted_key("chainNodeA.pem", "nodeA-encrypted.key", ("chainNodeB.pem", "nodeB.key"), &["File does not contain valid private key"])]
 #[case::per_node_leaves("leaf-chain.pem", "leaf.key", ("dialler-chain.pem", "dialler.key"), &[])]
 #[case::another_root("wrong-root-chain.pem", "wrong-root.key", ("dialler-chain.pem", "dialler.key"), &["PKIX path building failed", "TLSV1_ALERT_INTERNAL_ERROR"])]
