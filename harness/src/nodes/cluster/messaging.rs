@@ -6,10 +6,9 @@
 //! Log texts: lines marked *source* are copied from Zeebe's
 //! `NettyMessagingService` as published; lines marked *measured* were printed by
 //! Netty's OpenSSL engine and the JDK trust manager with contexts built as
-//! `NettyMessagingService` builds them (`harness/probes/cluster-tls`); lines
-//! marked *emulated* are what Netty prints for the same event to our knowledge,
-//! not measured. The `(raft-ping to broker-2)` suffix of the dialling node's
-//! lines is ours: it names the request and the peer.
+//! `NettyMessagingService` builds them (`harness/probes/cluster-tls`). The
+//! `(raft-ping to broker-2)` suffix of the dialling node's lines is ours: it
+//! names the request and the peer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,7 +67,8 @@ pub struct Reply {
 pub struct LinkError {
     /// What happened, with the underlying (rustls / io) error.
     pub detail: String,
-    /// The dialling node's log line (*emulated* unless marked).
+    /// The dialling node's log line (measured or from Zeebe's source; see the
+    /// module documentation).
     pub log_line: String,
 }
 
