@@ -2,6 +2,7 @@
 //! only the [`Area`] trait; adding an area is a module here, its catalogue file,
 //! its scenario folder and one line in [`registry`].
 
+pub mod http_gateway;
 pub mod zeebe_client;
 
 use std::future::Future;
@@ -52,7 +53,7 @@ pub trait Area: Send + Sync {
 /// Every area, in report order.
 pub fn registry() -> &'static [&'static dyn Area] {
     static AREAS: std::sync::OnceLock<Vec<&'static dyn Area>> = std::sync::OnceLock::new();
-    AREAS.get_or_init(|| vec![zeebe_client::area()])
+    AREAS.get_or_init(|| vec![zeebe_client::area(), http_gateway::area()])
 }
 
 /// The area called `name`.

@@ -17,6 +17,7 @@ mod algorithm;
 mod build;
 mod der;
 mod material;
+pub mod openssl_recipe;
 mod pem_read;
 mod spec;
 

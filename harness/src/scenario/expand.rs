@@ -56,12 +56,17 @@ impl Case {
     }
 }
 
-/// Deep-merges `over` into `base`: mappings merge key by key, anything else
-/// replaces.
+/// Deep-merges `over` into `base`: mappings merge key by key, a key set to
+/// null is removed (so a fragment can take a setting away), anything else
+/// replaces; a null fragment changes nothing.
 pub fn deep_merge(base: &mut Value, over: &Value) {
     match (base, over) {
         (Value::Mapping(b), Value::Mapping(o)) => {
             for (k, v) in o {
+                if v.is_null() {
+                    b.remove(k);
+                    continue;
+                }
                 match b.get_mut(k) {
                     Some(existing) => deep_merge(existing, v),
                     None => {
