@@ -3,6 +3,8 @@
 //! its scenario folder and one line in [`registry`].
 
 pub mod http_gateway;
+pub mod kafka_gateway;
+pub mod zeebe_auth;
 pub mod zeebe_client;
 
 use std::future::Future;
@@ -53,7 +55,14 @@ pub trait Area: Send + Sync {
 /// Every area, in report order.
 pub fn registry() -> &'static [&'static dyn Area] {
     static AREAS: std::sync::OnceLock<Vec<&'static dyn Area>> = std::sync::OnceLock::new();
-    AREAS.get_or_init(|| vec![zeebe_client::area(), http_gateway::area()])
+    AREAS.get_or_init(|| {
+        vec![
+            zeebe_client::area(),
+            zeebe_auth::area(),
+            http_gateway::area(),
+            kafka_gateway::area(),
+        ]
+    })
 }
 
 /// The area called `name`.

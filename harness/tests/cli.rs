@@ -1175,3 +1175,26 @@ fn up_rejects_bad_krakend_files(#[case] json: &str, #[case] expected: &[&str]) {
         assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
     }
 }
+
+/// zeebe-auth bad input: an authorization rule naming a method the gateway
+/// does not have is refused before anything runs, naming the rule and the fix.
+#[test]
+fn auth_rules_with_an_unknown_method_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("zeebe-auth");
+    std::fs::create_dir(&area).unwrap();
+    write(
+        &area,
+        "bad.yaml",
+        "area: zeebe-auth\ndescription: x\nbase:\n  gateway: { auth: { audience: a, rules: { zeebe: [Topolgy] } } }\n  client: { kind: builtin }\ncases:\n  - name: typo\n    body: {}\n    outcome: connected(1)\n",
+    );
+    let out = run_tlsmatrix(&["run", "zeebe-auth"], dir.path(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in [
+        "zeebe-auth::bad::typo (gateway.auth): rules.zeebe: \"Topolgy\" is not a method of gateway_protocol.Gateway",
+        "fix: use one of: ActivateJobs,",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
+    }
+}

@@ -27,6 +27,8 @@ pub struct ChildNode {
     name: String,
     child: Child,
     pid: Option<u32>,
+    /// For a stderr-ready child: the task collecting its stderr.
+    stderr_task: Option<tokio::sync::oneshot::Receiver<String>>,
 }
 
 impl ChildNode {
@@ -57,6 +59,7 @@ impl ChildNode {
             name: name.to_string(),
             child,
             pid,
+            stderr_task: None,
         };
         match tokio::time::timeout(deadline, lines.next_line()).await {
             Ok(Ok(Some(line))) => match line.strip_prefix(ready_prefix) {
@@ -90,7 +93,90 @@ impl ChildNode {
         }
     }
 
+    /// Like [`start`](Self::start) for a process that announces readiness on
+    /// stderr (nginx logs `start worker process` once it listens): ready at the
+    /// first stderr line containing `ready_text`. The lines before it are kept
+    /// and returned by [`stop`](Self::stop) with the rest.
+    pub async fn start_on_stderr(
+        name: &str,
+        mut cmd: Command,
+        ready_text: &str,
+        deadline: Duration,
+    ) -> Result<ChildStart, HarnessError> {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| HarnessError::run(name, format!("cannot start: {e}")))?;
+        let pid = child.id();
+        process::register_child(pid);
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| HarnessError::run(name, "no stderr"))?;
+        let mut lines = BufReader::new(stderr).lines();
+        let mut seen = String::new();
+        let waited = tokio::time::timeout(deadline, async {
+            loop {
+                match lines.next_line().await {
+                    Ok(Some(line)) => {
+                        let ready = line.contains(ready_text);
+                        seen.push_str(&line);
+                        seen.push('\n');
+                        if ready {
+                            return true;
+                        }
+                    }
+                    _ => return false,
+                }
+            }
+        })
+        .await;
+        let mut node = Self {
+            name: name.to_string(),
+            child,
+            pid,
+            stderr_task: None,
+        };
+        match waited {
+            Ok(true) => {
+                // Keep reading stderr in the background so the pipe never fills;
+                // stop() returns everything.
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                tokio::spawn(async move {
+                    let mut rest = seen;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        rest.push_str(&line);
+                        rest.push('\n');
+                    }
+                    let _ = tx.send(rest);
+                });
+                node.stderr_task = Some(rx);
+                Ok(ChildStart::Ready(Box::new(node), String::new()))
+            }
+            Ok(false) => {
+                let _ = node.child.wait().await;
+                process::forget_child(node.pid);
+                Ok(ChildStart::Refused(seen))
+            }
+            Err(_) => {
+                let _ = node.child.start_kill();
+                let _ = node.child.wait().await;
+                process::forget_child(node.pid);
+                Err(HarnessError::run(
+                    name,
+                    format!("not ready within {deadline:?}; its log so far:\n{seen}"),
+                ))
+            }
+        }
+    }
+
     async fn read_stderr(&mut self) -> String {
+        if let Some(rx) = self.stderr_task.take() {
+            return rx.await.unwrap_or_default();
+        }
         let mut out = String::new();
         if let Some(mut err) = self.child.stderr.take() {
             let _ = err.read_to_string(&mut out).await;
