@@ -2,6 +2,9 @@
 //! only the [`Area`] trait; adding an area is a module here, its catalogue file,
 //! its scenario folder and one line in [`registry`].
 
+pub mod http_gateway;
+pub mod kafka_gateway;
+pub mod zeebe_auth;
 pub mod zeebe_client;
 pub mod zeebe_cluster;
 
@@ -53,7 +56,15 @@ pub trait Area: Send + Sync {
 /// Every area, in report order.
 pub fn registry() -> &'static [&'static dyn Area] {
     static AREAS: std::sync::OnceLock<Vec<&'static dyn Area>> = std::sync::OnceLock::new();
-    AREAS.get_or_init(|| vec![zeebe_client::area(), zeebe_cluster::area()])
+    AREAS.get_or_init(|| {
+        vec![
+            zeebe_client::area(),
+            zeebe_auth::area(),
+            http_gateway::area(),
+            kafka_gateway::area(),
+            zeebe_cluster::area(),
+        ]
+    })
 }
 
 /// The area called `name`.

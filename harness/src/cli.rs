@@ -40,12 +40,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Start a reference Zeebe gateway from a Zeebe configuration file plus the
-    /// ZEEBE_* environment; or, given a cluster file (YAML with `nodes:`, as a
-    /// zeebe-cluster case body), a whole cluster; serve until SIGINT/SIGTERM.
+    /// Start a reference node from its configuration file and serve until
+    /// SIGINT/SIGTERM: a Zeebe gateway from gateway.yaml (plus the ZEEBE_*
+    /// environment), a whole cluster from a cluster file (YAML with `nodes:`,
+    /// as a zeebe-cluster case body), or a KrakenD-style HTTP gateway from a
+    /// `.json` file.
     Up {
-        /// The gateway.yaml (or broker.yaml with --mode embedded), or a cluster file.
+        /// gateway.yaml (or broker.yaml with --mode embedded), a cluster file, or krakend.json.
         config: PathBuf,
+        /// KrakenD files only: listen on this port instead of the file's `port`
+        /// (0 picks a free one).
+        #[arg(long)]
+        port: Option<u16>,
         /// Which configuration shape to read.
         #[arg(long, value_enum, default_value_t = ModeArg::Standalone)]
         mode: ModeArg,
@@ -171,10 +177,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
         Command::Certs { out } => certs(&out),
         Command::Up {
             config,
+            port,
             mode,
             workdir,
             brokers,
-        } => up(&config, mode, workdir, brokers),
+        } => {
+            if config.extension().is_some_and(|e| e == "json") {
+                up_http(&config, port, workdir)
+            } else {
+                up(&config, mode, workdir, brokers)
+            }
+        }
         Command::Reproduce {
             report,
             emit_scenario,
@@ -528,6 +541,43 @@ fn up_cluster(config: &Path, text: &str, workdir: &Path) -> Result<ExitCode, Har
         wait_for_signal().await;
         eprintln!("tlsmatrix cluster: stopping");
         cluster.shutdown().await;
+        Ok::<_, HarnessError>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `up` for a KrakenD file: the reference HTTP gateway, paths relative to the
+/// working directory, on 127.0.0.1.
+fn up_http(
+    config: &Path,
+    port: Option<u16>,
+    workdir: Option<PathBuf>,
+) -> Result<ExitCode, HarnessError> {
+    use crate::config::krakend::ServiceSettings;
+    use crate::nodes::http_gateway::HttpGatewayNode;
+    let workdir = match workdir {
+        Some(w) => w,
+        None => std::env::current_dir().map_err(|e| HarnessError::read(".", e))?,
+    };
+    let settings = ServiceSettings::from_file(config, &workdir)?;
+    for warning in &settings.warnings {
+        eprintln!("tlsmatrix: warning: {warning}");
+    }
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(settings.port)));
+    let rt = runtime()?;
+    rt.block_on(async {
+        let node = HttpGatewayNode::start(&settings, Default::default(), listen).await?;
+        println!(
+            "tlsmatrix http gateway listening on {} ({}): {}://localhost:{}/__health",
+            node.address(),
+            if node.is_tls() { "TLS" } else { "plaintext" },
+            if node.is_tls() { "https" } else { "http" },
+            node.address().port()
+        );
+        let _ = std::io::stdout().flush();
+        wait_for_signal().await;
+        eprintln!("tlsmatrix http gateway: stopping");
+        node.shutdown().await;
         Ok::<_, HarnessError>(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! The products' own configuration shapes, read the way the products read them.
 //! Parse real files; ignore unrelated keys; report wrong types with file, key and fix.
 
+pub mod krakend;
 mod properties;
 pub mod zeebe;
 

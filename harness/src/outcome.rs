@@ -88,6 +88,10 @@ pub enum Outcome {
     /// HTTP 403).
     #[error("the caller is not allowed to make this call")]
     PermissionDenied,
+    /// One side authenticates with SASL and the other does not (Kafka's
+    /// `security.protocol` SASL_* on one side only).
+    #[error("one side uses SASL authentication and the other does not")]
+    SaslMismatch,
     /// The text matched no signature of the catalogue. Never expected by a
     /// scenario: it means the catalogue needs a new entry.
     #[error("the output matched no known signature")]
@@ -119,6 +123,7 @@ impl Outcome {
             Self::ClusterPartial => "cluster-partial".into(),
             Self::Unauthenticated => "unauthenticated".into(),
             Self::PermissionDenied => "permission-denied".into(),
+            Self::SaslMismatch => "sasl-mismatch".into(),
             Self::Unclassified => "unclassified".into(),
         }
     }
@@ -147,6 +152,7 @@ impl Outcome {
             Self::ClusterPartial,
             Self::Unauthenticated,
             Self::PermissionDenied,
+            Self::SaslMismatch,
             Self::Unclassified,
         ]
     }

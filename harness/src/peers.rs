@@ -2,6 +2,8 @@
 //! [`Observation`]: what a user would have seen, unclassified.
 
 pub mod builtin;
+pub mod http_clients;
+pub mod kcat;
 pub mod probe;
 pub mod process;
 pub mod zbctl;

@@ -17,13 +17,14 @@ mod algorithm;
 mod build;
 mod der;
 mod material;
+pub mod openssl_recipe;
 mod pem_read;
 mod spec;
 
 pub use algorithm::{KeyAlgorithm, KeyEncoding};
 pub use build::{Issued, Pki};
 pub use material::Materialized;
-pub use pem_read::{load_certified_key, read_certificates, read_private_key};
+pub use pem_read::{load_certified_key, parse_certificates, read_certificates, read_private_key};
 pub use spec::{CertSpec, ChainShape, Defect, PkiSpec, Usage};
 
 /// The documented set `tlsmatrix certs` writes (see `pki/manual-set.yaml`).

@@ -32,6 +32,16 @@ pub const FILTERS: &[(&str, &str)] = &[
         r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",
         "[time]",
     ),
+    // Go's time.Time String() (KrakenD's health answer), monotonic part included.
+    (
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)? [+-][0-9]{4} [A-Z]{3,4}( m=[+-][0-9.]+)?",
+        "[time]",
+    ),
+    // Go's log package prefix (zbctl's warnings): date and time.
+    (
+        r"(?m)^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} ",
+        "[time] ",
+    ),
     // Unix times and ages in rustls' validity messages.
     (r"\b[0-9]{10}\b \(UNIX\)", "[time] (UNIX)"),
     (r"(not valid (?:after|before)) [0-9]{10}\b", "${1} [time]"),

@@ -103,8 +103,18 @@ struct Up {
 }
 
 fn start_up(dir: &Path, rt: &tokio::runtime::Runtime) -> Up {
+    start_up_with(
+        dir,
+        rt,
+        &["up", "gateway.yaml"],
+        "tlsmatrix gateway listening on ",
+    )
+}
+
+/// `tlsmatrix ARGS` in `dir`, ready once it prints `prefix` and its address.
+fn start_up_with(dir: &Path, rt: &tokio::runtime::Runtime, args: &[&str], prefix: &str) -> Up {
     rt.block_on(async {
-        let mut cmd = tlsmatrix_command(&["up", "gateway.yaml"], dir);
+        let mut cmd = tlsmatrix_command(args, dir);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("tlsmatrix up started");
         let stdout = child.stdout.take().expect("stdout piped");
@@ -115,7 +125,7 @@ fn start_up(dir: &Path, rt: &tokio::runtime::Runtime) -> Up {
             .expect("read stdout")
             .expect("tlsmatrix up printed its address");
         let address = line
-            .strip_prefix("tlsmatrix gateway listening on ")
+            .strip_prefix(prefix)
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("unexpected readiness line: {line}"))
             .to_string();
@@ -818,6 +828,7 @@ fn drift_compares_documented_and_todays_texts_per_peer() {
         "zeebe-client::tls-client-plaintext-gateway",
         "zeebe-client::plaintext-client-tls-gateway",
         "zeebe-client::unknown-authority",
+        "http-gateway::client-certificate-missing",
     ] {
         assert!(
             stdout.contains(&format!("{entry}\n  documented   [matches] ")),
@@ -825,9 +836,12 @@ fn drift_compares_documented_and_todays_texts_per_peer() {
         );
     }
     assert!(stdout.contains("  zbctl 8.4.1  [matches, differs from documented] Error: rpc error: code = Unavailable desc = connection error: desc = \"error reading server preface: EOF\""), "{stdout}");
+    // KrakenD's documented line is TLS 1.3 from Go before 1.21; today's Go says
+    // certificate_required (the same catalogue case).
+    assert!(stdout.contains("  curl         [matches, differs from documented] curl: (56) OpenSSL SSL_read: OpenSSL/3.0.19: error:0A00045C:SSL routines::tlsv13 alert certificate required, errno 0"), "{stdout}");
     assert_eq!(
         stdout.matches("verdict: signature holds").count(),
-        3,
+        4,
         "{stdout}"
     );
 }
@@ -1042,4 +1056,145 @@ fn repeat_zero_is_refused() {
         stderr.contains("invalid value '0' for '--repeat <REPEAT>'"),
         "{stderr}"
     );
+}
+
+/// KrakenD's mTLS example, commands as documented (the des3 passphrase given
+/// on the command line).
+const KRAKEND_RECIPE: &str = "
+openssl genrsa -des3 -passout pass:x -out rootCA.protected.key 2048
+openssl rsa -passin pass:x -in rootCA.protected.key -out rootCA.key
+openssl req -x509 -new -nodes -key rootCA.key -sha256 -days 1024 -out rootCA.pem -subj \"/C=US/ST=California/L=Mountain View/O=Your Organization/OU=Your Unit/CN=example.com\"
+openssl genrsa -out client.key 2048
+openssl req -new -key client.key -out client.csr -subj \"/C=US/ST=California/L=Mountain View/O=Your Organization/OU=Your Unit/CN=localhost\"
+openssl x509 -req -in client.csr -extensions client -CA rootCA.pem -CAkey rootCA.key -CAcreateserial -out client.crt -days 500 -sha256
+openssl genrsa -out server.key 2048
+openssl req -new -key server.key -out server.csr -subj \"/C=US/ST=California/L=Mountain View/O=Your Organization/OU=Your Unit/CN=localhost\"
+openssl x509 -req -in server.csr -extensions server -CA rootCA.pem -CAkey rootCA.key -CAcreateserial -out server.crt -days 500 -sha256
+";
+
+/// The documented krakend.json of the mTLS example.
+const KRAKEND_JSON: &str = r#"{
+    "version": 3,
+    "$schema": "https://www.krakend.io/schema/v2.5/krakend.json",
+    "port": 443,
+    "tls": {
+        "public_key": "./server.crt",
+        "private_key": "./server.key",
+        "enable_mtls": true,
+        "ca_certs": [
+            "./rootCA.pem"
+        ],
+        "disable_system_ca_pool": true
+    }
+}"#;
+
+fn curl(rt: &tokio::runtime::Runtime, dir: &Path, args: &[&str]) -> Output {
+    rt.block_on(async {
+        tokio::time::timeout(
+            DEADLINE,
+            Command::new("curl")
+                .args(args)
+                .current_dir(dir)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("curl finished before the deadline")
+        .expect("curl installed by ci/setup")
+    })
+}
+
+#[test]
+fn up_serves_the_documented_krakend_recipe_to_real_curl() {
+    let dir = tempfile::tempdir().unwrap();
+    run_shell(dir.path(), &format!("exec 2>/dev/null\n{KRAKEND_RECIPE}"));
+    write(dir.path(), "krakend.json", KRAKEND_JSON);
+    let rt = runtime();
+    let up = start_up_with(
+        dir.path(),
+        &rt,
+        &["up", "krakend.json", "--port", "0"],
+        "tlsmatrix http gateway listening on ",
+    );
+    let port = up.address.rsplit(':').next().unwrap().to_string();
+    let url = format!("https://localhost:{port}/__health");
+    let ok = curl(
+        &rt,
+        dir.path(),
+        &[
+            "-sS",
+            "--cacert",
+            "rootCA.pem",
+            "--key",
+            "client.key",
+            "--cert",
+            "client.crt",
+            &url,
+        ],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stdout).contains(r#""status":"ok""#),
+        "{}",
+        text(&ok.stdout)
+    );
+    // Without a certificate: today's KrakenD (Go 1.25) answers TLS 1.3's
+    // certificate_required; --http1.1 keeps curl's text stable.
+    let refused = curl(
+        &rt,
+        dir.path(),
+        &["-sS", "--http1.1", "--cacert", "rootCA.pem", &url],
+    );
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(56), "{stderr}");
+    assert!(
+        stderr.contains("tlsv13 alert certificate required"),
+        "{stderr}"
+    );
+    drop(up);
+}
+
+/// Bad KrakenD files: `up` exits 2 naming the file, the JSON path and the fix.
+#[rstest]
+#[case::missing_private_key(r#"{"tls": {"public_key": "server.crt"}}"#, &["krakend.json: tls.private_key: TLS is on but the key is missing", "fix: set `tls.private_key`"])]
+#[case::key_as_certificate(r#"{"tls": {"public_key": "k.pem", "private_key": "k.pem"}}"#, &["krakend.json: tls.public_key:", "k.pem"])]
+#[case::wrong_type(r#"{"port": "8080"}"#, &["krakend.json: port: expected a number, found a string"])]
+#[case::not_json("{tls: }", &["krakend.json: line 1, column 2: not valid JSON"])]
+fn up_rejects_bad_krakend_files(#[case] json: &str, #[case] expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "krakend.json", json);
+    write(
+        dir.path(),
+        "k.pem",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    let out = run_tlsmatrix(&["up", "krakend.json", "--port", "0"], dir.path(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in expected {
+        assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
+    }
+}
+
+/// zeebe-auth bad input: an authorization rule naming a method the gateway
+/// does not have is refused before anything runs, naming the rule and the fix.
+#[test]
+fn auth_rules_with_an_unknown_method_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("zeebe-auth");
+    std::fs::create_dir(&area).unwrap();
+    write(
+        &area,
+        "bad.yaml",
+        "area: zeebe-auth\ndescription: x\nbase:\n  gateway: { auth: { audience: a, rules: { zeebe: [Topolgy] } } }\n  client: { kind: builtin }\ncases:\n  - name: typo\n    body: {}\n    outcome: connected(1)\n",
+    );
+    let out = run_tlsmatrix(&["run", "zeebe-auth"], dir.path(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in [
+        "zeebe-auth::bad::typo (gateway.auth): rules.zeebe: \"Topolgy\" is not a method of gateway_protocol.Gateway",
+        "fix: use one of: ActivateJobs,",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
+    }
 }

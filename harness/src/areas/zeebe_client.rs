@@ -179,25 +179,7 @@ impl Area for ZeebeClientArea {
                 locate: || crate::nodes::oracle::locate().map(|(java, _)| java),
             });
         }
-        needs.extend(match body.client.kind {
-            ClientKind::Builtin => Vec::new(),
-            ClientKind::Zbctl => vec![Requirement {
-                peer: "zbctl",
-                locate: zbctl::locate,
-            }],
-            ClientKind::Go => vec![Requirement {
-                peer: "go-client",
-                locate: || Probe::Go.locate(),
-            }],
-            ClientKind::Java => vec![Requirement {
-                peer: "java-client",
-                locate: || Probe::Java.locate(),
-            }],
-            ClientKind::Node => vec![Requirement {
-                peer: "zeebe-node",
-                locate: || Probe::Node.locate(),
-            }],
-        });
+        needs.extend(client_requirements(body.client.kind));
         Ok(needs)
     }
 
@@ -217,21 +199,54 @@ impl Area for ZeebeClientArea {
     }
 }
 
+/// What a client kind needs on this machine.
+pub(crate) fn client_requirements(kind: ClientKind) -> Vec<Requirement> {
+    match kind {
+        ClientKind::Builtin => Vec::new(),
+        ClientKind::Zbctl => vec![Requirement {
+            peer: "zbctl",
+            locate: zbctl::locate,
+        }],
+        ClientKind::Go => vec![Requirement {
+            peer: "go-client",
+            locate: || Probe::Go.locate(),
+        }],
+        ClientKind::Java => vec![Requirement {
+            peer: "java-client",
+            locate: || Probe::Java.locate(),
+        }],
+        ClientKind::Node => vec![Requirement {
+            peer: "zeebe-node",
+            locate: || Probe::Node.locate(),
+        }],
+    }
+}
+
 /// The client half of a case, against whichever gateway listens on `port`.
 async fn run_client(
     body: &CaseBody,
     workdir: &Path,
     port: u16,
 ) -> Result<Observation, HarnessError> {
+    run_zeebe_client(&body.client, workdir, port).await
+}
+
+/// Runs a Zeebe client as a case body describes it against `127.0.0.1:port`
+/// (other areas that put something in front of the gateway reuse it).
+pub(crate) async fn run_zeebe_client(
+    client: &ClientBody,
+    workdir: &Path,
+    port: u16,
+) -> Result<Observation, HarnessError> {
     let config = ZeebeClientConfig {
-        address: format!("{}:{}", body.client.host, port),
-        plaintext: body.client.plaintext,
-        ca_path: body.client.ca.clone(),
-        env: body.client.env.clone(),
+        address: format!("{}:{}", client.host, port),
+        plaintext: client.plaintext,
+        ca_path: client.ca.clone(),
+        env: client.env.clone(),
         workdir: workdir.to_path_buf(),
         deadline: CLIENT_DEADLINE,
     };
-    match body.client.kind {
+    match client.kind {
         ClientKind::Builtin => builtin::topology(&config).await,
         ClientKind::Zbctl => zbctl::status(&config).await,
         ClientKind::Go => Probe::Go.topology(&config).await,

@@ -18,6 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use tonic::server::NamedService;
 use tonic::transport::server::Connected;
 
+use super::gateway_auth::GatewayAuth;
 use super::log::NodeLog;
 use super::wire::{self, Preface, Rewind};
 use crate::config::zeebe::GatewaySettings;
@@ -109,7 +110,7 @@ impl Gateway for TopologyService {
 /// Answers every Gateway method but Topology with UNIMPLEMENTED and a message
 /// that names the method, instead of tonic's bare status.
 #[derive(Clone)]
-struct TopologyOnly<S>(S);
+struct TopologyOnly<S>(S, Option<Arc<GatewayAuth>>);
 
 impl<S: NamedService> NamedService for TopologyOnly<S> {
     const NAME: &'static str = S::NAME;
@@ -134,6 +135,12 @@ where
 
     fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
         let path = req.uri().path().to_string();
+        if let Some(auth) = &self.1 {
+            let method = path.rsplit('/').next().unwrap_or_default();
+            if let Err(status) = auth.check(req.headers(), method) {
+                return Box::pin(async move { Ok(status.into_http()) });
+            }
+        }
         if path == "/gateway_protocol.Gateway/Topology" {
             return Box::pin(self.0.call(req));
         }
@@ -222,13 +229,31 @@ impl GatewayNode {
         settings: &GatewaySettings,
         topology: Topology,
     ) -> Result<Self, HarnessError> {
-        Self::start_with_topology(settings, Arc::new(move || topology.response())).await
+        Self::start_with_auth(settings, topology, None).await
+    }
+
+    /// [`start`](Self::start), with an authentication interceptor in front of
+    /// every call.
+    pub async fn start_with_auth(
+        settings: &GatewaySettings,
+        topology: Topology,
+        auth: Option<Arc<GatewayAuth>>,
+    ) -> Result<Self, HarnessError> {
+        Self::start_inner(settings, Arc::new(move || topology.response()), auth).await
     }
 
     /// Starts a gateway whose Topology answer is computed on each call.
     pub async fn start_with_topology(
         settings: &GatewaySettings,
         topology: TopologySource,
+    ) -> Result<Self, HarnessError> {
+        Self::start_inner(settings, topology, None).await
+    }
+
+    async fn start_inner(
+        settings: &GatewaySettings,
+        topology: TopologySource,
+        auth: Option<Arc<GatewayAuth>>,
     ) -> Result<Self, HarnessError> {
         let acceptor = if settings.security.enabled {
             // validate() guarantees both paths when TLS is on.
@@ -313,7 +338,7 @@ impl GatewayNode {
             }
         };
         let mut serve_stop = stop_rx;
-        let service = TopologyOnly(GatewayServer::new(TopologyService(topology)));
+        let service = TopologyOnly(GatewayServer::new(TopologyService(topology)), auth);
         let serve = tonic::transport::Server::builder()
             .add_service(service)
             .serve_with_incoming_shutdown(

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
+
+use super::child::{ChildNode, ChildStart};
 
 use crate::config::EnvMap;
 use crate::error::HarnessError;
@@ -38,8 +39,7 @@ pub enum OracleStart {
 /// A running netty-oracle gateway.
 #[derive(Debug)]
 pub struct NettyOracle {
-    child: Child,
-    pid: Option<u32>,
+    node: Box<ChildNode>,
     port: u16,
     tls: bool,
 }
@@ -108,70 +108,31 @@ impl NettyOracle {
             .envs(env)
             .env("ZEEBE_GATEWAY_NETWORK_HOST", "127.0.0.1")
             .env("ZEEBE_GATEWAY_NETWORK_PORT", "0")
-            .current_dir(workdir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| HarnessError::run("netty-oracle", format!("cannot start java: {e}")))?;
-        let pid = child.id();
-        process::register_child(pid);
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| HarnessError::run("netty-oracle", "no stdout"))?;
-        let mut lines = BufReader::new(stdout).lines();
-        let deadline = ready_deadline();
-        let ready = tokio::time::timeout(deadline, lines.next_line()).await;
-        match ready {
-            Ok(Ok(Some(line))) => {
-                let rest = line
-                    .strip_prefix("netty-oracle listening on ")
-                    .ok_or_else(|| {
-                        HarnessError::run(
-                            "netty-oracle",
-                            format!("unexpected readiness line: {line}"),
-                        )
-                    })?;
-                let (addr, mode) = rest.split_once(' ').unwrap_or((rest, ""));
-                let port = addr
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .ok_or_else(|| {
-                        HarnessError::run("netty-oracle", format!("no port in: {line}"))
-                    })?;
-                Ok(OracleStart::Ready(Self {
-                    child,
-                    pid,
-                    port,
-                    tls: mode.contains("TLS"),
-                }))
+            .current_dir(workdir);
+        let started = ChildNode::start(
+            "netty-oracle",
+            cmd,
+            "netty-oracle listening on ",
+            ready_deadline(),
+        )
+        .await?;
+        let (node, rest) = match started {
+            ChildStart::Refused(stderr) => {
+                return Ok(OracleStart::Refused(operator_lines(&stderr).join("\n")))
             }
-            Ok(_) => {
-                // stdout closed: the oracle exited, refusing its configuration.
-                let stderr = read_stderr(&mut child).await;
-                let _ = child.wait().await;
-                process::forget_child(pid);
-                Ok(OracleStart::Refused(operator_lines(&stderr).join("\n")))
-            }
-            Err(_) => {
-                let _ = child.start_kill();
-                let stderr = read_stderr(&mut child).await;
-                let _ = child.wait().await;
-                process::forget_child(pid);
-                let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
-                Err(HarnessError::run(
-                    "netty-oracle",
-                    format!(
-                        "not ready within {deadline:?}; its last log lines:\n{}",
-                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                    ),
-                ))
-            }
-        }
+            ChildStart::Ready(node, rest) => (node, rest),
+        };
+        let (addr, mode) = rest.split_once(' ').unwrap_or((&rest, ""));
+        let port = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| HarnessError::run("netty-oracle", format!("no port in: {rest}")))?;
+        Ok(OracleStart::Ready(Self {
+            tls: mode.contains("TLS"),
+            node,
+            port,
+        }))
     }
 
     /// The port it listens on (on 127.0.0.1).
@@ -186,18 +147,8 @@ impl NettyOracle {
 
     /// Stops it with SIGTERM (its shutdown hook closes the server, so every log
     /// line is written) and returns its operator-level log lines.
-    pub async fn stop(mut self) -> Vec<String> {
-        if let Some(pid) = self.child.id() {
-            // SAFETY: kill(2) on our own child's pid.
-            unsafe {
-                libc::kill(pid as i32, libc::SIGTERM);
-            }
-        }
-        let stderr = tokio::time::timeout(Duration::from_secs(15), read_stderr(&mut self.child))
-            .await
-            .unwrap_or_default();
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-        process::forget_child(self.pid);
+    pub async fn stop(self) -> Vec<String> {
+        let stderr = self.node.stop().await;
         let mut seen = std::collections::HashSet::new();
         operator_lines(&stderr)
             .into_iter()
@@ -239,12 +190,4 @@ pub fn java(peer: &str, install: &str) -> Result<PathBuf, HarnessError> {
         detail,
         install: install.to_string(),
     })
-}
-
-async fn read_stderr(child: &mut Child) -> String {
-    let mut out = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut out).await;
-    }
-    out
 }

@@ -66,6 +66,39 @@ pub async fn peek_first_bytes(tcp: &TcpStream) -> Option<Vec<u8>> {
     }
 }
 
+/// Waits (bounded) until the first TLS record is complete in the socket's
+/// receive buffer and returns it without consuming it; what has arrived when
+/// the peer stops sending or the deadline passes otherwise.
+pub async fn peek_first_record(tcp: &TcpStream) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 5 + (1 << 14)];
+    let deadline = tokio::time::Instant::now() + FIRST_BYTES_DEADLINE;
+    let mut last = 0;
+    loop {
+        let n = match tokio::time::timeout_at(deadline, tcp.peek(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ if last > 0 => return Some(buf[..last].to_vec()),
+            _ => return None,
+        };
+        let wanted = if n >= 5 && buf[0] == 0x16 {
+            5 + usize::from(u16::from_be_bytes([buf[3], buf[4]]))
+        } else {
+            n
+        };
+        if n >= wanted || n == last {
+            return Some(buf[..n].to_vec());
+        }
+        last = n;
+        // More of the record is on its way: wait for the socket to become
+        // readable again (bounded by the deadline above).
+        if tokio::time::timeout_at(deadline, tcp.readable())
+            .await
+            .is_err()
+        {
+            return Some(buf[..n].to_vec());
+        }
+    }
+}
+
 /// The server preface grpc-java's Netty server writes on connect (measured on
 /// the netty-oracle, grpc-java 1.65 / Netty 4.1.122): SETTINGS with
 /// MAX_CONCURRENT_STREAMS 2^31-1, INITIAL_WINDOW_SIZE 1 MiB and

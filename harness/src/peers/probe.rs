@@ -124,6 +124,14 @@ impl Probe {
 
     fn command(self, config: &ZeebeClientConfig) -> Result<(PathBuf, Vec<String>), HarnessError> {
         let (program, mut args) = self.program()?;
+        if self == Self::Java {
+            // The JVM takes its home from the password database, not $HOME:
+            // without this the Java client's OAuth credentials cache
+            // (~/.camunda/credentials, keyed by client id) lands in the real
+            // home directory and hands a later case an earlier case's token
+            // (measured).
+            args.insert(0, format!("-Duser.home={}", config.workdir.display()));
+        }
         args.extend(config.flags("--address", "--plaintext", "--ca"));
         let timeout = config
             .deadline

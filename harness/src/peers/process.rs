@@ -70,6 +70,18 @@ pub async fn run(
     workdir: &Path,
     deadline: Duration,
 ) -> Result<ProcessOutput, HarnessError> {
+    run_with_input(program, args, env, workdir, deadline, None).await
+}
+
+/// [`run`], writing `input` to the child's standard input (then closing it).
+pub async fn run_with_input(
+    program: &Path,
+    args: &[String],
+    env: &EnvMap,
+    workdir: &Path,
+    deadline: Duration,
+    input: Option<&[u8]>,
+) -> Result<ProcessOutput, HarnessError> {
     let start = Instant::now();
     let mut command = tokio::process::Command::new(program);
     command
@@ -78,15 +90,24 @@ pub async fn run(
         .env("HOME", workdir)
         .envs(env)
         .current_dir(workdir)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = command.spawn().map_err(|e| {
+    let mut child = command.spawn().map_err(|e| {
         HarnessError::run(program.display().to_string(), format!("cannot start: {e}"))
     })?;
     let pid = child.id();
     register_child(pid);
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        use tokio::io::AsyncWriteExt;
+        // A child that exits early closes its end: not our error.
+        let _ = stdin.write_all(input).await;
+    }
     let waited = tokio::time::timeout(deadline, child.wait_with_output()).await;
     // Reached only when the run was not cancelled: the child has exited, or was
     // killed by kill_on_drop when the timeout dropped it.

@@ -15,7 +15,11 @@ use crate::error::HarnessError;
 
 fn parse_pem(path: &Path) -> Result<Vec<::pem::Pem>, HarnessError> {
     let bytes = std::fs::read(path).map_err(|e| HarnessError::read(path, e))?;
-    ::pem::parse_many(&bytes).map_err(|e| {
+    parse_pem_bytes(path, &bytes)
+}
+
+fn parse_pem_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<::pem::Pem>, HarnessError> {
+    ::pem::parse_many(bytes).map_err(|e| {
         HarnessError::material(
             path,
             format!("not a valid PEM file: {e}"),
@@ -35,7 +39,16 @@ fn labels(blocks: &[::pem::Pem]) -> String {
 /// The certificates of a PEM file, in file order. `TRUSTED CERTIFICATE` blocks
 /// (what `openssl x509 -trustout` writes) count, without their trust trailer.
 pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, HarnessError> {
-    let blocks = parse_pem(path)?;
+    let bytes = std::fs::read(path).map_err(|e| HarnessError::read(path, e))?;
+    parse_certificates(path, &bytes)
+}
+
+/// [`read_certificates`] on bytes already read; `path` names them in errors.
+pub fn parse_certificates(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, HarnessError> {
+    let blocks = parse_pem_bytes(path, bytes)?;
     let mut certs = Vec::new();
     for block in &blocks {
         match block.tag() {

@@ -56,12 +56,17 @@ impl Case {
     }
 }
 
-/// Deep-merges `over` into `base`: mappings merge key by key, anything else
-/// replaces.
+/// Deep-merges `over` into `base`: mappings merge key by key, a key set to
+/// null is removed (so a fragment can take a setting away), anything else
+/// replaces; a null fragment changes nothing.
 pub fn deep_merge(base: &mut Value, over: &Value) {
     match (base, over) {
         (Value::Mapping(b), Value::Mapping(o)) => {
             for (k, v) in o {
+                if v.is_null() {
+                    b.remove(k);
+                    continue;
+                }
                 match b.get_mut(k) {
                     Some(existing) => deep_merge(existing, v),
                     None => {
@@ -83,10 +88,16 @@ fn valid_name(s: &str) -> bool {
 
 /// Loads and expands one scenario file.
 pub fn load_file(path: &Path) -> Result<Vec<Case>, HarnessError> {
-    let file_name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+    load_str(path, &text)
+}
+
+/// [`load_file`] on text already read; `path` gives the id prefix and names
+/// the file in errors.
+pub fn load_str(path: &Path, text: &str) -> Result<Vec<Case>, HarnessError> {
+    let file_name = path.display().to_string();
     let file: ScenarioFile =
-        serde_yaml_ng::from_str(&text).map_err(|e| HarnessError::yaml(&file_name, &e))?;
+        serde_yaml_ng::from_str(text).map_err(|e| HarnessError::yaml(&file_name, &e))?;
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())

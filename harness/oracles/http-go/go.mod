@@ -1,0 +1,3 @@
+module tlsmatrix/oracles/http-go
+
+go 1.25

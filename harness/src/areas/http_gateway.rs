@@ -1,0 +1,350 @@
+//! Area `http-gateway`: real HTTP clients (curl, openssl s_client) against a
+//! KrakenD-style gateway with service TLS and mutual TLS.
+//!
+//! Case body:
+//!
+//! ```yaml
+//! openssl-recipe: krakend     # optional: run KrakenD's documented openssl commands first
+//! gateway:
+//!   backend: embedded         # or go-oracle (Go's crypto/tls, as KrakenD serves)
+//!   go: "1.25"                # embedded only: which Go generation's alerts ("1.19": older KrakenD)
+//!   config:                   # krakend.json, as a tree (written as JSON), or:
+//!     tls: { public_key: server.crt, private_key: server.key, enable_mtls: true, ca_certs: [rootCA.pem] }
+//!   config-file: krakend.json # a KrakenD file in the case directory
+//! client:
+//!   kind: curl                # or openssl (s_client)
+//!   host: localhost           # the host in the URL / SNI, resolved to 127.0.0.1
+//!   tls: true                 # https (default) or http
+//!   cacert: rootCA.pem        # --cacert / -CAfile
+//!   cert: client.crt          # --cert / -cert
+//!   key: client.key           # --key / -key
+//!   insecure: false           # -k
+//!   tls-max: "1.2"            # --tls-max / -tls1_2
+//!   http2: false              # curl's default HTTP/2 (racy texts; off unless asked)
+//!   path: /__health
+//! ```
+//!
+//! The file's `port` is replaced by a free port on 127.0.0.1; everything else
+//! is read as KrakenD reads it, paths relative to the case directory.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Area, BoxFuture, Requirement};
+use crate::catalogue::Catalogue;
+use crate::config::krakend::ServiceSettings;
+use crate::error::HarnessError;
+use crate::nodes::go_tls::GoGeneration;
+use crate::nodes::http_gateway::HttpGatewayNode;
+use crate::nodes::http_oracle::{self, HttpOracle, HttpOracleStart};
+use crate::peers::http_clients::{self, HttpClientConfig};
+use crate::peers::Observation;
+use crate::pki::openssl_recipe::{self, Recipe};
+use crate::pki::Materialized;
+use crate::scenario::Case;
+
+/// How long a client run may take.
+pub const CLIENT_DEADLINE: Duration = Duration::from_secs(10);
+/// How long the gateway may take to finish logging after the client is done.
+const SETTLE_DEADLINE: Duration = Duration::from_secs(3);
+/// The file name the case's configuration is written to.
+const CONFIG_FILE: &str = "krakend.json";
+
+/// The case body of this area.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CaseBody {
+    /// A documented openssl recipe to run in the case directory first.
+    #[serde(default)]
+    pub openssl_recipe: Option<Recipe>,
+    /// The gateway under test.
+    pub gateway: GatewayBody,
+    /// The client.
+    pub client: ClientBody,
+}
+
+/// Which gateway implementation serves a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// tlsmatrix's reference gateway, in process.
+    #[default]
+    Embedded,
+    /// The Go oracle (Go's crypto/tls configured as KrakenD configures it).
+    GoOracle,
+}
+
+/// The gateway part of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GatewayBody {
+    /// Which implementation serves.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Which Go generation the reference emulates.
+    #[serde(default)]
+    pub go: GoGeneration,
+    /// krakend.json as a tree.
+    #[serde(default)]
+    pub config: serde_yaml_ng::Value,
+    /// Or: a KrakenD file in the case directory.
+    #[serde(default)]
+    pub config_file: Option<String>,
+}
+
+/// Which client runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientKind {
+    /// The real curl.
+    Curl,
+    /// The real `openssl s_client`.
+    Openssl,
+}
+
+/// The client part of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClientBody {
+    /// Which client.
+    pub kind: ClientKind,
+    /// The host name dialled.
+    #[serde(default = "localhost")]
+    pub host: String,
+    /// https (true) or http.
+    #[serde(default = "yes")]
+    pub tls: bool,
+    /// CA file.
+    #[serde(default)]
+    pub cacert: Option<String>,
+    /// Client certificate file.
+    #[serde(default)]
+    pub cert: Option<String>,
+    /// Client key file.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Skip server verification.
+    #[serde(default)]
+    pub insecure: bool,
+    /// Highest TLS version offered.
+    #[serde(default)]
+    pub tls_max: Option<String>,
+    /// Let curl negotiate HTTP/2.
+    #[serde(default)]
+    pub http2: bool,
+    /// URL path.
+    #[serde(default = "health")]
+    pub path: String,
+}
+
+fn localhost() -> String {
+    "localhost".to_string()
+}
+fn yes() -> bool {
+    true
+}
+fn health() -> String {
+    "/__health".to_string()
+}
+
+struct HttpGatewayArea {
+    catalogue: Catalogue,
+}
+
+/// The area.
+pub fn area() -> &'static dyn Area {
+    static AREA: OnceLock<HttpGatewayArea> = OnceLock::new();
+    AREA.get_or_init(|| HttpGatewayArea {
+        catalogue: Catalogue::for_area(
+            "http-gateway",
+            include_str!("../../catalogue/http-gateway.yaml"),
+        )
+        .expect("catalogue/http-gateway.yaml is valid (checked by the test suite)"),
+    })
+}
+
+fn body(case: &Case) -> Result<CaseBody, HarnessError> {
+    serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
+        HarnessError::invalid(
+            case.source.display().to_string(),
+            &case.id,
+            format!("invalid case body: {e}"),
+            "see the case body schema in harness/src/areas/http_gateway.rs",
+        )
+    })
+}
+
+impl Area for HttpGatewayArea {
+    fn name(&self) -> &'static str {
+        "http-gateway"
+    }
+
+    fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
+        let body = body(case)?;
+        if body.gateway.config_file.is_some() && !body.gateway.config.is_null() {
+            return Err(HarnessError::invalid(
+                case.source.display().to_string(),
+                format!("{}: gateway.config-file", case.id),
+                "both gateway.config and gateway.config-file are given",
+                "keep one of them",
+            ));
+        }
+        let mut needs = vec![match body.client.kind {
+            ClientKind::Curl => Requirement {
+                peer: "curl",
+                locate: http_clients::locate_curl,
+            },
+            ClientKind::Openssl => Requirement {
+                peer: "openssl",
+                locate: http_clients::locate_openssl,
+            },
+        }];
+        if body.openssl_recipe.is_some() {
+            needs.push(Requirement {
+                peer: "openssl",
+                locate: http_clients::locate_openssl,
+            });
+        }
+        if body.gateway.backend == Backend::GoOracle {
+            needs.push(Requirement {
+                peer: "go-oracle",
+                locate: http_oracle::locate,
+            });
+        }
+        Ok(needs)
+    }
+
+    fn run<'a>(
+        &'a self,
+        case: &'a Case,
+        workdir: &'a Path,
+        _pki: &'a Materialized,
+    ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
+        Box::pin(async move {
+            let body = body(case)?;
+            if let Some(recipe) = body.openssl_recipe {
+                openssl_recipe::run(recipe, workdir).await?;
+            }
+            let config = match &body.gateway.config_file {
+                Some(file) => file.clone(),
+                None => {
+                    let json = serde_json::to_string_pretty(&body.gateway.config)
+                        .map_err(|e| HarnessError::run("http-gateway", e))?;
+                    crate::pki::write_file(&workdir.join(CONFIG_FILE), json.as_bytes(), 0o644)?;
+                    CONFIG_FILE.to_string()
+                }
+            };
+            match body.gateway.backend {
+                Backend::Embedded => run_embedded(&body, &config, workdir).await,
+                Backend::GoOracle => run_oracle(&body, &config, workdir).await,
+            }
+        })
+    }
+}
+
+/// Node log lines of a client that went away mid-handshake (curl giving up
+/// on its own CA file after its ClientHello, say): Go logs `EOF`, a broken
+/// pipe or a reset at random, depending on who moves first, and the line
+/// carries no diagnosis. Both backends' logs leave them out, so snapshots
+/// hold only what is deterministic.
+fn is_transport_noise(line: &str) -> bool {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"TLS handshake error from \S+: (EOF|write tcp \S+: write: broken pipe|read tcp \S+: read: connection reset by peer)$",
+        )
+        .expect("valid")
+    })
+    .is_match(line)
+}
+
+fn keep_diagnostic_lines(mut obs: Observation, logs: Vec<String>) -> Observation {
+    obs.node_logs = logs
+        .into_iter()
+        .filter(|l| !is_transport_noise(l))
+        .collect();
+    obs
+}
+
+/// A gateway that refused its configuration, shown with its own message.
+fn refused(message: String) -> Observation {
+    Observation {
+        peer: "gateway".to_string(),
+        stderr: message,
+        ..Observation::default()
+    }
+}
+
+async fn run_client(
+    body: &CaseBody,
+    workdir: &Path,
+    port: u16,
+) -> Result<Observation, HarnessError> {
+    let c = &body.client;
+    let config = HttpClientConfig {
+        host: c.host.clone(),
+        port,
+        tls: c.tls,
+        cacert: c.cacert.clone(),
+        cert: c.cert.clone(),
+        key: c.key.clone(),
+        insecure: c.insecure,
+        tls_max: c.tls_max.clone(),
+        http2: c.http2,
+        path: c.path.clone(),
+        workdir: workdir.to_path_buf(),
+        deadline: CLIENT_DEADLINE,
+    };
+    match c.kind {
+        ClientKind::Curl => http_clients::curl(&config).await,
+        ClientKind::Openssl => http_clients::s_client(&config).await,
+    }
+}
+
+async fn run_embedded(
+    body: &CaseBody,
+    config: &str,
+    workdir: &Path,
+) -> Result<Observation, HarnessError> {
+    let listen = "127.0.0.1:0".parse().expect("valid address");
+    let started = match ServiceSettings::from_file(&workdir.join(config), workdir) {
+        Ok(settings) => HttpGatewayNode::start(&settings, body.gateway.go, listen).await,
+        Err(e) => Err(e),
+    };
+    let gateway = match started {
+        Ok(gateway) => gateway,
+        Err(
+            e @ (HarnessError::Material { .. }
+            | HarnessError::Invalid { .. }
+            | HarnessError::Io { .. }),
+        ) => return Ok(refused(e.to_string())),
+        Err(e) => return Err(e),
+    };
+    let obs = run_client(body, workdir, gateway.address().port()).await?;
+    gateway.log().settle(SETTLE_DEADLINE).await;
+    let logs = gateway.log().lines();
+    gateway.shutdown().await;
+    Ok(keep_diagnostic_lines(obs, logs))
+}
+
+async fn run_oracle(
+    body: &CaseBody,
+    config: &str,
+    workdir: &Path,
+) -> Result<Observation, HarnessError> {
+    match HttpOracle::start(config, workdir).await? {
+        HttpOracleStart::Refused(message) => Ok(refused(message)),
+        HttpOracleStart::Ready(oracle) => {
+            let result = run_client(body, workdir, oracle.port()).await;
+            let logs = oracle.stop().await;
+            Ok(keep_diagnostic_lines(result?, logs))
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Area `kafka-gateway`: Kafka clients (real kcat) against a Conduktor-style
+//! gateway: SASL PLAIN with gateway tokens (HS256 JWTs minted by the admin
+//! API) as passwords, tenants, TLS on the client side.
+//!
+//! Case body:
+//!
+//! ```yaml
+//! gateway:
+//!   env:                         # the gateway's documented variables
+//!     GATEWAY_SECURITY_PROTOCOL: SASL_PLAINTEXT
+//!     GATEWAY_USER_POOL_SECRET_KEY: ...
+//!     JWT_AUTH_MASTER_USERNAME: superUser
+//!     JWT_AUTH_MASTER_PASSWORD: superUser
+//!     GATEWAY_FEATURE_FLAGS_MULTI_TENANCY: "true"
+//!   tls: { chain: gateway-chain.pem, key: gateway.key }
+//!   tenants: [1-cluster1]        # tenants that exist (multi-tenancy)
+//!   backend-users: { alice: alice-secret }   # the backend's users (multi-tenancy off)
+//! client:
+//!   kind: kcat
+//!   action: metadata             # or round-trip (produce 3 records, consume them)
+//!   security-protocol: SASL_PLAINTEXT
+//!   sasl-mechanism: PLAIN
+//!   username: alice
+//!   password: alice-secret       # a literal, or:
+//!   # password: { admin-token: { tenant: 1-cluster1, user: alice, master-username: superUser, master-password: superUser } }
+//!   # password: { token: { org-id: 1, cluster-id: cluster1, username: alice, secret: other } }
+//!   ca: ca.pem
+//! ```
+//!
+//! A password fetched from the admin API is a real HTTP call; if the admin
+//! API refuses, that refusal is the case's observation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Area, BoxFuture, Requirement};
+use crate::catalogue::Catalogue;
+use crate::config::EnvMap;
+use crate::error::HarnessError;
+use crate::nodes::kafka::tenants::{self, GatewayClaims};
+use crate::nodes::kafka::{KafkaGateway, KafkaGatewaySettings};
+use crate::peers::kcat::{self, KafkaClientConfig};
+use crate::peers::Observation;
+use crate::pki::Materialized;
+use crate::scenario::Case;
+
+/// How long a client run may take.
+pub const CLIENT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The case body of this area.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CaseBody {
+    /// The gateway.
+    pub gateway: GatewayBody,
+    /// The client.
+    pub client: ClientBody,
+}
+
+/// The gateway part of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GatewayBody {
+    /// Environment (the documented variables).
+    #[serde(default)]
+    pub env: EnvMap,
+    /// Listener certificate.
+    #[serde(default)]
+    pub tls: Option<TlsFiles>,
+    /// Tenants that exist.
+    #[serde(default)]
+    pub tenants: BTreeSet<String>,
+    /// The backend's users.
+    #[serde(default)]
+    pub backend_users: BTreeMap<String, String>,
+}
+
+/// A certificate chain and key in the case directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Chain file.
+    pub chain: String,
+    /// Key file.
+    pub key: String,
+}
+
+/// Which client runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientKind {
+    /// The real kcat.
+    Kcat,
+}
+
+/// What the client does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// List brokers and topics.
+    #[default]
+    Metadata,
+    /// Produce three records and consume them back.
+    RoundTrip,
+}
+
+/// Where the SASL password comes from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Password {
+    /// As written.
+    Literal(String),
+    /// Minted by the gateway's admin API.
+    AdminToken {
+        /// The request.
+        #[serde(rename = "admin-token")]
+        admin_token: AdminTokenRequest,
+    },
+    /// Minted by the harness with a given secret (a token from elsewhere).
+    Token {
+        /// The claims and the secret.
+        token: ForgedToken,
+    },
+}
+
+/// A token request to the admin API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AdminTokenRequest {
+    /// `orgId-clusterId`.
+    pub tenant: String,
+    /// The user.
+    pub user: String,
+    /// Master username sent.
+    pub master_username: String,
+    /// Master password sent.
+    pub master_password: String,
+}
+
+/// A token minted outside the gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ForgedToken {
+    /// orgId.
+    pub org_id: i64,
+    /// clusterId.
+    pub cluster_id: String,
+    /// username.
+    pub username: String,
+    /// The HMAC secret it is signed with.
+    pub secret: String,
+}
+
+/// The client part of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClientBody {
+    /// Which client.
+    pub kind: ClientKind,
+    /// What it does.
+    #[serde(default)]
+    pub action: Action,
+    /// `security.protocol`.
+    #[serde(default = "plaintext")]
+    pub security_protocol: String,
+    /// `sasl.mechanisms`.
+    #[serde(default)]
+    pub sasl_mechanism: Option<String>,
+    /// `sasl.username`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// `sasl.password`.
+    #[serde(default)]
+    pub password: Option<Password>,
+    /// `ssl.ca.location`.
+    #[serde(default)]
+    pub ca: Option<String>,
+}
+
+fn plaintext() -> String {
+    "PLAINTEXT".to_string()
+}
+
+struct KafkaGatewayArea {
+    catalogue: Catalogue,
+}
+
+/// The area.
+pub fn area() -> &'static dyn Area {
+    static AREA: OnceLock<KafkaGatewayArea> = OnceLock::new();
+    AREA.get_or_init(|| KafkaGatewayArea {
+        catalogue: Catalogue::for_area(
+            "kafka-gateway",
+            include_str!("../../catalogue/kafka-gateway.yaml"),
+        )
+        .expect("catalogue/kafka-gateway.yaml is valid (checked by the test suite)"),
+    })
+}
+
+fn body(case: &Case) -> Result<CaseBody, HarnessError> {
+    serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
+        HarnessError::invalid(
+            case.source.display().to_string(),
+            &case.id,
+            format!("invalid case body: {e}"),
+            "see the case body schema in harness/src/areas/kafka_gateway.rs",
+        )
+    })
+}
+
+impl Area for KafkaGatewayArea {
+    fn name(&self) -> &'static str {
+        "kafka-gateway"
+    }
+
+    fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
+        let body = body(case)?;
+        KafkaGatewaySettings::from_env(&format!("{} (gateway.env)", case.id), &body.gateway.env)?;
+        Ok(vec![Requirement {
+            peer: "kcat",
+            locate: kcat::locate,
+        }])
+    }
+
+    fn run<'a>(
+        &'a self,
+        case: &'a Case,
+        workdir: &'a Path,
+        _pki: &'a Materialized,
+    ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
+        Box::pin(async move { run(case, &body(case)?, workdir).await })
+    }
+}
+
+/// Gateway log lines of a client's retry that went away mid-handshake (reset,
+/// EOF): kcat reconnects until its timeout, and whether a retry ends that way
+/// is timing. They carry no diagnosis; the first attempt's line stays.
+fn is_transport_noise(line: &str) -> bool {
+    line.contains("SSL handshake failed (")
+        && [
+            "Connection reset by peer",
+            "tls handshake eof",
+            "Broken pipe",
+        ]
+        .iter()
+        .any(|n| line.contains(n))
+}
+
+/// A minimal HTTP/1.1 POST (the admin API call a user makes with curl).
+async fn post(url_base: &str, path: &str, body: &str) -> Result<(u16, String), HarnessError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = url_base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(host)
+        .await
+        .map_err(|e| HarnessError::run("admin API", e))?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes())
+        .await
+        .map_err(|e| HarnessError::run("admin API", e))?;
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_string(&mut response))
+        .await
+        .map_err(|_| HarnessError::run("admin API", "no answer within 10 s"))?
+        .map_err(|e| HarnessError::run("admin API", e))?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    Ok((status, body))
+}
+
+async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation, HarnessError> {
+    let source = format!("{} (gateway.env)", case.id);
+    let mut settings = KafkaGatewaySettings::from_env(&source, &body.gateway.env)?;
+    settings.tls = body
+        .gateway
+        .tls
+        .as_ref()
+        .map(|t| (workdir.join(&t.chain), workdir.join(&t.key)));
+    settings.tenants = body.gateway.tenants.clone();
+    settings.backend_users = body.gateway.backend_users.clone();
+    let gateway = match KafkaGateway::start(settings).await {
+        Ok(g) => g,
+        Err(
+            e @ (HarnessError::Material { .. }
+            | HarnessError::Invalid { .. }
+            | HarnessError::Io { .. }),
+        ) => {
+            return Ok(Observation {
+                peer: "gateway".to_string(),
+                stderr: e.to_string(),
+                ..Observation::default()
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    let c = &body.client;
+    let password = match &c.password {
+        None => None,
+        Some(Password::Literal(p)) => Some(p.clone()),
+        Some(Password::Token { token }) => Some(tenants::mint(
+            token.secret.as_bytes(),
+            &GatewayClaims {
+                org_id: token.org_id,
+                cluster_id: token.cluster_id.clone(),
+                username: token.username.clone(),
+            },
+        )),
+        Some(Password::AdminToken { admin_token: r }) => {
+            let path = format!("/auth/tenant/{}/user/{}/token", r.tenant, r.user);
+            let request =
+                serde_json::json!({"username": r.master_username, "password": r.master_password})
+                    .to_string();
+            let (status, answer) = post(&gateway.admin_url(), &path, &request).await?;
+            let token = serde_json::from_str::<serde_json::Value>(&answer)
+                .ok()
+                .and_then(|v| v["data"].as_str().map(String::from));
+            match token {
+                Some(t) if status == 200 => Some(t),
+                _ => {
+                    gateway.log().settle(Duration::from_secs(1)).await;
+                    let logs = gateway.log().lines();
+                    gateway.shutdown().await;
+                    return Ok(Observation {
+                        peer: "admin API".to_string(),
+                        command: Some(format!("POST {path} (master credentials as JSON)")),
+                        exit_code: Some(i32::from(status)),
+                        stderr: format!("HTTP {status}: {answer}"),
+                        node_logs: logs,
+                        ..Observation::default()
+                    });
+                }
+            }
+        }
+    };
+    let config = KafkaClientConfig {
+        bootstrap: gateway.address().to_string(),
+        security_protocol: c.security_protocol.clone(),
+        sasl_mechanism: c.sasl_mechanism.clone(),
+        username: c.username.clone(),
+        password,
+        ca: c.ca.clone(),
+        workdir: workdir.to_path_buf(),
+        deadline: CLIENT_DEADLINE,
+    };
+    let result = match c.action {
+        Action::Metadata => kcat::metadata(&config).await,
+        Action::RoundTrip => kcat::round_trip(&config, "tlsmatrix", &["one", "two", "three"]).await,
+    };
+    gateway.log().settle(Duration::from_secs(3)).await;
+    // kcat retries until its timeout, and a retry's failure can differ in its
+    // details (other first bytes, another alert once librdkafka gives up):
+    // each kind of line (its text before the first parenthesis, digits
+    // aside) once, the first attempt's.
+    let mut kinds = std::collections::HashSet::new();
+    let logs = gateway
+        .log()
+        .lines()
+        .into_iter()
+        .filter(|l| !is_transport_noise(l))
+        .filter(|l| {
+            let kind = l.split('(').next().unwrap_or(l);
+            kinds.insert(kind.replace(|c: char| c.is_ascii_digit(), ""))
+        })
+        .collect();
+    gateway.shutdown().await;
+    let mut obs = result?;
+    obs.node_logs = logs;
+    if obs.direct.is_none() && obs.exit_code == Some(0) && obs.stderr.trim().is_empty() {
+        // kcat exited 0 without what a success prints: say so instead of
+        // classifying an empty text.
+        obs.stderr = format!(
+            "kcat exited 0 without the expected output: {}",
+            obs.stdout.trim()
+        );
+    }
+    Ok(obs)
+}

@@ -1,0 +1,395 @@
+//! Area `zeebe-auth`: OAuth client-credentials tokens and proxies in front of
+//! the Zeebe gateway. A reference token server issues ES256 JWTs, the
+//! reference gateway checks them (interceptor: signature, expiry, audience,
+//! then client → method rules) and audits every call, real nginx terminates
+//! TLS in front of it, and real Zeebe clients fetch tokens the way they do.
+//!
+//! Case body:
+//!
+//! ```yaml
+//! token-server:
+//!   tls: false                  # https with chain/key below
+//!   chain: token-chain.pem
+//!   key: token.key
+//!   clients: { zeebe: s3cr3t }  # registered client id → secret
+//!   expires-in: 300             # <= 0: tokens already expired by their claim
+//!   signing-key: trusted        # or rogue: a key the gateway does not trust
+//!   running: true               # false: the token URL points at a closed port
+//! gateway:
+//!   config: { zeebe: { gateway: { security: { ... } } } }   # as in zeebe-client
+//!   env: {}
+//!   auth: { audience: zeebe-api, rules: { zeebe: [Topology] } }   # absent: no interceptor
+//! proxy:                        # optional: real nginx between client and gateway
+//!   tls: true
+//!   http2: true
+//!   certificate: proxy-chain.pem
+//!   certificate-key: proxy.key
+//!   upstream-scheme: grpc       # or grpcs (with upstream-ca)
+//! client:                       # as in zeebe-client; `{token-url}` in env values
+//!   kind: zbctl                 # is replaced by the token server's URL
+//!   env: { ZEEBE_CLIENT_ID: zeebe, ZEEBE_CLIENT_SECRET: s3cr3t, ZEEBE_AUTHORIZATION_SERVER_URL: "{token-url}", ZEEBE_TOKEN_AUDIENCE: zeebe-api }
+//! ```
+//!
+//! Every audit record is also appended to `audit.jsonl` in the case
+//! directory; tokens and secrets never appear in it or in any log.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use serde::Deserialize;
+
+use super::zeebe_client::{client_requirements, run_zeebe_client, ClientBody};
+use super::{Area, BoxFuture, Requirement};
+use crate::catalogue::Catalogue;
+use crate::config::zeebe::{GatewayMode, GatewaySettings};
+use crate::config::{EnvMap, Properties};
+use crate::error::HarnessError;
+use crate::nodes::gateway_auth::GatewayAuth;
+use crate::nodes::jwt::SigningKey;
+use crate::nodes::nginx::{self, Nginx, NginxSettings, NginxStart};
+use crate::nodes::token_server::{TokenServer, TokenServerSettings};
+use crate::nodes::{GatewayNode, Topology};
+use crate::peers::Observation;
+use crate::pki::Materialized;
+use crate::scenario::Case;
+
+/// The case body of this area.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CaseBody {
+    /// The OAuth token server.
+    #[serde(default)]
+    pub token_server: TokenServerBody,
+    /// The gateway and its interceptor.
+    pub gateway: GatewayBody,
+    /// nginx in front of the gateway.
+    #[serde(default)]
+    pub proxy: Option<NginxSettings>,
+    /// The client.
+    pub client: ClientBody,
+}
+
+/// Which key signs the token server's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SigningKeyChoice {
+    /// The key the gateway trusts.
+    #[default]
+    Trusted,
+    /// Another key (a second token server, a rotated key the gateway never got).
+    Rogue,
+}
+
+/// The token server part of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TokenServerBody {
+    /// Serve https.
+    #[serde(default)]
+    pub tls: bool,
+    /// TLS chain file.
+    #[serde(default)]
+    pub chain: Option<String>,
+    /// TLS key file.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Registered clients.
+    #[serde(default = "default_clients")]
+    pub clients: BTreeMap<String, String>,
+    /// Token lifetime in seconds.
+    #[serde(default = "five_minutes")]
+    pub expires_in: i64,
+    /// Which key signs.
+    #[serde(default)]
+    pub signing_key: SigningKeyChoice,
+    /// Whether it runs at all.
+    #[serde(default = "yes")]
+    pub running: bool,
+}
+
+impl Default for TokenServerBody {
+    fn default() -> Self {
+        Self {
+            tls: false,
+            chain: None,
+            key: None,
+            clients: default_clients(),
+            expires_in: five_minutes(),
+            signing_key: SigningKeyChoice::Trusted,
+            running: true,
+        }
+    }
+}
+
+fn default_clients() -> BTreeMap<String, String> {
+    BTreeMap::from([("zeebe".to_string(), "s3cr3t".to_string())])
+}
+fn five_minutes() -> i64 {
+    300
+}
+fn yes() -> bool {
+    true
+}
+
+/// The gateway part of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GatewayBody {
+    /// Zeebe YAML as a tree.
+    #[serde(default)]
+    pub config: serde_yaml_ng::Value,
+    /// Environment.
+    #[serde(default)]
+    pub env: EnvMap,
+    /// The interceptor; absent = none.
+    #[serde(default)]
+    pub auth: Option<AuthBody>,
+}
+
+/// The interceptor's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AuthBody {
+    /// The audience tokens must carry.
+    pub audience: String,
+    /// Client id → allowed gateway methods; absent = all methods.
+    #[serde(default)]
+    pub rules: Option<BTreeMap<String, Vec<String>>>,
+}
+
+struct ZeebeAuthArea {
+    catalogue: Catalogue,
+}
+
+/// The area.
+pub fn area() -> &'static dyn Area {
+    static AREA: OnceLock<ZeebeAuthArea> = OnceLock::new();
+    AREA.get_or_init(|| ZeebeAuthArea {
+        catalogue: Catalogue::for_area(
+            "zeebe-auth",
+            include_str!("../../catalogue/zeebe-auth.yaml"),
+        )
+        .expect("catalogue/zeebe-auth.yaml is valid (checked by the test suite)"),
+    })
+}
+
+fn body(case: &Case) -> Result<CaseBody, HarnessError> {
+    serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
+        HarnessError::invalid(
+            case.source.display().to_string(),
+            &case.id,
+            format!("invalid case body: {e}"),
+            "see the case body schema in harness/src/areas/zeebe_auth.rs",
+        )
+    })
+}
+
+/// The file every audit record of a case is appended to.
+pub const AUDIT_FILE: &str = "audit.jsonl";
+
+impl Area for ZeebeAuthArea {
+    fn name(&self) -> &'static str {
+        "zeebe-auth"
+    }
+
+    fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
+        let body = body(case)?;
+        if let Some(auth) = &body.gateway.auth {
+            // Unknown method names in the rules are bad input, found before anything runs.
+            let (key, _) = SigningKey::generate("check")?;
+            GatewayAuth::new(
+                key.verifying_key(),
+                &auth.audience,
+                auth.rules.clone(),
+                &format!("{} (gateway.auth)", case.id),
+            )?;
+        }
+        let mut needs = client_requirements(body.client.kind);
+        if body.proxy.is_some() {
+            needs.push(Requirement {
+                peer: "nginx",
+                locate: nginx::locate,
+            });
+        }
+        Ok(needs)
+    }
+
+    fn run<'a>(
+        &'a self,
+        case: &'a Case,
+        workdir: &'a Path,
+        _pki: &'a Materialized,
+    ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
+        Box::pin(async move { run(case, &body(case)?, workdir).await })
+    }
+}
+
+/// A node that refused its configuration, shown with its own message.
+fn refused(node: &str, message: String) -> Observation {
+    Observation {
+        peer: node.to_string(),
+        stderr: message,
+        ..Observation::default()
+    }
+}
+
+async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation, HarnessError> {
+    // Keys: the trusted one and, for a rogue token server, another; both 0600.
+    let (trusted, trusted_der) = SigningKey::generate("tlsmatrix-trusted")?;
+    crate::nodes::token_server::write_signing_key(workdir, "token-signing.key", &trusted_der)?;
+    let gateway_key = trusted.verifying_key();
+    let signer = match body.token_server.signing_key {
+        SigningKeyChoice::Trusted => trusted,
+        SigningKeyChoice::Rogue => {
+            let (rogue, der) = SigningKey::generate("tlsmatrix-rogue")?;
+            crate::nodes::token_server::write_signing_key(
+                workdir,
+                "token-signing-rogue.key",
+                &der,
+            )?;
+            rogue
+        }
+    };
+    let ts = &body.token_server;
+    let tls = match (ts.tls, &ts.chain, &ts.key) {
+        (false, _, _) => None,
+        (true, Some(chain), Some(key)) => Some((workdir.join(chain), workdir.join(key))),
+        (true, _, _) => {
+            return Err(HarnessError::invalid(
+                case.source.display().to_string(),
+                format!("{}: token-server", case.id),
+                "tls: true needs chain and key",
+                "name the token server's certificate chain and key files",
+            ))
+        }
+    };
+    let token_server = if ts.running {
+        Some(
+            TokenServer::start(
+                TokenServerSettings {
+                    clients: ts.clients.clone(),
+                    expires_in: ts.expires_in,
+                    tls,
+                },
+                signer,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let token_url = match &token_server {
+        Some(server) => server.token_url(),
+        None => {
+            // A port nothing listens on: bound, then released.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(|e| HarnessError::run("token server", e))?
+                .port();
+            format!("http://127.0.0.1:{port}/oauth/token")
+        }
+    };
+
+    let source = format!("{} (gateway.config)", case.id);
+    let props = Properties::from_value(&source, &body.gateway.config, body.gateway.env.clone())?;
+    let mut settings = GatewaySettings::from_properties(GatewayMode::Standalone, &props, workdir)?;
+    settings.host = "127.0.0.1".to_string();
+    settings.port = 0;
+    let auth = match &body.gateway.auth {
+        Some(a) => Some(Arc::new(
+            GatewayAuth::new(gateway_key, &a.audience, a.rules.clone(), &source)?
+                .with_audit_file(workdir.join(AUDIT_FILE)),
+        )),
+        None => None,
+    };
+    let gateway = match GatewayNode::start_with_auth(
+        &settings,
+        Topology::with_brokers(1),
+        auth.clone(),
+    )
+    .await
+    {
+        Ok(g) => g,
+        Err(
+            e @ (HarnessError::Material { .. }
+            | HarnessError::Invalid { .. }
+            | HarnessError::Io { .. }),
+        ) => return Ok(refused("gateway", e.to_string())),
+        Err(e) => return Err(e),
+    };
+    let proxy = match &body.proxy {
+        None => None,
+        Some(p) => match Nginx::start(p, gateway.address().port(), workdir).await? {
+            NginxStart::Refused(message) => {
+                gateway.shutdown().await;
+                return Ok(refused("nginx", message));
+            }
+            NginxStart::Ready(nginx) => Some(nginx),
+        },
+    };
+    let port = proxy.as_ref().map_or(gateway.address().port(), Nginx::port);
+    let mut client = body.client.clone();
+    for value in client.env.values_mut() {
+        *value = value.replace("{token-url}", &token_url);
+    }
+    let result = run_zeebe_client(&client, workdir, port).await;
+    let mut logs = Vec::new();
+    if let Some(nginx) = proxy {
+        logs.extend(
+            nginx
+                .stop()
+                .await
+                .into_iter()
+                .map(|l| format!("nginx: {l}")),
+        );
+    }
+    gateway
+        .log()
+        .settle(super::zeebe_client::SETTLE_DEADLINE)
+        .await;
+    logs.extend(
+        gateway
+            .log()
+            .lines()
+            .into_iter()
+            .map(|l| format!("gateway: {l}")),
+    );
+    gateway.shutdown().await;
+    if let Some(auth) = &auth {
+        // Each distinct record once (a client's retries repeat them); the
+        // audit file keeps every one, with its time.
+        let mut seen = std::collections::HashSet::new();
+        logs.extend(
+            auth.records()
+                .into_iter()
+                .map(|r| {
+                    format!(
+                        "audit: client={} method={} decision={} reason={}",
+                        r.client.as_deref().unwrap_or("-"),
+                        r.method,
+                        r.decision,
+                        r.reason
+                    )
+                })
+                .filter(|l| seen.insert(l.clone())),
+        );
+    }
+    if let Some(server) = token_server {
+        logs.extend(
+            server
+                .log()
+                .lines()
+                .into_iter()
+                .map(|l| format!("token-server: {l}")),
+        );
+        server.shutdown().await;
+    }
+    let mut obs = result?;
+    obs.node_logs = logs;
+    Ok(obs)
+}

@@ -1,0 +1,95 @@
+//! The go-oracle backend of the http-gateway area: a Go HTTPS server configured
+//! from the same KrakenD JSON, with KrakenD's server TLS (Go's `crypto/tls`, the
+//! stack KrakenD runs on), under `harness/oracles/http-go/`. A child process.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use super::child::{ChildNode, ChildStart};
+use crate::error::HarnessError;
+
+/// How to build it.
+pub const INSTALL: &str = "bash ci/setup (or: bash harness/oracles/http-go/build.sh; needs Go)";
+
+/// How long it may take to print its readiness line.
+const READY_DEADLINE: Duration = Duration::from_secs(20);
+
+/// The oracle binary, or how to build it.
+pub fn locate() -> Result<PathBuf, HarnessError> {
+    let bin =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("oracles/http-go/bin/tlsmatrix-http-oracle");
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(HarnessError::PeerMissing {
+            peer: "go-oracle".to_string(),
+            detail: format!("{} is not built", bin.display()),
+            install: INSTALL.to_string(),
+        })
+    }
+}
+
+/// What starting the oracle gave.
+#[derive(Debug)]
+pub enum HttpOracleStart {
+    /// Listening.
+    Ready(HttpOracle),
+    /// It refused its configuration; its log lines.
+    Refused(String),
+}
+
+/// A running Go oracle.
+#[derive(Debug)]
+pub struct HttpOracle {
+    node: Box<ChildNode>,
+    port: u16,
+}
+
+/// Go's log lines without the `log` package's date and time prefix.
+fn log_lines(stderr: &str) -> Vec<String> {
+    let stamp = regex::Regex::new(r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9:.]+ ").expect("valid");
+    let mut seen = std::collections::HashSet::new();
+    stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| stamp.replace(l, "").into_owned())
+        .filter(|l| seen.insert(l.clone()))
+        .collect()
+}
+
+impl HttpOracle {
+    /// Starts the oracle on `config` (relative to `workdir`, its working
+    /// directory), on 127.0.0.1 and a free port.
+    pub async fn start(config: &str, workdir: &Path) -> Result<HttpOracleStart, HarnessError> {
+        let mut cmd = Command::new(locate()?);
+        cmd.args(["--config", config, "--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("HOME", workdir)
+            .current_dir(workdir);
+        match ChildNode::start("go-oracle", cmd, "TLSMATRIX-READY ", READY_DEADLINE).await? {
+            ChildStart::Refused(stderr) => {
+                Ok(HttpOracleStart::Refused(log_lines(&stderr).join("\n")))
+            }
+            ChildStart::Ready(node, addr) => {
+                let port = addr
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or_else(|| HarnessError::run("go-oracle", format!("no port in: {addr}")))?;
+                Ok(HttpOracleStart::Ready(Self { node, port }))
+            }
+        }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops it and returns its log lines.
+    pub async fn stop(self) -> Vec<String> {
+        log_lines(&self.node.stop().await)
+    }
+}

@@ -1,0 +1,356 @@
+//! A reference OAuth 2.0 token server for the client-credentials grant, as the
+//! Zeebe clients call it: `POST` to the configured URL with a form body
+//! (`audience`, `client_id`, `client_secret`, `grant_type=client_credentials`,
+//! `scope`; zbctl 8.4 and the Java client, measured and read) or the JSON body
+//! older clients sent; answers `{"access_token", "token_type": "Bearer",
+//! "expires_in"}` with an ES256 JWT, and publishes its key at
+//! `/.well-known/jwks.json`. TLS on or off like every node.
+//!
+//! A client asking again for the same audience gets the same token while it
+//! is valid: zbctl retries an UNAUTHENTICATED call with a fresh token and
+//! loops until its timeout when every token differs (measured), which real
+//! servers with caching avoid too.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use super::jwt::{Claims, SigningKey, VerifyingKey};
+use super::NodeLog;
+use crate::error::HarnessError;
+use crate::pki;
+
+/// How the token server is set up.
+#[derive(Debug, Clone)]
+pub struct TokenServerSettings {
+    /// Registered clients: id → secret.
+    pub clients: BTreeMap<String, String>,
+    /// Lifetime of issued tokens in seconds; zero or negative issues tokens
+    /// that are already expired (a token server whose clock runs late).
+    pub expires_in: i64,
+    /// TLS certificate chain and key (files), or plaintext.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+struct State {
+    settings: TokenServerSettings,
+    key: SigningKey,
+    issuer: String,
+    /// Issued tokens by (client, audience), reused while valid: ECDSA
+    /// signatures are randomised, so re-signing the same claims would give a
+    /// different token each time.
+    issued: Mutex<HashMap<(String, String), (Claims, String)>>,
+    log: NodeLog,
+}
+
+/// A running token server. Dropping it stops it.
+#[derive(Debug)]
+pub struct TokenServer {
+    address: SocketAddr,
+    tls: bool,
+    verifying: VerifyingKey,
+    log: NodeLog,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TokenServer {
+    /// Starts on 127.0.0.1 and a free port, signing with `key`.
+    pub async fn start(
+        settings: TokenServerSettings,
+        key: SigningKey,
+    ) -> Result<Self, HarnessError> {
+        let acceptor = match &settings.tls {
+            Some((chain, key_file)) => {
+                let certified = pki::load_certified_key(chain, key_file)?;
+                let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::aws_lc_rs::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| HarnessError::run("token server TLS", e))?
+                .with_no_client_auth()
+                .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
+                Some(TlsAcceptor::from(Arc::new(config)))
+            }
+            None => None,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| HarnessError::run("token server", e))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| HarnessError::run("token server", e))?;
+        let tls = acceptor.is_some();
+        let issuer = format!(
+            "{}://127.0.0.1:{}/",
+            if tls { "https" } else { "http" },
+            address.port()
+        );
+        let log = NodeLog::new("token-server");
+        let verifying = key.verifying_key();
+        let state = Arc::new(State {
+            settings,
+            key,
+            issuer,
+            issued: Mutex::new(HashMap::new()),
+            log: log.clone(),
+        });
+        let (stop, mut stop_rx) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop_rx.changed() => break,
+                    accepted = listener.accept() => {
+                        let Ok((tcp, _)) = accepted else { continue };
+                        let state = state.clone();
+                        let acceptor = acceptor.clone();
+                        let guard = state.log.begin();
+                        tokio::spawn(async move {
+                            let service = hyper::service::service_fn(move |req| {
+                                let state = state.clone();
+                                async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+                            });
+                            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                            match acceptor {
+                                Some(acceptor) => {
+                                    if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                                        let _ = builder.serve_connection(TokioIo::new(tls), service).await;
+                                    }
+                                }
+                                None => {
+                                    let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
+                                }
+                            }
+                            drop(guard);
+                        });
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            address,
+            tls,
+            verifying,
+            log,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// The token endpoint's URL (`http(s)://127.0.0.1:PORT/oauth/token`).
+    pub fn token_url(&self) -> String {
+        format!(
+            "{}://127.0.0.1:{}/oauth/token",
+            if self.tls { "https" } else { "http" },
+            self.address.port()
+        )
+    }
+
+    /// The key a gateway should trust.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.verifying.clone()
+    }
+
+    /// The server's log (grants and refusals; never a secret or a token).
+    pub fn log(&self) -> &NodeLog {
+        &self.log
+    }
+
+    /// Stops accepting and waits (bounded) for the accept loop.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_default()
+}
+
+/// `application/x-www-form-urlencoded` fields (`+` is a space).
+fn form_fields(body: &[u8]) -> HashMap<String, String> {
+    let decode = |s: &str| {
+        let s = s.replace('+', " ");
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match (bytes[i], bytes.get(i + 1..i + 3)) {
+                (b'%', Some(hex)) => match u8::from_str_radix(&String::from_utf8_lossy(hex), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                },
+                (b, _) => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+async fn handle(state: &State, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    if req.uri().path() == "/.well-known/jwks.json" {
+        return json(StatusCode::OK, state.key.verifying_key().jwks());
+    }
+    if req.method() != hyper::Method::POST {
+        return json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            serde_json::json!({"error": "invalid_request"}),
+        );
+    }
+    let is_json = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": "invalid_request"}),
+            )
+        }
+    };
+    let fields: HashMap<String, String> = if is_json {
+        serde_json::from_slice::<HashMap<String, serde_json::Value>>(&body)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    v.as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
+            .collect()
+    } else {
+        form_fields(&body)
+    };
+    let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let (client, secret, audience) = (
+        field("client_id"),
+        field("client_secret"),
+        field("audience"),
+    );
+    if field("grant_type") != "client_credentials" {
+        state.log.line(format!(
+            "token: refused client {client:?}: grant_type is not client_credentials"
+        ));
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": "unsupported_grant_type", "error_description": "only client_credentials is supported"}),
+        );
+    }
+    if state.settings.clients.get(&client) != Some(&secret) {
+        state.log.line(format!(
+            "token: refused client {client:?}: unknown client or wrong secret"
+        ));
+        return json(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"error": "invalid_client", "error_description": "Invalid client or Invalid client credentials"}),
+        );
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let token = {
+        let mut issued = match state.issued.lock() {
+            Ok(i) => i,
+            Err(p) => p.into_inner(),
+        };
+        let key = (client.clone(), audience.clone());
+        let reuse = issued
+            .get(&key)
+            .filter(|(c, _)| c.exp > now || state.settings.expires_in <= 0)
+            .map(|(_, token)| token.clone());
+        match reuse {
+            Some(token) => token,
+            None => {
+                let claims = Claims {
+                    iss: state.issuer.clone(),
+                    sub: client.clone(),
+                    aud: audience.clone(),
+                    iat: now,
+                    exp: now + state.settings.expires_in,
+                    scope: field("scope"),
+                };
+                let Ok(token) = state.key.sign(&claims) else {
+                    return json(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        serde_json::json!({"error": "server_error"}),
+                    );
+                };
+                issued.insert(key, (claims, token.clone()));
+                token
+            }
+        }
+    };
+    state.log.line(format!(
+        "token: issued to {client:?} for audience {audience:?}, expires in {} s",
+        state.settings.expires_in
+    ));
+    json(
+        StatusCode::OK,
+        serde_json::json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            // A token already expired by its claim is still announced with a
+            // lifetime, as a server with a late clock would.
+            "expires_in": state.settings.expires_in.max(300),
+        }),
+    )
+}
+
+/// Writes a signing key's PKCS#8 DER as PEM, 0600, in `dir`.
+pub fn write_signing_key(dir: &Path, name: &str, der: &[u8]) -> Result<(), HarnessError> {
+    let text = ::pem::encode(&::pem::Pem::new("PRIVATE KEY", der.to_vec()));
+    pki::write_file(&dir.join(name), text.as_bytes(), 0o600)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn form_decoding_matches_what_zbctl_sends() {
+        let f = super::form_fields(b"audience=aud1&client_id=envid&client_secret=s3cr%26t%3Dx+y&grant_type=client_credentials&scope=zeebe+read");
+        assert_eq!(f["client_secret"], "s3cr&t=x y");
+        assert_eq!(f["scope"], "zeebe read");
+        assert_eq!(f["audience"], "aud1");
+    }
+}

@@ -1,0 +1,198 @@
+//! Real HTTP/TLS clients a user reaches for: `curl` and `openssl s_client`
+//! (Debian packages, installed by `ci/setup`), driven with the flags an
+//! operator types, against `https://HOST:PORT/__health`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::process;
+use super::Observation;
+use crate::config::EnvMap;
+use crate::error::HarnessError;
+use crate::outcome::Outcome;
+
+/// How to install the tools.
+pub const INSTALL: &str = "bash ci/setup (or: apt-get install curl openssl)";
+
+/// One client run against an HTTP gateway.
+#[derive(Debug, Clone)]
+pub struct HttpClientConfig {
+    /// The host name in the URL / SNI (`localhost`, `127.0.0.1`, ...); always
+    /// resolved to 127.0.0.1.
+    pub host: String,
+    /// The gateway's port.
+    pub port: u16,
+    /// `https` (true) or `http`.
+    pub tls: bool,
+    /// `--cacert` / `-CAfile`, relative to the working directory.
+    pub cacert: Option<String>,
+    /// `--cert` / `-cert`.
+    pub cert: Option<String>,
+    /// `--key` / `-key`.
+    pub key: Option<String>,
+    /// `-k`: skip server verification (curl only).
+    pub insecure: bool,
+    /// `--tls-max` (`1.2`, `1.3`).
+    pub tls_max: Option<String>,
+    /// Let curl use HTTP/2 (its default). Off by default: curl's TLS 1.3
+    /// client-certificate failure text is racy over HTTP/2 (measured).
+    pub http2: bool,
+    /// The URL path.
+    pub path: String,
+    /// The working directory (paths are relative to it).
+    pub workdir: PathBuf,
+    /// Bound on the whole run.
+    pub deadline: Duration,
+}
+
+fn locate(tool: &'static str) -> Result<PathBuf, HarnessError> {
+    process::locate("", tool, tool).ok_or_else(|| HarnessError::PeerMissing {
+        peer: tool.to_string(),
+        detail: "not on PATH".to_string(),
+        install: INSTALL.to_string(),
+    })
+}
+
+/// Finds `curl`.
+pub fn locate_curl() -> Result<PathBuf, HarnessError> {
+    locate("curl")
+}
+
+/// Finds `openssl`.
+pub fn locate_openssl() -> Result<PathBuf, HarnessError> {
+    locate("openssl")
+}
+
+fn is_ip(host: &str) -> bool {
+    host.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// The curl command line for a configuration (without the program).
+pub fn curl_args(c: &HttpClientConfig) -> Vec<String> {
+    let mut args: Vec<String> = vec!["-sS".into()];
+    args.extend(["--max-time".into(), c.deadline.as_secs().max(1).to_string()]);
+    if !c.http2 {
+        args.push("--http1.1".into());
+    }
+    if !is_ip(&c.host) {
+        args.extend([
+            "--resolve".into(),
+            format!("{}:{}:127.0.0.1", c.host, c.port),
+        ]);
+    }
+    for (flag, value) in [
+        ("--cacert", &c.cacert),
+        ("--cert", &c.cert),
+        ("--key", &c.key),
+    ] {
+        if let Some(v) = value {
+            args.extend([flag.into(), v.clone()]);
+        }
+    }
+    if c.insecure {
+        args.push("-k".into());
+    }
+    if let Some(max) = &c.tls_max {
+        args.extend(["--tls-max".into(), max.clone()]);
+    }
+    let scheme = if c.tls { "https" } else { "http" };
+    args.push(format!("{scheme}://{}:{}{}", c.host, c.port, c.path));
+    args
+}
+
+/// A success is an HTTP answer carrying KrakenD's health JSON.
+fn healthy(stdout: &str) -> bool {
+    stdout.contains(r#""status":"ok""#)
+}
+
+/// Runs curl.
+pub async fn curl(c: &HttpClientConfig) -> Result<Observation, HarnessError> {
+    let bin = locate_curl()?;
+    let args = curl_args(c);
+    let out = process::run(&bin, &args, &EnvMap::new(), &c.workdir, c.deadline).await?;
+    Ok(Observation {
+        peer: "curl".to_string(),
+        command: Some(format!("curl {}", args.join(" "))),
+        exit_code: out.exit_code,
+        direct: (out.exit_code == Some(0) && healthy(&out.stdout)).then_some(Outcome::Succeeded),
+        stdout: out.stdout,
+        stderr: out.stderr,
+        elapsed: out.elapsed,
+        ..Observation::default()
+    })
+}
+
+/// The `openssl s_client` command line for a configuration.
+pub fn s_client_args(c: &HttpClientConfig) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "s_client".into(),
+        "-connect".into(),
+        format!("127.0.0.1:{}", c.port),
+        "-verify_return_error".into(),
+        "-ign_eof".into(),
+        "-quiet".into(),
+    ];
+    if is_ip(&c.host) {
+        args.extend(["-verify_ip".into(), c.host.clone()]);
+    } else {
+        args.extend(["-servername".into(), c.host.clone()]);
+        args.extend(["-verify_hostname".into(), c.host.clone()]);
+    }
+    for (flag, value) in [("-CAfile", &c.cacert), ("-cert", &c.cert), ("-key", &c.key)] {
+        if let Some(v) = value {
+            args.extend([flag.into(), v.clone()]);
+        }
+    }
+    match c.tls_max.as_deref() {
+        Some("1.2") => args.push("-tls1_2".into()),
+        Some("1.3") => args.push("-tls1_3".into()),
+        _ => {}
+    }
+    args
+}
+
+/// Keeps the lines of `s_client`'s stderr that say what failed, without the
+/// thread id OpenSSL puts first (`40F7...:error:...`).
+fn s_client_errors(stderr: &str) -> String {
+    let thread = regex::Regex::new(r"^[0-9A-F]{8,16}:").expect("valid");
+    stderr
+        .lines()
+        .filter(|l| l.contains("error") || l.contains("errno"))
+        .map(|l| thread.replace(l, "").into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs `openssl s_client` and sends one `GET` for the configured path.
+pub async fn s_client(c: &HttpClientConfig) -> Result<Observation, HarnessError> {
+    let bin = locate_openssl()?;
+    let args = s_client_args(c);
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        c.path, c.host
+    );
+    let out = process::run_with_input(
+        &bin,
+        &args,
+        &EnvMap::new(),
+        &c.workdir,
+        c.deadline,
+        Some(request.as_bytes()),
+    )
+    .await?;
+    let ok = healthy(&out.stdout);
+    Ok(Observation {
+        peer: "openssl s_client".to_string(),
+        command: Some(format!("openssl {}", args.join(" "))),
+        exit_code: out.exit_code,
+        direct: ok.then_some(Outcome::Succeeded),
+        stdout: out.stdout.lines().next().unwrap_or_default().to_string(),
+        stderr: if ok {
+            String::new()
+        } else {
+            s_client_errors(&out.stderr)
+        },
+        elapsed: out.elapsed,
+        ..Observation::default()
+    })
+}

@@ -1,0 +1,209 @@
+//! The real `kcat` (librdkafka; Debian package, installed by `ci/setup`),
+//! driven with `-X` properties the way a Kafka user configures a client:
+//! `-L` for metadata, `-P` then `-C` for a produce/consume round trip.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::process;
+use super::Observation;
+use crate::config::EnvMap;
+use crate::error::HarnessError;
+use crate::outcome::Outcome;
+
+/// How to install it.
+pub const INSTALL: &str = "bash ci/setup (or: apt-get install kcat)";
+
+/// Finds kcat.
+pub fn locate() -> Result<PathBuf, HarnessError> {
+    process::locate("TLSMATRIX_KCAT", "kcat", "kcat").ok_or_else(|| HarnessError::PeerMissing {
+        peer: "kcat".to_string(),
+        detail: "not at $TLSMATRIX_KCAT or on PATH".to_string(),
+        install: INSTALL.to_string(),
+    })
+}
+
+/// A Kafka client's connection settings.
+#[derive(Debug, Clone)]
+pub struct KafkaClientConfig {
+    /// `host:port`.
+    pub bootstrap: String,
+    /// `security.protocol`.
+    pub security_protocol: String,
+    /// `sasl.mechanisms`.
+    pub sasl_mechanism: Option<String>,
+    /// `sasl.username`.
+    pub username: Option<String>,
+    /// `sasl.password` (a credential: never shown, see [`shown_command`]).
+    pub password: Option<String>,
+    /// `ssl.ca.location`.
+    pub ca: Option<String>,
+    /// Working directory.
+    pub workdir: PathBuf,
+    /// Bound on each run.
+    pub deadline: Duration,
+}
+
+fn common_args(c: &KafkaClientConfig) -> Vec<String> {
+    let mut args = vec![
+        "-b".to_string(),
+        c.bootstrap.clone(),
+        "-m".into(),
+        "5".into(),
+    ];
+    let mut prop = |k: &str, v: &str| {
+        args.push("-X".into());
+        args.push(format!("{k}={v}"));
+    };
+    prop("security.protocol", &c.security_protocol);
+    if let Some(m) = &c.sasl_mechanism {
+        prop("sasl.mechanisms", m);
+    }
+    if let Some(u) = &c.username {
+        prop("sasl.username", u);
+    }
+    if let Some(p) = &c.password {
+        prop("sasl.password", p);
+    }
+    if let Some(ca) = &c.ca {
+        prop("ssl.ca.location", ca);
+    }
+    args
+}
+
+/// The command line as reports show it: the password replaced.
+pub fn shown_command(args: &[String]) -> String {
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| match a.strip_prefix("sasl.password=") {
+            Some(_) => "sasl.password=[redacted]".to_string(),
+            None => a.clone(),
+        })
+        .collect();
+    format!("kcat {}", shown.join(" "))
+}
+
+/// librdkafka's hint after a certificate verification failure on one of its
+/// code paths.
+const VERIFY_HINT: &str = ": broker certificate could not be verified, verify that ssl.ca.location is correctly configured or root CA certificates are installed (install ca-certificates package)";
+
+/// What kcat's stderr says, stably: librdkafka's first log line (the first
+/// connection attempt's diagnosis, without its log level and Unix timestamp:
+/// librdkafka raises the level of a repeated failure, so the first line
+/// comes at level 4 or 6 depending on timing) and kcat's own
+/// `% ERROR` lines. kcat reconnects until its timeout, and how many retries
+/// fit, in which order their errors come and which ones librdkafka
+/// suppresses as identical is timing, not behaviour. For the same reason the
+/// `SSL handshake failed: ` prefix and the `: broker certificate could not be
+/// verified, ...` hint go: librdkafka adds them or not depending on which I/O
+/// call saw the error first (measured: both forms, at random, against the
+/// same server behaviour).
+pub fn distinct_log_lines(stderr: &str) -> String {
+    let stamp = regex::Regex::new(r"^%[0-9]\|[0-9]+\.[0-9]+\|").expect("valid");
+    let mut first_log = None;
+    let mut errors: Vec<String> = Vec::new();
+    let mut other: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        if stamp.is_match(line) {
+            first_log.get_or_insert_with(|| {
+                stamp
+                    .replace(line, "%|")
+                    .replace("SSL handshake failed: error:", "error:")
+                    .replace(VERIFY_HINT, "")
+            });
+        } else if !line.trim().is_empty() {
+            let bucket = if line.starts_with("% ERROR") {
+                &mut errors
+            } else {
+                &mut other
+            };
+            if !bucket.iter().any(|l| l == line) {
+                bucket.push(line.to_string());
+            }
+        }
+    }
+    first_log
+        .into_iter()
+        .chain(errors)
+        .chain(other)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn run(
+    c: &KafkaClientConfig,
+    args: Vec<String>,
+    input: Option<&[u8]>,
+) -> Result<(Observation, Vec<String>), HarnessError> {
+    let bin = locate()?;
+    let mut out =
+        process::run_with_input(&bin, &args, &EnvMap::new(), &c.workdir, c.deadline, input).await?;
+    out.stderr = distinct_log_lines(&out.stderr);
+    Ok((
+        Observation {
+            peer: "kcat".to_string(),
+            command: Some(shown_command(&args)),
+            // After a failure kcat exits 1 or, now and then, dies by a signal
+            // while librdkafka shuts down (measured): only success is kept.
+            exit_code: out.exit_code.filter(|c| *c == 0),
+            stdout: out.stdout,
+            stderr: out.stderr,
+            elapsed: out.elapsed,
+            ..Observation::default()
+        },
+        args,
+    ))
+}
+
+/// `kcat -L`: a success lists the brokers.
+pub async fn metadata(c: &KafkaClientConfig) -> Result<Observation, HarnessError> {
+    let mut args = common_args(c);
+    args.push("-L".into());
+    let (mut obs, _) = run(c, args, None).await?;
+    if obs.exit_code == Some(0) && obs.stdout.contains(" brokers:") {
+        obs.direct = Some(Outcome::Succeeded);
+        // The listing names a random port and the topics of the run: keep the
+        // first line, which says how many brokers.
+        obs.stdout = obs.stdout.lines().take(2).collect::<Vec<_>>().join("\n");
+    }
+    Ok(obs)
+}
+
+/// Produces `messages` to `topic` (`-P`), then consumes them back from the
+/// beginning (`-C -e`): a success reads exactly what was written.
+pub async fn round_trip(
+    c: &KafkaClientConfig,
+    topic: &str,
+    messages: &[&str],
+) -> Result<Observation, HarnessError> {
+    let mut args = common_args(c);
+    args.extend(["-P".into(), "-t".into(), topic.into()]);
+    let input = format!("{}\n", messages.join("\n"));
+    let (produced, _) = run(c, args, Some(input.as_bytes())).await?;
+    if produced.exit_code != Some(0) || !produced.stderr.trim().is_empty() {
+        return Ok(produced);
+    }
+    let mut args = common_args(c);
+    args.extend([
+        "-C".into(),
+        "-t".into(),
+        topic.into(),
+        "-o".into(),
+        "beginning".into(),
+        "-e".into(),
+        "-q".into(),
+        "-c".into(),
+        messages.len().to_string(),
+    ]);
+    let (mut consumed, _) = run(c, args, None).await?;
+    let got: Vec<&str> = consumed.stdout.lines().collect();
+    if consumed.exit_code == Some(0) && got == messages {
+        consumed.direct = Some(Outcome::Succeeded);
+        consumed.stdout = format!(
+            "produced and consumed {} records: {}",
+            got.len(),
+            got.join(", ")
+        );
+    }
+    Ok(consumed)
+}
