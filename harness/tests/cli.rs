@@ -957,22 +957,16 @@ fn processes_in_group(pgid: u32) -> Vec<String> {
     found
 }
 
-/// Ctrl-C in the middle of a run with JVM oracles and probes: the run stops
+/// Ctrl-C in the middle of a run with child-process nodes and peers (JVM
+/// oracles and probes; nginx, the Go oracle, curl and zbctl): the run stops
 /// with 130 and leaves no child process and no temp directory behind.
-#[test]
-fn sigint_mid_run_leaves_no_process_and_no_temp_dir() {
+#[rstest]
+#[case::jvm_oracle_and_probes(&["run", "--backend", "netty-oracle", "--filter", "zeebe-client::certificates::*.java.netty-oracle"])]
+#[case::nginx_and_go_oracle(&["run", "--backend", "all", "--filter", "zeebe-auth::nginx::*", "--filter", "http-gateway::service-mtls::*.go-oracle"])]
+fn sigint_mid_run_leaves_no_process_and_no_temp_dir(#[case] args: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let rt = runtime();
-    let mut cmd = tlsmatrix_command(
-        &[
-            "run",
-            "--backend",
-            "netty-oracle",
-            "--filter",
-            "zeebe-client::certificates::*.java.netty-oracle",
-        ],
-        &workspace(),
-    );
+    let mut cmd = tlsmatrix_command(args, &workspace());
     cmd.env("TMPDIR", tmp.path())
         .env("RUST_LOG", "tlsmatrix::engine=info")
         .stdout(Stdio::null())
