@@ -155,6 +155,7 @@ pub async fn bench(
             m.as_secs_f64() / floor_median.as_secs_f64().max(1e-9)
         );
     }
+    out.push_str(&auth_layers(iterations.max(1), dir.path()).await?);
     let t = Instant::now();
     let full = engine::run_all(arcs, &options, jobs, |_| {}).await;
     let wall = t.elapsed();
@@ -165,5 +166,109 @@ pub async fn bench(
         full.len(),
         wall.as_secs_f64()
     );
+    Ok(out)
+}
+
+/// Sequential Topology calls on one reused HTTP/2 connection: the median.
+async fn calls(url: &str, token: Option<&str>, n: usize) -> Result<Duration, HarnessError> {
+    use crate::proto::gateway_client::GatewayClient;
+    use crate::proto::TopologyRequest;
+    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+        .map_err(|e| HarnessError::run("bench", e))?
+        .connect()
+        .await
+        .map_err(|e| HarnessError::run("bench", e))?;
+    let mut client = GatewayClient::new(channel);
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut req = tonic::Request::new(TopologyRequest {});
+        if let Some(token) = token {
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|e| HarnessError::run("bench", format!("{e:?}")))?;
+            req.metadata_mut().insert("authorization", value);
+        }
+        let t = Instant::now();
+        client
+            .topology(req)
+            .await
+            .map_err(|e| HarnessError::run("bench", e.message().to_string()))?;
+        times.push(t.elapsed());
+    }
+    Ok(median(times))
+}
+
+/// What each zeebe-auth layer adds per call: the gateway alone, with the
+/// token interceptor (ES256 verify, rule, audit record), and behind real
+/// nginx (an h2c listener proxying to it), each on one reused connection.
+async fn auth_layers(n: usize, dir: &std::path::Path) -> Result<String, HarnessError> {
+    use crate::nodes::gateway_auth::GatewayAuth;
+    use crate::nodes::jwt::{Claims, SigningKey};
+    use crate::nodes::nginx::{Nginx, NginxSettings, NginxStart};
+    let n = n.max(20);
+    let mut out = String::new();
+    let plain = GatewayNode::start(&GatewaySettings::plaintext(), Topology::default()).await?;
+    let direct = calls(&format!("http://{}", plain.address()), None, n).await?;
+    plain.shutdown().await;
+
+    let (key, _) = SigningKey::generate("bench")?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let token = key.sign(&Claims {
+        iss: "bench".into(),
+        sub: "zeebe".into(),
+        aud: "zeebe-api".into(),
+        iat: now,
+        exp: now + 600,
+        scope: String::new(),
+    })?;
+    let auth = GatewayAuth::new(key.verifying_key(), "zeebe-api", None, "bench")?;
+    let guarded = GatewayNode::start_with_auth(
+        &GatewaySettings::plaintext(),
+        Topology::default(),
+        Some(Arc::new(
+            auth.with_audit_file(dir.join("bench-audit.jsonl")),
+        )),
+    )
+    .await?;
+    let url = format!("http://{}", guarded.address());
+    let with_auth = calls(&url, Some(&token), n).await?;
+    let _ = writeln!(
+        out,
+        "zeebe-auth layers, median per call on one connection ({n} calls each):"
+    );
+    let _ = writeln!(out, "  gateway alone                {:>10}", ms(direct));
+    let _ = writeln!(
+        out,
+        "  + token interceptor          {:>10}  (+{})",
+        ms(with_auth),
+        ms(with_auth.saturating_sub(direct))
+    );
+    let settings: NginxSettings =
+        serde_yaml_ng::from_str("{tls: false}").map_err(|e| HarnessError::run("bench", e))?;
+    match Nginx::start(&settings, guarded.address().port(), dir).await {
+        Ok(NginxStart::Ready(nginx)) => {
+            let through = calls(
+                &format!("http://127.0.0.1:{}", nginx.port()),
+                Some(&token),
+                n,
+            )
+            .await;
+            nginx.stop().await;
+            let through = through?;
+            let _ = writeln!(
+                out,
+                "  + nginx in front (h2c)       {:>10}  (+{} over the interceptor)",
+                ms(through),
+                ms(through.saturating_sub(with_auth))
+            );
+        }
+        Ok(NginxStart::Refused(e)) => {
+            let _ = writeln!(out, "  + nginx in front: refused its configuration: {e}");
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  + nginx in front: not measured ({e})");
+        }
+    }
+    guarded.shutdown().await;
     Ok(out)
 }

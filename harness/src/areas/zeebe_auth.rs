@@ -39,7 +39,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 
-use super::zeebe_client::{client_requirements, run_zeebe_client, ClientBody};
+use super::zeebe_client::{client_needs, run_zeebe_client, ClientBody};
 use super::{Area, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::zeebe::{GatewayMode, GatewaySettings};
@@ -209,7 +209,7 @@ impl Area for ZeebeAuthArea {
                 &format!("{} (gateway.auth)", case.id),
             )?;
         }
-        let mut needs = client_requirements(body.client.kind);
+        let mut needs = client_needs(case, &body.client)?;
         if body.proxy.is_some() {
             needs.push(Requirement {
                 peer: "nginx",
@@ -334,7 +334,7 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
     };
     let port = proxy.as_ref().map_or(gateway.address().port(), Nginx::port);
     let mut client = body.client.clone();
-    for value in client.env.values_mut() {
+    for value in client.env.values_mut().chain(client.args.iter_mut()) {
         *value = value.replace("{token-url}", &token_url);
     }
     let result = run_zeebe_client(&client, workdir, port).await;

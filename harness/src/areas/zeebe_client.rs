@@ -128,6 +128,10 @@ pub struct ClientBody {
     /// Environment variables of the client.
     #[serde(default)]
     pub env: EnvMap,
+    /// Extra command-line flags, zbctl only (its OAuth flags: `--clientId`,
+    /// `--clientSecret`, `--authzUrl`, `--audience`).
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 fn localhost_ip() -> String {
@@ -179,7 +183,7 @@ impl Area for ZeebeClientArea {
                 locate: || crate::nodes::oracle::locate().map(|(java, _)| java),
             });
         }
-        needs.extend(client_requirements(body.client.kind));
+        needs.extend(client_needs(case, &body.client)?);
         Ok(needs)
     }
 
@@ -199,8 +203,24 @@ impl Area for ZeebeClientArea {
     }
 }
 
+/// Checks a client body and says what it needs on this machine.
+pub(crate) fn client_needs(
+    case: &Case,
+    client: &ClientBody,
+) -> Result<Vec<Requirement>, HarnessError> {
+    if !client.args.is_empty() && client.kind != ClientKind::Zbctl {
+        return Err(HarnessError::invalid(
+            case.source.display().to_string(),
+            format!("{}: client.args", case.id),
+            "extra flags are for zbctl only",
+            "configure the other clients through client.env",
+        ));
+    }
+    Ok(client_requirements(client.kind))
+}
+
 /// What a client kind needs on this machine.
-pub(crate) fn client_requirements(kind: ClientKind) -> Vec<Requirement> {
+fn client_requirements(kind: ClientKind) -> Vec<Requirement> {
     match kind {
         ClientKind::Builtin => Vec::new(),
         ClientKind::Zbctl => vec![Requirement {
@@ -248,7 +268,7 @@ pub(crate) async fn run_zeebe_client(
     };
     match client.kind {
         ClientKind::Builtin => builtin::topology(&config).await,
-        ClientKind::Zbctl => zbctl::status(&config).await,
+        ClientKind::Zbctl => zbctl::status_with(&config, &client.args).await,
         ClientKind::Go => Probe::Go.topology(&config).await,
         ClientKind::Java => Probe::Java.topology(&config).await,
         ClientKind::Node => Probe::Node.topology(&config).await,

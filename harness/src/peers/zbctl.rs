@@ -32,9 +32,20 @@ pub fn locate() -> Result<PathBuf, HarnessError> {
 
 /// Runs `zbctl status` with the flags the configuration asks for.
 pub async fn status(config: &ZeebeClientConfig) -> Result<Observation, HarnessError> {
+    status_with(config, &[]).await
+}
+
+/// [`status`] with extra flags after the connection flags (OAuth:
+/// `--clientId`, `--clientSecret`, `--authzUrl`, `--audience`). The secret's
+/// value is shown as `[redacted]` in the observation's command.
+pub async fn status_with(
+    config: &ZeebeClientConfig,
+    extra: &[String],
+) -> Result<Observation, HarnessError> {
     let bin = locate()?;
     let mut args = vec!["status".to_string()];
     args.extend(config.flags("--address", "--insecure", "--certPath"));
+    args.extend(extra.iter().cloned());
     // zbctl's own request timeout stays below our deadline so that its message,
     // not our kill, is what a hang produces.
     let timeout = config
@@ -49,7 +60,7 @@ pub async fn status(config: &ZeebeClientConfig) -> Result<Observation, HarnessEr
         .flatten();
     Ok(Observation {
         peer: format!("zbctl {PINNED_VERSION}"),
-        command: Some(format!("zbctl {}", args.join(" "))),
+        command: Some(format!("zbctl {}", shown(&args).join(" "))),
         exit_code: out.exit_code,
         stdout: out.stdout,
         stderr: out.stderr,
@@ -57,6 +68,24 @@ pub async fn status(config: &ZeebeClientConfig) -> Result<Observation, HarnessEr
         elapsed: out.elapsed,
         ..Observation::default()
     })
+}
+
+/// The arguments with the value of `--clientSecret` replaced.
+fn shown(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut secret_next = false;
+    for a in args {
+        if secret_next {
+            out.push("[redacted]".to_string());
+            secret_next = false;
+        } else if a.starts_with("--clientSecret=") {
+            out.push("--clientSecret=[redacted]".to_string());
+        } else {
+            secret_next = a == "--clientSecret";
+            out.push(a.clone());
+        }
+    }
+    out
 }
 
 /// The broker count of `zbctl status` text output (`Cluster size: N` and one
