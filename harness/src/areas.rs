@@ -53,6 +53,29 @@ pub trait Area: Send + Sync {
     ) -> BoxFuture<'a, Result<Observation, HarnessError>>;
 }
 
+/// Parses a case body into an area's schema (`schema` is the area's source
+/// file, named in the error's fix).
+pub fn parse_body<T: serde::de::DeserializeOwned>(
+    case: &Case,
+    schema: &str,
+) -> Result<T, HarnessError> {
+    serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
+        HarnessError::invalid(
+            case.source.display().to_string(),
+            &case.id,
+            format!("invalid case body: {e}"),
+            format!("see the case body schema in {schema}"),
+        )
+    })
+}
+
+/// An area's catalogue (compiled in) with the common entries. The test suite
+/// checks every catalogue file, so a broken one never ships.
+pub fn load_catalogue(area: &str, text: &str) -> Catalogue {
+    Catalogue::for_area(area, text)
+        .unwrap_or_else(|e| panic!("catalogue/{area}.yaml is invalid: {e}"))
+}
+
 /// Every area, in report order.
 pub fn registry() -> &'static [&'static dyn Area] {
     static AREAS: std::sync::OnceLock<Vec<&'static dyn Area>> = std::sync::OnceLock::new();

@@ -13,6 +13,7 @@ pub mod kafka;
 mod log;
 pub mod nginx;
 pub mod oracle;
+pub mod tasks;
 pub mod token_server;
 pub mod wire;
 

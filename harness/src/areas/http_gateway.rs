@@ -158,23 +158,15 @@ struct HttpGatewayArea {
 pub fn area() -> &'static dyn Area {
     static AREA: OnceLock<HttpGatewayArea> = OnceLock::new();
     AREA.get_or_init(|| HttpGatewayArea {
-        catalogue: Catalogue::for_area(
+        catalogue: super::load_catalogue(
             "http-gateway",
             include_str!("../../catalogue/http-gateway.yaml"),
-        )
-        .expect("catalogue/http-gateway.yaml is valid (checked by the test suite)"),
+        ),
     })
 }
 
 fn body(case: &Case) -> Result<CaseBody, HarnessError> {
-    serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
-        HarnessError::invalid(
-            case.source.display().to_string(),
-            &case.id,
-            format!("invalid case body: {e}"),
-            "see the case body schema in harness/src/areas/http_gateway.rs",
-        )
-    })
+    super::parse_body(case, file!())
 }
 
 impl Area for HttpGatewayArea {

@@ -193,23 +193,15 @@ struct KafkaGatewayArea {
 pub fn area() -> &'static dyn Area {
     static AREA: OnceLock<KafkaGatewayArea> = OnceLock::new();
     AREA.get_or_init(|| KafkaGatewayArea {
-        catalogue: Catalogue::for_area(
+        catalogue: super::load_catalogue(
             "kafka-gateway",
             include_str!("../../catalogue/kafka-gateway.yaml"),
-        )
-        .expect("catalogue/kafka-gateway.yaml is valid (checked by the test suite)"),
+        ),
     })
 }
 
 fn body(case: &Case) -> Result<CaseBody, HarnessError> {
-    serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
-        HarnessError::invalid(
-            case.source.display().to_string(),
-            &case.id,
-            format!("invalid case body: {e}"),
-            "see the case body schema in harness/src/areas/kafka_gateway.rs",
-        )
-    })
+    super::parse_body(case, file!())
 }
 
 impl Area for KafkaGatewayArea {

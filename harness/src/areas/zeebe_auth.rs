@@ -166,23 +166,15 @@ struct ZeebeAuthArea {
 pub fn area() -> &'static dyn Area {
     static AREA: OnceLock<ZeebeAuthArea> = OnceLock::new();
     AREA.get_or_init(|| ZeebeAuthArea {
-        catalogue: Catalogue::for_area(
+        catalogue: super::load_catalogue(
             "zeebe-auth",
             include_str!("../../catalogue/zeebe-auth.yaml"),
-        )
-        .expect("catalogue/zeebe-auth.yaml is valid (checked by the test suite)"),
+        ),
     })
 }
 
 fn body(case: &Case) -> Result<CaseBody, HarnessError> {
-    serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
-        HarnessError::invalid(
-            case.source.display().to_string(),
-            &case.id,
-            format!("invalid case body: {e}"),
-            "see the case body schema in harness/src/areas/zeebe_auth.rs",
-        )
-    })
+    super::parse_body(case, file!())
 }
 
 /// The file every audit record of a case is appended to.

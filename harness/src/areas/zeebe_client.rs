@@ -146,23 +146,15 @@ struct ZeebeClientArea {
 pub fn area() -> &'static dyn Area {
     static AREA: OnceLock<ZeebeClientArea> = OnceLock::new();
     AREA.get_or_init(|| ZeebeClientArea {
-        catalogue: Catalogue::for_area(
+        catalogue: super::load_catalogue(
             "zeebe-client",
             include_str!("../../catalogue/zeebe-client.yaml"),
-        )
-        .expect("catalogue/zeebe-client.yaml is valid (checked by the test suite)"),
+        ),
     })
 }
 
 fn body(case: &Case) -> Result<CaseBody, HarnessError> {
-    serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
-        HarnessError::invalid(
-            case.source.display().to_string(),
-            &case.id,
-            format!("invalid case body: {e}"),
-            "see the case body schema in harness/src/areas/zeebe_client.rs",
-        )
-    })
+    super::parse_body(case, file!())
 }
 
 impl Area for ZeebeClientArea {

@@ -170,23 +170,15 @@ struct ZeebeClusterArea {
 pub fn area() -> &'static dyn Area {
     static AREA: OnceLock<ZeebeClusterArea> = OnceLock::new();
     AREA.get_or_init(|| ZeebeClusterArea {
-        catalogue: Catalogue::for_area(
+        catalogue: super::load_catalogue(
             "zeebe-cluster",
             include_str!("../../catalogue/zeebe-cluster.yaml"),
-        )
-        .expect("catalogue/zeebe-cluster.yaml is valid (checked by the test suite)"),
+        ),
     })
 }
 
 fn body(case: &Case) -> Result<CaseBody, HarnessError> {
-    let body: CaseBody = serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
-        HarnessError::invalid(
-            case.source.display().to_string(),
-            &case.id,
-            format!("invalid case body: {e}"),
-            "see the case body schema in harness/src/areas/zeebe_cluster.rs",
-        )
-    })?;
+    let body: CaseBody = super::parse_body(case, file!())?;
     let gateways = body
         .nodes
         .iter()

@@ -218,8 +218,7 @@ pub struct GatewayNode {
     address: SocketAddr,
     tls: bool,
     log: NodeLog,
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    tasks: super::tasks::NodeTasks,
 }
 
 impl GatewayNode {
@@ -356,8 +355,7 @@ impl GatewayNode {
             address,
             tls,
             log,
-            stop,
-            task: Some(task),
+            tasks: super::tasks::NodeTasks::new(stop, vec![task]),
         })
     }
 
@@ -378,19 +376,7 @@ impl GatewayNode {
 
     /// Stops accepting, lets open calls finish (bounded), and waits for the tasks.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
-    }
-}
-
-impl Drop for GatewayNode {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.tasks.shutdown().await;
     }
 }
 

@@ -41,8 +41,7 @@ pub struct HttpGatewayNode {
     address: SocketAddr,
     tls: bool,
     log: NodeLog,
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    tasks: super::tasks::NodeTasks,
 }
 
 /// The system roots, loaded once (Go's `x509.SystemCertPool`).
@@ -213,8 +212,7 @@ impl HttpGatewayNode {
             address,
             tls: is_tls,
             log,
-            stop,
-            task: Some(task),
+            tasks: super::tasks::NodeTasks::new(stop, vec![task]),
         })
     }
 
@@ -235,19 +233,7 @@ impl HttpGatewayNode {
 
     /// Stops accepting and waits (bounded) for the accept loop to end.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
-    }
-}
-
-impl Drop for HttpGatewayNode {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.tasks.shutdown().await;
     }
 }
 

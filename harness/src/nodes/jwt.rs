@@ -54,6 +54,22 @@ pub enum TokenError {
     },
 }
 
+/// The header, claims and signature parts of a compact JWT.
+pub fn compact_parts(token: &str) -> Result<(&str, &str, &str), &'static str> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(c), Some(s), None) => Ok((h, c, s)),
+        _ => Err("not three dot-separated parts"),
+    }
+}
+
+/// A base64url part of a JWT, decoded as JSON.
+pub fn json_part<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
+    B64.decode(part)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
 /// A signing key of a token server (the private half stays in memory and in
 /// its 0600 file).
 pub struct SigningKey {
@@ -133,17 +149,9 @@ impl VerifyingKey {
     /// Verifies signature, expiry (at `now`) and audience; returns the claims.
     pub fn verify(&self, token: &str, audience: &str, now: i64) -> Result<Claims, TokenError> {
         let malformed = |what: &str| TokenError::Malformed(what.to_string());
-        let mut parts = token.split('.');
-        let (Some(h), Some(c), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed("not three dot-separated parts"));
-        };
-        let header: serde_json::Value = B64
-            .decode(h)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| malformed("header is not base64url JSON"))?;
+        let (h, c, s) = compact_parts(token).map_err(malformed)?;
+        let header: serde_json::Value =
+            json_part(h).ok_or_else(|| malformed("header is not base64url JSON"))?;
         let kid = header["kid"].as_str().unwrap_or_default().to_string();
         let sig = B64
             .decode(s)
@@ -151,13 +159,9 @@ impl VerifyingKey {
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.public)
             .verify(format!("{h}.{c}").as_bytes(), &sig)
             .map_err(|_| TokenError::BadSignature(kid))?;
-        let claims: Claims = B64
-            .decode(c)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| {
-                malformed("claims are not base64url JSON with iss, sub, aud, iat, exp")
-            })?;
+        let claims: Claims = json_part(c).ok_or_else(|| {
+            malformed("claims are not base64url JSON with iss, sub, aud, iat, exp")
+        })?;
         if claims.exp <= now {
             let at = time::OffsetDateTime::from_unix_timestamp(claims.exp)
                 .ok()

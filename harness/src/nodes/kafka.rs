@@ -195,8 +195,7 @@ pub struct KafkaGateway {
     address: SocketAddr,
     admin: SocketAddr,
     log: NodeLog,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: super::tasks::NodeTasks,
 }
 
 impl KafkaGateway {
@@ -304,8 +303,7 @@ impl KafkaGateway {
             address,
             admin,
             log,
-            stop,
-            tasks: vec![kafka, admin_task],
+            tasks: super::tasks::NodeTasks::new(stop, vec![kafka, admin_task]),
         })
     }
 
@@ -326,19 +324,7 @@ impl KafkaGateway {
 
     /// Stops both listeners.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
-    }
-}
-
-impl Drop for KafkaGateway {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        for task in &self.tasks {
-            task.abort();
-        }
+        self.tasks.shutdown().await;
     }
 }
 

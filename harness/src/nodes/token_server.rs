@@ -60,8 +60,7 @@ pub struct TokenServer {
     tls: bool,
     verifying: VerifyingKey,
     log: NodeLog,
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    tasks: super::tasks::NodeTasks,
 }
 
 impl TokenServer {
@@ -142,8 +141,7 @@ impl TokenServer {
             tls,
             verifying,
             log,
-            stop,
-            task: Some(task),
+            tasks: super::tasks::NodeTasks::new(stop, vec![task]),
         })
     }
 
@@ -168,19 +166,7 @@ impl TokenServer {
 
     /// Stops accepting and waits (bounded) for the accept loop.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
-    }
-}
-
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.tasks.shutdown().await;
     }
 }
 

@@ -8,6 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use crate::nodes::jwt::{compact_parts, json_part};
+
 /// The token's claims, as the documented example token carries them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -62,17 +64,9 @@ pub fn mint(secret: &[u8], claims: &GatewayClaims) -> String {
 /// Verifies a token against the secret and the SASL username.
 pub fn verify(secret: &[u8], token: &str, sasl_user: &str) -> Result<GatewayClaims, TokenError> {
     let malformed = |w: &str| TokenError::Malformed(w.to_string());
-    let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(malformed("not three dot-separated parts"));
-    };
-    let header: serde_json::Value = B64
-        .decode(h)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| malformed("header is not base64url JSON"))?;
+    let (h, c, s) = compact_parts(token).map_err(malformed)?;
+    let header: serde_json::Value =
+        json_part(h).ok_or_else(|| malformed("header is not base64url JSON"))?;
     if header["alg"] != "HS256" {
         return Err(malformed("alg is not HS256"));
     }
@@ -82,11 +76,8 @@ pub fn verify(secret: &[u8], token: &str, sasl_user: &str) -> Result<GatewayClai
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
     hmac::verify(&key, format!("{h}.{c}").as_bytes(), &sig)
         .map_err(|_| TokenError::BadSignature)?;
-    let claims: GatewayClaims = B64
-        .decode(c)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| malformed("claims lack orgId, clusterId or username"))?;
+    let claims: GatewayClaims =
+        json_part(c).ok_or_else(|| malformed("claims lack orgId, clusterId or username"))?;
     if claims.username != sasl_user {
         return Err(TokenError::UserMismatch {
             token: claims.username,
