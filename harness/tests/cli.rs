@@ -962,7 +962,9 @@ fn processes_in_group(pgid: u32) -> Vec<String> {
 /// with 130 and leaves no child process and no temp directory behind.
 #[rstest]
 #[case::jvm_oracle_and_probes(&["run", "--backend", "netty-oracle", "--filter", "zeebe-client::certificates::*.java.netty-oracle"])]
-#[case::nginx_and_go_oracle(&["run", "--backend", "all", "--filter", "zeebe-auth::nginx::*", "--filter", "http-gateway::service-mtls::*.go-oracle"])]
+// These cases take milliseconds: --repeat keeps the run going while the
+// signal arrives (a finished run no longer listens for it).
+#[case::nginx_and_go_oracle(&["run", "--backend", "all", "--repeat", "50", "--filter", "zeebe-auth::nginx::*", "--filter", "http-gateway::service-mtls::*.go-oracle"])]
 fn sigint_mid_run_leaves_no_process_and_no_temp_dir(#[case] args: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let rt = runtime();
