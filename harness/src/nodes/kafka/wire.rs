@@ -182,6 +182,19 @@ mod tests {
         ));
     }
 
+    /// Found by the `kafka_frame` fuzz target: a Metadata v1 request whose
+    /// topics array claims 0x61bc0000 elements in a 16-byte frame made the
+    /// decoder reserve 118 GB and abort. Now an error.
+    #[test]
+    fn array_length_beyond_the_frame_is_an_error_not_an_allocation() {
+        let frame =
+            include_bytes!("../../../../fixtures/fuzz/kafka_frame/oom-metadata-topics-array.bin");
+        assert!(matches!(
+            decode_request(Bytes::from_static(frame)),
+            Err(FrameError::Malformed(_))
+        ));
+    }
+
     #[test]
     fn plain_message() {
         assert_eq!(
