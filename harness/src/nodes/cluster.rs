@@ -22,7 +22,7 @@ pub mod trust;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
@@ -46,8 +46,6 @@ const REQUEST_DEADLINE: Duration = Duration::from_secs(3);
 const GOSSIP_DEADLINE: Duration = Duration::from_secs(5);
 /// How long nodes may take to finish logging a failed handshake.
 const SETTLE_DEADLINE: Duration = Duration::from_secs(2);
-/// The interval of bounded polling loops (gossip convergence).
-const POLL: Duration = Duration::from_millis(10);
 
 /// One node to start.
 #[derive(Debug, Clone)]
@@ -457,11 +455,11 @@ impl Cluster {
     /// elects partition leaders and gossips the partition roles.
     pub async fn form(&self) -> Formation {
         let total = self.nodes.len();
-        let deadline = Instant::now() + GOSSIP_DEADLINE;
-        while Instant::now() < deadline
-            && !self.nodes.iter().all(|n| n.gossip.members().len() == total)
-        {
-            tokio::time::sleep(POLL).await;
+        let deadline = tokio::time::Instant::now() + GOSSIP_DEADLINE;
+        for node in &self.nodes {
+            node.gossip
+                .wait_until(deadline, |members| members.len() == total)
+                .await;
         }
         let gossip = self
             .nodes
@@ -570,17 +568,16 @@ impl Cluster {
             broker.gossip.set_partitions(roles);
         }
         // Let the new roles reach every node's view (bounded).
-        let deadline = Instant::now() + GOSSIP_DEADLINE;
-        while Instant::now() < deadline
-            && !self.nodes.iter().all(|n| {
-                n.gossip
-                    .members()
-                    .values()
-                    .filter(|m| m.role == NodeRole::Broker)
-                    .all(|m| m.partitions.len() == partitions.len())
-            })
-        {
-            tokio::time::sleep(POLL).await;
+        let deadline = tokio::time::Instant::now() + GOSSIP_DEADLINE;
+        for node in &self.nodes {
+            node.gossip
+                .wait_until(deadline, |members| {
+                    members
+                        .values()
+                        .filter(|m| m.role == NodeRole::Broker)
+                        .all(|m| m.partitions.len() == partitions.len())
+                })
+                .await;
         }
         Formation {
             brokers: names.len() as u32,
@@ -793,7 +790,7 @@ mod tests {
                 tls_node(n, role, dir.path())
             })
             .collect();
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let ClusterStart::Ready(cluster) = Cluster::start(&specs).await.unwrap() else {
             panic!("a node did not start");
         };

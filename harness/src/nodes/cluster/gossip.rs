@@ -56,6 +56,8 @@ pub type Members = Arc<Mutex<BTreeMap<String, Member>>>;
 pub struct Gossip {
     name: String,
     members: Members,
+    /// Bumped on every change of the view, so waiters need not poll.
+    changed: Arc<watch::Sender<u64>>,
 }
 
 impl Gossip {
@@ -69,8 +71,42 @@ impl Gossip {
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let name = me.name.clone();
         let members: Members = Arc::new(Mutex::new(BTreeMap::from([(name.clone(), me)])));
-        let task = tokio::spawn(run(socket, members.clone(), contacts, stop));
-        (Self { name, members }, task)
+        let changed = Arc::new(watch::Sender::new(0));
+        let task = tokio::spawn(run(
+            socket,
+            members.clone(),
+            changed.clone(),
+            contacts,
+            stop,
+        ));
+        (
+            Self {
+                name,
+                members,
+                changed,
+            },
+            task,
+        )
+    }
+
+    /// Waits until `holds` is true of this node's view, or `deadline`;
+    /// returns whether it holds. Woken by every change of the view.
+    pub async fn wait_until(
+        &self,
+        deadline: tokio::time::Instant,
+        holds: impl Fn(&BTreeMap<String, Member>) -> bool,
+    ) -> bool {
+        // Subscribed before the first look, so no change is missed.
+        let mut rx = self.changed.subscribe();
+        loop {
+            if holds(&self.members()) {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return holds(&self.members()),
+            }
+        }
     }
 
     /// The members known now, by name.
@@ -84,6 +120,7 @@ impl Gossip {
             if let Some(me) = members.get_mut(&self.name) {
                 me.partitions = partitions;
                 me.version += 1;
+                self.changed.send_modify(|v| *v += 1);
             }
         }
     }
@@ -92,6 +129,7 @@ impl Gossip {
 async fn run(
     socket: UdpSocket,
     members: Members,
+    changed: Arc<watch::Sender<u64>>,
     contacts: Vec<SocketAddr>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -122,6 +160,7 @@ async fn run(
                     let newer = known.get(&member.name).is_none_or(|m| m.version < member.version);
                     if newer {
                         known.insert(member.name.clone(), member);
+                        changed.send_modify(|v| *v += 1);
                     }
                 }
             }
