@@ -75,6 +75,10 @@ enum Command {
     /// Per documented case: the documented message, what each client prints
     /// today, and whether the case's signature still matches both.
     Drift(SelectArgs),
+    /// Run an area's client attempts against an endpoint that already runs (no
+    /// node is started) and print, per attempt, the outcome, the catalogue case
+    /// and its fix. Exit 0 when an attempt connected, 1 when none did.
+    Probe(ProbeArgs),
     /// Measure: the handshake floor, gateway start time, per-case cost, full matrix.
     Bench {
         #[command(flatten)]
@@ -94,6 +98,42 @@ enum Command {
         #[arg(long)]
         area: Option<String>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct ProbeArgs {
+    /// host:port of the endpoint ([v6]:port for IPv6 literals).
+    address: String,
+    /// Whose client side runs: zeebe-client (a Zeebe gateway), http-gateway
+    /// (a KrakenD-style gateway), kafka-gateway (a Kafka gateway or broker).
+    #[arg(long, default_value = "zeebe-client")]
+    area: String,
+    /// Client kinds, comma-separated (default: builtin,zbctl for zeebe-client,
+    /// curl for http-gateway, kcat for kafka-gateway).
+    #[arg(long, value_delimiter = ',')]
+    client: Vec<String>,
+    /// CA file the server is verified against, in the attempts that use one.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Client certificate (http-gateway mTLS attempts).
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// The client certificate's private key (handed to the client, never shown).
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    /// SASL PLAIN username (kafka-gateway).
+    #[arg(long)]
+    username: Option<String>,
+    /// SASL PLAIN password, e.g. a gateway token (never shown); also read from
+    /// TLSMATRIX_PROBE_PASSWORD so it stays out of the shell history.
+    #[arg(long, env = "TLSMATRIX_PROBE_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Bound on the reachability check and on each client run, in seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// `table` (text) or `json`.
+    #[arg(long, default_value = "table")]
+    format: String,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -241,6 +281,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Probe(args) => probe(args),
         Command::Explain { text, area } => {
             let text = match text.as_deref() {
                 None | Some("-") => {
@@ -279,6 +320,41 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn probe(args: ProbeArgs) -> Result<ExitCode, HarnessError> {
+    if args.format != "table" && args.format != "json" {
+        return Err(HarnessError::invalid(
+            "command line",
+            "--format",
+            format!("{:?} is not a probe format", args.format),
+            "use table or json",
+        ));
+    }
+    let options = crate::live_probe::ProbeOptions {
+        address: args.address,
+        area: args.area,
+        clients: args.client,
+        ca: args.ca,
+        cert: args.cert,
+        key: args.key,
+        username: args.username,
+        password: args.password,
+        deadline: std::time::Duration::from_secs(args.timeout.max(1)),
+    };
+    let diagnosis = runtime()?.block_on(crate::live_probe::probe(&options))?;
+    if args.format == "json" {
+        let json = serde_json::to_string_pretty(&diagnosis)
+            .map_err(|e| HarnessError::run("probe report", e))?;
+        println!("{json}");
+    } else {
+        print!("{}", diagnosis.render());
+    }
+    Ok(if diagnosis.connected() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The default scenario folder: `./scenarios`, else the one beside this crate.

@@ -39,6 +39,7 @@ pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod explain;
+pub mod live_probe;
 pub mod nodes;
 pub mod outcome;
 pub mod peers;

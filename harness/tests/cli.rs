@@ -938,10 +938,13 @@ fn a_jdk_too_old_skips_the_java_cases_with_the_reason() {
 }
 
 /// Processes whose process group is `pgid` (children a run left behind keep
-/// the group of the run that started them).
-fn processes_in_group(pgid: u32) -> Vec<String> {
+/// the group of the run that started them), as (pid, "pid (comm").
+fn processes_in_group(pgid: u32) -> Vec<(u32, String)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
@@ -951,58 +954,140 @@ fn processes_in_group(pgid: u32) -> Vec<String> {
         };
         let fields: Vec<&str> = rest.split_whitespace().collect();
         if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) {
-            found.push(head.to_string());
+            found.push((pid, head.to_string()));
         }
     }
     found
 }
 
-/// Ctrl-C in the middle of a run with child-process nodes and peers (JVM
-/// oracles and probes; nginx, the Go oracle, curl and zbctl): the run stops
-/// with 130 and leaves no child process and no temp directory behind.
+/// TCP sockets in LISTEN state, as (local port, socket inode), from
+/// /proc/net/tcp and tcp6.
+fn listening_sockets() -> Vec<(u16, u64)> {
+    let mut found = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+            if f.len() > 9 && f[3] == "0A" {
+                let port = f[1]
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok());
+                if let (Some(port), Ok(inode)) = (port, f[9].parse::<u64>()) {
+                    found.push((port, inode));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Ports the processes of group `pgid` listen on right now (in-process nodes
+/// of the run itself and its child-process nodes).
+fn listening_ports_of_group(pgid: u32) -> std::collections::BTreeSet<u16> {
+    let mut inodes = std::collections::BTreeSet::new();
+    for (pid, _) in processes_in_group(pgid) {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                let t = target.to_string_lossy();
+                if let Some(inode) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                    inodes.extend(inode.parse::<u64>());
+                }
+            }
+        }
+    }
+    listening_sockets()
+        .into_iter()
+        .filter(|(_, inode)| inodes.contains(inode))
+        .map(|(port, _)| port)
+        .collect()
+}
+
+/// A run with child-process nodes and peers (JVM oracles and probes; nginx,
+/// the Go oracle, curl and zbctl), completed or stopped by Ctrl-C in the
+/// middle: it leaves no child process, no listening port and no temp
+/// directory behind. Ports are sampled from /proc on every log line the run
+/// prints while it goes (node log lines come while the nodes listen).
 #[rstest]
-#[case::jvm_oracle_and_probes(&["run", "--backend", "netty-oracle", "--filter", "zeebe-client::certificates::*.java.netty-oracle"])]
+#[case::completed(false, &["run", "--backend", "all", "--filter", "zeebe-auth::nginx::*", "--filter", "http-gateway::service-mtls::*.go-oracle"])]
+#[case::sigint_jvm_oracle_and_probes(true, &["run", "--backend", "netty-oracle", "--filter", "zeebe-client::certificates::*.java.netty-oracle"])]
 // These cases take milliseconds: --repeat keeps the run going while the
 // signal arrives (a finished run no longer listens for it).
-#[case::nginx_and_go_oracle(&["run", "--backend", "all", "--repeat", "50", "--filter", "zeebe-auth::nginx::*", "--filter", "http-gateway::service-mtls::*.go-oracle"])]
-fn sigint_mid_run_leaves_no_process_and_no_temp_dir(#[case] args: &[&str]) {
+#[case::sigint_nginx_and_go_oracle(true, &["run", "--backend", "all", "--repeat", "50", "--filter", "zeebe-auth::nginx::*", "--filter", "http-gateway::service-mtls::*.go-oracle"])]
+fn a_run_leaves_no_process_listening_port_or_temp_dir(
+    #[case] interrupt: bool,
+    #[case] args: &[&str],
+) {
     let tmp = tempfile::tempdir().unwrap();
     let rt = runtime();
     let mut cmd = tlsmatrix_command(args, &workspace());
     cmd.env("TMPDIR", tmp.path())
-        .env("RUST_LOG", "tlsmatrix::engine=info")
+        .env("RUST_LOG", "tlsmatrix=info,rustls=error")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .process_group(0);
-    let (status, pgid) = rt.block_on(async {
+    let (status, pgid, ports) = rt.block_on(async {
         let mut child = cmd.spawn().expect("tlsmatrix started");
         let pgid = child.id().expect("running");
         let stderr = child.stderr.take().expect("stderr piped");
         let mut lines = BufReader::new(stderr).lines();
-        // Readiness: the engine's own "case started" line.
-        tokio::time::timeout(DEADLINE, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("case started") {
-                    break;
+        let mut ports = std::collections::BTreeSet::new();
+        if interrupt {
+            // Readiness: the engine's own "case started" line.
+            tokio::time::timeout(DEADLINE, async {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    ports.extend(listening_ports_of_group(pgid));
+                    if line.contains("case started") {
+                        break;
+                    }
                 }
+            })
+            .await
+            .expect("a case started before the deadline");
+            // SAFETY: kill(2) on our own child's pid.
+            assert_eq!(unsafe { libc::kill(pgid as i32, libc::SIGINT) }, 0);
+        }
+        let drain = async {
+            while let Ok(Some(_)) = lines.next_line().await {
+                ports.extend(listening_ports_of_group(pgid));
             }
-        })
-        .await
-        .expect("a case started before the deadline");
-        // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(pgid as i32, libc::SIGINT) }, 0);
-        let drain = async { while let Ok(Some(_)) = lines.next_line().await {} };
+        };
         let status = tokio::time::timeout(DEADLINE, async { tokio::join!(child.wait(), drain).0 })
             .await
             .expect("tlsmatrix stopped before the deadline")
             .expect("wait");
-        (status, pgid)
+        (status, pgid, ports)
     });
-    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(
+        status.code(),
+        Some(if interrupt { 130 } else { 0 }),
+        "{status:?}"
+    );
     assert_eq!(
         processes_in_group(pgid),
-        Vec::<String>::new(),
+        Vec::new(),
         "processes left behind"
+    );
+    if !interrupt {
+        assert!(
+            !ports.is_empty(),
+            "no listening port was seen during the run"
+        );
+    }
+    let still: Vec<u16> = listening_sockets()
+        .into_iter()
+        .map(|(port, _)| port)
+        .filter(|port| ports.contains(port))
+        .collect();
+    assert!(
+        still.is_empty(),
+        "ports of the run still listening: {still:?} (seen: {ports:?})"
     );
     let left: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
@@ -1193,4 +1278,200 @@ fn auth_rules_with_an_unknown_method_are_rejected() {
     ] {
         assert!(stderr.contains(needle), "missing {needle:?} in: {stderr}");
     }
+}
+
+/// `probe --format json` as (attempt, client, outcome, catalogue entry or status).
+fn probe_rows(out: &Output) -> Vec<(String, String, String, String)> {
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
+    json["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            let detail = if s("status") == "tried" {
+                s("entry")
+            } else {
+                s("reason")
+            };
+            (s("attempt"), s("client"), s("outcome"), detail)
+        })
+        .collect()
+}
+
+fn row(
+    attempt: &str,
+    client: &str,
+    outcome: &str,
+    detail: &str,
+) -> (String, String, String, String) {
+    (attempt.into(), client.into(), outcome.into(), detail.into())
+}
+
+#[test]
+fn probe_diagnoses_a_live_zeebe_gateway_per_attempt_with_the_catalogue_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    make_openssl_chain(dir.path());
+    write(dir.path(), "gateway.yaml", TLS_GATEWAY_YAML);
+    let rt = runtime();
+    let up = start_up(dir.path(), &rt);
+    let args = [
+        "probe",
+        up.address.as_str(),
+        "--ca",
+        "ca.pem",
+        "--client",
+        "builtin,zbctl",
+    ];
+    let json = run_tlsmatrix(
+        &[&args[..], &["--format", "json"]].concat(),
+        dir.path(),
+        &[],
+    );
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let plaintext = "zeebe-client::plaintext-client-tls-gateway";
+    assert_eq!(
+        probe_rows(&json),
+        [
+            row(
+                "plaintext",
+                "builtin",
+                "plaintext-client-tls-server",
+                plaintext
+            ),
+            row(
+                "plaintext",
+                "zbctl",
+                "plaintext-client-tls-server",
+                plaintext
+            ),
+            row(
+                "tls-system-roots",
+                "builtin",
+                "unknown-authority",
+                "zeebe-client::unknown-authority"
+            ),
+            row(
+                "tls-system-roots",
+                "zbctl",
+                "unknown-authority",
+                "zeebe-client::unknown-authority"
+            ),
+            row("tls-given-ca", "builtin", "connected(1)", ""),
+            row("tls-given-ca", "zbctl", "connected(1)", ""),
+        ]
+    );
+    let table = run_tlsmatrix(&args, dir.path(), &[]);
+    let shown = text(&table.stdout);
+    assert!(
+        shown.contains("fix:  Give the client the CA certificate"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("diagnosis: connects with: tls-given-ca (builtin), tls-given-ca (zbctl)"),
+        "{shown}"
+    );
+    // Without --ca the attempt that needs it says which option to add.
+    let no_ca = run_tlsmatrix(
+        &["probe", up.address.as_str(), "--client", "builtin"],
+        dir.path(),
+        &[],
+    );
+    let shown = text(&no_ca.stdout);
+    assert_eq!(no_ca.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains("builtin   not tried: give --ca FILE"),
+        "{shown}"
+    );
+    drop(up);
+}
+
+#[test]
+fn probe_tells_curl_users_which_client_certificate_a_live_krakend_wants() {
+    let dir = tempfile::tempdir().unwrap();
+    run_shell(dir.path(), &format!("exec 2>/dev/null\n{KRAKEND_RECIPE}"));
+    write(dir.path(), "krakend.json", KRAKEND_JSON);
+    let rt = runtime();
+    let up = start_up_with(
+        dir.path(),
+        &rt,
+        &["up", "krakend.json", "--port", "0"],
+        "tlsmatrix http gateway listening on ",
+    );
+    let port = up.address.rsplit(':').next().unwrap();
+    let address = format!("localhost:{port}");
+    let out = run_tlsmatrix(
+        &[
+            "probe",
+            &address,
+            "--area",
+            "http-gateway",
+            "--ca",
+            "rootCA.pem",
+            "--cert",
+            "client.crt",
+            "--key",
+            "client.key",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows = probe_rows(&out);
+    let outcome = |attempt: &str| {
+        rows.iter()
+            .find(|r| r.0 == attempt)
+            .map(|r| (r.2.clone(), r.3.clone()))
+            .unwrap_or_else(|| panic!("{attempt} missing from {rows:?}"))
+    };
+    assert_eq!(outcome("mtls-given-ca").0, "succeeded");
+    assert_eq!(outcome("tls-system-roots").0, "unknown-authority");
+    for no_cert in ["tls-insecure", "tls-given-ca"] {
+        let (outcome, entry) = outcome(no_cert);
+        assert_eq!(
+            outcome, "client-certificate-required",
+            "{no_cert}: {rows:?}"
+        );
+        assert!(entry.starts_with("http-gateway::"), "{no_cert}: {entry}");
+    }
+    assert!(!text(&out.stdout).contains("PRIVATE KEY"));
+    drop(up);
+}
+
+#[rstest]
+#[case::closed_port(None, "nothing accepts connections at 127.0.0.1:")]
+#[case::unresolvable(Some("nosuch.invalid:26500"), "nosuch.invalid:26500 does not resolve")]
+fn probe_of_an_unreachable_address_is_a_diagnosis(
+    #[case] address: Option<&str>,
+    #[case] expected: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on: bound to learn a free one, then closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let address = address.map_or(closed, str::to_string);
+    let out = run_tlsmatrix(&["probe", &address, "--timeout", "5"], dir.path(), &[]);
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{shown}{}", text(&out.stderr));
+    assert!(shown.contains(expected), "{shown}");
+    assert!(shown.contains("reachable: no"), "{shown}");
+}
+
+#[rstest]
+#[case::no_port(&["probe", "localhost"], "ADDRESS: \"localhost\": no port")]
+#[case::unknown_area(&["probe", "127.0.0.1:1", "--area", "zeebe-cluster"], "no probe plan for \"zeebe-cluster\"")]
+#[case::cert_without_key(&["probe", "127.0.0.1:1", "--cert", "c.pem"], "--key")]
+#[case::missing_ca(&["probe", "127.0.0.1:1", "--ca", "nowhere.pem"], "nowhere.pem: the file does not exist")]
+fn probe_rejects_bad_arguments(#[case] args: &[&str], #[case] expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_tlsmatrix(args, dir.path(), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(expected), "{stderr}");
 }

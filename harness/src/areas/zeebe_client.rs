@@ -250,13 +250,24 @@ pub(crate) async fn run_zeebe_client(
     workdir: &Path,
     port: u16,
 ) -> Result<Observation, HarnessError> {
+    run_zeebe_client_within(client, workdir, port, CLIENT_DEADLINE).await
+}
+
+/// [`run_zeebe_client`] with its own bound on the call (the live-endpoint
+/// probe takes it from the command line).
+pub(crate) async fn run_zeebe_client_within(
+    client: &ClientBody,
+    workdir: &Path,
+    port: u16,
+    deadline: Duration,
+) -> Result<Observation, HarnessError> {
     let config = ZeebeClientConfig {
         address: format!("{}:{}", client.host, port),
         plaintext: client.plaintext,
         ca_path: client.ca.clone(),
         env: client.env.clone(),
         workdir: workdir.to_path_buf(),
-        deadline: CLIENT_DEADLINE,
+        deadline,
     };
     match client.kind {
         ClientKind::Builtin => builtin::topology(&config).await,
