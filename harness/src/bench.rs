@@ -3,6 +3,8 @@
 //! - floor: an in-process TLS 1.3 handshake plus one unary Topology call
 //!   (built-in client, fresh connection each time) against the reference gateway;
 //! - gateway start-to-ready (TLS material loaded, listening);
+//! - cluster start-to-ready (3 brokers + gateway, TLS), in process;
+//! - the reference gateway's start-to-ready in a container, with a Docker engine;
 //! - per-case cost of each area's default matrix, by peer, relative to the floor;
 //! - wall time of the full default matrix.
 
@@ -51,7 +53,7 @@ pub async fn bench(
         .write_to(dir.path())?;
     let chain = pki.chain("gateway").unwrap_or_default();
     let key = pki.key("gateway").unwrap_or_default();
-    let settings = GatewaySettings::plaintext().with_tls(chain, key);
+    let settings = GatewaySettings::plaintext().with_tls(chain.clone(), key.clone());
 
     // Gateway start-to-ready.
     let mut starts = Vec::new();
@@ -128,6 +130,9 @@ pub async fn bench(
         );
     }
 
+    out.push_str(&cluster_start(dir.path(), &chain, &key).await?);
+    out.push_str(&container_start(dir.path()).await);
+
     // Per-case cost, one case at a time, then the full matrix at full parallelism.
     let arcs: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
     let options = RunOptions::from_env();
@@ -167,6 +172,74 @@ pub async fn bench(
         wall.as_secs_f64()
     );
     Ok(out)
+}
+
+/// A 3-broker + gateway cluster with TLS on every messaging link, in process:
+/// start to formed (every node sees every other, every link handshaken).
+async fn cluster_start(
+    dir: &std::path::Path,
+    chain: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<String, HarnessError> {
+    use crate::areas::zeebe_cluster::ClusterFile;
+    let (chain, key) = (chain.display(), key.display());
+    let broker = format!(
+        "{{ env: {{ ZEEBE_BROKER_NETWORK_SECURITY_ENABLED: \"true\", ZEEBE_BROKER_NETWORK_SECURITY_CERTIFICATECHAINPATH: \"{chain}\", ZEEBE_BROKER_NETWORK_SECURITY_PRIVATEKEYPATH: \"{key}\" }} }}"
+    );
+    let text = format!(
+        "nodes:\n  broker-0: {broker}\n  broker-1: {broker}\n  broker-2: {broker}\n  gateway: {{ env: {{ ZEEBE_GATEWAY_CLUSTER_SECURITY_ENABLED: \"true\", ZEEBE_GATEWAY_CLUSTER_SECURITY_CERTIFICATECHAINPATH: \"{chain}\", ZEEBE_GATEWAY_CLUSTER_SECURITY_PRIVATEKEYPATH: \"{key}\" }} }}\n"
+    );
+    let file = ClusterFile::parse("bench cluster", &text)?;
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let cluster = file.start("bench cluster", dir).await?;
+        let formed = cluster.form().await.is_formed();
+        let took = t.elapsed();
+        cluster.shutdown().await;
+        if !formed {
+            return Err(HarnessError::run(
+                "bench cluster",
+                "the cluster did not form",
+            ));
+        }
+        times.push(took);
+    }
+    Ok(format!(
+        "cluster start-to-ready (3 brokers + gateway, TLS, in process): median {} of {}\n",
+        ms(median(times.clone())),
+        times.len()
+    ))
+}
+
+/// The reference gateway in a container (image built beforehand, not timed):
+/// start to ready, or why it was not measured.
+async fn container_start(dir: &std::path::Path) -> String {
+    use crate::containers::{ContainerStart, ReferenceImage};
+    let image = match ReferenceImage::get().await {
+        Ok(image) => image,
+        Err(e) => return format!("containers: not measured ({e})\n"),
+    };
+    let mut times = Vec::new();
+    if let Err(e) = std::fs::write(dir.join("gateway.yaml"), "{}\n") {
+        return format!("containers: not measured ({e})\n");
+    }
+    for _ in 0..3 {
+        let spec = image.zeebe_gateway(dir, "gateway.yaml", &Default::default());
+        match spec.start().await {
+            Ok(ContainerStart::Ready(node)) => {
+                times.push(node.startup());
+                node.stop().await;
+            }
+            Ok(ContainerStart::Refused(m)) => return format!("containers: not measured ({m})\n"),
+            Err(e) => return format!("containers: not measured ({e})\n"),
+        }
+    }
+    format!(
+        "gateway start-to-ready in a container (reference image, plaintext): median {} of {}\n",
+        ms(median(times.clone())),
+        times.len()
+    )
 }
 
 /// Sequential Topology calls on one reused HTTP/2 connection: the median.

@@ -149,8 +149,10 @@ struct SelectArgs {
     /// Only cases whose id matches this glob (repeatable).
     #[arg(long)]
     filter: Vec<String>,
-    /// Only cases on this backend (`embedded`, `netty-oracle`), or `all`. Cases
-    /// without a backend axis always run.
+    /// Only cases on this backend (`embedded`, `netty-oracle`, `go-oracle`), or
+    /// `all`. Cases without a backend axis always run. `containers` runs the
+    /// embedded cases of the areas that support it (zeebe-client) with their
+    /// nodes in containers of the reference image (needs a Docker engine).
     #[arg(long, default_value = "embedded")]
     backend: String,
 }
@@ -375,12 +377,17 @@ fn select_cases(select: &SelectArgs) -> Result<Vec<Case>, HarnessError> {
     };
     let cases = scenario::load_paths(&paths)?;
     engine::check_cases(&cases)?;
-    let cases: Vec<Case> = cases
-        .into_iter()
-        .filter(|c| {
-            select.backend == "all" || c.label("backend").is_none_or(|b| b == select.backend)
-        })
-        .collect();
+    let cases: Vec<Case> = if select.backend == "containers" {
+        crate::containers::locate_docker()?;
+        cases.into_iter().filter_map(on_containers).collect()
+    } else {
+        cases
+            .into_iter()
+            .filter(|c| {
+                select.backend == "all" || c.label("backend").is_none_or(|b| b == select.backend)
+            })
+            .collect()
+    };
     if select.filter.is_empty() {
         return Ok(cases);
     }
@@ -399,6 +406,30 @@ fn select_cases(select: &SelectArgs) -> Result<Vec<Case>, HarnessError> {
         HarnessError::invalid("command line", "--filter", e.to_string(), "fix the glob")
     })?;
     Ok(cases.into_iter().filter(|c| set.is_match(&c.id)).collect())
+}
+
+/// `--backend containers`: the embedded cases of the areas that can place
+/// their nodes in containers, re-targeted (`gateway.backend: containers` in
+/// the body, `containers` as backend label and id suffix). Cases of areas
+/// whose schema has no such backend are left out.
+fn on_containers(mut case: Case) -> Option<Case> {
+    if case.label("backend") != Some("embedded") {
+        return None;
+    }
+    case.body
+        .get_mut("gateway")?
+        .as_mapping_mut()?
+        .insert("backend".into(), "containers".into());
+    for (axis, value) in &mut case.labels {
+        if axis == "backend" {
+            *value = "containers".to_string();
+        }
+    }
+    if let Some(stem) = case.id.strip_suffix(".embedded") {
+        case.id = format!("{stem}.containers");
+    }
+    crate::areas::find(&case.area).ok()?.check(&case).ok()?;
+    Some(case)
 }
 
 fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {

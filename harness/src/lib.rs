@@ -35,6 +35,7 @@ pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+pub mod containers;
 pub mod drift;
 pub mod engine;
 pub mod error;

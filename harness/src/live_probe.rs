@@ -387,9 +387,13 @@ pub async fn probe(options: &ProbeOptions) -> Result<Diagnosis, HarnessError> {
         reachability: reach,
         attempts: Vec::new(),
     };
-    if !matches!(diagnosis.reachability, Reachability::Open { .. }) {
-        return Ok(diagnosis);
-    }
+    let dial_ip = match &diagnosis.reachability {
+        Reachability::Open { resolved, .. } => resolved
+            .parse::<SocketAddr>()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|_| host.clone()),
+        _ => return Ok(diagnosis),
+    };
     let workdir = tempfile::tempdir().map_err(|e| HarnessError::write("temporary directory", e))?;
     let files = Files {
         ca: ca.as_deref(),
@@ -431,6 +435,7 @@ pub async fn probe(options: &ProbeOptions) -> Result<Diagnosis, HarnessError> {
                     host: &host,
                     port,
                     address: &options.address,
+                    dial_ip: &dial_ip,
                     files: &files,
                     options,
                     workdir: workdir.path(),
@@ -489,6 +494,9 @@ struct Dial<'a> {
     host: &'a str,
     port: u16,
     address: &'a str,
+    /// The IP address the reachability check connected to (curl and
+    /// s_client dial it, keeping the name for SNI and verification).
+    dial_ip: &'a str,
     files: &'a Files<'a>,
     options: &'a ProbeOptions,
     workdir: &'a Path,
@@ -548,8 +556,8 @@ impl Dial<'_> {
                     deadline: self.options.deadline,
                 };
                 match self.client {
-                    "curl" => http_clients::curl(&config).await,
-                    "s-client" => http_clients::s_client(&config).await,
+                    "curl" => http_clients::curl_via(&config, self.dial_ip).await,
+                    "s-client" => http_clients::s_client_via(&config, self.dial_ip).await,
                     other => Err(unknown_client(self.area, other, "curl, s-client")),
                 }
             }

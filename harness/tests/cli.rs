@@ -1475,3 +1475,19 @@ fn probe_rejects_bad_arguments(#[case] args: &[&str], #[case] expected: &str) {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(expected), "{stderr}");
 }
+
+#[test]
+fn containers_backend_without_a_docker_engine_says_what_is_missing() {
+    let out = run_tlsmatrix(
+        &["run", "--backend", "containers"],
+        &workspace(),
+        &[("DOCKER_HOST", "unix:///nonexistent/tlsmatrix-docker.sock")],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no Docker engine at unix:///nonexistent/tlsmatrix-docker.sock"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Docker engine"), "{stderr}");
+}

@@ -92,6 +92,10 @@ pub enum Backend {
     Embedded,
     /// grpc-java on Netty (the stack Zeebe's gateway runs on), as a child process.
     NettyOracle,
+    /// The reference gateway in a container of tlsmatrix's reference image
+    /// (`tlsmatrix run --backend containers`; needs a Docker engine). Same
+    /// configuration as `embedded`; the case directory is mounted read-only.
+    Containers,
 }
 
 /// Which client runs.
@@ -175,6 +179,12 @@ impl Area for ZeebeClientArea {
                 locate: || crate::nodes::oracle::locate().map(|(java, _)| java),
             });
         }
+        if body.gateway.backend == Backend::Containers {
+            needs.push(Requirement {
+                peer: "docker",
+                locate: crate::containers::locate_docker,
+            });
+        }
         needs.extend(client_needs(case, &body.client)?);
         Ok(needs)
     }
@@ -190,6 +200,7 @@ impl Area for ZeebeClientArea {
             match body.gateway.backend {
                 Backend::Embedded => run_embedded(case, &body, workdir).await,
                 Backend::NettyOracle => run_oracle(case, &body, workdir).await,
+                Backend::Containers => run_container(&body, workdir).await,
             }
         })
     }
@@ -345,22 +356,64 @@ async fn run_oracle(
             "skip this combination in the scenario's expect rules (skip: ...)",
         ));
     }
-    let config = match (&body.gateway.config_file, body.gateway.config.is_null()) {
-        (Some(file), _) => Some(file.clone()),
-        (None, true) => None,
-        (None, false) => {
-            let file = "oracle-gateway.yaml";
-            let text = serde_yaml_ng::to_string(&body.gateway.config)
-                .map_err(|e| HarnessError::run("netty-oracle", e))?;
-            crate::pki::write_file(&workdir.join(file), text.as_bytes(), 0o644)?;
-            Some(file.to_string())
-        }
-    };
+    let config = config_file(body, workdir, "oracle-gateway.yaml")?;
     match NettyOracle::start(config.as_deref(), &body.gateway.env, workdir).await? {
         OracleStart::Refused(message) => Ok(refused(message)),
         OracleStart::Ready(oracle) => {
             let result = run_client(body, workdir, oracle.port()).await;
             let logs = oracle.stop().await;
+            let mut obs = result?;
+            obs.node_logs = logs;
+            Ok(obs)
+        }
+    }
+}
+
+/// The gateway's configuration as a file in the case directory, for a node
+/// started outside this process: the case's own file, or the body's tree
+/// written as `name`; none when the body has neither.
+fn config_file(
+    body: &CaseBody,
+    workdir: &Path,
+    name: &str,
+) -> Result<Option<String>, HarnessError> {
+    match (&body.gateway.config_file, body.gateway.config.is_null()) {
+        (Some(file), _) => Ok(Some(file.clone())),
+        (None, true) => Ok(None),
+        (None, false) => {
+            let text = serde_yaml_ng::to_string(&body.gateway.config)
+                .map_err(|e| HarnessError::run(name, e))?;
+            crate::pki::write_file(&workdir.join(name), text.as_bytes(), 0o644)?;
+            Ok(Some(name.to_string()))
+        }
+    }
+}
+
+/// The reference gateway in a container: configured from the same file and
+/// environment as in process, the case directory mounted read-only.
+async fn run_container(body: &CaseBody, workdir: &Path) -> Result<Observation, HarnessError> {
+    use crate::containers::{ContainerStart, ReferenceImage};
+    let config = match config_file(body, workdir, "container-gateway.yaml")? {
+        Some(file) => file,
+        None => {
+            crate::pki::write_file(&workdir.join("container-gateway.yaml"), b"{}\n", 0o644)?;
+            "container-gateway.yaml".to_string()
+        }
+    };
+    let image = ReferenceImage::get().await?;
+    let mut spec = image.zeebe_gateway(workdir, &config, &body.gateway.env);
+    if body.gateway.mode == GatewayMode::Embedded {
+        spec.cmd
+            .extend(["--mode".to_string(), "embedded".to_string()]);
+    }
+    spec.cmd
+        .extend(["--brokers".to_string(), body.gateway.brokers.to_string()]);
+    match spec.start().await? {
+        ContainerStart::Refused(message) => Ok(refused(message)),
+        ContainerStart::Ready(node) => {
+            let result = run_client(body, workdir, node.port()).await;
+            let logs = node.log_lines();
+            node.stop().await;
             let mut obs = result?;
             obs.node_logs = logs;
             Ok(obs)

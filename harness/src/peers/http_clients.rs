@@ -67,18 +67,25 @@ fn is_ip(host: &str) -> bool {
     host.parse::<std::net::IpAddr>().is_ok()
 }
 
-/// The curl command line for a configuration (without the program).
+/// The curl command line for a configuration (without the program); the host
+/// name resolves to 127.0.0.1.
 pub fn curl_args(c: &HttpClientConfig) -> Vec<String> {
+    curl_args_via(c, LOOPBACK)
+}
+
+/// Where scenario cases dial: their nodes listen on loopback, whatever name
+/// the client uses.
+const LOOPBACK: &str = "127.0.0.1";
+
+/// [`curl_args`] with the host name resolving to `dial` (an IP address).
+pub fn curl_args_via(c: &HttpClientConfig, dial: &str) -> Vec<String> {
     let mut args: Vec<String> = vec!["-sS".into()];
     args.extend(["--max-time".into(), c.deadline.as_secs().max(1).to_string()]);
     if !c.http2 {
         args.push("--http1.1".into());
     }
     if !is_ip(&c.host) {
-        args.extend([
-            "--resolve".into(),
-            format!("{}:{}:127.0.0.1", c.host, c.port),
-        ]);
+        args.extend(["--resolve".into(), format!("{}:{}:{dial}", c.host, c.port)]);
     }
     for (flag, value) in [
         ("--cacert", &c.cacert),
@@ -107,8 +114,14 @@ fn healthy(stdout: &str) -> bool {
 
 /// Runs curl.
 pub async fn curl(c: &HttpClientConfig) -> Result<Observation, HarnessError> {
+    curl_via(c, LOOPBACK).await
+}
+
+/// Runs curl with the host name resolving to `dial` (the live-endpoint probe
+/// dials where the name really resolves).
+pub async fn curl_via(c: &HttpClientConfig, dial: &str) -> Result<Observation, HarnessError> {
     let bin = locate_curl()?;
-    let args = curl_args(c);
+    let args = curl_args_via(c, dial);
     let out = process::run(&bin, &args, &EnvMap::new(), &c.workdir, c.deadline).await?;
     Ok(Observation {
         peer: "curl".to_string(),
@@ -122,12 +135,21 @@ pub async fn curl(c: &HttpClientConfig) -> Result<Observation, HarnessError> {
     })
 }
 
-/// The `openssl s_client` command line for a configuration.
+/// The `openssl s_client` command line for a configuration (dialling 127.0.0.1).
 pub fn s_client_args(c: &HttpClientConfig) -> Vec<String> {
+    s_client_args_via(c, LOOPBACK)
+}
+
+/// [`s_client_args`] dialling `dial` (an IP address).
+pub fn s_client_args_via(c: &HttpClientConfig, dial: &str) -> Vec<String> {
+    let dial = match dial.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
+        _ => dial.to_string(),
+    };
     let mut args: Vec<String> = vec![
         "s_client".into(),
         "-connect".into(),
-        format!("127.0.0.1:{}", c.port),
+        format!("{dial}:{}", c.port),
         "-verify_return_error".into(),
         "-ign_eof".into(),
         "-quiet".into(),
@@ -165,8 +187,13 @@ fn s_client_errors(stderr: &str) -> String {
 
 /// Runs `openssl s_client` and sends one `GET` for the configured path.
 pub async fn s_client(c: &HttpClientConfig) -> Result<Observation, HarnessError> {
+    s_client_via(c, LOOPBACK).await
+}
+
+/// [`s_client`] dialling `dial` (an IP address).
+pub async fn s_client_via(c: &HttpClientConfig, dial: &str) -> Result<Observation, HarnessError> {
     let bin = locate_openssl()?;
-    let args = s_client_args(c);
+    let args = s_client_args_via(c, dial);
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
         c.path, c.host

@@ -1,0 +1,184 @@
+//! The containers backend against a real Docker engine. This machine has
+//! none, so every test here is `#[ignore = "needs a Docker engine"]`; the
+//! `containers` job of ci/github-workflow.yml runs them with
+//! `cargo nextest run -p tlsmatrix --test containers --run-ignored ignored-only`.
+//! What needs no engine (the engine check, refusing `--backend containers`
+//! without one) is tested in the library and in tests/cli.rs.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tlsmatrix::config::EnvMap;
+use tlsmatrix::containers::{ContainerStart, ProductContainer, Ready, ReferenceImage, CASE_MOUNT};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn workspace() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `tlsmatrix certs` into `dir`: ca.pem, gateway-chain.pem, gateway.key (0600), ...
+async fn certs(dir: &Path) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"))
+        .args(["certs", "--out"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("tlsmatrix certs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `zbctl status` against 127.0.0.1:port with extra flags: (exit code, text).
+async fn zbctl_status(dir: &Path, port: u16, flags: &[&str]) -> (Option<i32>, String) {
+    let zbctl = tlsmatrix::peers::zbctl::locate().expect("zbctl installed by ci/setup");
+    let out = tokio::time::timeout(
+        DEADLINE,
+        tokio::process::Command::new(zbctl)
+            .args(["status", "--address", &format!("127.0.0.1:{port}")])
+            .args(flags)
+            .current_dir(dir)
+            .env_remove("ZEEBE_ADDRESS")
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("zbctl finished before the deadline")
+    .expect("zbctl started");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[tokio::test]
+#[ignore = "needs a Docker engine"]
+async fn reference_gateway_container_serves_tls_to_real_zbctl() {
+    let dir = tempfile::tempdir().unwrap();
+    certs(dir.path()).await;
+    std::fs::write(
+        dir.path().join("gateway.yaml"),
+        "zeebe:\n  gateway:\n    security:\n      enabled: true\n      certificateChainPath: gateway-chain.pem\n      privateKeyPath: gateway.key\n",
+    )
+    .unwrap();
+    let image = ReferenceImage::get().await.expect("reference image built");
+    let spec = image.zeebe_gateway(dir.path(), "gateway.yaml", &EnvMap::new());
+    let ContainerStart::Ready(node) = spec.start().await.expect("container started") else {
+        panic!("the reference gateway refused its configuration");
+    };
+    let (code, text) = zbctl_status(dir.path(), node.port(), &["--certPath", "ca.pem"]).await;
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("Brokers:"), "{text}");
+    let (code, text) = zbctl_status(dir.path(), node.port(), &[]).await;
+    assert_ne!(code, Some(0), "{text}");
+    assert!(
+        text.contains("certificate signed by unknown authority"),
+        "{text}"
+    );
+    node.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Docker engine"]
+async fn a_refused_configuration_in_a_container_reads_as_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gateway.yaml"),
+        "zeebe:\n  gateway:\n    security:\n      enabled: true\n      privateKeyPath: missing.key\n",
+    )
+    .unwrap();
+    let image = ReferenceImage::get().await.expect("reference image built");
+    let spec = image.zeebe_gateway(dir.path(), "gateway.yaml", &EnvMap::new());
+    let ContainerStart::Refused(message) = spec.start().await.expect("docker answered") else {
+        panic!("a gateway without a certificate chain became ready");
+    };
+    assert!(message.contains("certificateChainPath"), "{message}");
+}
+
+/// The zeebe-client TLS matrix with every gateway in a container: the same
+/// expectations as in process.
+#[test]
+#[ignore = "needs a Docker engine"]
+fn tls_matrix_on_containers_meets_the_embedded_expectations() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"))
+        .args([
+            "run",
+            "scenarios/zeebe-client/tls-matrix.yaml",
+            "--backend",
+            "containers",
+            "--filter",
+            "*.builtin.*",
+            "--filter",
+            "*.zbctl.*",
+            "--jobs",
+            "2",
+        ])
+        .current_dir(workspace())
+        .env("TLSMATRIX_REQUIRE_PEERS", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("tlsmatrix run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(stderr.contains(" 0 failed"), "{stderr}");
+    assert!(!stderr.contains(" 0 passed"), "{stderr}");
+}
+
+/// The user's own Zeebe image (never ours to ship: its licence is the
+/// vendor's), configured with the documented ZEEBE_BROKER_GATEWAY_SECURITY_*
+/// variables and our certificates mounted read-only. Readiness: the image's
+/// HEALTHCHECK, or `TLSMATRIX_ZEEBE_READY=stdout:TEXT`.
+#[tokio::test]
+#[ignore = "needs a Docker engine and TLSMATRIX_ZEEBE_IMAGE naming the user's Zeebe image (e.g. camunda/zeebe:8.4.5)"]
+async fn users_zeebe_image_with_documented_env_and_read_only_certs() {
+    let reference = std::env::var("TLSMATRIX_ZEEBE_IMAGE")
+        .expect("set TLSMATRIX_ZEEBE_IMAGE to the image to test, e.g. camunda/zeebe:8.4.5");
+    let ready = match std::env::var("TLSMATRIX_ZEEBE_READY") {
+        Ok(v) => match v.strip_prefix("stdout:") {
+            Some(text) => Ready::Stdout(text.to_string()),
+            None => Ready::Healthcheck,
+        },
+        Err(_) => Ready::Healthcheck,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    certs(dir.path()).await;
+    let mut spec = ProductContainer::named(&reference, 26500, ready);
+    for (k, v) in [
+        ("ZEEBE_BROKER_GATEWAY_SECURITY_ENABLED", "true".to_string()),
+        (
+            "ZEEBE_BROKER_GATEWAY_SECURITY_CERTIFICATECHAINPATH",
+            format!("{CASE_MOUNT}/gateway-chain.pem"),
+        ),
+        (
+            "ZEEBE_BROKER_GATEWAY_SECURITY_PRIVATEKEYPATH",
+            format!("{CASE_MOUNT}/gateway.key"),
+        ),
+    ] {
+        spec.env.insert(k.to_string(), v);
+    }
+    spec.mounts
+        .push((dir.path().to_path_buf(), CASE_MOUNT.to_string()));
+    // The key is 0600 and ours: the container reads it as our uid.
+    spec.user = Some(unsafe { libc::getuid() }.to_string());
+    let ContainerStart::Ready(node) = spec.start().await.expect("docker answered") else {
+        panic!("{reference} did not become ready");
+    };
+    let (code, text) = zbctl_status(dir.path(), node.port(), &["--certPath", "ca.pem"]).await;
+    assert_eq!(code, Some(0), "{text}");
+    let (_, text) = zbctl_status(dir.path(), node.port(), &["--insecure"]).await;
+    assert!(text.contains("error reading server preface"), "{text}");
+    node.stop().await;
+}
