@@ -3,6 +3,7 @@
 //! - floor: an in-process TLS 1.3 handshake plus one unary Topology call
 //!   (built-in client, fresh connection each time) against the reference gateway;
 //! - gateway start-to-ready (TLS material loaded, listening);
+//! - Kafka gateway authenticate + metadata over TLS (`nodes::kafka::bench`);
 //! - per-case cost of each area's default matrix, by peer, relative to the floor;
 //! - wall time of the full default matrix.
 
@@ -127,6 +128,8 @@ pub async fn bench(
             "netty-oracle start-to-ready: not measured (the oracle is not built: bash ci/setup)"
         );
     }
+
+    out.push_str(&crate::nodes::kafka::bench::auth_metadata(iterations, dir.path()).await?);
 
     // Per-case cost, one case at a time, then the full matrix at full parallelism.
     let arcs: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
