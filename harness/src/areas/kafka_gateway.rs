@@ -337,7 +337,7 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
             .map(|t| (workdir.join(&t.chain), workdir.join(&t.key))),
     };
     let kafka = match KafkaBroker::start(&spec, workdir).await? {
-        BrokerStart::Ready(b) => b,
+        BrokerStart::Ready(b) => *b,
         BrokerStart::Refused(stderr) => {
             let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
             return Err(HarnessError::run(

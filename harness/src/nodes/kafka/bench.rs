@@ -150,7 +150,7 @@ pub async fn auth_metadata(n: usize, dir: &Path) -> Result<String, HarnessError>
         tls: Some((dir.join("kafka-chain.pem"), dir.join("kafka.key"))),
     };
     let broker = match KafkaBroker::start(&spec, &dir).await? {
-        BrokerStart::Ready(b) => b,
+        BrokerStart::Ready(b) => *b,
         BrokerStart::Refused(e) => {
             let _ = writeln!(
                 out,

@@ -58,7 +58,7 @@ pub struct KafkaBroker {
 #[derive(Debug)]
 pub enum BrokerStart {
     /// Ready.
-    Ready(KafkaBroker),
+    Ready(Box<KafkaBroker>),
     /// It exited before being ready; its stderr.
     Refused(String),
 }
@@ -103,11 +103,11 @@ impl KafkaBroker {
                     .filter_map(|kv| kv.split_once('='))
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();
-                Ok(BrokerStart::Ready(Self {
+                Ok(BrokerStart::Ready(Box::new(Self {
                     node: *node,
                     listeners,
                     start_to_ready: t.elapsed(),
-                }))
+                })))
             }
         }
     }

@@ -269,10 +269,12 @@ impl Upstream {
             match tokio::time::timeout(CONNECT_DEADLINE, Self::connect_one(b, address)).await {
                 Ok(Ok(up)) => return Ok(up),
                 Ok(Err(e)) => last = e,
-                Err(_) => last = format!(
+                Err(_) => {
+                    last = format!(
                     "backend {address}: no answer within {CONNECT_DEADLINE:?} (connecting over {})",
                     protocol_name(b.security_protocol)
-                ),
+                )
+                }
             }
         }
         Err(last)
