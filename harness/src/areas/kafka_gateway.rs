@@ -1,6 +1,8 @@
-//! Area `kafka-gateway`: Kafka clients (real kcat) against a Conduktor-style
-//! gateway: SASL PLAIN with gateway tokens (HS256 JWTs minted by the admin
-//! API) as passwords, tenants, TLS on the client side.
+//! Area `kafka-gateway`: Kafka clients (real kcat, the Java kafka-clients)
+//! against a Conduktor-style gateway: SASL PLAIN with gateway tokens (HS256
+//! JWTs minted by the admin API) as passwords, tenants, TLS on the client
+//! side, and on the backend side a real Kafka broker the gateway proxies to
+//! with its own `KAFKA_*` TLS/SASL settings.
 //!
 //! Case body:
 //!
@@ -15,8 +17,14 @@
 //!   tls: { chain: gateway-chain.pem, key: gateway.key }
 //!   tenants: [1-cluster1]        # tenants that exist (multi-tenancy)
 //!   backend-users: { alice: alice-secret }   # the backend's users (multi-tenancy off)
+//!   # with a real backend: KAFKA_BOOTSTRAP_SERVERS: "{backend:SASL_SSL}", KAFKA_SECURITY_PROTOCOL,
+//!   # KAFKA_SASL_MECHANISM, KAFKA_SASL_JAAS_CONFIG, KAFKA_SSL_TRUSTSTORE_TYPE/_LOCATION in env
+//! backend:                       # optional: a real Kafka 3.8.1 broker (needs Java + probe jar)
+//!   listeners: [SASL_SSL]        # one listener per protocol name
+//!   users: { gateway: gateway-secret }
+//!   tls: { chain: kafka-chain.pem, key: kafka.key }
 //! client:
-//!   kind: kcat
+//!   kind: kcat                   # or java (ClientProbe, kafka-clients 3.8.1)
 //!   action: metadata             # or round-trip (produce 3 records, consume them)
 //!   security-protocol: SASL_PLAINTEXT
 //!   sasl-mechanism: PLAIN
