@@ -5,6 +5,7 @@
 //! - gateway start-to-ready (TLS material loaded, listening);
 //! - cluster start-to-ready (3 brokers + gateway, TLS), in process;
 //! - the reference gateway's start-to-ready in a container, with a Docker engine;
+//! - Kafka gateway authenticate + metadata over TLS (`nodes::kafka::bench`);
 //! - per-case cost of each area's default matrix, by peer, relative to the floor;
 //! - wall time of the full default matrix.
 
@@ -132,6 +133,7 @@ pub async fn bench(
 
     out.push_str(&cluster_start(dir.path(), &chain, &key).await?);
     out.push_str(&container_start(dir.path()).await);
+    out.push_str(&crate::nodes::kafka::bench::auth_metadata(iterations, dir.path()).await?);
 
     // Per-case cost, one case at a time, then the full matrix at full parallelism.
     let arcs: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();

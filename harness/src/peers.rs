@@ -3,6 +3,7 @@
 
 pub mod builtin;
 pub mod http_clients;
+pub mod kafka_java;
 pub mod kcat;
 pub mod probe;
 pub mod process;

@@ -1,6 +1,8 @@
-//! Area `kafka-gateway`: Kafka clients (real kcat) against a Conduktor-style
-//! gateway: SASL PLAIN with gateway tokens (HS256 JWTs minted by the admin
-//! API) as passwords, tenants, TLS on the client side.
+//! Area `kafka-gateway`: Kafka clients (real kcat, the Java kafka-clients)
+//! against a Conduktor-style gateway: SASL PLAIN with gateway tokens (HS256
+//! JWTs minted by the admin API) as passwords, tenants, TLS on the client
+//! side, and on the backend side a real Kafka broker the gateway proxies to
+//! with its own `KAFKA_*` TLS/SASL settings.
 //!
 //! Case body:
 //!
@@ -15,8 +17,14 @@
 //!   tls: { chain: gateway-chain.pem, key: gateway.key }
 //!   tenants: [1-cluster1]        # tenants that exist (multi-tenancy)
 //!   backend-users: { alice: alice-secret }   # the backend's users (multi-tenancy off)
+//!   # with a real backend: KAFKA_BOOTSTRAP_SERVERS: "{backend:SASL_SSL}", KAFKA_SECURITY_PROTOCOL,
+//!   # KAFKA_SASL_MECHANISM, KAFKA_SASL_JAAS_CONFIG, KAFKA_SSL_TRUSTSTORE_TYPE/_LOCATION in env
+//! backend:                       # optional: a real Kafka 3.8.1 broker (needs Java + probe jar)
+//!   listeners: [SASL_SSL]        # one listener per protocol name
+//!   users: { gateway: gateway-secret }
+//!   tls: { chain: kafka-chain.pem, key: kafka.key }
 //! client:
-//!   kind: kcat
+//!   kind: kcat                   # or java (ClientProbe, kafka-clients 3.8.1)
 //!   action: metadata             # or round-trip (produce 3 records, consume them)
 //!   security-protocol: SASL_PLAINTEXT
 //!   sasl-mechanism: PLAIN
@@ -41,8 +49,10 @@ use super::{Area, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
+use crate::nodes::kafka::broker::{self, BrokerSpec, BrokerStart, KafkaBroker};
 use crate::nodes::kafka::tenants::{self, GatewayClaims};
-use crate::nodes::kafka::{KafkaGateway, KafkaGatewaySettings};
+use crate::nodes::kafka::{KafkaGateway, KafkaGatewaySettings, SecurityProtocol};
+use crate::peers::kafka_java;
 use crate::peers::kcat::{self, KafkaClientConfig};
 use crate::peers::Observation;
 use crate::pki::Materialized;
@@ -59,6 +69,24 @@ pub struct CaseBody {
     pub gateway: GatewayBody,
     /// The client.
     pub client: ClientBody,
+    /// A real Kafka broker behind the gateway (needs Java and the probe jar).
+    #[serde(default)]
+    pub backend: Option<BackendBody>,
+}
+
+/// The real Kafka broker of a case. The gateway's `KAFKA_*` values may name
+/// its listeners as `{backend:SASL_SSL}` (replaced by `127.0.0.1:port`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BackendBody {
+    /// Listeners, each named by its protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL).
+    pub listeners: Vec<String>,
+    /// PLAIN users of its SASL listeners.
+    #[serde(default)]
+    pub users: BTreeMap<String, String>,
+    /// Certificate of its TLS listeners (PKCS#8 key).
+    #[serde(default)]
+    pub tls: Option<TlsFiles>,
 }
 
 /// The gateway part of a case.
@@ -95,6 +123,8 @@ pub struct TlsFiles {
 pub enum ClientKind {
     /// The real kcat.
     Kcat,
+    /// The Java `kafka-clients` (`ClientProbe`, `harness/probes/kafka-java`).
+    Java,
 }
 
 /// What the client does.
@@ -216,10 +246,33 @@ impl Area for KafkaGatewayArea {
     fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
         let body = body(case)?;
         KafkaGatewaySettings::from_env(&format!("{} (gateway.env)", case.id), &body.gateway.env)?;
-        Ok(vec![Requirement {
-            peer: "kcat",
-            locate: kcat::locate,
-        }])
+        for l in body.backend.iter().flat_map(|b| &b.listeners) {
+            if SecurityProtocol::parse(l).is_none() {
+                return Err(HarnessError::invalid(
+                    case.source.display().to_string(),
+                    &case.id,
+                    format!("backend listener {l:?} is not a security protocol name"),
+                    "name each backend listener PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+                ));
+            }
+        }
+        let mut needs = vec![match body.client.kind {
+            ClientKind::Kcat => Requirement {
+                peer: "kcat",
+                locate: kcat::locate,
+            },
+            ClientKind::Java => Requirement {
+                peer: kafka_java::PEER,
+                locate: kafka_java::locate,
+            },
+        }];
+        if body.backend.is_some() {
+            needs.push(Requirement {
+                peer: broker::PEER,
+                locate: broker::locate,
+            });
+        }
+        Ok(needs)
     }
 
     fn run<'a>(
@@ -277,9 +330,61 @@ async fn post(url_base: &str, path: &str, body: &str) -> Result<(u16, String), H
     Ok((status, body))
 }
 
+/// Starts the case's backend broker, if any, runs the case, stops the broker
+/// and adds its notable log lines.
 async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation, HarnessError> {
+    let Some(spec) = &body.backend else {
+        return run_gateway(case, body, workdir, None).await;
+    };
+    let spec = BrokerSpec {
+        listeners: spec.listeners.clone(),
+        users: spec.users.clone(),
+        tls: spec
+            .tls
+            .as_ref()
+            .map(|t| (workdir.join(&t.chain), workdir.join(&t.key))),
+    };
+    let kafka = match KafkaBroker::start(&spec, workdir).await? {
+        BrokerStart::Ready(b) => *b,
+        BrokerStart::Refused(stderr) => {
+            let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
+            return Err(HarnessError::run(
+                broker::PEER,
+                format!(
+                    "did not start:\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                ),
+            ));
+        }
+    };
+    tracing::debug!(elapsed = ?kafka.start_to_ready, "kafka broker ready");
+    let result = run_gateway(case, body, workdir, Some(&kafka)).await;
+    let lines = kafka.stop().await;
+    let mut obs = result?;
+    obs.node_logs.extend(lines);
+    Ok(obs)
+}
+
+async fn run_gateway(
+    case: &Case,
+    body: &CaseBody,
+    workdir: &Path,
+    kafka: Option<&KafkaBroker>,
+) -> Result<Observation, HarnessError> {
     let source = format!("{} (gateway.env)", case.id);
-    let mut settings = KafkaGatewaySettings::from_env(&source, &body.gateway.env)?;
+    let env: EnvMap = body
+        .gateway
+        .env
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                kafka.map_or_else(|| v.clone(), |b| b.substitute(v)),
+            )
+        })
+        .collect();
+    let mut settings = KafkaGatewaySettings::from_env(&source, &env)?;
+    settings.backend = settings.backend.map(|b| b.resolve(workdir));
     settings.tls = body
         .gateway
         .tls
@@ -351,9 +456,13 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
         workdir: workdir.to_path_buf(),
         deadline: CLIENT_DEADLINE,
     };
-    let result = match c.action {
-        Action::Metadata => kcat::metadata(&config).await,
-        Action::RoundTrip => kcat::round_trip(&config, "tlsmatrix", &["one", "two", "three"]).await,
+    let result = match (c.kind, c.action) {
+        (ClientKind::Kcat, Action::Metadata) => kcat::metadata(&config).await,
+        (ClientKind::Kcat, Action::RoundTrip) => {
+            kcat::round_trip(&config, "tlsmatrix", &["one", "two", "three"]).await
+        }
+        (ClientKind::Java, Action::Metadata) => kafka_java::run(&config, "tlsmatrix", 0).await,
+        (ClientKind::Java, Action::RoundTrip) => kafka_java::run(&config, "tlsmatrix", 3).await,
     };
     gateway.log().settle(Duration::from_secs(3)).await;
     // kcat retries until its timeout, and a retry's failure can differ in its

@@ -11,9 +11,21 @@
 //! `JWT_AUTH_MASTER_PASSWORD`, plus `GATEWAY_SECURITY_PROTOCOL` and
 //! `GATEWAY_FEATURE_FLAGS_MULTI_TENANCY`; certificates and the backend's
 //! users come from the case.
+//!
+//! With `KAFKA_BOOTSTRAP_SERVERS` set the gateway proxies to a real Kafka
+//! cluster instead ([`upstream`]): it connects with its own `KAFKA_*`
+//! TLS/SASL settings, and **refuses to start** when that connection cannot be
+//! made or authenticated, with the backend's answer as the reason (a gateway
+//! that starts anyway would hand every client a generic failure). Each
+//! authenticated client connection gets its own backend connection; requests
+//! are forwarded as they came, Metadata answers are rewritten so that every
+//! broker is the gateway's own listener.
 
+pub mod bench;
+pub mod broker;
 pub mod log_store;
 pub mod tenants;
+pub mod upstream;
 pub mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,7 +73,8 @@ pub enum SecurityProtocol {
 }
 
 impl SecurityProtocol {
-    fn parse(s: &str) -> Option<Self> {
+    /// Kafka's name (`SASL_SSL`) to the protocol.
+    pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "PLAINTEXT" => Self::Plaintext,
             "SSL" => Self::Ssl,
@@ -111,6 +124,8 @@ pub struct KafkaGatewaySettings {
     pub backend_users: BTreeMap<String, String>,
     /// What the operator must hear at start: defaults left in place, a weak secret.
     pub warnings: Vec<String>,
+    /// The Kafka cluster behind the gateway (`KAFKA_*`); none: the in-memory log.
+    pub backend: Option<upstream::BackendSettings>,
 }
 
 impl KafkaGatewaySettings {
@@ -173,6 +188,7 @@ impl KafkaGatewaySettings {
             tenants: BTreeSet::new(),
             backend_users: BTreeMap::new(),
             warnings,
+            backend: upstream::BackendSettings::from_env(source, env)?,
         })
     }
 }
@@ -223,6 +239,23 @@ impl KafkaGateway {
                 ))
             }
         };
+        let mut backend_line = None;
+        if let Some(b) = &settings.backend {
+            let refused = |e: String| {
+                HarnessError::invalid(
+                    "kafka gateway",
+                    "KAFKA_BOOTSTRAP_SERVERS",
+                    format!("cannot use the Kafka backend, not starting: {e}"),
+                    "make the KAFKA_* variables (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_JAAS_CONFIG, KAFKA_SSL_TRUSTSTORE_LOCATION) match the backend's listener",
+                )
+            };
+            let mut up = upstream::Upstream::connect(b).await.map_err(refused)?;
+            let brokers = up.probe().await.map_err(refused)?;
+            backend_line = Some(format!(
+                "backend: connected to {}; the cluster lists {brokers} broker(s)",
+                b.describe()
+            ));
+        }
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| HarnessError::run("kafka gateway", e))?;
@@ -238,6 +271,9 @@ impl KafkaGateway {
         let log = NodeLog::new("kafka-gateway");
         for w in &settings.warnings {
             log.line(w.clone());
+        }
+        if let Some(line) = backend_line {
+            log.line(line);
         }
         let shared = Arc::new(Shared {
             settings,
@@ -419,6 +455,7 @@ async fn serve_kafka<S: AsyncRead + AsyncWrite + Unpin>(
     let sasl = shared.settings.security_protocol.sasl();
     let mut authenticated = !sasl;
     let mut handshaken = false;
+    let mut backend: Option<upstream::Upstream> = None;
     loop {
         let frame = match wire::read_frame(&mut stream).await {
             Ok(Some(f)) => f,
@@ -431,7 +468,7 @@ async fn serve_kafka<S: AsyncRead + AsyncWrite + Unpin>(
                 return;
             }
         };
-        let (header, request) = match wire::decode_request(frame) {
+        let (header, request) = match wire::decode_request(frame.clone()) {
             Ok(r) => r,
             Err(e) => {
                 shared
@@ -453,6 +490,33 @@ async fn serve_kafka<S: AsyncRead + AsyncWrite + Unpin>(
                 api_name(api)
             ));
             return;
+        }
+        if let (Some(settings), true) = (
+            &shared.settings.backend,
+            matches!(
+                request,
+                RequestKind::Metadata(_)
+                    | RequestKind::Produce(_)
+                    | RequestKind::Fetch(_)
+                    | RequestKind::ListOffsets(_)
+                    | RequestKind::InitProducerId(_)
+            ),
+        ) {
+            match forward(shared, settings, &mut backend, &header, &request, &frame).await {
+                Ok(None) => continue,
+                Ok(Some(response)) => {
+                    if wire::write_frame(&mut stream, &response).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    shared
+                        .log
+                        .line(format!("closing connection from /{}: {e}", peer.ip()));
+                    return;
+                }
+            }
         }
         let (response, close) = match request {
             RequestKind::ApiVersions(_) => (api_versions(&header), false),
@@ -542,6 +606,52 @@ async fn serve_kafka<S: AsyncRead + AsyncWrite + Unpin>(
             return;
         }
     }
+}
+
+/// Forwards one client request to the backend over this client
+/// connection's backend connection (made on first use) and returns the
+/// response frame to send back (size prefix included), `None` when the
+/// request gets none (Produce with acks=0). Metadata answers are rewritten:
+/// every broker is the gateway's listener.
+async fn forward(
+    shared: &Shared,
+    settings: &upstream::BackendSettings,
+    backend: &mut Option<upstream::Upstream>,
+    header: &RequestHeader,
+    request: &RequestKind,
+    frame: &Bytes,
+) -> Result<Option<Bytes>, String> {
+    let up = match backend {
+        Some(up) => up,
+        None => backend.insert(upstream::Upstream::connect(settings).await?),
+    };
+    let api = ApiKey::try_from(header.request_api_key).unwrap_or(ApiKey::Metadata);
+    let mut sized = bytes::BytesMut::with_capacity(frame.len() + 4);
+    sized.extend_from_slice(&(frame.len() as i32).to_be_bytes());
+    sized.extend_from_slice(frame);
+    if let RequestKind::Produce(p) = request {
+        if p.acks == 0 {
+            up.send(&sized, api).await?;
+            return Ok(None);
+        }
+    }
+    let response = up.exchange(&sized, api).await?;
+    if api != ApiKey::Metadata {
+        let mut out = bytes::BytesMut::with_capacity(response.len() + 4);
+        out.extend_from_slice(&(response.len() as i32).to_be_bytes());
+        out.extend_from_slice(&response);
+        return Ok(Some(out.freeze()));
+    }
+    let (_, mut metadata) =
+        upstream::decode_response::<MetadataResponse>(api, header.request_api_version, response)?;
+    for broker in &mut metadata.brokers {
+        broker.host = str_bytes("127.0.0.1");
+        broker.port = i32::from(shared.port);
+        broker.rack = None;
+    }
+    wire::encode_response(header, &ResponseKind::Metadata(metadata))
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// Closes after a bad frame with FIN, draining what the peer still sends

@@ -1,0 +1,163 @@
+//! A real Apache Kafka broker (3.8.1, KRaft combined mode) as the gateway's
+//! backend: `tlsmatrix.kafka.Broker` of `harness/probes/kafka-java`, started
+//! as a child process and ready when it prints its `TLSMATRIX-READY` line
+//! (after an AdminClient saw the broker and every listener accepted a TCP
+//! connection: no sleeps).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::HarnessError;
+use crate::nodes::child::{ChildNode, ChildStart};
+use crate::peers::kafka_java;
+
+/// The peer's name in requirements and reports.
+pub const PEER: &str = "kafka 3.8.1 broker";
+
+/// How long the broker may take to become ready (measured: 2.3–3 s alone;
+/// the machine may be busy).
+pub const READY_DEADLINE: Duration = Duration::from_secs(90);
+
+/// Finds the JVM and the built probe jar (the broker's classes are in it).
+pub fn locate() -> Result<PathBuf, HarnessError> {
+    kafka_java::locate().map_err(|e| match e {
+        HarnessError::PeerMissing {
+            detail, install, ..
+        } => HarnessError::PeerMissing {
+            peer: PEER.to_string(),
+            detail,
+            install,
+        },
+        other => other,
+    })
+}
+
+/// What the broker is started with.
+#[derive(Debug, Clone, Default)]
+pub struct BrokerSpec {
+    /// Listener names, each a protocol name (PLAINTEXT, SSL, SASL_PLAINTEXT,
+    /// SASL_SSL): one listener per protocol.
+    pub listeners: Vec<String>,
+    /// PLAIN users of the SASL listeners.
+    pub users: BTreeMap<String, String>,
+    /// Certificate chain and PKCS#8 key (PEM) of the TLS listeners.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// A running broker.
+#[derive(Debug)]
+pub struct KafkaBroker {
+    node: ChildNode,
+    listeners: BTreeMap<String, String>,
+    /// Process spawn to readiness line.
+    pub start_to_ready: Duration,
+}
+
+/// What starting gave.
+#[derive(Debug)]
+pub enum BrokerStart {
+    /// Ready.
+    Ready(Box<KafkaBroker>),
+    /// It exited before being ready; its stderr.
+    Refused(String),
+}
+
+impl KafkaBroker {
+    /// Starts a broker in `dir/kafka-broker` (fresh per case).
+    pub async fn start(spec: &BrokerSpec, dir: &Path) -> Result<BrokerStart, HarnessError> {
+        let java = locate()?;
+        let mut args = kafka_java::jvm_args("-Xmx512m", dir);
+        args.push("tlsmatrix.kafka.Broker".into());
+        args.extend([
+            "--dir".to_string(),
+            dir.join("kafka-broker").display().to_string(),
+        ]);
+        for l in &spec.listeners {
+            args.extend(["--listener".to_string(), format!("{l}://127.0.0.1:0")]);
+        }
+        if !spec.users.is_empty() {
+            let users: Vec<String> = spec.users.iter().map(|(u, p)| format!("{u}:{p}")).collect();
+            args.extend(["--users".to_string(), users.join(",")]);
+        }
+        if let Some((chain, key)) = &spec.tls {
+            args.extend([
+                "--cert-pem".to_string(),
+                chain.display().to_string(),
+                "--key-pem".to_string(),
+                key.display().to_string(),
+            ]);
+        }
+        let mut cmd = tokio::process::Command::new(java);
+        cmd.args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(dir);
+        let t = Instant::now();
+        match ChildNode::start(PEER, cmd, "TLSMATRIX-READY ", READY_DEADLINE).await? {
+            ChildStart::Refused(stderr) => Ok(BrokerStart::Refused(stderr)),
+            ChildStart::Ready(node, rest) => {
+                let listeners = rest
+                    .split_whitespace()
+                    .skip(1)
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                Ok(BrokerStart::Ready(Box::new(Self {
+                    node: *node,
+                    listeners,
+                    start_to_ready: t.elapsed(),
+                })))
+            }
+        }
+    }
+
+    /// `host:port` of a listener.
+    pub fn listener(&self, name: &str) -> Option<&str> {
+        self.listeners.get(name).map(String::as_str)
+    }
+
+    /// Every listener by name.
+    pub fn listeners(&self) -> &BTreeMap<String, String> {
+        &self.listeners
+    }
+
+    /// Replaces `{backend:NAME}` in `text` with that listener's address.
+    pub fn substitute(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (name, address) in &self.listeners {
+            out = out.replace(&format!("{{backend:{name}}}"), address);
+        }
+        out
+    }
+
+    /// Stops it (SIGTERM, clean shutdown) and returns the lines of its log
+    /// worth showing: failed authentications and closed connections, without
+    /// times and channel ids.
+    pub async fn stop(self) -> Vec<String> {
+        let stderr = self.node.stop().await;
+        notable_lines(&stderr)
+    }
+}
+
+/// The broker's WARN lines that say something about a client's connection,
+/// reduced to what does not vary (log time, channel id, selector ids).
+pub fn notable_lines(stderr: &str) -> Vec<String> {
+    let time = regex::Regex::new(r"^\[[0-9:,]+\] ").expect("valid");
+    let channel = regex::Regex::new(r"channelId=[^)]*").expect("valid");
+    let mut out: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        if !(line.contains("Unexpected error from")
+            || line.contains("Failed authentication")
+            || line.contains("InvalidReceiveException"))
+        {
+            continue;
+        }
+        let line = time.replace(line, "");
+        let line = format!("kafka: {}", channel.replace_all(&line, "channelId=[id]"));
+        if !out.contains(&line) {
+            out.push(line);
+        }
+    }
+    out
+}

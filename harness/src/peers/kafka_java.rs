@@ -1,0 +1,181 @@
+//! The official Java Kafka client (`org.apache.kafka:kafka-clients` 3.8.1),
+//! driven through `tlsmatrix.kafka.ClientProbe` (`harness/probes/kafka-java`):
+//! one JVM per run, AdminClient `describeCluster`, then optionally a producer
+//! and a group-less consumer; one JSON line on stdout.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::kcat::KafkaClientConfig;
+use super::process;
+use super::Observation;
+use crate::config::EnvMap;
+use crate::error::HarnessError;
+use crate::outcome::Outcome;
+
+/// The peer's name, with the pinned library version.
+pub const PEER: &str = "kafka-clients 3.8.1";
+
+/// How to build it.
+pub const INSTALL: &str =
+    "bash ci/setup (or: bash harness/probes/kafka-java/build.sh; needs a JDK 17 and Maven)";
+
+/// `harness/probes/kafka-java/target`: `probe.jar` and `lib/*.jar`.
+pub fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("probes/kafka-java/target")
+}
+
+/// Finds the JVM and the built probe jar, or says how to build them.
+pub fn locate() -> Result<PathBuf, HarnessError> {
+    let java = crate::nodes::oracle::java(PEER, INSTALL)?;
+    let jar = target_dir().join("probe.jar");
+    if !jar.is_file() || !target_dir().join("lib").is_dir() {
+        return Err(HarnessError::PeerMissing {
+            peer: PEER.to_string(),
+            detail: format!("{} is not built", jar.display()),
+            install: INSTALL.to_string(),
+        });
+    }
+    Ok(java)
+}
+
+/// The JVM arguments before a main class of the probe jar (`heap`: `-Xmx…`).
+pub fn jvm_args(heap: &str, workdir: &Path) -> Vec<String> {
+    let dir = target_dir();
+    vec![
+        // The JVM takes its home from the password database, not $HOME.
+        format!("-Duser.home={}", workdir.display()),
+        "-XX:TieredStopAtLevel=1".into(),
+        "-XX:+UseSerialGC".into(),
+        heap.into(),
+        "-cp".into(),
+        format!(
+            "{}:{}/*",
+            dir.join("probe.jar").display(),
+            dir.join("lib").display()
+        ),
+    ]
+}
+
+#[derive(Debug, Deserialize)]
+struct ProbeLine {
+    ok: bool,
+    #[serde(default)]
+    brokers: u32,
+    #[serde(default)]
+    produced: u32,
+    #[serde(default)]
+    consumed: u32,
+    #[serde(default)]
+    stage: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    warning: Option<String>,
+}
+
+/// The command line as reports show it: the password replaced, the JVM's
+/// class path left out.
+fn shown_command(args: &[String]) -> String {
+    let mut shown = vec!["java … tlsmatrix.kafka.ClientProbe".to_string()];
+    let mut hide = false;
+    for a in args {
+        if hide {
+            shown.push("[redacted]".into());
+            hide = false;
+        } else {
+            hide = a == "--password";
+            shown.push(a.clone());
+        }
+    }
+    shown.join(" ")
+}
+
+/// Runs `ClientProbe`: `describeCluster`, then `records` records produced and
+/// consumed back when `records > 0`.
+pub async fn run(
+    c: &KafkaClientConfig,
+    topic: &str,
+    records: u32,
+) -> Result<Observation, HarnessError> {
+    let java = locate()?;
+    let mut args = vec![
+        "--bootstrap".to_string(),
+        c.bootstrap.clone(),
+        "--security-protocol".into(),
+        c.security_protocol.clone(),
+    ];
+    let mut flag = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            args.push(format!("--{k}"));
+            args.push(v.clone());
+        }
+    };
+    flag("sasl-mechanism", &c.sasl_mechanism);
+    flag("username", &c.username);
+    flag("password", &c.password);
+    flag("ca-pem", &c.ca);
+    if records > 0 {
+        args.extend([
+            "--topic".into(),
+            topic.into(),
+            "--produce".into(),
+            records.to_string(),
+            "--consume".into(),
+            records.to_string(),
+        ]);
+    }
+    // The probe's own deadline, then 3 s for the JVM to start and stop.
+    let budget = c.deadline.saturating_sub(std::time::Duration::from_secs(3));
+    args.extend(["--timeout-ms".into(), budget.as_millis().to_string()]);
+    let mut full = jvm_args("-Xmx256m", &c.workdir);
+    full.push("tlsmatrix.kafka.ClientProbe".into());
+    full.extend(args.iter().cloned());
+    let env: EnvMap = std::env::var("PATH")
+        .map(|p| [("PATH".to_string(), p)].into_iter().collect())
+        .unwrap_or_default();
+    let out = process::run(&java, &full, &env, &c.workdir, c.deadline).await?;
+    let mut obs = Observation {
+        peer: PEER.to_string(),
+        command: Some(shown_command(&args)),
+        exit_code: out.exit_code,
+        elapsed: out.elapsed,
+        ..Observation::default()
+    };
+    let line = out.stdout.lines().find(|l| l.starts_with('{'));
+    match line.map(serde_json::from_str::<ProbeLine>) {
+        Some(Ok(p)) if p.ok => {
+            obs.direct = Some(Outcome::Succeeded);
+            obs.stdout = if records > 0 {
+                format!(
+                    "describeCluster: {} broker(s); produced {} and consumed {} records",
+                    p.brokers, p.produced, p.consumed
+                )
+            } else {
+                format!("describeCluster: {} broker(s)", p.brokers)
+            };
+        }
+        Some(Ok(p)) => {
+            let mut text = format!(
+                "stage {}: {}",
+                p.stage.unwrap_or_default(),
+                p.error.unwrap_or_default()
+            );
+            if let Some(w) = p.warning {
+                text.push_str("\nlast NetworkClient warning: ");
+                text.push_str(&w);
+            }
+            obs.stderr = text;
+        }
+        _ => {
+            let tail: Vec<&str> = out.stderr.lines().rev().take(5).collect();
+            obs.stderr = format!(
+                "ClientProbe printed no result line (exit {:?}); its last log lines:\n{}",
+                out.exit_code,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+    Ok(obs)
+}
