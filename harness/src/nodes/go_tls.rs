@@ -800,4 +800,40 @@ mod tests {
             Err(GoVerifyError::Expired(t)) if t.contains("is after")
         ));
     }
+
+    #[test]
+    fn server_names_like_go() {
+        let spec = PkiSpec::new()
+            .with("ca", CertSpec::root())
+            .with("named", CertSpec::leaf("ca").with_sans(["localhost"]))
+            .with(
+                "both",
+                CertSpec::leaf("ca").with_sans(["localhost", "127.0.0.1"]),
+            )
+            .with(
+                "wild",
+                CertSpec::leaf("ca").with_sans(["*.example.test", "10.0.0.1"]),
+            );
+        let pki = spec.build().unwrap();
+        let check = |name: &str, host: &str| {
+            let der = pki.get(name).unwrap().cert.to_vec();
+            let (_, cert) = X509Certificate::from_der(&der).unwrap();
+            go_verify_hostname(&cert, host)
+        };
+        assert_eq!(
+            check("named", "127.0.0.1"),
+            Err("x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs".into())
+        );
+        assert_eq!(check("both", "127.0.0.1"), Ok(()));
+        assert_eq!(check("both", "LOCALHOST."), Ok(()));
+        assert_eq!(check("wild", "api.example.test"), Ok(()));
+        assert_eq!(
+            check("wild", "127.0.0.1"),
+            Err("x509: certificate is valid for 10.0.0.1, not 127.0.0.1".into())
+        );
+        assert_eq!(
+            check("named", "other.test"),
+            Err("x509: certificate is valid for localhost, not other.test".into())
+        );
+    }
 }
