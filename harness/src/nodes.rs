@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod gateway;
 pub mod gateway_auth;
 pub mod go_tls;
+pub mod http_backend;
 pub mod http_gateway;
 pub mod http_oracle;
 pub mod jwt;

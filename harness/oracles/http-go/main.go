@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -29,8 +30,53 @@ import (
 // krakendConfig holds the part of a KrakenD configuration file the oracle
 // reads. Unknown keys are ignored.
 type krakendConfig struct {
-	Port int        `json:"port"`
-	TLS  *tlsConfig `json:"tls"`
+	Port        int                        `json:"port"`
+	TLS         *tlsConfig                 `json:"tls"`
+	ClientTLS   *clientTLSConfig           `json:"client_tls"`
+	Endpoints   []endpointConfig           `json:"endpoints"`
+	ExtraConfig map[string]json.RawMessage `json:"extra_config"`
+}
+
+// endpointConfig is one `endpoints` entry (lura's config.EndpointConfig, the
+// parts the oracle uses).
+type endpointConfig struct {
+	Endpoint string          `json:"endpoint"`
+	Method   string          `json:"method"`
+	Backend  []backendConfig `json:"backend"`
+}
+
+// backendConfig is one `backend` entry.
+type backendConfig struct {
+	Host        []string                   `json:"host"`
+	URLPattern  string                     `json:"url_pattern"`
+	Method      string                     `json:"method"`
+	ExtraConfig map[string]json.RawMessage `json:"extra_config"`
+}
+
+// clientTLSConfig mirrors KrakenD's `client_tls` (service level in CE; per
+// backend under extra_config."backend/http/client".client_tls in Enterprise).
+type clientTLSConfig struct {
+	AllowInsecureConnections bool         `json:"allow_insecure_connections"`
+	CaCerts                  []string     `json:"ca_certs"`
+	DisableSystemCaPool      bool         `json:"disable_system_ca_pool"`
+	MinVersion               string       `json:"min_version"`
+	MaxVersion               string       `json:"max_version"`
+	CurvePreferences         []uint16     `json:"curve_preferences"`
+	CipherSuites             []uint16     `json:"cipher_suites"`
+	ClientCerts              []clientCert `json:"client_certs"`
+}
+
+type clientCert struct {
+	Certificate string `json:"certificate"`
+	PrivateKey  string `json:"private_key"`
+}
+
+type backendHTTPClient struct {
+	ClientTLS *clientTLSConfig `json:"client_tls"`
+}
+
+type routerConfig struct {
+	ReturnErrorMsg bool `json:"return_error_msg"`
 }
 
 type keyPair struct {
@@ -216,10 +262,157 @@ func buildTLS(c *tlsConfig) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// handler: GET /__health like KrakenD CE; everything else 404 like its gin
-// router (which marks unmatched routes as incomplete).
-func handler() http.Handler {
+// buildClientTLS: the tls.Config lura's ParseClientTLSConfigWithLogger builds
+// from client_tls: InsecureSkipVerify, RootCAs from the system pool (unless
+// disabled) plus ca_certs, versions (unset: TLS13), curves and ciphers, and
+// the client_certs key pairs (one that cannot be loaded is logged and left
+// out).
+func buildClientTLS(c *clientTLSConfig) *tls.Config {
+	if c == nil {
+		return nil
+	}
+	minV, _ := parseVersion("min_version", c.MinVersion)
+	maxV, _ := parseVersion("max_version", c.MaxVersion)
+	cfg := &tls.Config{
+		InsecureSkipVerify: c.AllowInsecureConnections, //nolint:gosec // KrakenD's allow_insecure_connections
+		RootCAs:            certPool(c.DisableSystemCaPool, c.CaCerts),
+		MinVersion:         minV,
+		MaxVersion:         maxV,
+		CurvePreferences:   parseCurves(c.CurvePreferences),
+		CipherSuites:       parseCiphers(c.CipherSuites),
+	}
+	for _, cc := range c.ClientCerts {
+		cert, err := tls.LoadX509KeyPair(cc.Certificate, cc.PrivateKey)
+		if err != nil {
+			krakendLog("ERROR", fmt.Sprintf("%s Cannot load client certificate %s (private key %s): %s", loggerPrefix, cc.Certificate, cc.PrivateKey, err))
+			continue
+		}
+		cfg.Certificates = append(cfg.Certificates, cert)
+	}
+	return cfg
+}
+
+// route is an endpoint with the client that calls its first backend.
+type route struct {
+	endpoint string
+	method   string
+	url      string
+	bMethod  string
+	client   *http.Client
+}
+
+func buildRoutes(kc *krakendConfig) []route {
+	var routes []route
+	for _, e := range kc.Endpoints {
+		method := strings.ToUpper(e.Method)
+		if method == "" {
+			method = http.MethodGet
+		}
+		r := route{endpoint: e.Endpoint, method: method}
+		if len(e.Backend) > 0 {
+			b := e.Backend[0]
+			ct := kc.ClientTLS
+			if raw, ok := b.ExtraConfig["backend/http/client"]; ok {
+				var hc backendHTTPClient
+				if err := json.Unmarshal(raw, &hc); err == nil && hc.ClientTLS != nil {
+					ct = hc.ClientTLS
+				}
+			}
+			host := ""
+			if len(b.Host) > 0 {
+				host = b.Host[0]
+			}
+			r.url = host + b.URLPattern
+			r.bMethod = strings.ToUpper(b.Method)
+			if r.bMethod == "" {
+				r.bMethod = method
+			}
+			// A transport of its own, like KrakenD's per-backend client: no
+			// HTTP/2 attempt once TLSClientConfig is set.
+			transport := &http.Transport{
+				Proxy:               nil,
+				TLSHandshakeTimeout: 10 * time.Second,
+				TLSClientConfig:     buildClientTLS(ct),
+			}
+			r.client = &http.Client{Transport: transport, Timeout: 2 * time.Second}
+		}
+		routes = append(routes, r)
+	}
+	return routes
+}
+
+func returnErrorMsg(kc *krakendConfig) bool {
+	for _, ns := range []string{"router", "github_com/luraproject/lura/router/gin"} {
+		if raw, ok := kc.ExtraConfig[ns]; ok {
+			var rc routerConfig
+			if err := json.Unmarshal(raw, &rc); err == nil && rc.ReturnErrorMsg {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// serveRoute calls the backend like lura's proxy and answers like lura's
+// router/gin endpoint handler: the backend's JSON re-encoded, or 500 with
+// X-Krakend-Completed: false, the error logged as "[ENDPOINT: /path] err"
+// and written as the body only with return_error_msg.
+func serveRoute(w http.ResponseWriter, r *http.Request, rt route, errMsg bool) {
+	w.Header().Set("X-Krakend", "Version 2.12.0")
+	if rt.client == nil {
+		w.Header().Set("X-Krakend-Completed", "true")
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write([]byte("{}"))
+		return
+	}
+	fail := func(err error) {
+		krakendLog("ERROR", fmt.Sprintf("[ENDPOINT: %s] %s", rt.endpoint, err))
+		w.Header().Set("X-Krakend-Completed", "false")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		if errMsg {
+			_, _ = w.Write([]byte(err.Error()))
+		}
+	}
+	req, err := http.NewRequestWithContext(r.Context(), rt.bMethod, rt.url, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	req.Header.Set("User-Agent", "KrakenD Version 2.12.0")
+	resp, err := rt.client.Do(req)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		fail(fmt.Errorf("invalid status code %d", resp.StatusCode))
+		return
+	}
+	var data map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&data); err != nil {
+		fail(fmt.Errorf("invalid character in the backend answer: %w", err))
+		return
+	}
+	body, _ := json.Marshal(data)
+	w.Header().Set("X-Krakend-Completed", "true")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// handler: the configured endpoints, GET /__health like KrakenD CE;
+// everything else 404 like its gin router (which marks unmatched routes as
+// incomplete).
+func handler(routes []route, errMsg bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, rt := range routes {
+			if rt.endpoint == r.URL.Path && rt.method == r.Method {
+				serveRoute(w, r, rt, errMsg)
+				return
+			}
+		}
 		if r.URL.Path == "/__health" {
 			if r.Method != http.MethodGet {
 				w.Header().Set("Content-Type", "text/plain")
@@ -280,7 +473,7 @@ func main() {
 		fatal(err)
 	}
 
-	srv := &http.Server{Handler: handler(), TLSConfig: tlsCfg}
+	srv := &http.Server{Handler: handler(buildRoutes(&kc), returnErrorMsg(&kc)), TLSConfig: tlsCfg}
 	done := make(chan error, 1)
 	go func() {
 		if tlsCfg == nil {

@@ -26,6 +26,22 @@
 //!
 //! The file's `port` is replaced by a free port on 127.0.0.1; everything else
 //! is read as KrakenD reads it, paths relative to the case directory.
+//!
+//! Client mTLS to backends: a case may start the reference backend server
+//! ([`HttpBackendNode`], in process, the same for both gateway
+//! implementations) with
+//!
+//! ```yaml
+//! upstream:
+//!   cert: backend-chain.pem   # its certificate chain and key, from the case PKI
+//!   key: backend.key
+//!   client-ca: ca.pem         # optional: require a client certificate from this CA
+//! ```
+//!
+//! Its port is known only at run time: every `{backend}` in the gateway's
+//! configuration (e.g. `host: ["https://127.0.0.1:{backend}"]`) is replaced by
+//! it before the gateway reads the file. Its handshake errors join the node
+//! log after the gateway's, prefixed `upstream: `.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -38,6 +54,7 @@ use crate::catalogue::Catalogue;
 use crate::config::krakend::ServiceSettings;
 use crate::error::HarnessError;
 use crate::nodes::go_tls::GoGeneration;
+use crate::nodes::http_backend::HttpBackendNode;
 use crate::nodes::http_gateway::HttpGatewayNode;
 use crate::nodes::http_oracle::{self, HttpOracle, HttpOracleStart};
 use crate::peers::http_clients::{self, HttpClientConfig};
@@ -64,7 +81,26 @@ pub struct CaseBody {
     pub gateway: GatewayBody,
     /// The client.
     pub client: ClientBody,
+    /// The reference backend server the gateway's endpoints call.
+    #[serde(default)]
+    pub upstream: Option<UpstreamBody>,
 }
+
+/// The reference backend server of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UpstreamBody {
+    /// Its certificate chain file.
+    pub cert: String,
+    /// Its key file.
+    pub key: String,
+    /// A CA file: when given, a client certificate from it is required.
+    #[serde(default)]
+    pub client_ca: Option<String>,
+}
+
+/// What the gateway configuration says for the backend's port.
+pub const BACKEND_PORT_PLACEHOLDER: &str = "{backend}";
 
 /// Which gateway implementation serves a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -224,18 +260,51 @@ impl Area for HttpGatewayArea {
             if let Some(recipe) = body.openssl_recipe {
                 openssl_recipe::run(recipe, workdir).await?;
             }
+            let upstream = match &body.upstream {
+                Some(u) => Some(
+                    HttpBackendNode::start(workdir, &u.cert, &u.key, u.client_ca.as_deref())
+                        .await?,
+                ),
+                None => None,
+            };
+            let port = upstream.as_ref().map(|u| u.port().to_string());
+            let with_port = |text: String| match &port {
+                Some(port) => text.replace(BACKEND_PORT_PLACEHOLDER, port),
+                None => text,
+            };
             let config = match &body.gateway.config_file {
-                Some(file) => file.clone(),
+                Some(file) => {
+                    let path = workdir.join(file);
+                    if let (Some(_), Ok(text)) = (&port, std::fs::read_to_string(&path)) {
+                        crate::pki::write_file(&path, with_port(text).as_bytes(), 0o644)?;
+                    }
+                    file.clone()
+                }
                 None => {
                     let json = serde_json::to_string_pretty(&body.gateway.config)
                         .map_err(|e| HarnessError::run("http-gateway", e))?;
-                    crate::pki::write_file(&workdir.join(CONFIG_FILE), json.as_bytes(), 0o644)?;
+                    crate::pki::write_file(
+                        &workdir.join(CONFIG_FILE),
+                        with_port(json).as_bytes(),
+                        0o644,
+                    )?;
                     CONFIG_FILE.to_string()
                 }
             };
-            match body.gateway.backend {
+            let obs = match body.gateway.backend {
                 Backend::Embedded => run_embedded(&body, &config, workdir).await,
                 Backend::GoOracle => run_oracle(&body, &config, workdir).await,
+            };
+            match upstream {
+                Some(upstream) => {
+                    upstream.log().settle(SETTLE_DEADLINE).await;
+                    let lines = upstream.log().lines();
+                    upstream.shutdown().await;
+                    let mut obs = obs?;
+                    obs.node_logs.extend(lines);
+                    Ok(obs)
+                }
+                None => obs,
             }
         })
     }

@@ -1,5 +1,29 @@
 //! KrakenD's service configuration (`krakend.json`), the parts that decide
-//! server TLS: `port` and the `tls` object, read the way KrakenD reads them.
+//! server TLS (`port` and the `tls` object) and client TLS to backends
+//! (`endpoints[].backend[]` with their `client_tls`), read the way KrakenD
+//! reads them.
+//!
+//! Client TLS to backends, as KrakenD documents it: the service-level
+//! `client_tls` object (KrakenD CE; lura's `InitHTTPDefaultTransport` builds
+//! the default transport's `tls.Config` from it) and, per backend, the same
+//! object under the backend's `extra_config` → `"backend/http/client"` →
+//! `"client_tls"` (KrakenD Enterprise, "HTTP Per-backend Client settings":
+//! "include the backend/http/client namespace in the backend's extra
+//! configuration … client_tls … See the global Client TLS options"). The keys
+//! are the schema's (`https://www.krakend.io/schema/v2.12/client_tls.json`):
+//! `allow_insecure_connections`, `ca_certs` (list of PEM files),
+//! `disable_system_ca_pool`, `client_certs` (list of
+//! `{"certificate", "private_key"}`), `min_version`/`max_version` (KrakenD's
+//! version names; an unset one is TLS13, as lura's `parseTLSVersion` has it),
+//! plus `curve_preferences`/`cipher_suites`, which are read as lists of numbers
+//! and otherwise left to the defaults. A backend with its own `client_tls`
+//! uses it whole; otherwise the service-level one; otherwise Go's defaults
+//! (system roots, TLS 1.2 to 1.3).
+//!
+//! The router option `return_error_msg` (service `extra_config` → `router`,
+//! or lura's full namespace `github_com/luraproject/lura/router/gin`) makes
+//! KrakenD write a failed backend call's error text as the 500 body (lura's
+//! `router/gin/endpoint.go`); without it the body is empty.
 //!
 //! Unknown keys (endpoints, `extra_config`, ...) are ignored, as a real file
 //! has many; a known key with the wrong type is an error naming its JSON path.
@@ -77,10 +101,79 @@ pub struct ServiceSettings {
     /// What KrakenD accepts silently but an operator should hear about
     /// (an unknown TLS version name falls back to TLS13).
     pub warnings: Vec<String>,
+    /// `endpoints`, each with its backends.
+    pub endpoints: Vec<EndpointSettings>,
+    /// `extra_config.router.return_error_msg`.
+    pub return_error_msg: bool,
 }
 
 /// KrakenD's default port.
 pub const DEFAULT_PORT: u16 = 8080;
+
+/// A file path as written in the configuration and resolved against the
+/// working directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigPath {
+    /// As written (what KrakenD's log lines show).
+    pub given: String,
+    /// Resolved.
+    pub path: PathBuf,
+}
+
+/// One `client_certs` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientCert {
+    /// `certificate`: the certificate (chain) PEM file.
+    pub certificate: ConfigPath,
+    /// `private_key`: its key.
+    pub private_key: ConfigPath,
+}
+
+/// A `client_tls` object: how the gateway dials HTTPS backends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientTls {
+    /// `allow_insecure_connections`: skip verification of the backend's
+    /// certificate (Go's `InsecureSkipVerify`).
+    pub allow_insecure_connections: bool,
+    /// `ca_certs`: CA files trusted besides the system pool.
+    pub ca_certs: Vec<ConfigPath>,
+    /// `disable_system_ca_pool`: leave the system roots out.
+    pub disable_system_ca_pool: bool,
+    /// `client_certs`: certificates the gateway can present to backends.
+    pub client_certs: Vec<ClientCert>,
+    /// `min_version` (unset: TLS13, as lura's `parseTLSVersion`).
+    pub min_version: TlsVersion,
+    /// `max_version` (unset: TLS13).
+    pub max_version: TlsVersion,
+}
+
+/// One `backend` entry of an endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendSettings {
+    /// `host`: base URLs (`https://127.0.0.1:8443`); the first one is dialled.
+    pub hosts: Vec<String>,
+    /// `url_pattern`: the path appended to the host.
+    pub url_pattern: String,
+    /// `method` (default: the endpoint's).
+    pub method: String,
+    /// The client TLS in force for this backend: its own
+    /// `extra_config."backend/http/client".client_tls`, else the service's
+    /// `client_tls`, else none (Go's defaults).
+    pub client_tls: Option<ClientTls>,
+    /// Where `client_tls` came from, as a JSON path (for log lines and errors).
+    pub client_tls_path: Option<String>,
+}
+
+/// One `endpoints` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointSettings {
+    /// `endpoint`: the path the gateway serves.
+    pub endpoint: String,
+    /// `method` (default GET).
+    pub method: String,
+    /// `backend`: the calls made for it (the reference calls the first one).
+    pub backends: Vec<BackendSettings>,
+}
 
 struct Reader<'a> {
     source: &'a str,
@@ -182,10 +275,44 @@ impl ServiceSettings {
             Some(tls @ Value::Object(_)) => Self::tls(&r, tls, workdir, &mut warnings)?,
             Some(other) => return Err(r.wrong("tls", "an object", other)),
         };
+        let global_tls = match value.get("client_tls") {
+            None | Some(Value::Null) => None,
+            Some(ct @ Value::Object(_)) => {
+                Some(client_tls(&r, ct, "client_tls", workdir, &mut warnings)?)
+            }
+            Some(other) => return Err(r.wrong("client_tls", "an object", other)),
+        };
+        let endpoints = match value.get("endpoints") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, e)| endpoint(&r, e, i, &global_tls, workdir, &mut warnings))
+                .collect::<Result<_, _>>()?,
+            Some(other) => return Err(r.wrong("endpoints", "a list of endpoints", other)),
+        };
+        let mut return_error_msg = false;
+        for ns in ["router", "github_com/luraproject/lura/router/gin"] {
+            match value.get("extra_config").and_then(|e| e.get(ns)) {
+                None | Some(Value::Null) => {}
+                Some(router @ Value::Object(_)) => {
+                    return_error_msg |= r.bool(
+                        router,
+                        "return_error_msg",
+                        &format!("extra_config.{ns}.return_error_msg"),
+                    )?;
+                }
+                Some(other) => {
+                    return Err(r.wrong(&format!("extra_config.{ns}"), "an object", other))
+                }
+            }
+        }
         Ok(Self {
             port,
             tls,
             warnings,
+            endpoints,
+            return_error_msg,
         })
     }
 
@@ -258,6 +385,234 @@ impl ServiceSettings {
     }
 }
 
+fn string_list(
+    r: &Reader,
+    obj: &Value,
+    key: &str,
+    path: &str,
+) -> Result<Vec<String>, HarnessError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(r.wrong(&format!("{path}[{i}]"), "a string", other)),
+            })
+            .collect(),
+        Some(other) => Err(r.wrong(path, "a list of strings", other)),
+    }
+}
+
+fn number_list(r: &Reader, obj: &Value, key: &str, path: &str) -> Result<(), HarnessError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(items)) => {
+            items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, item)| match item {
+                    Value::Number(n) if n.as_u64().is_some_and(|n| n <= u64::from(u16::MAX)) => {
+                        Ok(())
+                    }
+                    other => Err(r.wrong(&format!("{path}[{i}]"), "a number (0-65535)", other)),
+                })
+        }
+        Some(other) => Err(r.wrong(path, "a list of numbers", other)),
+    }
+}
+
+fn config_path(given: &str, workdir: &Path) -> ConfigPath {
+    ConfigPath {
+        given: given.to_string(),
+        path: workdir.join(given),
+    }
+}
+
+/// A `client_tls` object at `path`.
+fn client_tls(
+    r: &Reader,
+    ct: &Value,
+    path: &str,
+    workdir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<ClientTls, HarnessError> {
+    let ca_certs = string_list(r, ct, "ca_certs", &format!("{path}.ca_certs"))?
+        .iter()
+        .map(|s| config_path(s, workdir))
+        .collect();
+    number_list(
+        r,
+        ct,
+        "curve_preferences",
+        &format!("{path}.curve_preferences"),
+    )?;
+    number_list(r, ct, "cipher_suites", &format!("{path}.cipher_suites"))?;
+    let client_certs = match ct.get("client_certs") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let at = format!("{path}.client_certs[{i}]");
+                if !item.is_object() {
+                    return Err(r.wrong(
+                        &at,
+                        "an object with certificate and private_key",
+                        item,
+                    ));
+                }
+                let file = |key: &str| -> Result<ConfigPath, HarnessError> {
+                    let key_path = format!("{at}.{key}");
+                    r.string(item, key, &key_path)?
+                        .map(|s| config_path(&s, workdir))
+                        .ok_or_else(|| {
+                            HarnessError::invalid(
+                                r.source,
+                                &key_path,
+                                "a client certificate entry without this key",
+                                format!(
+                                    "set `{key_path}` to a PEM file (relative to KrakenD's working directory)"
+                                ),
+                            )
+                        })
+                };
+                Ok(ClientCert {
+                    certificate: file("certificate")?,
+                    private_key: file("private_key")?,
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(r.wrong(
+                &format!("{path}.client_certs"),
+                "a list of {certificate, private_key} objects",
+                other,
+            ))
+        }
+    };
+    let min_version = r.version(ct, "min_version", &format!("{path}.min_version"), warnings)?;
+    let max_version = r.version(ct, "max_version", &format!("{path}.max_version"), warnings)?;
+    Ok(ClientTls {
+        allow_insecure_connections: r.bool(
+            ct,
+            "allow_insecure_connections",
+            &format!("{path}.allow_insecure_connections"),
+        )?,
+        ca_certs,
+        disable_system_ca_pool: r.bool(
+            ct,
+            "disable_system_ca_pool",
+            &format!("{path}.disable_system_ca_pool"),
+        )?,
+        client_certs,
+        min_version,
+        max_version,
+    })
+}
+
+/// The `endpoints[index]` entry.
+fn endpoint(
+    r: &Reader,
+    e: &Value,
+    index: usize,
+    global_tls: &Option<ClientTls>,
+    workdir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<EndpointSettings, HarnessError> {
+    let at = format!("endpoints[{index}]");
+    if !e.is_object() {
+        return Err(r.wrong(&at, "an object", e));
+    }
+    let endpoint = r
+        .string(e, "endpoint", &format!("{at}.endpoint"))?
+        .ok_or_else(|| {
+            HarnessError::invalid(
+                r.source,
+                format!("{at}.endpoint"),
+                "an endpoint without its path",
+                "set `endpoint` to the path the gateway serves, e.g. \"/api/data\"",
+            )
+        })?;
+    let method = r
+        .string(e, "method", &format!("{at}.method"))?
+        .unwrap_or_else(|| "GET".to_string())
+        .to_ascii_uppercase();
+    let backends = match e.get("backend") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(j, b)| {
+                let bat = format!("{at}.backend[{j}]");
+                if !b.is_object() {
+                    return Err(r.wrong(&bat, "an object", b));
+                }
+                let hosts = string_list(r, b, "host", &format!("{bat}.host"))?;
+                let url_pattern = r
+                    .string(b, "url_pattern", &format!("{bat}.url_pattern"))?
+                    .unwrap_or_default();
+                let backend_method = r
+                    .string(b, "method", &format!("{bat}.method"))?
+                    .map(|m| m.to_ascii_uppercase())
+                    .unwrap_or_else(|| method.clone());
+                let own = match b.get("extra_config") {
+                    None | Some(Value::Null) => None,
+                    Some(extra @ Value::Object(_)) => match extra.get("backend/http/client") {
+                        None | Some(Value::Null) => None,
+                        Some(client @ Value::Object(_)) => match client.get("client_tls") {
+                            None | Some(Value::Null) => None,
+                            Some(ct @ Value::Object(_)) => {
+                                let p =
+                                    format!("{bat}.extra_config.backend/http/client.client_tls");
+                                Some((client_tls(r, ct, &p, workdir, warnings)?, p))
+                            }
+                            Some(other) => {
+                                return Err(r.wrong(
+                                    &format!("{bat}.extra_config.backend/http/client.client_tls"),
+                                    "an object",
+                                    other,
+                                ))
+                            }
+                        },
+                        Some(other) => {
+                            return Err(r.wrong(
+                                &format!("{bat}.extra_config.backend/http/client"),
+                                "an object",
+                                other,
+                            ))
+                        }
+                    },
+                    Some(other) => {
+                        return Err(r.wrong(&format!("{bat}.extra_config"), "an object", other))
+                    }
+                };
+                let (client_tls, client_tls_path) = match own {
+                    Some((ct, p)) => (Some(ct), Some(p)),
+                    None => (
+                        global_tls.clone(),
+                        global_tls.as_ref().map(|_| "client_tls".to_string()),
+                    ),
+                };
+                Ok(BackendSettings {
+                    hosts,
+                    url_pattern,
+                    method: backend_method,
+                    client_tls,
+                    client_tls_path,
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(r.wrong(&format!("{at}.backend"), "a list of backends", other)),
+    };
+    Ok(EndpointSettings {
+        endpoint,
+        method,
+        backends,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,5 +681,39 @@ mod tests {
             .unwrap()
             .tls
             .is_none());
+    }
+
+    #[test]
+    fn backend_client_tls_reads_with_json_paths() {
+        let s = read(json!({
+            "endpoints": [{"endpoint": "/api", "backend": [{
+                "host": ["https://127.0.0.1:8443"], "url_pattern": "/data",
+                "extra_config": {"backend/http/client": {"client_tls": {
+                    "ca_certs": ["ca.pem"], "disable_system_ca_pool": true,
+                    "client_certs": [{"certificate": "gw.pem", "private_key": "gw.key"}]
+                }}}
+            }]}],
+            "extra_config": {"router": {"return_error_msg": true}}
+        }))
+        .unwrap();
+        assert!(s.return_error_msg);
+        let b = &s.endpoints[0].backends[0];
+        assert_eq!(s.endpoints[0].method, "GET");
+        let ct = b.client_tls.as_ref().unwrap();
+        assert_eq!(ct.client_certs[0].certificate.path, Path::new("/w/gw.pem"));
+        assert_eq!(ct.min_version, TlsVersion::Tls13);
+        assert!(ct.disable_system_ca_pool && !ct.allow_insecure_connections);
+        let e = read(json!({"endpoints": [{"endpoint": "/a", "backend": [{"host": ["h"],
+            "extra_config": {"backend/http/client": {"client_tls": {"client_certs": [{"certificate": 3}]}}}}]}]}))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("endpoints[0].backend[0].extra_config.backend/http/client.client_tls.client_certs[0].certificate"),
+            "{e}"
+        );
+        let e = read(json!({"client_tls": {"allow_insecure_connections": "yes"}}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("client_tls.allow_insecure_connections"), "{e}");
     }
 }

@@ -137,35 +137,42 @@ impl GoClientVerifier {
         dss: &DigitallySignedStruct,
         tls13: bool,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let bad = || rustls::Error::InvalidCertificate(CertificateError::BadSignature);
-        let (_, parsed) = X509Certificate::from_der(cert).map_err(|_| bad())?;
-        let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(
-            parsed.tbs_certificate.subject_pki.raw,
-        );
-        if tls13 {
-            return rustls::crypto::verify_tls13_signature_with_raw_key(
-                message,
-                &spki,
-                dss,
-                &self.algorithms,
-            );
-        }
-        let raw = webpki::RawPublicKeyEntity::try_from(&spki).map_err(|_| bad())?;
-        let algs = self
-            .algorithms
-            .mapping
-            .iter()
-            .find(|(scheme, _)| *scheme == dss.scheme)
-            .map(|(_, algs)| *algs)
-            .ok_or_else(bad)?;
-        algs.iter()
-            .find(|alg| {
-                raw.verify_signature(**alg, message, dss.signature())
-                    .is_ok()
-            })
-            .map(|_| HandshakeSignatureValid::assertion())
-            .ok_or_else(bad)
+        verify_handshake_signature(&self.algorithms, message, cert, dss, tls13)
     }
+}
+
+/// Checks a handshake signature against the public key of `cert` without
+/// webpki's certificate parsing (which refuses v1 certificates Go accepts).
+fn verify_handshake_signature(
+    algorithms: &WebPkiSupportedAlgorithms,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    tls13: bool,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    let bad = || rustls::Error::InvalidCertificate(CertificateError::BadSignature);
+    let (_, parsed) = X509Certificate::from_der(cert).map_err(|_| bad())?;
+    let spki =
+        rustls::pki_types::SubjectPublicKeyInfoDer::from(parsed.tbs_certificate.subject_pki.raw);
+    if tls13 {
+        return rustls::crypto::verify_tls13_signature_with_raw_key(
+            message, &spki, dss, algorithms,
+        );
+    }
+    let raw = webpki::RawPublicKeyEntity::try_from(&spki).map_err(|_| bad())?;
+    let algs = algorithms
+        .mapping
+        .iter()
+        .find(|(scheme, _)| *scheme == dss.scheme)
+        .map(|(_, algs)| *algs)
+        .ok_or_else(bad)?;
+    algs.iter()
+        .find(|alg| {
+            raw.verify_signature(**alg, message, dss.signature())
+                .is_ok()
+        })
+        .map(|_| HandshakeSignatureValid::assertion())
+        .ok_or_else(bad)
 }
 
 impl ClientCertVerifier for GoClientVerifier {
@@ -228,21 +235,45 @@ pub fn go_verify(
     roots: &[&[u8]],
     now: i64,
 ) -> Result<(), GoVerifyError> {
+    go_verify_for(leaf, intermediates, roots, now, None)
+}
+
+/// Go's `x509.Certificate.Verify` in the order Go runs it: the leaf's
+/// validity window, then (for a server certificate, `host` given) the host
+/// name or IP address against the SANs (`VerifyHostname`, before any chain is
+/// built: a certificate without the IP SAN from an unknown CA reports the
+/// SAN), then a chain to a root, then the extended key usage along the chain
+/// (server auth when `host` is given, client auth otherwise).
+pub fn go_verify_for(
+    leaf: &[u8],
+    intermediates: &[&[u8]],
+    roots: &[&[u8]],
+    now: i64,
+    host: Option<&str>,
+) -> Result<(), GoVerifyError> {
     let (_, cert) = X509Certificate::from_der(leaf)
         .map_err(|e| GoVerifyError::Other(format!("x509: malformed certificate: {e}")))?;
     check_validity(&cert, now)?;
+    if let Some(host) = host {
+        go_verify_hostname(&cert, host).map_err(GoVerifyError::Other)?;
+    }
     if roots.contains(&leaf) {
         return Ok(());
     }
     let chain = build_chain(&cert, intermediates, roots, now, 0)?;
-    // Key usage along the chain (Go: checkChainForKeyUsage with ExtKeyUsageClientAuth).
+    // Key usage along the chain (Go: checkChainForKeyUsage).
     for der in std::iter::once(leaf).chain(chain.iter().copied()) {
         let Ok((_, c)) = X509Certificate::from_der(der) else {
             continue;
         };
         if let Ok(Some(eku)) = c.extended_key_usage() {
             let eku = &eku.value;
-            if !(eku.any || eku.client_auth) {
+            let allowed = if host.is_some() {
+                eku.server_auth
+            } else {
+                eku.client_auth
+            };
+            if !(eku.any || allowed) {
                 return Err(GoVerifyError::Other(
                     "x509: certificate specifies an incompatible key usage".into(),
                 ));
@@ -483,6 +514,265 @@ pub fn go_handshake_text(err: &rustls::Error, client_hello: &[u8], tls13: bool) 
     }
 }
 
+/// Go's `matchHostnames`: case-insensitive, one trailing dot ignored, a `*`
+/// as the whole first label matches exactly one label.
+fn go_match_hostnames(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.to_ascii_lowercase();
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    if pattern.is_empty() || host.is_empty() {
+        return false;
+    }
+    let (p, h): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), host.split('.').collect());
+    p.len() == h.len()
+        && p.iter()
+            .zip(&h)
+            .enumerate()
+            .all(|(i, (p, h))| (i == 0 && *p == "*") || p == h)
+}
+
+/// Go's `x509.Certificate.VerifyHostname` with the texts of its
+/// `HostnameError`: an IP address is matched against IP SANs only, a name
+/// against DNS SANs only (never the common name).
+pub fn go_verify_hostname(cert: &X509Certificate<'_>, host: &str) -> Result<(), String> {
+    use x509_parser::extensions::GeneralName;
+    let candidate = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let san = cert.subject_alternative_name().ok().flatten();
+    let names: Vec<&GeneralName<'_>> = san
+        .as_ref()
+        .map(|s| s.value.general_names.iter().collect())
+        .unwrap_or_default();
+    let dns: Vec<&str> = names
+        .iter()
+        .filter_map(|n| match n {
+            GeneralName::DNSName(d) => Some(*d),
+            _ => None,
+        })
+        .collect();
+    let ips: Vec<std::net::IpAddr> = names
+        .iter()
+        .filter_map(|n| match n {
+            GeneralName::IPAddress(b) => match b.len() {
+                4 => <[u8; 4]>::try_from(*b).ok().map(std::net::IpAddr::from),
+                16 => <[u8; 16]>::try_from(*b).ok().map(|a| {
+                    let v6 = std::net::Ipv6Addr::from(a);
+                    v6.to_ipv4_mapped()
+                        .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4)
+                }),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let wanted_ip = candidate.parse::<std::net::IpAddr>().ok();
+    let ok = match wanted_ip {
+        Some(ip) => ips.contains(&ip),
+        None => dns.iter().any(|d| go_match_hostnames(d, candidate)),
+    };
+    if ok {
+        return Ok(());
+    }
+    let shown = if wanted_ip.is_some() { candidate } else { host };
+    let common_name = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .unwrap_or_default();
+    if san.is_none() && go_match_hostnames(common_name, shown) {
+        return Err(
+            "x509: certificate relies on legacy Common Name field, use SANs instead".into(),
+        );
+    }
+    let valid = if wanted_ip.is_some() {
+        if ips.is_empty() {
+            return Err(format!(
+                "x509: cannot validate certificate for {shown} because it doesn't contain any IP SANs"
+            ));
+        }
+        ips.iter()
+            .map(|ip| ip.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        dns.join(", ")
+    };
+    if valid.is_empty() {
+        return Err(format!(
+            "x509: certificate is not valid for any names, but wanted to match {shown}"
+        ));
+    }
+    Err(format!(
+        "x509: certificate is valid for {valid}, not {shown}"
+    ))
+}
+
+/// Verifies a server certificate the way Go's `crypto/tls` client does
+/// (`verifyServerCertificate` → [`go_verify_for`] with the dialled host), or
+/// not at all with `InsecureSkipVerify` (KrakenD's
+/// `allow_insecure_connections`); handshake signatures are checked either way.
+/// A failure is kept with Go's text, `tls: failed to verify certificate: …`.
+#[derive(Debug)]
+pub struct GoServerVerifier {
+    roots: Vec<Vec<u8>>,
+    host: String,
+    insecure: bool,
+    algorithms: WebPkiSupportedAlgorithms,
+    failure: std::sync::Mutex<Option<String>>,
+}
+
+impl GoServerVerifier {
+    /// A verifier of the server at `host` (a name or an IP address) that
+    /// trusts `roots`.
+    pub fn new(roots: Vec<CertificateDer<'static>>, host: &str, insecure: bool) -> Self {
+        Self {
+            roots: roots.into_iter().map(|r| r.to_vec()).collect(),
+            host: host.to_string(),
+            insecure,
+            algorithms: rustls::crypto::aws_lc_rs::default_provider()
+                .signature_verification_algorithms,
+            failure: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Go's text of the verification failure, if there was one.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|f| f.clone())
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for GoServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if self.insecure {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        }
+        let roots: Vec<&[u8]> = self.roots.iter().map(Vec::as_slice).collect();
+        let intermediates: Vec<&[u8]> = intermediates.iter().map(|c| c.as_ref()).collect();
+        match go_verify_for(
+            end_entity,
+            &intermediates,
+            &roots,
+            now.as_secs() as i64,
+            Some(&self.host),
+        ) {
+            Ok(()) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            Err(err) => {
+                if let Ok(mut f) = self.failure.lock() {
+                    *f = Some(format!(
+                        "tls: failed to verify certificate: {}",
+                        err.go_text()
+                    ));
+                }
+                // Go's client sends bad_certificate for every verification failure.
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::BadEncoding,
+                ))
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_handshake_signature(&self.algorithms, message, cert, dss, false)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_handshake_signature(&self.algorithms, message, cert, dss, true)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Chooses the client certificate the way Go's client does
+/// (`getClientCertificate` with `Config.Certificates`): the first one whose
+/// chain has a certificate issued by a CA the server named in its
+/// CertificateRequest (any, when it named none); when none fits, Go sends no
+/// certificate at all, so a gateway holding a certificate from another CA
+/// shows up at the server as "no certificate".
+#[derive(Debug)]
+pub struct GoClientCertResolver {
+    keys: Vec<std::sync::Arc<rustls::sign::CertifiedKey>>,
+}
+
+impl GoClientCertResolver {
+    /// A resolver over the configured certificates, in order.
+    pub fn new(keys: Vec<std::sync::Arc<rustls::sign::CertifiedKey>>) -> Self {
+        Self { keys }
+    }
+}
+
+impl rustls::client::ResolvesClientCert for GoClientCertResolver {
+    fn resolve(
+        &self,
+        root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        self.keys
+            .iter()
+            .find(|key| {
+                root_hint_subjects.is_empty()
+                    || key.cert.iter().any(|c| {
+                        X509Certificate::from_der(c)
+                            .is_ok_and(|(_, x)| root_hint_subjects.contains(&x.issuer().as_raw()))
+                    })
+            })
+            .cloned()
+    }
+
+    fn has_certs(&self) -> bool {
+        !self.keys.is_empty()
+    }
+}
+
+/// Go's text for a TLS alert received from the peer (`alert.String()`), as
+/// in `remote error: tls: certificate required`.
+pub fn go_alert_text(alert: rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    let name = match alert {
+        A::CloseNotify => "close notify",
+        A::UnexpectedMessage => "unexpected message",
+        A::BadRecordMac => "bad record MAC",
+        A::HandshakeFailure => "handshake failure",
+        A::BadCertificate => "bad certificate",
+        A::UnsupportedCertificate => "unsupported certificate",
+        A::CertificateRevoked => "revoked certificate",
+        A::CertificateExpired => "expired certificate",
+        A::CertificateUnknown => "unknown certificate",
+        A::IllegalParameter => "illegal parameter",
+        A::UnknownCA => "unknown certificate authority",
+        A::AccessDenied => "access denied",
+        A::DecodeError => "error decoding message",
+        A::DecryptError => "error decrypting message",
+        A::ProtocolVersion => "protocol version not supported",
+        A::InsufficientSecurity => "insufficient security level",
+        A::InternalError => "internal error",
+        A::CertificateRequired => "certificate required",
+        A::NoApplicationProtocol => "no application protocol",
+        other => return format!("remote error: tls: alert({})", u8::from(other)),
+    };
+    format!("remote error: tls: {name}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -509,5 +799,41 @@ mod tests {
             go_verify(&leaf("old"), &[], &[&ca], now),
             Err(GoVerifyError::Expired(t)) if t.contains("is after")
         ));
+    }
+
+    #[test]
+    fn server_names_like_go() {
+        let spec = PkiSpec::new()
+            .with("ca", CertSpec::root())
+            .with("named", CertSpec::leaf("ca").with_sans(["localhost"]))
+            .with(
+                "both",
+                CertSpec::leaf("ca").with_sans(["localhost", "127.0.0.1"]),
+            )
+            .with(
+                "wild",
+                CertSpec::leaf("ca").with_sans(["*.example.test", "10.0.0.1"]),
+            );
+        let pki = spec.build().unwrap();
+        let check = |name: &str, host: &str| {
+            let der = pki.get(name).unwrap().cert.to_vec();
+            let (_, cert) = X509Certificate::from_der(&der).unwrap();
+            go_verify_hostname(&cert, host)
+        };
+        assert_eq!(
+            check("named", "127.0.0.1"),
+            Err("x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs".into())
+        );
+        assert_eq!(check("both", "127.0.0.1"), Ok(()));
+        assert_eq!(check("both", "LOCALHOST."), Ok(()));
+        assert_eq!(check("wild", "api.example.test"), Ok(()));
+        assert_eq!(
+            check("wild", "127.0.0.1"),
+            Err("x509: certificate is valid for 10.0.0.1, not 127.0.0.1".into())
+        );
+        assert_eq!(
+            check("named", "other.test"),
+            Err("x509: certificate is valid for localhost, not other.test".into())
+        );
     }
 }
