@@ -514,8 +514,8 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     for (reason, n) in reasons {
         eprintln!("\nskipped {n} case(s): {reason}");
     }
-    for id in &flaky {
-        eprintln!("\nflaky: {id} changed outcome across {repeat} repetitions");
+    for line in &flaky {
+        eprintln!("\nflaky across {repeat} repetitions: {line}");
     }
     let t = Totals::of(&results);
     eprintln!(
@@ -539,21 +539,46 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
 }
 
 /// Ids whose outcome differed between repetitions.
+/// Cases whose outcome changed across repetitions, each with how often it
+/// had which outcome (in order of first appearance) and, for every outcome
+/// but the first, the text of its first occurrence: what a flake looked like.
 fn flapping(rounds: &[Vec<engine::CaseResult>]) -> Vec<String> {
     let Some(first) = rounds.first() else {
         return Vec::new();
     };
-    first
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| {
-            let outcome = |x: &engine::CaseResult| x.actual.as_ref().map(|a| a.outcome.clone());
-            rounds
-                .iter()
-                .any(|round| round.get(*i).map(outcome) != Some(outcome(r)))
-        })
-        .map(|(_, r)| r.case.id.clone())
-        .collect()
+    let outcome = |x: &engine::CaseResult| {
+        x.actual
+            .as_ref()
+            .map_or_else(|| "no outcome".to_string(), |a| a.outcome.id())
+    };
+    let mut flaky = Vec::new();
+    for (i, r) in first.iter().enumerate() {
+        let mut seen: Vec<(String, usize, String)> = Vec::new();
+        for (n, round) in rounds.iter().enumerate() {
+            let Some(x) = round.get(i) else { continue };
+            let o = outcome(x);
+            match seen.iter_mut().find(|(id, _, _)| *id == o) {
+                Some(entry) => entry.1 += 1,
+                None => {
+                    let text = x
+                        .observation
+                        .as_ref()
+                        .map(|obs| obs.text().lines().next().unwrap_or_default().to_string())
+                        .unwrap_or_else(|| format!("{:?}", x.verdict));
+                    seen.push((o, 1, format!("repetition {}: {text}", n + 1)));
+                }
+            }
+        }
+        if seen.len() > 1 {
+            let counts: Vec<String> = seen.iter().map(|(o, c, _)| format!("{o} ×{c}")).collect();
+            let mut line = format!("{} changed outcome: {}", r.case.id, counts.join(", "));
+            for (o, _, first_seen) in seen.iter().skip(1) {
+                line.push_str(&format!("\n  first {o} at {first_seen}"));
+            }
+            flaky.push(line);
+        }
+    }
+    flaky
 }
 
 fn certs(out: &Path) -> Result<ExitCode, HarnessError> {

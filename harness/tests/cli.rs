@@ -1491,3 +1491,44 @@ fn containers_backend_without_a_docker_engine_says_what_is_missing() {
     );
     assert!(stderr.contains("Docker engine"), "{stderr}");
 }
+
+/// A client that answers differently on its second run: `--repeat` names the
+/// case, counts each outcome and shows the text of the first deviating run.
+#[test]
+fn repeat_reports_what_a_flaky_case_did_each_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("runs");
+    let zbctl = fake_peer(
+        dir.path(),
+        "zbctl",
+        &format!(
+            "n=$(cat {c} 2>/dev/null || echo 0); echo $((n+1)) > {c}\n\
+             if [ \"$n\" = 1 ]; then echo 'Error: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: x509: certificate signed by unknown authority\"' >&2; exit 1; fi\n\
+             echo 'Cluster size: 1'; echo 'Brokers:'; echo '  Broker 0 - 0.0.0.0:26501'; echo '    Version: 8.4.0'",
+            c = counter.display()
+        ),
+    );
+    let out = run_tlsmatrix(
+        &[
+            "run",
+            "--filter",
+            "zeebe-client::certificates::valid.zbctl.embedded",
+            "--repeat",
+            "3",
+            "--jobs",
+            "1",
+        ],
+        &workspace(),
+        &[("TLSMATRIX_ZBCTL", zbctl.to_str().unwrap())],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("flaky across 3 repetitions: zeebe-client::certificates::valid.zbctl.embedded changed outcome: connected(1) ×2, unknown-authority ×1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("first unknown-authority at repetition 2: Error: rpc error"),
+        "{stderr}"
+    );
+}

@@ -12,6 +12,11 @@ use super::process;
 use super::{Observation, ZeebeClientConfig};
 use crate::error::HarnessError;
 
+
+/// Extra time a JVM or Node.js probe gets to start before its call's own
+/// timeout begins to matter.
+pub const RUNTIME_STARTUP_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// A client library probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
@@ -149,12 +154,20 @@ impl Probe {
     /// Runs the probe once and reads its JSON line.
     pub async fn topology(self, config: &ZeebeClientConfig) -> Result<Observation, HarnessError> {
         let (program, args) = self.command(config)?;
+        // The call's own timeout is passed to the probe (above); the process
+        // bound adds room for the runtime to start (a JVM on a loaded 2-core
+        // machine took several seconds before main(), measured under
+        // `run --repeat 20` beside two builds), which is not what a case tests.
+        let startup = match self {
+            Self::Go => std::time::Duration::ZERO,
+            Self::Java | Self::Node => RUNTIME_STARTUP_ALLOWANCE,
+        };
         let out = process::run(
             &program,
             &args,
             &config.env,
             &config.workdir,
-            config.deadline,
+            config.deadline + startup,
         )
         .await?;
         let line = out
