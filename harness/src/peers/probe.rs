@@ -12,7 +12,6 @@ use super::process;
 use super::{Observation, ZeebeClientConfig};
 use crate::error::HarnessError;
 
-
 /// Extra time a JVM or Node.js probe gets to start before its call's own
 /// timeout begins to matter.
 pub const RUNTIME_STARTUP_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(15);
