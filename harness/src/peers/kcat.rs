@@ -44,12 +44,23 @@ pub struct KafkaClientConfig {
     pub deadline: Duration,
 }
 
+/// kcat's `-m`, the metadata timeout in seconds. A listing that succeeds
+/// returns as soon as the answer arrives (10–120 ms on loopback, measured),
+/// so this bounds failures only: librdkafka reconnects until it expires, and
+/// every failing case waited the whole of it. The diagnosis a case keeps is
+/// librdkafka's first log line, printed at the first failed attempt, and
+/// kcat's closing `% ERROR`, which does not depend on how many attempts fit.
+/// At kcat's default of 5 s the failing Kafka cases were the longest of the
+/// matrix; 2 s leaves loopback's slowest success (under `run --repeat` on a
+/// loaded machine) an order of magnitude of room.
+pub const METADATA_TIMEOUT_SECS: u32 = 2;
+
 fn common_args(c: &KafkaClientConfig) -> Vec<String> {
     let mut args = vec![
         "-b".to_string(),
         c.bootstrap.clone(),
         "-m".into(),
-        "5".into(),
+        METADATA_TIMEOUT_SECS.to_string(),
     ];
     let mut prop = |k: &str, v: &str| {
         args.push("-X".into());
