@@ -541,7 +541,8 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
 /// Ids whose outcome differed between repetitions.
 /// Cases whose outcome changed across repetitions, each with how often it
 /// had which outcome (in order of first appearance) and, for every outcome
-/// but the first, the text of its first occurrence: what a flake looked like.
+/// but the first, the whole text of its first occurrence, indented: what a
+/// flake looked like.
 fn flapping(rounds: &[Vec<engine::CaseResult>]) -> Vec<String> {
     let Some(first) = rounds.first() else {
         return Vec::new();
@@ -560,12 +561,14 @@ fn flapping(rounds: &[Vec<engine::CaseResult>]) -> Vec<String> {
             match seen.iter_mut().find(|(id, _, _)| *id == o) {
                 Some(entry) => entry.1 += 1,
                 None => {
+                    // The whole text: a flake's first line is often the
+                    // same as the usual one, and the difference is below it.
                     let text = x
                         .observation
                         .as_ref()
-                        .map(|obs| obs.text().lines().next().unwrap_or_default().to_string())
+                        .map(|obs| obs.text().lines().collect::<Vec<_>>().join("\n    "))
                         .unwrap_or_else(|| format!("{:?}", x.verdict));
-                    seen.push((o, 1, format!("repetition {}: {text}", n + 1)));
+                    seen.push((o, 1, format!("repetition {}:\n    {text}", n + 1)));
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! value that stops when dropped (testcontainers style).
 
 pub mod child;
+pub mod closed_port;
 pub mod cluster;
 pub mod gateway;
 pub mod gateway_auth;

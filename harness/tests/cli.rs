@@ -1493,7 +1493,8 @@ fn containers_backend_without_a_docker_engine_says_what_is_missing() {
 }
 
 /// A client that answers differently on its second run: `--repeat` names the
-/// case, counts each outcome and shows the text of the first deviating run.
+/// case, counts each outcome and shows the whole text of the first deviating
+/// run.
 #[test]
 fn repeat_reports_what_a_flaky_case_did_each_time() {
     let dir = tempfile::tempdir().unwrap();
@@ -1503,7 +1504,7 @@ fn repeat_reports_what_a_flaky_case_did_each_time() {
         "zbctl",
         &format!(
             "n=$(cat {c} 2>/dev/null || echo 0); echo $((n+1)) > {c}\n\
-             if [ \"$n\" = 1 ]; then echo 'Error: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: x509: certificate signed by unknown authority\"' >&2; exit 1; fi\n\
+             if [ \"$n\" = 1 ]; then echo 'Error: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: x509: certificate signed by unknown authority\"' >&2; echo 'a second line' >&2; exit 1; fi\n\
              echo 'Cluster size: 1'; echo 'Brokers:'; echo '  Broker 0 - 0.0.0.0:26501'; echo '    Version: 8.4.0'",
             c = counter.display()
         ),
@@ -1528,7 +1529,11 @@ fn repeat_reports_what_a_flaky_case_did_each_time() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("first unknown-authority at repetition 2: Error: rpc error"),
+        stderr.contains("first unknown-authority at repetition 2:\n    Error: rpc error"),
         "{stderr}"
+    );
+    assert!(
+        stderr.contains("certificate signed by unknown authority\"\n    a second line\n"),
+        "the whole text, not its first line: {stderr}"
     );
 }

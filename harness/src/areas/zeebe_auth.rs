@@ -45,6 +45,7 @@ use crate::catalogue::Catalogue;
 use crate::config::zeebe::{GatewayMode, GatewaySettings};
 use crate::config::{EnvMap, Properties};
 use crate::error::HarnessError;
+use crate::nodes::closed_port::ClosedPort;
 use crate::nodes::gateway_auth::GatewayAuth;
 use crate::nodes::jwt::SigningKey;
 use crate::nodes::nginx::{self, Nginx, NginxSettings, NginxStart};
@@ -275,15 +276,14 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
     } else {
         None
     };
-    let token_url = match &token_server {
-        Some(server) => server.token_url(),
+    // Without a token server the URL names a port that refuses connections,
+    // held until the case ends so no other node can be given it.
+    let (token_url, closed_port) = match &token_server {
+        Some(server) => (server.token_url(), None),
         None => {
-            // A port nothing listens on: bound, then released.
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map_err(|e| HarnessError::run("token server", e))?
-                .port();
-            format!("http://127.0.0.1:{port}/oauth/token")
+            let closed = ClosedPort::reserve("token server")?;
+            let url = format!("http://127.0.0.1:{}/oauth/token", closed.port());
+            (url, Some(closed))
         }
     };
 
@@ -381,6 +381,7 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
         );
         server.shutdown().await;
     }
+    drop(closed_port);
     let mut obs = result?;
     obs.node_logs = logs;
     Ok(obs)

@@ -26,6 +26,13 @@ pub const INSTALL: &str = "bash ci/setup (or: apt-get install nginx-light)";
 
 const READY_DEADLINE: Duration = Duration::from_secs(15);
 
+/// How often nginx is started on a fresh port when the one it was given was
+/// taken before it could bind it.
+const BIND_ATTEMPTS: usize = 3;
+
+/// nginx's text (errno 98) when its `listen` port is taken.
+const ADDRESS_IN_USE: &str = "Address already in use";
+
 /// Finds the nginx binary.
 pub fn locate() -> Result<PathBuf, HarnessError> {
     process::locate("TLSMATRIX_NGINX", "nginx", "nginx")
@@ -156,6 +163,23 @@ impl Nginx {
         workdir: &Path,
     ) -> Result<NginxStart, HarnessError> {
         let bin = locate()?;
+        // nginx binds its own port, so the free port it is given may be taken
+        // by a node of another case before it binds: then it is given another.
+        for _ in 0..BIND_ATTEMPTS - 1 {
+            match Self::start_once(&bin, settings, upstream_port, workdir).await? {
+                NginxStart::Refused(message) if message.contains(ADDRESS_IN_USE) => continue,
+                started => return Ok(started),
+            }
+        }
+        Self::start_once(&bin, settings, upstream_port, workdir).await
+    }
+
+    async fn start_once(
+        bin: &Path,
+        settings: &NginxSettings,
+        upstream_port: u16,
+        workdir: &Path,
+    ) -> Result<NginxStart, HarnessError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| HarnessError::run("nginx", e))?
