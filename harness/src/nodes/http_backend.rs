@@ -34,7 +34,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::go_tls::{self, GoClientVerifier, GoGeneration};
@@ -98,34 +97,26 @@ impl HttpBackendNode {
         let address = listener
             .local_addr()
             .map_err(|e| HarnessError::run("upstream", e))?;
-        let (stop, mut stop_rx) = watch::channel(false);
+        let mut tasks = super::tasks::NodeTasks::idle();
         let accept_log = log.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop_rx.changed() => break,
-                    accepted = listener.accept() => {
-                        let Ok((tcp, peer)) = accepted else { continue };
-                        let guard = accept_log.begin();
-                        let log = accept_log.clone();
-                        let acceptor = acceptor.clone();
-                        let verifier = verifier.clone();
-                        tokio::spawn(async move {
-                            let _ = tokio::time::timeout(
-                                CONNECTION_DEADLINE,
-                                connection(tcp, peer, acceptor, verifier, &log),
-                            )
-                            .await;
-                            drop(guard);
-                        });
-                    }
-                }
+        tasks.accept(listener, move |tcp, peer, _| {
+            let guard = accept_log.begin();
+            let log = accept_log.clone();
+            let acceptor = acceptor.clone();
+            let verifier = verifier.clone();
+            async move {
+                let _ = tokio::time::timeout(
+                    CONNECTION_DEADLINE,
+                    connection(tcp, peer, acceptor, verifier, &log),
+                )
+                .await;
+                drop(guard);
             }
         });
         Ok(Self {
             address,
             log,
-            tasks: super::tasks::NodeTasks::new(stop, vec![task]),
+            tasks,
         })
     }
 

@@ -440,39 +440,40 @@ impl HttpGatewayNode {
         let address = listener
             .local_addr()
             .map_err(|e| HarnessError::run("http gateway", e))?;
-        let (stop, mut stop_rx) = watch::channel(false);
         let is_tls = tls.is_some();
         let accept_log = log.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop_rx.changed() => break,
-                    accepted = listener.accept() => {
-                        let Ok((tcp, peer)) = accepted else { continue };
-                        let _ = tcp.set_nodelay(true);
-                        let guard = accept_log.begin();
-                        let log = accept_log.clone();
-                        let tls = tls.clone();
-                        let stop = stop_rx.clone();
-                        let routes = routes.clone();
-                        tokio::spawn(async move {
-                            match tls {
-                                Some((acceptor, verifier, tls13)) => {
-                                    tls_conn(tcp, peer, (acceptor, tls13), verifier, generation, &log, stop, routes).await
-                                }
-                                None => serve(TokioIo::new(tcp), stop, routes).await,
-                            }
-                            drop(guard);
-                        });
+        let mut tasks = super::tasks::NodeTasks::idle();
+        tasks.accept(listener, move |tcp, peer, stop| {
+            let _ = tcp.set_nodelay(true);
+            let guard = accept_log.begin();
+            let log = accept_log.clone();
+            let tls = tls.clone();
+            let routes = routes.clone();
+            async move {
+                match tls {
+                    Some((acceptor, verifier, tls13)) => {
+                        tls_conn(
+                            tcp,
+                            peer,
+                            (acceptor, tls13),
+                            verifier,
+                            generation,
+                            &log,
+                            stop,
+                            routes,
+                        )
+                        .await
                     }
+                    None => serve(TokioIo::new(tcp), stop, routes).await,
                 }
+                drop(guard);
             }
         });
         Ok(Self {
             address,
             tls: is_tls,
             log,
-            tasks: super::tasks::NodeTasks::new(stop, vec![task]),
+            tasks,
         })
     }
 

@@ -49,7 +49,6 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use self::log_store::LogStore;
 use self::tenants::GatewayClaims;
@@ -281,65 +280,50 @@ impl KafkaGateway {
             log: log.clone(),
             port: address.port(),
         });
-        let (stop, stop_rx) = watch::channel(false);
-        let kafka = {
-            let shared = shared.clone();
-            let mut stop_rx = stop_rx.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = stop_rx.changed() => break,
-                        accepted = listener.accept() => {
-                            let Ok((tcp, peer)) = accepted else { continue };
-                            let _ = tcp.set_nodelay(true);
-                            let shared = shared.clone();
-                            let acceptor = acceptor.clone();
-                            let guard = shared.log.begin();
-                            tokio::spawn(async move {
-                                match acceptor {
-                                    Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                                        Ok(Ok(tls)) => serve_kafka(tls, peer, &shared).await,
-                                        Ok(Err(e)) => shared.log.line(format!("Failed authentication with /{}: SSL handshake failed ({e})", peer.ip())),
-                                        Err(_) => {}
-                                    },
-                                    None => serve_kafka(tcp, peer, &shared).await,
-                                }
-                                drop(guard);
-                            });
+        let mut tasks = super::tasks::NodeTasks::idle();
+        let kafka_shared = shared.clone();
+        tasks.accept(listener, move |tcp, peer, _| {
+            let _ = tcp.set_nodelay(true);
+            let shared = kafka_shared.clone();
+            let acceptor = acceptor.clone();
+            let guard = shared.log.begin();
+            async move {
+                match acceptor {
+                    Some(acceptor) => {
+                        let accepted =
+                            tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
+                                .await;
+                        match accepted {
+                            Ok(Ok(tls)) => serve_kafka(tls, peer, &shared).await,
+                            Ok(Err(e)) => shared.log.line(format!(
+                                "Failed authentication with /{}: SSL handshake failed ({e})",
+                                peer.ip()
+                            )),
+                            Err(_) => {}
                         }
                     }
+                    None => serve_kafka(tcp, peer, &shared).await,
                 }
-            })
-        };
-        let admin_task = {
+                drop(guard);
+            }
+        });
+        tasks.accept(admin_listener, move |tcp, _, _| {
             let shared = shared.clone();
-            let mut stop_rx = stop_rx;
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = stop_rx.changed() => break,
-                        accepted = admin_listener.accept() => {
-                            let Ok((tcp, _)) = accepted else { continue };
-                            let shared = shared.clone();
-                            tokio::spawn(async move {
-                                let service = hyper::service::service_fn(move |req| {
-                                    let shared = shared.clone();
-                                    async move { Ok::<_, std::convert::Infallible>(admin_api(&shared, req).await) }
-                                });
-                                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                                    .serve_connection(TokioIo::new(tcp), service)
-                                    .await;
-                            });
-                        }
-                    }
-                }
-            })
-        };
+            async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let shared = shared.clone();
+                    async move { Ok::<_, std::convert::Infallible>(admin_api(&shared, req).await) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            }
+        });
         Ok(Self {
             address,
             admin,
             log,
-            tasks: super::tasks::NodeTasks::new(stop, vec![kafka, admin_task]),
+            tasks,
         })
     }
 

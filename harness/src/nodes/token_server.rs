@@ -22,7 +22,6 @@ use hyper::body::Bytes;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::jwt::{Claims, SigningKey, VerifyingKey};
@@ -104,36 +103,31 @@ impl TokenServer {
             issued: Mutex::new(HashMap::new()),
             log: log.clone(),
         });
-        let (stop, mut stop_rx) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop_rx.changed() => break,
-                    accepted = listener.accept() => {
-                        let Ok((tcp, _)) = accepted else { continue };
-                        let state = state.clone();
-                        let acceptor = acceptor.clone();
-                        let guard = state.log.begin();
-                        tokio::spawn(async move {
-                            let service = hyper::service::service_fn(move |req| {
-                                let state = state.clone();
-                                async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
-                            });
-                            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                            match acceptor {
-                                Some(acceptor) => {
-                                    if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                                        let _ = builder.serve_connection(TokioIo::new(tls), service).await;
-                                    }
-                                }
-                                None => {
-                                    let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
-                                }
-                            }
-                            drop(guard);
-                        });
+        let mut tasks = super::tasks::NodeTasks::idle();
+        tasks.accept(listener, move |tcp, _, _| {
+            let state = state.clone();
+            let acceptor = acceptor.clone();
+            let guard = state.log.begin();
+            async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let state = state.clone();
+                    async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+                });
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                match acceptor {
+                    Some(acceptor) => {
+                        let accepted =
+                            tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
+                                .await;
+                        if let Ok(Ok(tls)) = accepted {
+                            let _ = builder.serve_connection(TokioIo::new(tls), service).await;
+                        }
+                    }
+                    None => {
+                        let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
                     }
                 }
+                drop(guard);
             }
         });
         Ok(Self {
@@ -141,7 +135,7 @@ impl TokenServer {
             tls,
             verifying,
             log,
-            tasks: super::tasks::NodeTasks::new(stop, vec![task]),
+            tasks,
         })
     }
 
