@@ -3,6 +3,7 @@
 
 pub mod builtin;
 pub mod http_clients;
+pub mod jvm;
 pub mod kafka_java;
 pub mod kcat;
 pub mod probe;
@@ -55,6 +56,20 @@ impl Observation {
     }
 }
 
+/// A host as addresses and URLs take it: an IPv6 literal in brackets (`[::1]`).
+pub fn bracketed(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+/// `host:port` as clients take it: `[::1]:26500` for an IPv6 literal.
+pub fn host_port(host: &str, port: u16) -> String {
+    format!("{}:{port}", bracketed(host))
+}
+
 /// Joins an error and its sources with ": ", skipping a source whose text the
 /// previous one already contains.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -68,4 +83,14 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         source = e.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_ipv6_literal_is_bracketed() {
+        assert_eq!(super::host_port("::1", 26500), "[::1]:26500");
+        assert_eq!(super::host_port("127.0.0.1", 26500), "127.0.0.1:26500");
+        assert_eq!(super::host_port("localhost", 443), "localhost:443");
+    }
 }

@@ -176,7 +176,7 @@ impl Area for ZeebeClientArea {
         if body.gateway.backend == Backend::NettyOracle {
             needs.push(Requirement {
                 peer: "netty-oracle",
-                locate: || crate::nodes::oracle::locate().map(|(java, _)| java),
+                locate: crate::nodes::oracle::locate,
             });
         }
         if body.gateway.backend == Backend::Containers {
@@ -273,7 +273,7 @@ pub(crate) async fn run_zeebe_client_within(
     deadline: Duration,
 ) -> Result<Observation, HarnessError> {
     let config = ZeebeClientConfig {
-        address: format!("{}:{}", client.host, port),
+        address: crate::peers::host_port(&client.host, port),
         plaintext: client.plaintext,
         ca_path: client.ca.clone(),
         env: client.env.clone(),

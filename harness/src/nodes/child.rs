@@ -185,7 +185,13 @@ impl ChildNode {
     }
 
     /// Stops it with SIGTERM, waits (bounded) and returns its whole stderr.
-    pub async fn stop(mut self) -> String {
+    pub async fn stop(self) -> String {
+        self.stop_with_exit().await.0
+    }
+
+    /// [`Self::stop`], with the exit code: `None` when it had to be killed
+    /// or ended by a signal it did not handle.
+    pub async fn stop_with_exit(mut self) -> (String, Option<i32>) {
         if let Some(pid) = self.child.id() {
             // SAFETY: kill(2) on our own child's pid.
             unsafe {
@@ -195,14 +201,16 @@ impl ChildNode {
         let stderr = tokio::time::timeout(Duration::from_secs(15), self.read_stderr())
             .await
             .unwrap_or_default();
-        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
-            .await
-            .is_err()
+        let exit_code = match tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await
         {
-            tracing::warn!(node = %self.name, "did not stop on SIGTERM; killing it");
-            let _ = self.child.kill().await;
-        }
+            Ok(status) => status.ok().and_then(|s| s.code()),
+            Err(_) => {
+                tracing::warn!(node = %self.name, "did not stop on SIGTERM; killing it");
+                let _ = self.child.kill().await;
+                None
+            }
+        };
         process::forget_child(self.pid);
-        stderr
+        (stderr, exit_code)
     }
 }

@@ -13,6 +13,7 @@ use super::child::{ChildNode, ChildStart};
 
 use crate::config::EnvMap;
 use crate::error::HarnessError;
+use crate::peers::jvm::{JvmLaunch, ProbeJar};
 use crate::peers::process;
 
 /// How long the JVM may take to print its listening line
@@ -40,6 +41,8 @@ pub enum OracleStart {
 #[derive(Debug)]
 pub struct NettyOracle {
     node: Box<ChildNode>,
+    /// Told how the JVM exited, for its class-data archive.
+    jvm: JvmLaunch,
     port: u16,
     tls: bool,
 }
@@ -48,23 +51,14 @@ pub struct NettyOracle {
 pub const INSTALL: &str =
     "bash ci/setup (or: bash harness/probes/java/build.sh; needs a JDK 17 and Maven)";
 
-/// The `java` launcher and the oracle's classpath, or how to get them.
-pub fn locate() -> Result<(PathBuf, String), HarnessError> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("probes/java/target");
-    let java = java("netty-oracle", INSTALL)?;
-    if !dir.join("probe.jar").is_file() {
-        return Err(HarnessError::PeerMissing {
-            peer: "netty-oracle".to_string(),
-            detail: format!("{} is not built", dir.join("probe.jar").display()),
-            install: INSTALL.to_string(),
-        });
-    }
-    let classpath = format!(
-        "{}:{}/*",
-        dir.join("probe.jar").display(),
-        dir.join("lib").display()
-    );
-    Ok((java, classpath))
+/// The oracle's build: the Java probes' jar.
+fn probe_jar() -> ProbeJar {
+    ProbeJar::new("java")
+}
+
+/// The `java` launcher, checked, with the oracle built, or how to get them.
+pub fn locate() -> Result<PathBuf, HarnessError> {
+    probe_jar().locate("netty-oracle", INSTALL)
 }
 
 /// Keeps the lines an operator reads at INFO: the log header without its
@@ -89,17 +83,17 @@ impl NettyOracle {
         env: &EnvMap,
         workdir: &Path,
     ) -> Result<OracleStart, HarnessError> {
-        let (java, classpath) = locate()?;
-        let mut cmd = Command::new(java);
-        cmd.args([
-            "-XX:TieredStopAtLevel=1",
-            "-XX:+UseSerialGC",
-            // Keeps log lines written while the shutdown hook drains the server.
-            "-Djava.util.logging.manager=tlsmatrix.probe.KeepLogsLogManager",
-            "-cp",
-            &classpath,
+        // Keeps log lines written while the shutdown hook drains the server.
+        let logging = ["-Djava.util.logging.manager=tlsmatrix.probe.KeepLogsLogManager".into()];
+        let jvm = probe_jar().launch(
+            "netty-oracle",
+            INSTALL,
             "tlsmatrix.probe.NettyOracleGateway",
-        ]);
+            &logging,
+            true,
+        )?;
+        let mut cmd = Command::new(&jvm.java);
+        cmd.args(&jvm.args);
         if let Some(config) = config {
             cmd.args(["--config", config]);
         }
@@ -129,6 +123,7 @@ impl NettyOracle {
             .and_then(|p| p.parse().ok())
             .ok_or_else(|| HarnessError::run("netty-oracle", format!("no port in: {rest}")))?;
         Ok(OracleStart::Ready(Self {
+            jvm,
             tls: mode.contains("TLS"),
             node,
             port,
@@ -148,7 +143,8 @@ impl NettyOracle {
     /// Stops it with SIGTERM (its shutdown hook closes the server, so every log
     /// line is written) and returns its operator-level log lines.
     pub async fn stop(self) -> Vec<String> {
-        let stderr = self.node.stop().await;
+        let (stderr, exit_code) = self.node.stop_with_exit().await;
+        self.jvm.finish(exit_code);
         let mut seen = std::collections::HashSet::new();
         operator_lines(&stderr)
             .into_iter()

@@ -85,6 +85,8 @@ pub fn curl_args_via(c: &HttpClientConfig, dial: &str) -> Vec<String> {
         args.push("--http1.1".into());
     }
     if !is_ip(&c.host) {
+        // curl takes an IPv6 address here in brackets.
+        let dial = super::bracketed(dial);
         args.extend(["--resolve".into(), format!("{}:{}:{dial}", c.host, c.port)]);
     }
     for (flag, value) in [
@@ -103,7 +105,11 @@ pub fn curl_args_via(c: &HttpClientConfig, dial: &str) -> Vec<String> {
         args.extend(["--tls-max".into(), max.clone()]);
     }
     let scheme = if c.tls { "https" } else { "http" };
-    args.push(format!("{scheme}://{}:{}{}", c.host, c.port, c.path));
+    args.push(format!(
+        "{scheme}://{}{}",
+        super::host_port(&c.host, c.port),
+        c.path
+    ));
     args
 }
 
@@ -142,14 +148,10 @@ pub fn s_client_args(c: &HttpClientConfig) -> Vec<String> {
 
 /// [`s_client_args`] dialling `dial` (an IP address).
 pub fn s_client_args_via(c: &HttpClientConfig, dial: &str) -> Vec<String> {
-    let dial = match dial.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
-        _ => dial.to_string(),
-    };
     let mut args: Vec<String> = vec![
         "s_client".into(),
         "-connect".into(),
-        format!("{dial}:{}", c.port),
+        super::host_port(dial, c.port),
         "-verify_return_error".into(),
         "-ign_eof".into(),
         "-quiet".into(),

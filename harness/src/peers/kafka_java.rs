@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::jvm::{JvmLaunch, ProbeJar};
 use super::kcat::KafkaClientConfig;
 use super::process;
 use super::Observation;
@@ -21,41 +22,26 @@ pub const PEER: &str = "kafka-clients 3.8.1";
 pub const INSTALL: &str =
     "bash ci/setup (or: bash harness/probes/kafka-java/build.sh; needs a JDK 17 and Maven)";
 
-/// `harness/probes/kafka-java/target`: `probe.jar` and `lib/*.jar`.
-pub fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("probes/kafka-java/target")
+fn probe_jar() -> ProbeJar {
+    ProbeJar::new("kafka-java")
 }
 
 /// Finds the JVM and the built probe jar, or says how to build them.
 pub fn locate() -> Result<PathBuf, HarnessError> {
-    let java = crate::nodes::oracle::java(PEER, INSTALL)?;
-    let jar = target_dir().join("probe.jar");
-    if !jar.is_file() || !target_dir().join("lib").is_dir() {
-        return Err(HarnessError::PeerMissing {
-            peer: PEER.to_string(),
-            detail: format!("{} is not built", jar.display()),
-            install: INSTALL.to_string(),
-        });
-    }
-    Ok(java)
+    probe_jar().locate(PEER, INSTALL)
 }
 
-/// The JVM arguments before a main class of the probe jar (`heap`: `-Xmx…`).
-pub fn jvm_args(heap: &str, workdir: &Path) -> Vec<String> {
-    let dir = target_dir();
-    vec![
-        // The JVM takes its home from the password database, not $HOME.
-        format!("-Duser.home={}", workdir.display()),
-        "-XX:TieredStopAtLevel=1".into(),
-        "-XX:+UseSerialGC".into(),
-        heap.into(),
-        "-cp".into(),
-        format!(
-            "{}:{}/*",
-            dir.join("probe.jar").display(),
-            dir.join("lib").display()
-        ),
-    ]
+/// The JVM command for a main class of the probe jar (`heap`: `-Xmx…`),
+/// writing a class-data archive when `train` (see [`ProbeJar::launch`]).
+pub fn launch(
+    main: &str,
+    heap: &str,
+    workdir: &Path,
+    train: bool,
+) -> Result<JvmLaunch, HarnessError> {
+    // The JVM takes its home from the password database, not $HOME.
+    let flags = [format!("-Duser.home={}", workdir.display()), heap.into()];
+    probe_jar().launch(PEER, INSTALL, main, &flags, train)
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,7 +85,6 @@ pub async fn run(
     topic: &str,
     records: u32,
 ) -> Result<Observation, HarnessError> {
-    let java = locate()?;
     let mut args = vec![
         "--bootstrap".to_string(),
         c.bootstrap.clone(),
@@ -129,13 +114,15 @@ pub async fn run(
     // The probe's own deadline, then 3 s for the JVM to start and stop.
     let budget = c.deadline.saturating_sub(std::time::Duration::from_secs(3));
     args.extend(["--timeout-ms".into(), budget.as_millis().to_string()]);
-    let mut full = jvm_args("-Xmx256m", &c.workdir);
-    full.push("tlsmatrix.kafka.ClientProbe".into());
+    let jvm = launch("tlsmatrix.kafka.ClientProbe", "-Xmx256m", &c.workdir, true)?;
+    let mut full = jvm.args.clone();
     full.extend(args.iter().cloned());
     let env: EnvMap = std::env::var("PATH")
         .map(|p| [("PATH".to_string(), p)].into_iter().collect())
         .unwrap_or_default();
-    let out = process::run(&java, &full, &env, &c.workdir, c.deadline).await?;
+    let deadline = c.deadline + jvm.dump_allowance();
+    let out = process::run(&jvm.java, &full, &env, &c.workdir, deadline).await?;
+    jvm.finish(out.exit_code);
     let mut obs = Observation {
         peer: PEER.to_string(),
         command: Some(shown_command(&args)),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::jvm::{JvmLaunch, ProbeJar};
 use super::process;
 use super::{Observation, ZeebeClientConfig};
 use crate::error::HarnessError;
@@ -25,6 +26,14 @@ pub enum Probe {
     Java,
     /// The Node client (`zeebe-node` from npm).
     Node,
+}
+
+/// A probe's command line.
+struct Launch {
+    program: PathBuf,
+    args: Vec<String>,
+    /// For the Java probe: the JVM launch, told when it has exited.
+    jvm: Option<JvmLaunch>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,17 +63,23 @@ impl Probe {
 
     /// Finds the built probe (and its runtime), or says how to build it.
     pub fn locate(self) -> Result<PathBuf, HarnessError> {
-        self.program().map(|(program, _)| program)
+        self.program(&[]).map(|p| p.program)
     }
 
-    /// The program to run and the arguments that precede the probe's own.
-    fn program(self) -> Result<(PathBuf, Vec<String>), HarnessError> {
+    /// The program to run and the arguments that precede the probe's own;
+    /// `jvm_flags` go to a JVM only.
+    fn program(self, jvm_flags: &[String]) -> Result<Launch, HarnessError> {
         let missing = |detail: String, install: &str| HarnessError::PeerMissing {
             peer: self.peer().to_string(),
             detail,
             install: install.to_string(),
         };
         let on_path = |name: &str| process::locate("TLSMATRIX_NO_SUCH_OVERRIDE", "", name);
+        let plain = |program, args| Launch {
+            program,
+            args,
+            jvm: None,
+        };
         match self {
             Self::Go => {
                 let path = probes_dir().join("go/bin/zeebe-go-probe");
@@ -78,36 +93,24 @@ impl Probe {
                         "bash ci/setup (or: bash harness/probes/go/build.sh; needs Go 1.26)",
                     )
                 })?;
-                Ok((program, Vec::new()))
+                Ok(plain(program, Vec::new()))
             }
             Self::Java => {
-                let dir = probes_dir().join("java/target");
                 let install = "bash ci/setup (or: bash harness/probes/java/build.sh; needs a JDK 17 and Maven)";
-                let java = crate::nodes::oracle::java(self.peer(), install)?;
-                if !dir.join("probe.jar").is_file() {
-                    return Err(missing(
-                        format!("{} is not built", dir.join("probe.jar").display()),
-                        install,
-                    ));
-                }
-                let classpath = format!(
-                    "{}:{}/*",
-                    dir.join("probe.jar").display(),
-                    dir.join("lib").display()
-                );
-                // A short-lived JVM: skip the optimising compiler, small heap.
-                let args = [
-                    "-XX:TieredStopAtLevel=1",
-                    "-XX:+UseSerialGC",
-                    "-Xss512k",
-                    "-cp",
-                    &classpath,
+                let mut flags = jvm_flags.to_vec();
+                flags.push("-Xss512k".to_string());
+                let launch = ProbeJar::new("java").launch(
+                    self.peer(),
+                    install,
                     "tlsmatrix.probe.JavaClientProbe",
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-                Ok((java, args))
+                    &flags,
+                    true,
+                )?;
+                Ok(Launch {
+                    program: launch.java.clone(),
+                    args: launch.args.clone(),
+                    jvm: Some(launch),
+                })
             }
             Self::Node => {
                 let dir = probes_dir().join("node");
@@ -121,21 +124,22 @@ impl Probe {
                         install,
                     ));
                 }
-                Ok((node, vec![dir.join("probe.js").display().to_string()]))
+                Ok(plain(
+                    node,
+                    vec![dir.join("probe.js").display().to_string()],
+                ))
             }
         }
     }
 
-    fn command(self, config: &ZeebeClientConfig) -> Result<(PathBuf, Vec<String>), HarnessError> {
-        let (program, mut args) = self.program()?;
-        if self == Self::Java {
-            // The JVM takes its home from the password database, not $HOME:
-            // without this the Java client's OAuth credentials cache
-            // (~/.camunda/credentials, keyed by client id) lands in the real
-            // home directory and hands a later case an earlier case's token
-            // (measured).
-            args.insert(0, format!("-Duser.home={}", config.workdir.display()));
-        }
+    fn command(self, config: &ZeebeClientConfig) -> Result<Launch, HarnessError> {
+        // The JVM takes its home from the password database, not $HOME:
+        // without this the Java client's OAuth credentials cache
+        // (~/.camunda/credentials, keyed by client id) lands in the real home
+        // directory and hands a later case an earlier case's token (measured).
+        let home = [format!("-Duser.home={}", config.workdir.display())];
+        let mut launch = self.program(&home)?;
+        let args = &mut launch.args;
         args.extend(config.flags("--address", "--plaintext", "--ca"));
         let timeout = config
             .deadline
@@ -147,12 +151,12 @@ impl Probe {
                 args.push(timeout.as_millis().to_string());
             }
         }
-        Ok((program, args))
+        Ok(launch)
     }
 
     /// Runs the probe once and reads its JSON line.
     pub async fn topology(self, config: &ZeebeClientConfig) -> Result<Observation, HarnessError> {
-        let (program, args) = self.command(config)?;
+        let Launch { program, args, jvm } = self.command(config)?;
         // The call's own timeout is passed to the probe (above); the process
         // bound adds room for the runtime to start (a JVM on a loaded 2-core
         // machine took several seconds before main(), measured under
@@ -160,7 +164,9 @@ impl Probe {
         let startup = match self {
             Self::Go => std::time::Duration::ZERO,
             Self::Java | Self::Node => RUNTIME_STARTUP_ALLOWANCE,
-        };
+        } + jvm
+            .as_ref()
+            .map_or(std::time::Duration::ZERO, JvmLaunch::dump_allowance);
         let out = process::run(
             &program,
             &args,
@@ -169,6 +175,9 @@ impl Probe {
             config.deadline + startup,
         )
         .await?;
+        if let Some(jvm) = &jvm {
+            jvm.finish(out.exit_code);
+        }
         let line = out
             .stdout
             .lines()

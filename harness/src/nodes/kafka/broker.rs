@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::HarnessError;
 use crate::nodes::child::{ChildNode, ChildStart};
+use crate::peers::jvm::JvmLaunch;
 use crate::peers::kafka_java;
 
 /// The peer's name in requirements and reports.
@@ -49,6 +50,8 @@ pub struct BrokerSpec {
 #[derive(Debug)]
 pub struct KafkaBroker {
     node: ChildNode,
+    /// Told how the JVM exited, for its class-data archive.
+    jvm: JvmLaunch,
     listeners: BTreeMap<String, String>,
     /// Process spawn to readiness line.
     pub start_to_ready: Duration,
@@ -66,9 +69,9 @@ pub enum BrokerStart {
 impl KafkaBroker {
     /// Starts a broker in `dir/kafka-broker` (fresh per case).
     pub async fn start(spec: &BrokerSpec, dir: &Path) -> Result<BrokerStart, HarnessError> {
-        let java = locate()?;
-        let mut args = kafka_java::jvm_args("-Xmx512m", dir);
-        args.push("tlsmatrix.kafka.Broker".into());
+        locate()?;
+        let jvm = kafka_java::launch("tlsmatrix.kafka.Broker", "-Xmx512m", dir, true)?;
+        let mut args = jvm.args.clone();
         args.extend([
             "--dir".to_string(),
             dir.join("kafka-broker").display().to_string(),
@@ -88,7 +91,7 @@ impl KafkaBroker {
                 key.display().to_string(),
             ]);
         }
-        let mut cmd = tokio::process::Command::new(java);
+        let mut cmd = tokio::process::Command::new(&jvm.java);
         cmd.args(&args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -105,6 +108,7 @@ impl KafkaBroker {
                     .collect();
                 Ok(BrokerStart::Ready(Box::new(Self {
                     node: *node,
+                    jvm,
                     listeners,
                     start_to_ready: t.elapsed(),
                 })))
@@ -135,7 +139,8 @@ impl KafkaBroker {
     /// worth showing: failed authentications and closed connections, without
     /// times and channel ids.
     pub async fn stop(self) -> Vec<String> {
-        let stderr = self.node.stop().await;
+        let (stderr, exit_code) = self.node.stop_with_exit().await;
+        self.jvm.finish(exit_code);
         notable_lines(&stderr)
     }
 }
