@@ -4,7 +4,8 @@
 //!   (built-in client, fresh connection each time) against the reference gateway;
 //! - gateway start-to-ready (TLS material loaded, listening);
 //! - cluster start-to-ready (3 brokers + gateway, TLS), in process;
-//! - the reference gateway's start-to-ready in a container, with a Docker engine;
+//! - with a Docker engine, the reference gateway's and the same cluster's
+//!   start-to-ready in a container of the reference image;
 //! - Kafka gateway authenticate + metadata over TLS (`nodes::kafka::bench`);
 //! - per-case cost of each area's default matrix, by peer, relative to the floor;
 //! - wall time of the full default matrix.
@@ -132,7 +133,13 @@ pub async fn bench(
     }
 
     out.push_str(&cluster_start(dir.path(), &chain, &key).await?);
-    out.push_str(&container_start(dir.path()).await);
+    // In the container the case directory is the working directory.
+    let file_name = |p: &std::path::Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    out.push_str(&container_start(dir.path(), &file_name(&chain), &file_name(&key)).await);
     out.push_str(&crate::nodes::kafka::bench::auth_metadata(iterations, dir.path()).await?);
 
     // Per-case cost, one case at a time, then the full matrix at full parallelism.
@@ -176,6 +183,17 @@ pub async fn bench(
     Ok(out)
 }
 
+/// The bench cluster: 3 brokers and a gateway, TLS on every messaging link,
+/// with the certificate chain and key at these paths.
+fn cluster_file_text(chain: &str, key: &str) -> String {
+    let broker = format!(
+        "{{ env: {{ ZEEBE_BROKER_NETWORK_SECURITY_ENABLED: \"true\", ZEEBE_BROKER_NETWORK_SECURITY_CERTIFICATECHAINPATH: \"{chain}\", ZEEBE_BROKER_NETWORK_SECURITY_PRIVATEKEYPATH: \"{key}\" }} }}"
+    );
+    format!(
+        "nodes:\n  broker-0: {broker}\n  broker-1: {broker}\n  broker-2: {broker}\n  gateway: {{ env: {{ ZEEBE_GATEWAY_CLUSTER_SECURITY_ENABLED: \"true\", ZEEBE_GATEWAY_CLUSTER_SECURITY_CERTIFICATECHAINPATH: \"{chain}\", ZEEBE_GATEWAY_CLUSTER_SECURITY_PRIVATEKEYPATH: \"{key}\" }} }}\n"
+    )
+}
+
 /// A 3-broker + gateway cluster with TLS on every messaging link, in process:
 /// start to formed (every node sees every other, every link handshaken).
 async fn cluster_start(
@@ -184,13 +202,7 @@ async fn cluster_start(
     key: &std::path::Path,
 ) -> Result<String, HarnessError> {
     use crate::areas::zeebe_cluster::ClusterFile;
-    let (chain, key) = (chain.display(), key.display());
-    let broker = format!(
-        "{{ env: {{ ZEEBE_BROKER_NETWORK_SECURITY_ENABLED: \"true\", ZEEBE_BROKER_NETWORK_SECURITY_CERTIFICATECHAINPATH: \"{chain}\", ZEEBE_BROKER_NETWORK_SECURITY_PRIVATEKEYPATH: \"{key}\" }} }}"
-    );
-    let text = format!(
-        "nodes:\n  broker-0: {broker}\n  broker-1: {broker}\n  broker-2: {broker}\n  gateway: {{ env: {{ ZEEBE_GATEWAY_CLUSTER_SECURITY_ENABLED: \"true\", ZEEBE_GATEWAY_CLUSTER_SECURITY_CERTIFICATECHAINPATH: \"{chain}\", ZEEBE_GATEWAY_CLUSTER_SECURITY_PRIVATEKEYPATH: \"{key}\" }} }}\n"
-    );
+    let text = cluster_file_text(&chain.display().to_string(), &key.display().to_string());
     let file = ClusterFile::parse("bench cluster", &text)?;
     let mut times = Vec::new();
     for _ in 0..5 {
@@ -214,34 +226,56 @@ async fn cluster_start(
     ))
 }
 
-/// The reference gateway in a container (image built beforehand, not timed):
-/// start to ready, or why it was not measured.
-async fn container_start(dir: &std::path::Path) -> String {
-    use crate::containers::{ContainerStart, ReferenceImage};
+/// The reference gateway, then the bench cluster, in a container of the
+/// reference image (built beforehand, not timed): container start to ready
+/// (for the cluster: formed), or why it was not measured.
+async fn container_start(dir: &std::path::Path, chain: &str, key: &str) -> String {
+    use crate::containers::{ContainerStart, ProductContainer, ReferenceImage};
     let image = match ReferenceImage::get().await {
         Ok(image) => image,
         Err(e) => return format!("containers: not measured ({e})\n"),
     };
-    let mut times = Vec::new();
-    if let Err(e) = std::fs::write(dir.join("gateway.yaml"), "{}\n") {
-        return format!("containers: not measured ({e})\n");
-    }
-    for _ in 0..3 {
-        let spec = image.zeebe_gateway(dir, "gateway.yaml", &Default::default());
-        match spec.start().await {
-            Ok(ContainerStart::Ready(node)) => {
-                times.push(node.startup());
-                node.stop().await;
-            }
-            Ok(ContainerStart::Refused(m)) => return format!("containers: not measured ({m})\n"),
-            Err(e) => return format!("containers: not measured ({e})\n"),
+    let files = [
+        ("gateway.yaml", "{}\n".to_string()),
+        ("cluster.yaml", cluster_file_text(chain, key)),
+    ];
+    for (name, text) in &files {
+        if let Err(e) = std::fs::write(dir.join(name), text) {
+            return format!("containers: not measured ({e})\n");
         }
     }
-    format!(
-        "gateway start-to-ready in a container (reference image, plaintext): median {} of {}\n",
-        ms(median(times.clone())),
-        times.len()
-    )
+    let what: [(&str, ProductContainer); 2] = [
+        (
+            "gateway start-to-ready in a container (reference image, plaintext)",
+            image.zeebe_gateway(dir, "gateway.yaml", &Default::default()),
+        ),
+        (
+            "cluster start-to-ready in a container (3 brokers + gateway, TLS, reference image)",
+            image.zeebe_cluster(dir, "cluster.yaml", &Default::default()),
+        ),
+    ];
+    let mut out = String::new();
+    for (label, spec) in what {
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            match spec.start().await {
+                Ok(ContainerStart::Ready(node)) => {
+                    times.push(node.startup());
+                    node.stop().await;
+                }
+                Ok(ContainerStart::Refused(m)) => {
+                    return format!("{out}containers: not measured ({m})\n")
+                }
+                Err(e) => return format!("{out}containers: not measured ({e})\n"),
+            }
+        }
+        out.push_str(&format!(
+            "{label}: median {} of {}\n",
+            ms(median(times.clone())),
+            times.len()
+        ));
+    }
+    out
 }
 
 /// Sequential Topology calls on one reused HTTP/2 connection: the median.

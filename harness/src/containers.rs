@@ -39,6 +39,14 @@ pub const REFERENCE_DOCKERFILE: &str = include_str!("../../ci/reference-nodes.Do
 pub const CASE_MOUNT: &str = "/case";
 /// How long a container may take to become ready (image build excluded).
 pub const STARTUP_DEADLINE: Duration = Duration::from_secs(120);
+
+/// How a reference node words a configuration it refuses (`tlsmatrix up`
+/// prints it on stderr and exits).
+const REFUSAL_PREFIX: &str = "tlsmatrix: error: ";
+
+/// How long a container that ended before it was ready may take for its
+/// output to reach us.
+const REFUSAL_LOG_DEADLINE: Duration = Duration::from_secs(5);
 /// What to install when the engine is missing.
 pub const INSTALL: &str =
     "start a Docker engine (https://docs.docker.com/engine/install/) or point DOCKER_HOST at one";
@@ -167,6 +175,35 @@ impl ReferenceImage {
         config_file: &str,
         env: &EnvMap,
     ) -> ProductContainer {
+        self.up(
+            case_dir,
+            config_file,
+            env,
+            Ready::Stdout("tlsmatrix gateway listening on".into()),
+        )
+    }
+
+    /// A whole cluster from a cluster file in `case_dir` (brokers and
+    /// gateway as `tlsmatrix up` starts them from a zeebe-cluster case body),
+    /// ready when it has formed: every node sees every other and every
+    /// messaging link has handshaken.
+    pub fn zeebe_cluster(
+        &self,
+        case_dir: &Path,
+        cluster_file: &str,
+        env: &EnvMap,
+    ) -> ProductContainer {
+        self.up(
+            case_dir,
+            cluster_file,
+            env,
+            Ready::Stdout("tlsmatrix cluster ready (formed)".into()),
+        )
+    }
+
+    /// `tlsmatrix up FILE --workdir /case`, the case directory mounted
+    /// read-only, the Zeebe gateway port on 0.0.0.0:26500.
+    fn up(&self, case_dir: &Path, file: &str, env: &EnvMap, ready: Ready) -> ProductContainer {
         let mut env = env.clone();
         env.insert("ZEEBE_GATEWAY_NETWORK_HOST".into(), "0.0.0.0".into());
         env.insert("ZEEBE_GATEWAY_NETWORK_PORT".into(), "26500".into());
@@ -181,12 +218,12 @@ impl ReferenceImage {
             mounts: vec![(case_dir.to_path_buf(), CASE_MOUNT.to_string())],
             cmd: vec![
                 "up".into(),
-                config_file.into(),
+                file.into(),
                 "--workdir".into(),
                 CASE_MOUNT.into(),
             ],
             port: 26500,
-            ready: Ready::Stdout("tlsmatrix gateway listening on".into()),
+            ready,
             user: None,
         }
     }
@@ -282,6 +319,10 @@ impl ProductContainer {
         }
         let captured = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let sink = captured.clone();
+        // Bumped on every frame, so a refusal can wait for the words that
+        // explain it: the consumer runs on its own task and may lag behind
+        // the readiness check that saw the container end.
+        let (frames, mut frame_seen) = tokio::sync::watch::channel(0usize);
         request = request.with_log_consumer(move |frame: &LogFrame| {
             let bytes = match frame {
                 LogFrame::StdOut(b) | LogFrame::StdErr(b) => b,
@@ -289,6 +330,7 @@ impl ProductContainer {
             if let Ok(mut text) = sink.lock() {
                 text.push_str(&String::from_utf8_lossy(bytes));
             }
+            frames.send_modify(|n| *n += 1);
         });
         let started = Instant::now();
         match request.start().await {
@@ -305,6 +347,16 @@ impl ProductContainer {
                 }))
             }
             Err(testcontainers::TestcontainersError::WaitContainer(e)) => {
+                let explained = || captured.lock().is_ok_and(|t| t.contains(REFUSAL_PREFIX));
+                // Bounded: an image that is not ours may never say it.
+                let _ = tokio::time::timeout(REFUSAL_LOG_DEADLINE, async {
+                    while !explained() {
+                        if frame_seen.changed().await.is_err() {
+                            break;
+                        }
+                    }
+                })
+                .await;
                 let output = captured.lock().map(|t| t.clone()).unwrap_or_default();
                 Ok(ContainerStart::Refused(refusal(
                     &self.reference(),
@@ -326,10 +378,7 @@ impl ProductContainer {
 /// error (`tlsmatrix: error: ...`, the same text as in process), else the
 /// readiness error and the last lines of its output.
 fn refusal(reference: &str, wait_error: &str, output: &str) -> String {
-    if let Some(line) = output
-        .lines()
-        .find_map(|l| l.strip_prefix("tlsmatrix: error: "))
-    {
+    if let Some(line) = output.lines().find_map(|l| l.strip_prefix(REFUSAL_PREFIX)) {
         return line.to_string();
     }
     let tail: Vec<&str> = output.lines().rev().take(20).collect();

@@ -1,7 +1,10 @@
-//! The containers backend against a real Docker engine. This machine has
-//! none, so every test here is `#[ignore = "needs a Docker engine"]`; the
-//! `containers` job of ci/github-workflow.yml runs them with
-//! `cargo nextest run -p tlsmatrix --test containers --run-ignored ignored-only`.
+//! The containers backend against a real Docker engine. `.ci/run` has none
+//! (and no image registry), so every test here is
+//! `#[ignore = "needs a Docker engine"]`; the `containers` job of
+//! ci/github-workflow.yml runs them, and so does `bash ci/docker-engine` then
+//! `cargo nextest run -p tlsmatrix --test containers --run-ignored ignored-only`
+//! on a Debian machine without a registry (it starts an engine and makes the
+//! base image from Debian's packages).
 //! What needs no engine (the engine check, refusing `--backend containers`
 //! without one) is tested in the library and in tests/cli.rs.
 
@@ -83,6 +86,30 @@ async fn reference_gateway_container_serves_tls_to_real_zbctl() {
         text.contains("certificate signed by unknown authority"),
         "{text}"
     );
+    node.stop().await;
+}
+
+/// Three brokers and a gateway in one container of the reference image, TLS on
+/// every messaging link (the documented `ZEEBE_BROKER_NETWORK_SECURITY_*` and
+/// `ZEEBE_GATEWAY_CLUSTER_SECURITY_*` variables): ready only once formed.
+#[tokio::test]
+#[ignore = "needs a Docker engine"]
+async fn reference_cluster_container_forms_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    certs(dir.path()).await;
+    let broker = "{ env: { ZEEBE_BROKER_NETWORK_SECURITY_ENABLED: \"true\", ZEEBE_BROKER_NETWORK_SECURITY_CERTIFICATECHAINPATH: gateway-chain.pem, ZEEBE_BROKER_NETWORK_SECURITY_PRIVATEKEYPATH: gateway.key } }";
+    std::fs::write(
+        dir.path().join("cluster.yaml"),
+        format!("nodes:\n  broker-0: {broker}\n  broker-1: {broker}\n  broker-2: {broker}\n  gateway: {{ env: {{ ZEEBE_GATEWAY_CLUSTER_SECURITY_ENABLED: \"true\", ZEEBE_GATEWAY_CLUSTER_SECURITY_CERTIFICATECHAINPATH: gateway-chain.pem, ZEEBE_GATEWAY_CLUSTER_SECURITY_PRIVATEKEYPATH: gateway.key }} }}\n"),
+    )
+    .unwrap();
+    let image = ReferenceImage::get().await.expect("reference image built");
+    let spec = image.zeebe_cluster(dir.path(), "cluster.yaml", &EnvMap::new());
+    // Ready means `tlsmatrix cluster ready (formed)`: a partial cluster
+    // prints `(partial)` and never becomes ready.
+    let ContainerStart::Ready(node) = spec.start().await.expect("container started") else {
+        panic!("the cluster did not form in its container");
+    };
     node.stop().await;
 }
 
