@@ -541,7 +541,6 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     })
 }
 
-/// Ids whose outcome differed between repetitions.
 /// Cases whose outcome changed across repetitions, each with how often it
 /// had which outcome (in order of first appearance) and, for every outcome
 /// but the first, the whole text of its first occurrence, indented: what a

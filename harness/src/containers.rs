@@ -47,6 +47,7 @@ const REFUSAL_PREFIX: &str = "tlsmatrix: error: ";
 /// How long a container that ended before it was ready may take for its
 /// output to reach us.
 const REFUSAL_LOG_DEADLINE: Duration = Duration::from_secs(5);
+
 /// What to install when the engine is missing.
 pub const INSTALL: &str =
     "start a Docker engine (https://docs.docker.com/engine/install/) or point DOCKER_HOST at one";

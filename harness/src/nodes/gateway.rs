@@ -288,7 +288,7 @@ impl GatewayNode {
         } else {
             None
         };
-        let bind = format!("{}:{}", settings.host, settings.port);
+        let bind = crate::peers::host_port(&settings.host, settings.port);
         let listener = TcpListener::bind(&bind).await.map_err(|source| {
             if source.kind() == std::io::ErrorKind::AddrInUse {
                 HarnessError::PortInUse {

@@ -90,7 +90,6 @@ impl NettyOracle {
             INSTALL,
             "tlsmatrix.probe.NettyOracleGateway",
             &logging,
-            true,
         )?;
         let mut cmd = Command::new(&jvm.java);
         cmd.args(&jvm.args);

@@ -106,24 +106,21 @@ impl ProbeJar {
     }
 
     /// The command for `main` with the JVM `flags` (heap, system properties)
-    /// before it; the caller appends the program's own arguments. With
-    /// `train`, a run without an archive writes one: only for a JVM that exits
-    /// by itself and whose exit the caller reports to [`JvmLaunch::finish`].
+    /// before it; the caller appends the program's own arguments. A run
+    /// without a current archive writes one; the caller reports the JVM's
+    /// exit to [`JvmLaunch::finish`], which keeps it.
     pub fn launch(
         &self,
         peer: &str,
         install: &str,
         main: &str,
         flags: &[String],
-        train: bool,
     ) -> Result<JvmLaunch, HarnessError> {
         let java = self.locate(peer, install)?;
         let archive = self.archive(&java, main);
         let mut args: Vec<String> = SHORT_LIVED.iter().map(|s| s.to_string()).collect();
         let dump = if is_fresh(&archive, &self.jar()) {
             args.push(format!("-XX:SharedArchiveFile={}", archive.display()));
-            None
-        } else if !train {
             None
         } else {
             static SEQ: AtomicU64 = AtomicU64::new(0);

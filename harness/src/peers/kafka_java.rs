@@ -31,17 +31,12 @@ pub fn locate() -> Result<PathBuf, HarnessError> {
     probe_jar().locate(PEER, INSTALL)
 }
 
-/// The JVM command for a main class of the probe jar (`heap`: `-Xmx…`),
-/// writing a class-data archive when `train` (see [`ProbeJar::launch`]).
-pub fn launch(
-    main: &str,
-    heap: &str,
-    workdir: &Path,
-    train: bool,
-) -> Result<JvmLaunch, HarnessError> {
+/// The JVM command for a main class of the probe jar (`heap`: `-Xmx…`), see
+/// [`ProbeJar::launch`].
+pub fn launch(main: &str, heap: &str, workdir: &Path) -> Result<JvmLaunch, HarnessError> {
     // The JVM takes its home from the password database, not $HOME.
     let flags = [format!("-Duser.home={}", workdir.display()), heap.into()];
-    probe_jar().launch(PEER, INSTALL, main, &flags, train)
+    probe_jar().launch(PEER, INSTALL, main, &flags)
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,7 +109,7 @@ pub async fn run(
     // The probe's own deadline, then 3 s for the JVM to start and stop.
     let budget = c.deadline.saturating_sub(std::time::Duration::from_secs(3));
     args.extend(["--timeout-ms".into(), budget.as_millis().to_string()]);
-    let jvm = launch("tlsmatrix.kafka.ClientProbe", "-Xmx256m", &c.workdir, true)?;
+    let jvm = launch("tlsmatrix.kafka.ClientProbe", "-Xmx256m", &c.workdir)?;
     let mut full = jvm.args.clone();
     full.extend(args.iter().cloned());
     let env: EnvMap = std::env::var("PATH")

@@ -104,7 +104,6 @@ impl Probe {
                     install,
                     "tlsmatrix.probe.JavaClientProbe",
                     &flags,
-                    true,
                 )?;
                 Ok(Launch {
                     program: launch.java.clone(),

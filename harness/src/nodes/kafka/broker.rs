@@ -70,7 +70,7 @@ impl KafkaBroker {
     /// Starts a broker in `dir/kafka-broker` (fresh per case).
     pub async fn start(spec: &BrokerSpec, dir: &Path) -> Result<BrokerStart, HarnessError> {
         locate()?;
-        let jvm = kafka_java::launch("tlsmatrix.kafka.Broker", "-Xmx512m", dir, true)?;
+        let jvm = kafka_java::launch("tlsmatrix.kafka.Broker", "-Xmx512m", dir)?;
         let mut args = jvm.args.clone();
         args.extend([
             "--dir".to_string(),
