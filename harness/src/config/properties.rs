@@ -180,6 +180,46 @@ impl Properties {
         parsed.ok_or_else(|| self.type_error(&found, "a port number from 0 to 65535", &found.value))
     }
 
+    /// A whole number (an environment value is parsed).
+    pub fn integer(&self, key: &str, default: i64) -> Result<i64, HarnessError> {
+        let Some(found) = self.get(key)? else {
+            return Ok(default);
+        };
+        let parsed = match &found.value {
+            Value::Null => return Ok(default),
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        parsed.ok_or_else(|| self.type_error(&found, "a whole number", &found.value))
+    }
+
+    /// A list of strings: a YAML sequence, or (as Spring binds an environment
+    /// variable to a list) one value split at commas; blanks are dropped.
+    pub fn list(&self, key: &str) -> Result<Vec<String>, HarnessError> {
+        let Some(found) = self.get(key)? else {
+            return Ok(Vec::new());
+        };
+        let items: Vec<String> = match &found.value {
+            Value::Null => Vec::new(),
+            Value::String(s) => s.split(',').map(str::to_string).collect(),
+            Value::Sequence(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => Ok(s.clone()),
+                    Value::Number(n) => Ok(n.to_string()),
+                    other => Err(self.type_error(&found, "a list of values", other)),
+                })
+                .collect::<Result<_, _>>()?,
+            other => return Err(self.type_error(&found, "a list of values", other)),
+        };
+        Ok(items
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect())
+    }
+
     fn type_error(&self, found: &Found, wanted: &str, got: &Value) -> HarnessError {
         HarnessError::invalid(
             &found.origin,
@@ -244,6 +284,33 @@ mod tests {
             relaxed("a.certificate-chain-path"),
             relaxed("A.certificateChainPath")
         );
+    }
+
+    #[test]
+    fn lists_come_from_yaml_sequences_and_comma_separated_env() {
+        let yaml = "zeebe.broker.cluster.initialContactPoints: [a:26502, \"b:26502\"]\n";
+        let p = Properties::from_yaml("b.yaml", yaml, EnvMap::new()).unwrap();
+        assert_eq!(
+            p.list("zeebe.broker.cluster.initialContactPoints").unwrap(),
+            ["a:26502", "b:26502"]
+        );
+        let env: EnvMap = [(
+            "ZEEBE_BROKER_CLUSTER_INITIALCONTACTPOINTS".to_string(),
+            "c:1, d:2,".to_string(),
+        )]
+        .into();
+        let p = Properties::from_yaml("b.yaml", yaml, env).unwrap();
+        assert_eq!(
+            p.list("zeebe.broker.cluster.initialContactPoints").unwrap(),
+            ["c:1", "d:2"]
+        );
+        let p = Properties::from_yaml("b.yaml", "zeebe.broker.cluster.nodeId: x\n", EnvMap::new())
+            .unwrap();
+        let err = p
+            .integer("zeebe.broker.cluster.nodeId", 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected a whole number"), "{err}");
     }
 
     #[test]

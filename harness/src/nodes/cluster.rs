@@ -13,7 +13,9 @@
 //!
 //! Every port comes from binding `127.0.0.1:0`; every wait has a deadline.
 
+mod formation;
 mod gossip;
+mod member;
 mod messaging;
 mod settings;
 mod tls;
@@ -27,12 +29,14 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 
-pub use gossip::{Member, PartitionRole};
+pub use formation::{Formation, Link, PartitionState};
+pub use gossip::{Contact, GossippedReport, Member, PartitionRole};
+pub use member::{ClusterMember, MemberSettings, MemberStart, INTERNAL_PORT, JOIN_DEADLINE};
 pub use messaging::{java_hash, LinkError, CLUSTER_NAME};
 pub use settings::{env_var, ClusterSecurity, ConfiguredPath, NodeRole, NodeSettings};
 
+use self::formation::{Expect, FormingNode, SETTLE_DEADLINE};
 use self::gossip::Gossip;
-use self::messaging::Request;
 use self::tls::NodeTls;
 use super::gateway::{GatewayNode, TopologySource};
 use super::log::NodeLog;
@@ -40,12 +44,8 @@ use crate::config::zeebe::GatewaySettings;
 use crate::error::HarnessError;
 use crate::proto::{partition, BrokerInfo, Partition, TopologyResponse};
 
-/// How long one messaging request may take.
-const REQUEST_DEADLINE: Duration = Duration::from_secs(3);
-/// How long gossip may take to converge.
+/// How long gossip may take to converge, in process.
 const GOSSIP_DEADLINE: Duration = Duration::from_secs(5);
-/// How long nodes may take to finish logging a failed handshake.
-const SETTLE_DEADLINE: Duration = Duration::from_secs(2);
 
 /// One node to start.
 #[derive(Debug, Clone)]
@@ -77,166 +77,6 @@ pub enum ClusterStart {
     NodeFailed(StartFailure),
 }
 
-/// One node-to-node messaging request and its result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    /// The dialling node.
-    pub from: String,
-    /// The node dialled.
-    pub to: String,
-    /// `Ok` or why it failed.
-    pub result: Result<(), LinkError>,
-}
-
-/// A partition's state after formation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartitionState {
-    /// Partition id, from 1.
-    pub id: u32,
-    /// The leader, when a majority of replicas is mutually reachable.
-    pub leader: Option<String>,
-    /// The other replicas in the majority.
-    pub followers: Vec<String>,
-}
-
-/// What formation found.
-#[derive(Debug, Clone)]
-pub struct Formation {
-    /// Brokers in the cluster.
-    pub brokers: u32,
-    /// For each node, the members its gossip knows.
-    pub gossip: BTreeMap<String, Vec<String>>,
-    /// Every request made, in a stable order.
-    pub links: Vec<Link>,
-    /// Every partition.
-    pub partitions: Vec<PartitionState>,
-    /// For each node, its role and whether its messaging uses TLS.
-    pub tls: BTreeMap<String, (NodeRole, bool)>,
-    /// Nodes that started but fail every handshake they serve, and why.
-    pub cannot_serve: BTreeMap<String, String>,
-}
-
-impl Formation {
-    /// True when every request succeeded and every partition has a leader.
-    pub fn is_formed(&self) -> bool {
-        self.links.iter().all(|l| l.result.is_ok())
-            && self.partitions.iter().all(|p| p.leader.is_some())
-    }
-
-    /// When some nodes use TLS and others do not: which, and the fix (cluster
-    /// TLS is all or nothing).
-    pub fn mixed_tls(&self) -> Option<String> {
-        let (on, off): (Vec<_>, Vec<_>) = self.tls.iter().partition(|(_, (_, tls))| *tls);
-        if on.is_empty() || off.is_empty() {
-            return None;
-        }
-        let names = |nodes: &[(&String, &(NodeRole, bool))]| {
-            nodes
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        // The fix names the smaller side's settings.
-        let (fewer, value) = if off.len() <= on.len() {
-            (&off, "true")
-        } else {
-            (&on, "false")
-        };
-        let mut keys: Vec<String> = fewer
-            .iter()
-            .map(|(_, (role, _))| format!("{}.enabled", role.security_prefix()))
-            .collect();
-        keys.sort();
-        keys.dedup();
-        let keys = keys
-            .iter()
-            .map(|k| format!("{k}: {value} (or {}={value})", env_var(k)))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Some(format!(
-            "diagnosis: TLS is enabled on {} and disabled on {}; cluster TLS is all or nothing; fix: on {} set {keys}",
-            names(&on),
-            names(&off),
-            names(fewer)
-        ))
-    }
-
-    /// The failing links.
-    pub fn failing(&self) -> impl Iterator<Item = &Link> {
-        self.links.iter().filter(|l| l.result.is_err())
-    }
-
-    /// A stable, human-readable report.
-    pub fn report(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "cluster: {} broker(s), {} partition(s), replication factor {}",
-            self.brokers,
-            self.partitions.len(),
-            self.brokers
-        );
-        let _ = writeln!(out, "gossip (UDP, plaintext):");
-        for (node, members) in &self.gossip {
-            let _ = writeln!(out, "  {node} sees {}", members.join(", "));
-        }
-        let _ = writeln!(out, "messaging (TCP):");
-        for link in &self.links {
-            match &link.result {
-                Ok(()) => {
-                    let _ = writeln!(out, "  {} -> {}: ok", link.from, link.to);
-                }
-                Err(e) => {
-                    let _ = writeln!(out, "  {} -> {}: FAILED: {}", link.from, link.to, e.detail);
-                }
-            }
-        }
-        let _ = writeln!(out, "partitions:");
-        for p in &self.partitions {
-            match &p.leader {
-                Some(leader) => {
-                    let _ = writeln!(
-                        out,
-                        "  {}: leader {leader}; followers {}",
-                        p.id,
-                        if p.followers.is_empty() {
-                            "-".to_string()
-                        } else {
-                            p.followers.join(", ")
-                        }
-                    );
-                }
-                None => {
-                    let _ = writeln!(
-                        out,
-                        "  {}: no leader (no majority of replicas reach each other)",
-                        p.id
-                    );
-                }
-            }
-        }
-        if let Some(diagnosis) = self.mixed_tls() {
-            let _ = writeln!(out, "{diagnosis}");
-        }
-        for why in self.cannot_serve.values() {
-            let _ = writeln!(out, "diagnosis: {why}");
-        }
-        let failing = self.failing().count();
-        if self.is_formed() {
-            let _ = write!(out, "result: formed");
-        } else {
-            let _ = write!(
-                out,
-                "result: partial: {failing} of {} link(s) fail",
-                self.links.len()
-            );
-        }
-        out
-    }
-}
-
 /// Where one running node listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeAddresses {
@@ -252,8 +92,10 @@ pub struct NodeAddresses {
     pub tls: bool,
     /// The gossip (UDP) address.
     pub gossip: SocketAddr,
-    /// A gateway's client-facing gRPC address (plaintext).
+    /// A gateway's client-facing gRPC address.
     pub grpc: Option<SocketAddr>,
+    /// True when that address serves TLS.
+    pub grpc_tls: bool,
 }
 
 impl std::fmt::Display for NodeAddresses {
@@ -270,7 +112,8 @@ impl std::fmt::Display for NodeAddresses {
             self.gossip
         )?;
         if let Some(grpc) = self.grpc {
-            write!(f, ", gRPC {grpc} (plaintext)")?;
+            let security = if self.grpc_tls { "TLS" } else { "plaintext" };
+            write!(f, ", gRPC {grpc} ({security})")?;
         }
         Ok(())
     }
@@ -287,6 +130,32 @@ struct RunningNode {
     gateway: Option<GatewayNode>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningNode {
+    fn addresses(&self) -> NodeAddresses {
+        let me = self.gossip.me();
+        NodeAddresses {
+            name: self.name.clone(),
+            role: self.role,
+            node_id: me.as_ref().and_then(|m| m.node_id),
+            messaging: me.as_ref().map_or(self.gossip_addr, |m| m.messaging),
+            tls: self.tls.is_some(),
+            gossip: self.gossip_addr,
+            grpc: self.gateway.as_ref().map(GatewayNode::address),
+            grpc_tls: self.gateway.as_ref().is_some_and(GatewayNode::is_tls),
+        }
+    }
+
+    fn forming(&self) -> FormingNode {
+        FormingNode {
+            name: self.name.clone(),
+            role: self.role,
+            gossip: self.gossip.clone(),
+            log: self.log.clone(),
+            tls: self.tls.clone(),
+        }
+    }
 }
 
 impl Drop for RunningNode {
@@ -318,8 +187,11 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
-fn topology_of(gossip: &Gossip, brokers: u32) -> TopologyResponse {
+/// The topology a gateway answers with: the brokers its gossip knows, the
+/// cluster size the brokers were configured with.
+fn topology_of(gossip: &Gossip) -> TopologyResponse {
     let members = gossip.members();
+    let brokers = members.values().find_map(|m| m.cluster_size).unwrap_or(0);
     let mut brokers_seen: Vec<&Member> = members
         .values()
         .filter(|m| m.role == NodeRole::Broker)
@@ -383,22 +255,48 @@ impl Cluster {
             .count() as u32;
         let mut nodes: Vec<RunningNode> = Vec::new();
         let mut next_id = 0;
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         for spec in specs {
-            let node_id = (spec.settings.role == NodeRole::Broker).then(|| {
+            let settings = &spec.settings;
+            let node_id = (settings.role == NodeRole::Broker).then(|| {
                 next_id += 1;
                 next_id - 1
             });
-            match start_node(spec, node_id, brokers, &nodes).await? {
+            let gossip = match &spec.gossip_port_of {
+                None => loopback,
+                Some(other) => match nodes.iter().find(|n| &n.name == other) {
+                    Some(n) => n.gossip_addr,
+                    None => {
+                        return Err(HarnessError::invalid(
+                            &settings.source,
+                            "gossip-port-of",
+                            format!("no node named {other:?} starts before {}", settings.name),
+                            "name a node listed earlier",
+                        ))
+                    }
+                },
+            };
+            let placement = Placement {
+                messaging: loopback,
+                gossip: Some(gossip),
+                advertised: None,
+                contacts: nodes
+                    .iter()
+                    .map(|n| Contact::Address(n.gossip_addr))
+                    .collect(),
+                grpc: GatewaySettings::plaintext(),
+            };
+            match start_node(settings, node_id, brokers, placement).await? {
                 Ok(node) => nodes.push(node),
                 Err(error) => {
                     let mut logs = Cluster { nodes }.logs();
                     logs.push(format!(
                         "[{}] ERROR failed to start {}: {error}",
-                        spec.settings.name,
-                        spec.settings.role.label()
+                        settings.name,
+                        settings.role.label()
                     ));
                     return Ok(ClusterStart::NodeFailed(StartFailure {
-                        node: spec.settings.name.clone(),
+                        node: settings.name.clone(),
                         error,
                         logs,
                     }));
@@ -410,21 +308,7 @@ impl Cluster {
 
     /// Every node's addresses, in start order.
     pub fn addresses(&self) -> Vec<NodeAddresses> {
-        self.nodes
-            .iter()
-            .filter_map(|n| {
-                let me = n.gossip.members().remove(&n.name)?;
-                Some(NodeAddresses {
-                    name: n.name.clone(),
-                    role: n.role,
-                    node_id: me.node_id,
-                    messaging: me.messaging,
-                    tls: n.tls.is_some(),
-                    gossip: n.gossip_addr,
-                    grpc: n.gateway.as_ref().map(GatewayNode::address),
-                })
-            })
-            .collect()
+        self.nodes.iter().map(RunningNode::addresses).collect()
     }
 
     /// The client (gRPC) address of the standalone gateway, if there is one.
@@ -451,155 +335,36 @@ impl Cluster {
         out
     }
 
-    /// Waits for gossip to converge (bounded), sends the formation requests,
-    /// elects partition leaders and gossips the partition roles.
+    /// Forms the cluster: every node runs the steps of [`formation`] at once,
+    /// expecting every node started (each wait bounded); the formation is
+    /// then read from the first node's gossip view, once it holds every
+    /// node's report (bounded).
     pub async fn form(&self) -> Formation {
         let total = self.nodes.len();
         let deadline = tokio::time::Instant::now() + GOSSIP_DEADLINE;
+        let mut forming = tokio::task::JoinSet::new();
         for node in &self.nodes {
-            node.gossip
-                .wait_until(deadline, |members| members.len() == total)
-                .await;
+            forming.spawn(formation::form_node(
+                node.forming(),
+                Expect::Members(total),
+                deadline,
+            ));
         }
-        let gossip = self
-            .nodes
-            .iter()
-            .map(|n| (n.name.clone(), n.gossip.members().into_keys().collect()))
-            .collect();
-
-        let brokers: Vec<&RunningNode> = self
-            .nodes
-            .iter()
-            .filter(|n| n.role == NodeRole::Broker)
-            .collect();
-        let mut requests = tokio::task::JoinSet::new();
-        let mut index = 0usize;
-        for from in &self.nodes {
-            let view = from.gossip.members();
-            for to in &brokers {
-                if from.name == to.name {
-                    continue;
-                }
-                let subject = match from.role {
-                    NodeRole::Broker => "raft-ping",
-                    NodeRole::Gateway => "gateway-request",
-                };
-                let request = Request {
-                    subject: subject.to_string(),
-                    from: from.name.clone(),
-                };
-                let target = to.name.clone();
-                let addr = view.get(&target).map(|m| m.messaging);
-                let tls = from.tls.clone();
-                let log = from.log.clone();
-                let from_name = from.name.clone();
-                let i = index;
-                index += 1;
-                requests.spawn(async move {
-                    let result = match addr {
-                        None => Err(LinkError {
-                            detail: "not known by gossip".to_string(),
-                            log_line: format!("no address known for {target}"),
-                        }),
-                        Some(addr) => messaging::request(
-                            addr,
-                            &target,
-                            tls.as_ref(),
-                            &request,
-                            REQUEST_DEADLINE,
-                        )
-                        .await
-                        .map(|_| ()),
-                    };
-                    if let Err(e) = &result {
-                        log.line(format!("{} ({} to {target})", e.log_line, request.subject));
-                    }
-                    (
-                        i,
-                        Link {
-                            from: from_name,
-                            to: target,
-                            result,
-                        },
-                    )
-                });
-            }
-        }
-        let mut links: Vec<(usize, Link)> = requests.join_all().await;
-        links.sort_by_key(|(i, _)| *i);
-        let links: Vec<Link> = links.into_iter().map(|(_, l)| l).collect();
+        forming.join_all().await;
         for node in &self.nodes {
             node.log.settle(SETTLE_DEADLINE).await;
         }
-
-        let names: Vec<String> = brokers.iter().map(|b| b.name.clone()).collect();
-        let majority = majority(&names, &links);
-        let partitions: Vec<PartitionState> = (1..=names.len().max(1) as u32)
-            .map(|id| match &majority {
-                Some(group) => {
-                    let leader = group[(id as usize - 1) % group.len()].clone();
-                    PartitionState {
-                        id,
-                        followers: group.iter().filter(|n| **n != leader).cloned().collect(),
-                        leader: Some(leader),
-                    }
-                }
-                None => PartitionState {
-                    id,
-                    leader: None,
-                    followers: Vec::new(),
-                },
+        let Some(first) = self.nodes.first() else {
+            return Formation::from_view(&BTreeMap::new(), &[]);
+        };
+        first
+            .gossip
+            .wait_until(deadline, |view| {
+                view.len() == total && view.values().all(|m| m.report.is_some())
             })
-            .collect();
-        for broker in &brokers {
-            let roles = partitions
-                .iter()
-                .map(|p| {
-                    let role = if p.leader.as_deref() == Some(broker.name.as_str()) {
-                        PartitionRole::Leader
-                    } else if p.followers.contains(&broker.name) {
-                        PartitionRole::Follower
-                    } else {
-                        PartitionRole::Inactive
-                    };
-                    (p.id, role)
-                })
-                .collect();
-            broker.gossip.set_partitions(roles);
-        }
-        // Let the new roles reach every node's view (bounded).
-        let deadline = tokio::time::Instant::now() + GOSSIP_DEADLINE;
-        for node in &self.nodes {
-            node.gossip
-                .wait_until(deadline, |members| {
-                    members
-                        .values()
-                        .filter(|m| m.role == NodeRole::Broker)
-                        .all(|m| m.partitions.len() == partitions.len())
-                })
-                .await;
-        }
-        Formation {
-            brokers: names.len() as u32,
-            gossip,
-            links,
-            partitions,
-            tls: self
-                .nodes
-                .iter()
-                .map(|n| (n.name.clone(), (n.role, n.tls.is_some())))
-                .collect(),
-            cannot_serve: self
-                .nodes
-                .iter()
-                .filter_map(|n| match n.tls.as_ref().map(|t| &t.server) {
-                    Some(tls::ServerTls::Fails { diagnosis, .. }) => {
-                        Some((n.name.clone(), diagnosis.clone()))
-                    }
-                    _ => None,
-                })
-                .collect(),
-        }
+            .await;
+        let order: Vec<String> = self.nodes.iter().map(|n| n.name.clone()).collect();
+        Formation::from_view(&first.gossip.members(), &order)
     }
 
     /// Stops every node and waits for the gateways to stop (bounded).
@@ -612,86 +377,69 @@ impl Cluster {
     }
 }
 
-/// The largest group of brokers in which every ordered pair reached each other
-/// (ties: the group with the lowest names), when it is a majority.
-fn majority(names: &[String], links: &[Link]) -> Option<Vec<String>> {
-    let ok = |a: &str, b: &str| {
-        links
-            .iter()
-            .any(|l| l.from == a && l.to == b && l.result.is_ok())
-    };
-    let n = names.len();
-    let mut best: Option<Vec<String>> = None;
-    for mask in 1u32..(1 << n.min(16)) {
-        let group: Vec<String> = (0..n)
-            .filter(|i| mask & (1 << i) != 0)
-            .map(|i| names[i].clone())
-            .collect();
-        let connected = group
-            .iter()
-            .all(|a| group.iter().all(|b| a == b || ok(a, b)));
-        let better = best
-            .as_ref()
-            .is_none_or(|b| group.len() > b.len() || (group.len() == b.len() && group < *b));
-        if connected && better {
-            best = Some(group);
-        }
-    }
-    best.filter(|g| g.len() * 2 > n)
+/// Where a node binds and whom it contacts.
+#[derive(Debug, Clone)]
+struct Placement {
+    /// The messaging (TCP) bind address.
+    messaging: SocketAddr,
+    /// The gossip (UDP) bind address; `None`: the messaging address and port,
+    /// as Zeebe's internal API shares one port between TCP and UDP.
+    gossip: Option<SocketAddr>,
+    /// The address advertised to the others; `None`: the bound one.
+    advertised: Option<std::net::IpAddr>,
+    /// Gossip contact points.
+    contacts: Vec<Contact>,
+    /// The client-facing gRPC settings of a gateway.
+    grpc: GatewaySettings,
 }
 
+/// Starts one node. The outer error is the harness's; the inner one is the
+/// node refusing its configuration.
 async fn start_node(
-    spec: &NodeSpec,
+    settings: &NodeSettings,
     node_id: Option<u32>,
-    brokers: u32,
-    earlier: &[RunningNode],
+    cluster_size: u32,
+    placement: Placement,
 ) -> Result<Result<RunningNode, HarnessError>, HarnessError> {
-    let settings = &spec.settings;
     let tls = match tls::load(settings) {
         Ok(tls) => tls,
         Err(e) => return Ok(Err(e)),
-    };
-    let gossip_bind: SocketAddr = match &spec.gossip_port_of {
-        None => SocketAddr::from(([127, 0, 0, 1], 0)),
-        Some(other) => match earlier.iter().find(|n| &n.name == other) {
-            Some(n) => n.gossip_addr,
-            None => {
-                return Err(HarnessError::invalid(
-                    &settings.source,
-                    "gossip-port-of",
-                    format!("no node named {other:?} starts before {}", settings.name),
-                    "name a node listed earlier",
-                ))
-            }
-        },
     };
     let port_key = match settings.role {
         NodeRole::Broker => "zeebe.broker.network.internalApi.port",
         NodeRole::Gateway => "zeebe.gateway.cluster.port",
     };
+    let bind_error = |what: &str, addr: SocketAddr, e: std::io::Error| {
+        HarnessError::invalid(
+            &settings.source,
+            port_key,
+            format!("cannot bind the {what} endpoint to {addr}: {e}"),
+            format!(
+                "give every node on the host its own port ({port_key} / {})",
+                env_var(port_key)
+            ),
+        )
+    };
+    let listener = match TcpListener::bind(placement.messaging).await {
+        Ok(listener) => listener,
+        Err(e) => return Ok(Err(bind_error("messaging (TCP)", placement.messaging, e))),
+    };
+    let messaging_bound = listener
+        .local_addr()
+        .map_err(|e| HarnessError::run(&settings.name, e))?;
+    let gossip_bind = placement.gossip.unwrap_or(messaging_bound);
     let socket = match UdpSocket::bind(gossip_bind).await {
         Ok(socket) => socket,
-        Err(e) => {
-            return Ok(Err(HarnessError::invalid(
-                &settings.source,
-                port_key,
-                format!("cannot bind the gossip (UDP) endpoint to {gossip_bind}: {e}"),
-                format!(
-                    "give every node on the host its own port ({port_key} / {})",
-                    env_var(port_key)
-                ),
-            )))
-        }
+        Err(e) => return Ok(Err(bind_error("gossip (UDP)", gossip_bind, e))),
     };
-    let gossip_addr = socket
+    let gossip_bound = socket
         .local_addr()
         .map_err(|e| HarnessError::run(&settings.name, e))?;
-    let listener = TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .map_err(|e| HarnessError::run(&settings.name, e))?;
-    let messaging = listener
-        .local_addr()
-        .map_err(|e| HarnessError::run(&settings.name, e))?;
+    let advertise = |bound: SocketAddr| match placement.advertised {
+        Some(ip) => SocketAddr::new(ip, bound.port()),
+        None => bound,
+    };
+    let (messaging, gossip_addr) = (advertise(messaging_bound), advertise(gossip_bound));
     let log = NodeLog::new(&settings.name);
     let (stop, stop_rx) = watch::channel(false);
     let server = tokio::spawn(messaging::serve(
@@ -703,9 +451,10 @@ async fn start_node(
     ));
     // source: NettyMessagingService.start.
     log.line(format!(
-        "Started messaging service bound to [{messaging}], advertising {messaging}, and using {}",
+        "Started messaging service bound to [{messaging_bound}], advertising {messaging}, and using {}",
         if tls.is_some() { "TLS" } else { "plaintext" }
     ));
+    let (uses_tls, cannot_serve) = formation::tls_facts(tls.as_ref());
     let me = Member {
         name: settings.name.clone(),
         role: settings.role,
@@ -714,15 +463,22 @@ async fn start_node(
         gossip: gossip_addr,
         partitions: BTreeMap::new(),
         version: 0,
+        tls: uses_tls,
+        cluster_size: (settings.role == NodeRole::Broker).then_some(cluster_size),
+        report: None,
+        cannot_serve,
     };
-    let contacts = earlier.iter().map(|n| n.gossip_addr).collect();
-    let (gossip, gossip_task) = Gossip::start(socket, me, contacts, stop_rx);
+    let (gossip, gossip_task) = Gossip::start(socket, me, placement.contacts, stop_rx);
     let gateway = match settings.role {
         NodeRole::Broker => None,
         NodeRole::Gateway => {
             let view = gossip.clone();
-            let source: TopologySource = Arc::new(move || topology_of(&view, brokers));
-            Some(GatewayNode::start_with_topology(&GatewaySettings::plaintext(), source).await?)
+            let source: TopologySource = Arc::new(move || topology_of(&view));
+            match GatewayNode::start_with_topology(&placement.grpc, source).await {
+                Ok(gateway) => Some(gateway),
+                // Its client-facing settings refused, or its port taken.
+                Err(e) => return Ok(Err(e)),
+            }
         }
     };
     let startup_lines = log.lines().len();
@@ -801,36 +557,5 @@ mod tests {
         assert_eq!(formation.links.len(), 9);
         assert!(cluster.gateway_address().is_some());
         cluster.shutdown().await;
-    }
-
-    #[test]
-    fn majority_needs_mutual_links() {
-        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        let link = |from: &str, to: &str, ok: bool| Link {
-            from: from.to_string(),
-            to: to.to_string(),
-            result: if ok {
-                Ok(())
-            } else {
-                Err(LinkError {
-                    detail: String::new(),
-                    log_line: String::new(),
-                })
-            },
-        };
-        let links = vec![
-            link("a", "b", false),
-            link("b", "a", true),
-            link("a", "c", false),
-            link("c", "a", true),
-            link("b", "c", true),
-            link("c", "b", true),
-        ];
-        assert_eq!(
-            majority(&names, &links),
-            Some(vec!["b".to_string(), "c".to_string()])
-        );
-        let none: Vec<Link> = Vec::new();
-        assert_eq!(majority(&names, &none), None);
     }
 }

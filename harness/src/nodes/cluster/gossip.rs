@@ -2,6 +2,16 @@
 //! Zeebe traffic is done over UDP, which is left unencrypted"). Each node sends
 //! the members it knows (JSON) to every member and contact point at a short
 //! interval and merges what it receives, newest version per member winning.
+//!
+//! Besides its addresses, a member gossips what formation needs from it, so
+//! that nodes on different hosts reach the same conclusions: whether its
+//! messaging uses TLS, the results of the requests it sent to the brokers, and
+//! (a broker) the cluster size it was configured with and its partition roles.
+//!
+//! Contact points may be names (`broker-1:26502`, as in
+//! `initialContactPoints`): they are resolved in the background, again and
+//! again until they resolve, because a node may start before the hosts it
+//! names exist.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -46,7 +56,42 @@ pub struct Member {
     pub partitions: BTreeMap<u32, PartitionRole>,
     /// Bumped by the member on every change of its own entry.
     pub version: u64,
+    /// True when the member's messaging uses TLS.
+    #[serde(default)]
+    pub tls: bool,
+    /// A broker's configured cluster size (`zeebe.broker.cluster.clusterSize`).
+    #[serde(default)]
+    pub cluster_size: Option<u32>,
+    /// What the member saw and the results of its requests, once it has
+    /// sent them all.
+    #[serde(default)]
+    pub report: Option<GossippedReport>,
+    /// Why every handshake this member serves fails, when it does.
+    #[serde(default)]
+    pub cannot_serve: Option<String>,
 }
+
+/// What a member reports once it has sent its formation requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GossippedReport {
+    /// The members its gossip knew when it sent them.
+    pub sees: Vec<String>,
+    /// Each broker dialled, in node-id order, and `None` when the request
+    /// succeeded or what failed.
+    pub links: Vec<(String, Option<String>)>,
+}
+
+/// A contact point: an address, or a `host:port` to resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contact {
+    /// Known already.
+    Address(SocketAddr),
+    /// `host:port`, resolved until it resolves.
+    Name(String),
+}
+
+/// How often an unresolved contact point is looked up again.
+const RESOLVE_INTERVAL: Duration = Duration::from_millis(200);
 
 /// The members a node knows.
 pub type Members = Arc<Mutex<BTreeMap<String, Member>>>;
@@ -66,17 +111,39 @@ impl Gossip {
     pub fn start(
         socket: UdpSocket,
         me: Member,
-        contacts: Vec<SocketAddr>,
+        contacts: Vec<Contact>,
         stop: watch::Receiver<bool>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let name = me.name.clone();
         let members: Members = Arc::new(Mutex::new(BTreeMap::from([(name.clone(), me)])));
         let changed = Arc::new(watch::Sender::new(0));
+        let (known, names): (Vec<_>, Vec<_>) = contacts
+            .into_iter()
+            .partition(|c| matches!(c, Contact::Address(_)));
+        let resolved: Arc<Mutex<Vec<SocketAddr>>> = Arc::new(Mutex::new(
+            known
+                .into_iter()
+                .filter_map(|c| match c {
+                    Contact::Address(a) => Some(a),
+                    Contact::Name(_) => None,
+                })
+                .collect(),
+        ));
+        let names: Vec<String> = names
+            .into_iter()
+            .filter_map(|c| match c {
+                Contact::Name(n) => Some(n),
+                Contact::Address(_) => None,
+            })
+            .collect();
+        if !names.is_empty() {
+            tokio::spawn(resolve(names, resolved.clone(), stop.clone()));
+        }
         let task = tokio::spawn(run(
             socket,
             members.clone(),
             changed.clone(),
-            contacts,
+            resolved,
             stop,
         ));
         (
@@ -116,9 +183,24 @@ impl Gossip {
 
     /// Replaces this node's own partition roles (a new version is gossiped).
     pub fn set_partitions(&self, partitions: BTreeMap<u32, PartitionRole>) {
+        self.update(|me| me.partitions = partitions);
+    }
+
+    /// Publishes what this node saw and the results of its requests (a new
+    /// version is gossiped).
+    pub fn set_report(&self, report: GossippedReport) {
+        self.update(|me| me.report = Some(report));
+    }
+
+    /// This node's own entry.
+    pub fn me(&self) -> Option<Member> {
+        self.members().remove(&self.name)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Member)) {
         if let Ok(mut members) = self.members.lock() {
             if let Some(me) = members.get_mut(&self.name) {
-                me.partitions = partitions;
+                change(me);
                 me.version += 1;
                 self.changed.send_modify(|v| *v += 1);
             }
@@ -126,11 +208,44 @@ impl Gossip {
     }
 }
 
+/// Looks `names` up until each resolves (or `stop`), adding the addresses to
+/// `resolved`.
+async fn resolve(
+    mut names: Vec<String>,
+    resolved: Arc<Mutex<Vec<SocketAddr>>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(RESOLVE_INTERVAL);
+    while !names.is_empty() {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let mut pending = Vec::new();
+        for name in names {
+            let found = tokio::net::lookup_host(name.as_str())
+                .await
+                .map(|addrs| addrs.filter(SocketAddr::is_ipv4).collect::<Vec<_>>());
+            match found {
+                Ok(addrs) => {
+                    if addrs.is_empty() {
+                        pending.push(name);
+                    } else if let Ok(mut list) = resolved.lock() {
+                        list.extend(addrs);
+                    }
+                }
+                Err(_) => pending.push(name),
+            }
+        }
+        names = pending;
+    }
+}
+
 async fn run(
     socket: UdpSocket,
     members: Members,
     changed: Arc<watch::Sender<u64>>,
-    contacts: Vec<SocketAddr>,
+    contacts: Arc<Mutex<Vec<SocketAddr>>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(INTERVAL);
@@ -143,7 +258,9 @@ async fn run(
                     let Ok(known) = members.lock() else { break };
                     let payload = serde_json::to_vec(&known.values().collect::<Vec<_>>()).unwrap_or_default();
                     let mut targets: Vec<SocketAddr> = known.values().map(|m| m.gossip).collect();
-                    targets.extend(&contacts);
+                    if let Ok(contacts) = contacts.lock() {
+                        targets.extend(contacts.iter());
+                    }
                     targets.sort();
                     targets.dedup();
                     (payload, targets)
