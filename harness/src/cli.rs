@@ -17,6 +17,7 @@ use crate::config::EnvMap;
 use crate::engine::{self, RunOptions};
 use crate::error::HarnessError;
 use crate::nodes::{GatewayNode, Topology};
+use crate::nodes::cluster::{ClusterMember, MemberSettings, MemberStart, NodeRole, JOIN_DEADLINE};
 use crate::report::{self, Format, Totals};
 use crate::scenario::{self, Case};
 
@@ -61,6 +62,17 @@ enum Command {
         /// Brokers reported in the topology.
         #[arg(long, default_value_t = 1)]
         brokers: u32,
+        /// Start one node of a cluster that runs across hosts: a broker or a
+        /// standalone gateway read from CONFIG and the `ZEEBE_*` environment
+        /// (nodeId, clusterSize, initialContactPoints, host, advertisedHost,
+        /// internal port, transport security), joining the others by its
+        /// contact points.
+        #[arg(long, value_enum)]
+        member: Option<MemberArg>,
+        /// With --member: the node's name in reports (default: broker-<nodeId>,
+        /// or the gateway's memberId).
+        #[arg(long, requires = "member")]
+        name: Option<String>,
     },
     /// Print the case catalogue: documented and observed troubleshooting cases.
     Catalogue,
@@ -134,6 +146,12 @@ struct ProbeArgs {
     /// `table` (text) or `json`.
     #[arg(long, default_value = "table")]
     format: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum MemberArg {
+    Broker,
+    Gateway,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -226,8 +244,16 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
             mode,
             workdir,
             brokers,
+            member,
+            name,
         } => {
-            if config.extension().is_some_and(|e| e == "json") {
+            if let Some(member) = member {
+                let role = match member {
+                    MemberArg::Broker => NodeRole::Broker,
+                    MemberArg::Gateway => NodeRole::Gateway,
+                };
+                up_member(&config, role, name.as_deref(), workdir)
+            } else if config.extension().is_some_and(|e| e == "json") {
                 up_http(&config, port, workdir)
             } else {
                 up(&config, mode, workdir, brokers)
@@ -678,6 +704,62 @@ fn up_cluster(config: &Path, text: &str, workdir: &Path) -> Result<ExitCode, Har
         wait_for_signal().await;
         eprintln!("tlsmatrix cluster: stopping");
         cluster.shutdown().await;
+        Ok::<_, HarnessError>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `up --member`: one node of a cluster across hosts. Prints its addresses
+/// as soon as it listens (`tlsmatrix cluster node ...`), forms as it sees the
+/// cluster (waiting at most [`JOIN_DEADLINE`] for the others), prints the
+/// formation and `tlsmatrix cluster member ready (formed|partial)`, and serves
+/// until SIGINT/SIGTERM.
+fn up_member(
+    config: &Path,
+    role: NodeRole,
+    name: Option<&str>,
+    workdir: Option<PathBuf>,
+) -> Result<ExitCode, HarnessError> {
+    let text = std::fs::read_to_string(config).map_err(|e| HarnessError::read(config, e))?;
+    let env: EnvMap = std::env::vars()
+        .filter(|(k, _)| k.starts_with("ZEEBE_"))
+        .collect();
+    let workdir = match workdir {
+        Some(w) => w,
+        None => std::env::current_dir().map_err(|e| HarnessError::read(".", e))?,
+    };
+    let props = crate::config::Properties::from_yaml(&config.display().to_string(), &text, env)?;
+    let settings = MemberSettings::from_properties(name, role, &props, &workdir)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let member = match ClusterMember::start(&settings).await? {
+            MemberStart::Ready(member) => member,
+            MemberStart::Refused(e) => return Err(e),
+        };
+        println!("tlsmatrix cluster node {}", member.addresses());
+        let _ = std::io::stdout().flush();
+        let formation = tokio::select! {
+            formation = member.form(JOIN_DEADLINE) => Some(formation),
+            _ = wait_for_signal() => None,
+        };
+        if let Some(formation) = formation {
+            println!("{}", formation.report());
+            let state = if formation.is_formed() {
+                "formed"
+            } else {
+                "partial"
+            };
+            match member.gateway_address() {
+                Some(address) => println!(
+                    "tlsmatrix cluster member ready ({state}); gateway listening on {address}"
+                ),
+                None => println!("tlsmatrix cluster member ready ({state})"),
+            }
+            let _ = std::io::stdout().flush();
+            wait_for_signal().await;
+        }
+        eprintln!("tlsmatrix cluster node: stopping");
+        member.shutdown().await;
         Ok::<_, HarnessError>(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -10,6 +10,8 @@
 //!   `tlsmatrix` binary on the host. `tlsmatrix run --backend containers`
 //!   runs the embedded cases of the areas that support it with their nodes
 //!   in these containers instead of in process (zeebe-client today).
+//!   [`ReferenceImage::zeebe_cluster_across_hosts`] runs a cluster file with
+//!   one container per node on a Docker network of its own.
 //! - [`ProductContainer`]: an image the user names (their own Zeebe, nginx or
 //!   Kafka image and tag), with the product's documented environment, files
 //!   mounted read-only, and a readiness condition.
@@ -19,6 +21,8 @@
 //! the tests say "needs a Docker engine" instead of failing obscurely; the
 //! tests that need one are `#[ignore = "needs a Docker engine"]` and run in
 //! the `containers` job of `ci/github-workflow.yml`.
+
+mod cluster;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,6 +34,8 @@ use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageE
 
 use crate::config::EnvMap;
 use crate::error::HarnessError;
+
+pub use cluster::{ClusterAcrossHosts, ContainerCluster};
 
 /// The reference nodes' image name.
 pub const REFERENCE_IMAGE: &str = "tlsmatrix/reference-nodes";
@@ -226,6 +232,8 @@ impl ReferenceImage {
             port: 26500,
             ready,
             user: None,
+            network: None,
+            container_name: None,
         }
     }
 }
@@ -265,6 +273,11 @@ pub struct ProductContainer {
     /// stay 0600 on the host, so an image that runs as another user needs the
     /// host's uid here to read them.
     pub user: Option<String>,
+    /// A Docker network to join (created when missing, removed with its last
+    /// container); other containers on it reach this one by its name.
+    pub network: Option<String>,
+    /// The container's name (unique on the engine).
+    pub container_name: Option<String>,
 }
 
 impl ProductContainer {
@@ -284,6 +297,8 @@ impl ProductContainer {
             port,
             ready,
             user: None,
+            network: None,
+            container_name: None,
         }
     }
 
@@ -315,11 +330,19 @@ impl ProductContainer {
         if let Some(user) = &self.user {
             request = request.with_user(user);
         }
+        if let Some(network) = &self.network {
+            request = request.with_network(network);
+        }
+        if let Some(name) = &self.container_name {
+            request = request.with_container_name(name);
+        }
         if !self.cmd.is_empty() {
             request = request.with_cmd(self.cmd.clone());
         }
         let captured = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let sink = captured.clone();
+        let stdout_sink = stdout.clone();
         // Bumped on every frame, so a refusal can wait for the words that
         // explain it: the consumer runs on its own task and may lag behind
         // the readiness check that saw the container end.
@@ -328,8 +351,12 @@ impl ProductContainer {
             let bytes = match frame {
                 LogFrame::StdOut(b) | LogFrame::StdErr(b) => b,
             };
-            if let Ok(mut text) = sink.lock() {
-                text.push_str(&String::from_utf8_lossy(bytes));
+            let text = String::from_utf8_lossy(bytes);
+            if let Ok(mut all) = sink.lock() {
+                all.push_str(&text);
+            }
+            if let (LogFrame::StdOut(_), Ok(mut out)) = (frame, stdout_sink.lock()) {
+                out.push_str(&text);
             }
             frames.send_modify(|n| *n += 1);
         });
@@ -345,6 +372,8 @@ impl ProductContainer {
                     host_port,
                     startup: started.elapsed(),
                     output: captured,
+                    stdout,
+                    frames: frame_seen,
                 }))
             }
             Err(testcontainers::TestcontainersError::WaitContainer(e)) => {
@@ -415,6 +444,8 @@ pub struct ContainerNode {
     host_port: u16,
     startup: Duration,
     output: std::sync::Arc<std::sync::Mutex<String>>,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+    frames: tokio::sync::watch::Receiver<usize>,
 }
 
 impl ContainerNode {
@@ -436,6 +467,35 @@ impl ContainerNode {
     pub fn log_lines(&self) -> Vec<String> {
         let text = self.output.lock().map(|t| t.clone()).unwrap_or_default();
         node_lines(&text)
+    }
+
+    /// What the container printed on its standard output so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// Waits until a line of standard output starts with `prefix` (at most
+    /// `within`) and returns it. Woken by every frame of output, never polled.
+    pub async fn wait_for_line(&self, prefix: &str, within: Duration) -> Option<String> {
+        let mut frames = self.frames.clone();
+        let find = |out: String| {
+            out.lines()
+                .find(|l| l.starts_with(prefix))
+                .map(str::to_string)
+        };
+        tokio::time::timeout(within, async {
+            loop {
+                if let Some(line) = find(self.stdout()) {
+                    return Some(line);
+                }
+                if frames.changed().await.is_err() {
+                    return find(self.stdout());
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// Stops and removes the container.

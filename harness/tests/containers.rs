@@ -113,6 +113,94 @@ async fn reference_cluster_container_forms_over_tls() {
     node.stop().await;
 }
 
+/// A broker with TLS on its messaging, by the documented variables.
+const TLS_BROKER: &str = "{ env: { ZEEBE_BROKER_NETWORK_SECURITY_ENABLED: \"true\", ZEEBE_BROKER_NETWORK_SECURITY_CERTIFICATECHAINPATH: gateway-chain.pem, ZEEBE_BROKER_NETWORK_SECURITY_PRIVATEKEYPATH: gateway.key } }";
+/// A standalone gateway with TLS on its cluster side.
+const TLS_GATEWAY: &str = "{ env: { ZEEBE_GATEWAY_CLUSTER_SECURITY_ENABLED: \"true\", ZEEBE_GATEWAY_CLUSTER_SECURITY_CERTIFICATECHAINPATH: gateway-chain.pem, ZEEBE_GATEWAY_CLUSTER_SECURITY_PRIVATEKEYPATH: gateway.key } }";
+
+/// Runs a cluster file in process, then with one container per node; returns
+/// (in-process report, across-hosts report, formed across hosts, the
+/// gateway's host port), after checking that every node got its own
+/// container on one network.
+async fn in_process_and_across_hosts(cluster: &str) -> (String, String, bool, u16, tempfile::TempDir) {
+    use tlsmatrix::areas::zeebe_cluster::ClusterFile;
+    use tlsmatrix::containers::ClusterAcrossHosts;
+    let dir = tempfile::tempdir().unwrap();
+    certs(dir.path()).await;
+    let file = ClusterFile::parse("cluster.yaml", cluster).unwrap();
+    let in_process = file.start("cluster.yaml", dir.path()).await.expect("started in process");
+    let expected = in_process.form().await.report();
+    in_process.shutdown().await;
+
+    let image = ReferenceImage::get().await.expect("reference image built");
+    let ClusterAcrossHosts::Ready(across) = image
+        .zeebe_cluster_across_hosts(dir.path(), &file)
+        .await
+        .expect("docker answered")
+    else {
+        panic!("a node refused its configuration in its container");
+    };
+    let names: Vec<&str> = across.nodes().map(|(name, _)| name).collect();
+    assert_eq!(names, ["gateway", "broker-0", "broker-1", "broker-2"]);
+    let (report, formed) = across
+        .formation(Duration::from_secs(30))
+        .await
+        .expect("the gateway reported its formation");
+    eprintln!("across hosts:\n{report}");
+    let port = across.gateway_port().expect("a gateway");
+    // Every node advertised its own container's address, not the host's.
+    for (name, node) in across.nodes() {
+        let line = node
+            .wait_for_line("tlsmatrix cluster node ", DEADLINE)
+            .await
+            .expect("listening line");
+        assert!(line.contains(&format!("{name} (")), "{line}");
+        assert!(
+            !line.contains("messaging 127.0.0.1") && !line.contains("messaging 0.0.0.0"),
+            "{line}"
+        );
+    }
+    // zbctl before the containers go: the topology crosses hosts too.
+    let (code, text) = zbctl_status(dir.path(), port, &["--insecure"]).await;
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.starts_with("Cluster size: 3\n"), "{text}");
+    assert_eq!(text.matches("  Broker ").count(), 3, "{text}");
+    across.stop().await;
+    (expected, report, formed, port, dir)
+}
+
+/// One container per node (three brokers and a gateway on a Docker network,
+/// joined by `ZEEBE_*_CLUSTER_INITIALCONTACTPOINTS` naming the other
+/// containers), TLS on every messaging link: the cluster forms across hosts
+/// and the gateway's report is the in-process one, line for line.
+#[tokio::test]
+#[ignore = "needs a Docker engine"]
+async fn cluster_across_containers_forms_over_tls_as_in_process() {
+    let cluster = format!(
+        "nodes:\n  broker-0: {TLS_BROKER}\n  broker-1: {TLS_BROKER}\n  broker-2: {TLS_BROKER}\n  gateway: {TLS_GATEWAY}\n"
+    );
+    let (expected, report, formed, _, _dir) = in_process_and_across_hosts(&cluster).await;
+    assert!(formed, "{report}");
+    assert_eq!(report, expected);
+}
+
+/// The same with TLS off on one broker: across hosts, as in process, the
+/// cluster forms only partly and the report names the broker and the fix.
+#[tokio::test]
+#[ignore = "needs a Docker engine"]
+async fn a_plaintext_broker_among_tls_hosts_reads_as_in_process() {
+    let cluster = format!(
+        "nodes:\n  broker-0: {TLS_BROKER}\n  broker-1: {TLS_BROKER}\n  broker-2: {{}}\n  gateway: {TLS_GATEWAY}\n"
+    );
+    let (expected, report, formed, _, _dir) = in_process_and_across_hosts(&cluster).await;
+    assert!(!formed, "{report}");
+    assert!(
+        report.contains("TLS is enabled on broker-0, broker-1, gateway and disabled on broker-2"),
+        "{report}"
+    );
+    assert_eq!(report, expected);
+}
+
 #[tokio::test]
 #[ignore = "needs a Docker engine"]
 async fn a_refused_configuration_in_a_container_reads_as_in_process() {

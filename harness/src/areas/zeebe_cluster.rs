@@ -100,6 +100,91 @@ impl ClusterFile {
     }
 }
 
+/// One node of a cluster file, as `tlsmatrix up --member` starts it on a
+/// host of its own (see [`ClusterFile::members`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberLaunch {
+    /// The node's name.
+    pub name: String,
+    /// Broker or gateway.
+    pub role: NodeRole,
+    /// A broker's node id (brokers in name order, as in process).
+    pub node_id: Option<u32>,
+    /// Its Zeebe YAML, relative to the cluster file's directory.
+    pub config: String,
+    /// Its working directory, relative to the cluster file's directory.
+    pub workdir: String,
+    /// Its own environment, plus the cluster's size and its node id
+    /// (`ZEEBE_BROKER_CLUSTER_CLUSTERSIZE`, `ZEEBE_BROKER_CLUSTER_NODEID`).
+    /// Addresses (contact points, hosts) are the launcher's to add.
+    pub env: EnvMap,
+}
+
+impl ClusterFile {
+    /// Makes the files (openssl recipe, concatenations) in `dir` and returns
+    /// one launch per node, brokers first (node ids in name order), the
+    /// gateway last: the same cluster as [`ClusterFile::start`], one node per
+    /// host. A node configured inline gets its YAML written to
+    /// `.member-<name>.yaml` in `dir`.
+    pub async fn members(&self, dir: &Path) -> Result<Vec<MemberLaunch>, HarnessError> {
+        self.openssl.run(dir).await?;
+        openssl::concatenate(dir, &self.concat)?;
+        let mut ordered: Vec<(&String, &NodeBody)> = self.nodes.iter().collect();
+        ordered.sort_by_key(|(name, node)| (node.role_of(name) == NodeRole::Gateway, name.as_str()));
+        let brokers = ordered
+            .iter()
+            .filter(|(name, node)| node.role_of(name) == NodeRole::Broker)
+            .count();
+        let mut next_id = 0;
+        let mut launches = Vec::new();
+        for (name, node) in ordered {
+            let role = node.role_of(name);
+            let workdir = node.workdir.clone().unwrap_or_else(|| ".".to_string());
+            let config = match (&node.config_file, node.config.is_null()) {
+                (Some(file), true) => format!("{workdir}/{file}"),
+                (Some(file), false) => {
+                    return Err(HarnessError::invalid(
+                        "cluster file",
+                        format!("nodes.{name}.config-file"),
+                        format!("both config and config-file ({file}) are given"),
+                        "keep one of them",
+                    ))
+                }
+                (None, _) => {
+                    let file = format!(".member-{name}.yaml");
+                    let text = if node.config.is_null() {
+                        "{}\n".to_string()
+                    } else {
+                        serde_yaml_ng::to_string(&node.config)
+                            .map_err(|e| HarnessError::run(name, e))?
+                    };
+                    let path = dir.join(&file);
+                    std::fs::write(&path, text).map_err(|e| HarnessError::write(&path, e))?;
+                    file
+                }
+            };
+            let mut env = node.env.clone();
+            let node_id = (role == NodeRole::Broker).then(|| {
+                next_id += 1;
+                next_id - 1
+            });
+            if let Some(id) = node_id {
+                env.insert("ZEEBE_BROKER_CLUSTER_NODEID".into(), id.to_string());
+                env.insert("ZEEBE_BROKER_CLUSTER_CLUSTERSIZE".into(), brokers.to_string());
+            }
+            launches.push(MemberLaunch {
+                name: name.clone(),
+                role,
+                node_id,
+                config,
+                workdir,
+                env,
+            });
+        }
+        Ok(launches)
+    }
+}
+
 /// The case body of this area.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
