@@ -16,8 +16,8 @@ use crate::config::zeebe::{GatewayMode, GatewaySettings};
 use crate::config::EnvMap;
 use crate::engine::{self, RunOptions};
 use crate::error::HarnessError;
-use crate::nodes::{GatewayNode, Topology};
 use crate::nodes::cluster::{ClusterMember, MemberSettings, MemberStart, NodeRole, JOIN_DEADLINE};
+use crate::nodes::{GatewayNode, Topology};
 use crate::report::{self, Format, Totals};
 use crate::scenario::{self, Case};
 
@@ -738,9 +738,13 @@ fn up_member(
         };
         println!("tlsmatrix cluster node {}", member.addresses());
         let _ = std::io::stdout().flush();
+        // One handler for the whole life of the node: a signal that comes
+        // while formation ends must not fall between two handlers.
+        let signal = wait_for_signal();
+        tokio::pin!(signal);
         let formation = tokio::select! {
             formation = member.form(JOIN_DEADLINE) => Some(formation),
-            _ = wait_for_signal() => None,
+            _ = &mut signal => None,
         };
         if let Some(formation) = formation {
             println!("{}", formation.report());
@@ -756,7 +760,7 @@ fn up_member(
                 None => println!("tlsmatrix cluster member ready ({state})"),
             }
             let _ = std::io::stdout().flush();
-            wait_for_signal().await;
+            signal.await;
         }
         eprintln!("tlsmatrix cluster node: stopping");
         member.shutdown().await;

@@ -122,13 +122,18 @@ const TLS_GATEWAY: &str = "{ env: { ZEEBE_GATEWAY_CLUSTER_SECURITY_ENABLED: \"tr
 /// (in-process report, across-hosts report, formed across hosts, the
 /// gateway's host port), after checking that every node got its own
 /// container on one network.
-async fn in_process_and_across_hosts(cluster: &str) -> (String, String, bool, u16, tempfile::TempDir) {
+async fn in_process_and_across_hosts(
+    cluster: &str,
+) -> (String, String, bool, u16, tempfile::TempDir) {
     use tlsmatrix::areas::zeebe_cluster::ClusterFile;
     use tlsmatrix::containers::ClusterAcrossHosts;
     let dir = tempfile::tempdir().unwrap();
     certs(dir.path()).await;
     let file = ClusterFile::parse("cluster.yaml", cluster).unwrap();
-    let in_process = file.start("cluster.yaml", dir.path()).await.expect("started in process");
+    let in_process = file
+        .start("cluster.yaml", dir.path())
+        .await
+        .expect("started in process");
     let expected = in_process.form().await.report();
     in_process.shutdown().await;
 

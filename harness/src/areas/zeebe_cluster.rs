@@ -130,7 +130,8 @@ impl ClusterFile {
         self.openssl.run(dir).await?;
         openssl::concatenate(dir, &self.concat)?;
         let mut ordered: Vec<(&String, &NodeBody)> = self.nodes.iter().collect();
-        ordered.sort_by_key(|(name, node)| (node.role_of(name) == NodeRole::Gateway, name.as_str()));
+        ordered
+            .sort_by_key(|(name, node)| (node.role_of(name) == NodeRole::Gateway, name.as_str()));
         let brokers = ordered
             .iter()
             .filter(|(name, node)| node.role_of(name) == NodeRole::Broker)
@@ -170,7 +171,10 @@ impl ClusterFile {
             });
             if let Some(id) = node_id {
                 env.insert("ZEEBE_BROKER_CLUSTER_NODEID".into(), id.to_string());
-                env.insert("ZEEBE_BROKER_CLUSTER_CLUSTERSIZE".into(), brokers.to_string());
+                env.insert(
+                    "ZEEBE_BROKER_CLUSTER_CLUSTERSIZE".into(),
+                    brokers.to_string(),
+                );
             }
             launches.push(MemberLaunch {
                 name: name.clone(),

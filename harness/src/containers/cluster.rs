@@ -121,7 +121,10 @@ impl ReferenceImage {
                 }
             }
         }
-        Ok(ClusterAcrossHosts::Ready(ContainerCluster { nodes, network }))
+        Ok(ClusterAcrossHosts::Ready(ContainerCluster {
+            nodes,
+            network,
+        }))
     }
 }
 

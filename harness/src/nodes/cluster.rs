@@ -255,6 +255,13 @@ impl Cluster {
             .count() as u32;
         let mut nodes: Vec<RunningNode> = Vec::new();
         let mut next_id = 0;
+        // Every cluster in process is its own, whatever ports it reuses.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let cluster = format!(
+            "{CLUSTER_NAME}/{}/{}",
+            std::process::id(),
+            STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         for spec in specs {
             let settings = &spec.settings;
@@ -285,6 +292,7 @@ impl Cluster {
                     .map(|n| Contact::Address(n.gossip_addr))
                     .collect(),
                 grpc: GatewaySettings::plaintext(),
+                cluster: cluster.clone(),
             };
             match start_node(settings, node_id, brokers, placement).await? {
                 Ok(node) => nodes.push(node),
@@ -389,6 +397,8 @@ struct Placement {
     advertised: Option<std::net::IpAddr>,
     /// Gossip contact points.
     contacts: Vec<Contact>,
+    /// The cluster's name: gossip from another cluster is ignored.
+    cluster: String,
     /// The client-facing gRPC settings of a gateway.
     grpc: GatewaySettings,
 }
@@ -468,7 +478,8 @@ async fn start_node(
         report: None,
         cannot_serve,
     };
-    let (gossip, gossip_task) = Gossip::start(socket, me, placement.contacts, stop_rx);
+    let (gossip, gossip_task) =
+        Gossip::start(socket, placement.cluster, me, placement.contacts, stop_rx);
     let gateway = match settings.role {
         NodeRole::Broker => None,
         NodeRole::Gateway => {

@@ -90,6 +90,16 @@ pub enum Contact {
     Name(String),
 }
 
+/// One gossip datagram: the sender's cluster and the members it knows. A node
+/// ignores datagrams of another cluster, as Zeebe's membership does by
+/// `clusterName`; this also keeps a node from merging members of a cluster
+/// that ran before on the same ports.
+#[derive(Debug, Serialize, Deserialize)]
+struct Datagram<M> {
+    cluster: String,
+    members: Vec<M>,
+}
+
 /// How often an unresolved contact point is looked up again.
 const RESOLVE_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -110,6 +120,7 @@ impl Gossip {
     /// learnt, until `stop` turns true.
     pub fn start(
         socket: UdpSocket,
+        cluster: String,
         me: Member,
         contacts: Vec<Contact>,
         stop: watch::Receiver<bool>,
@@ -141,6 +152,7 @@ impl Gossip {
         }
         let task = tokio::spawn(run(
             socket,
+            cluster,
             members.clone(),
             changed.clone(),
             resolved,
@@ -243,6 +255,7 @@ async fn resolve(
 
 async fn run(
     socket: UdpSocket,
+    cluster: String,
     members: Members,
     changed: Arc<watch::Sender<u64>>,
     contacts: Arc<Mutex<Vec<SocketAddr>>>,
@@ -256,7 +269,8 @@ async fn run(
             _ = tick.tick() => {
                 let (payload, targets) = {
                     let Ok(known) = members.lock() else { break };
-                    let payload = serde_json::to_vec(&known.values().collect::<Vec<_>>()).unwrap_or_default();
+                    let datagram = Datagram { cluster: cluster.clone(), members: known.values().collect() };
+                    let payload = serde_json::to_vec(&datagram).unwrap_or_default();
                     let mut targets: Vec<SocketAddr> = known.values().map(|m| m.gossip).collect();
                     if let Ok(contacts) = contacts.lock() {
                         targets.extend(contacts.iter());
@@ -271,9 +285,12 @@ async fn run(
             }
             received = socket.recv_from(&mut buf) => {
                 let Ok((n, _)) = received else { continue };
-                let Ok(heard) = serde_json::from_slice::<Vec<Member>>(&buf[..n]) else { continue };
+                let Ok(heard) = serde_json::from_slice::<Datagram<Member>>(&buf[..n]) else { continue };
+                if heard.cluster != cluster {
+                    continue;
+                }
                 let Ok(mut known) = members.lock() else { break };
-                for member in heard {
+                for member in heard.members {
                     let newer = known.get(&member.name).is_none_or(|m| m.version < member.version);
                     if newer {
                         known.insert(member.name.clone(), member);

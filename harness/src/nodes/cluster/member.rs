@@ -17,6 +17,7 @@
 //! | `zeebe.broker.network.internalApi.port` | `zeebe.gateway.cluster.port` | 26502 |
 //! | `zeebe.broker.network.advertisedHost` (`internalApi.advertisedHost` wins) | `zeebe.gateway.cluster.advertisedHost` | the host, else this host's name |
 //! | | `zeebe.gateway.cluster.memberId` | `gateway` |
+//! | `zeebe.broker.cluster.clusterName` | `zeebe.gateway.cluster.clusterName` | `zeebe-cluster` |
 //!
 //! plus the transport security of [`super::settings`] and, for a gateway,
 //! its client-facing settings (`zeebe.gateway.network.*`, `zeebe.gateway.security.*`).
@@ -63,6 +64,8 @@ pub struct MemberSettings {
     pub contacts: Vec<String>,
     /// A gateway's client-facing settings.
     pub grpc: Option<GatewaySettings>,
+    /// `clusterName`: nodes gossip only with nodes of the same name.
+    pub cluster_name: String,
 }
 
 impl MemberSettings {
@@ -106,6 +109,11 @@ impl MemberSettings {
             }
             Ok(None)
         };
+        let cluster_name = match role {
+            NodeRole::Broker => props.string("zeebe.broker.cluster.clusterName")?,
+            NodeRole::Gateway => props.string("zeebe.gateway.cluster.clusterName")?,
+        }
+        .unwrap_or_else(|| super::CLUSTER_NAME.to_string());
         let (host, port, advertised_host, contacts, default_name) = match role {
             NodeRole::Broker => (
                 first(&[
@@ -168,6 +176,7 @@ impl MemberSettings {
             advertised_host,
             contacts,
             grpc,
+            cluster_name,
         })
     }
 }
@@ -273,6 +282,7 @@ impl ClusterMember {
                 .grpc
                 .clone()
                 .unwrap_or_else(GatewaySettings::plaintext),
+            cluster: settings.cluster_name.clone(),
         };
         Ok(
             match start_node(node, settings.node_id, settings.cluster_size, placement).await? {
