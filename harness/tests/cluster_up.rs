@@ -355,7 +355,9 @@ fn members_in_separate_processes_report_as_the_cluster_in_process() {
 fn a_member_refuses_a_node_id_outside_the_cluster_and_a_malformed_contact_point() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("node.yaml"), "zeebe: {}\n").unwrap();
-    let cases: [(&str, &[(&str, &str)], &[&str]); 2] = [
+    /// (role, environment, what stderr must name)
+    type Refusal<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Refusal; 2] = [
         (
             "broker",
             &[
