@@ -51,6 +51,35 @@ pub trait Area: Send + Sync {
         workdir: &'a Path,
         pki: &'a Materialized,
     ) -> BoxFuture<'a, Result<Observation, HarnessError>>;
+
+    /// `tlsmatrix run --backend containers`: this case with its nodes in
+    /// containers of the reference image (its id ending `.containers`, its
+    /// `backend` label `containers`), or `None` when the area cannot place
+    /// this case's nodes in containers. Default: none.
+    fn on_containers(&self, _case: &Case) -> Option<Case> {
+        None
+    }
+}
+
+/// Relabels a case retargeted to containers: the `backend` label and the id
+/// suffix (`.embedded` replaced, else appended) say `containers`.
+pub fn label_containers(mut case: Case) -> Case {
+    let mut labelled = false;
+    for (axis, value) in &mut case.labels {
+        if axis == "backend" {
+            *value = "containers".to_string();
+            labelled = true;
+        }
+    }
+    if !labelled {
+        case.labels
+            .push(("backend".to_string(), "containers".to_string()));
+    }
+    case.id = match case.id.strip_suffix(".embedded") {
+        Some(stem) => format!("{stem}.containers"),
+        None => format!("{}.containers", case.id),
+    };
+    case
 }
 
 /// Parses a case body into an area's schema (`schema` is the area's source

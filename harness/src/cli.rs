@@ -437,27 +437,13 @@ fn select_cases(select: &SelectArgs) -> Result<Vec<Case>, HarnessError> {
     Ok(cases.into_iter().filter(|c| set.is_match(&c.id)).collect())
 }
 
-/// `--backend containers`: the embedded cases of the areas that can place
-/// their nodes in containers, re-targeted (`gateway.backend: containers` in
-/// the body, `containers` as backend label and id suffix). Cases of areas
-/// whose schema has no such backend are left out.
-fn on_containers(mut case: Case) -> Option<Case> {
-    if case.label("backend") != Some("embedded") {
-        return None;
-    }
-    case.body
-        .get_mut("gateway")?
-        .as_mapping_mut()?
-        .insert("backend".into(), "containers".into());
-    for (axis, value) in &mut case.labels {
-        if axis == "backend" {
-            *value = "containers".to_string();
-        }
-    }
-    if let Some(stem) = case.id.strip_suffix(".embedded") {
-        case.id = format!("{stem}.containers");
-    }
-    crate::areas::find(&case.area).ok()?.check(&case).ok()?;
+/// `--backend containers`: each case as its area places its nodes in
+/// containers ([`crate::areas::Area::on_containers`]); cases an area cannot
+/// place are left out.
+fn on_containers(case: Case) -> Option<Case> {
+    let area = crate::areas::find(&case.area).ok()?;
+    let case = area.on_containers(&case)?;
+    area.check(&case).ok()?;
     Some(case)
 }
 

@@ -257,6 +257,35 @@ fn tls_matrix_on_containers_meets_the_embedded_expectations() {
     assert!(!stderr.contains(" 0 passed"), "{stderr}");
 }
 
+/// The zeebe-cluster matrix across hosts: every case whose nodes can run on
+/// hosts of their own (all but the deliberate gossip-port collision) with one
+/// container per node meets the expectation it meets in process.
+#[test]
+#[ignore = "needs a Docker engine"]
+fn cluster_matrix_across_containers_meets_the_embedded_expectations() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"))
+        .args([
+            "run",
+            "scenarios/zeebe-cluster",
+            "--backend",
+            "containers",
+            "--jobs",
+            "2",
+        ])
+        .current_dir(workspace())
+        .env("TLSMATRIX_REQUIRE_PEERS", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("tlsmatrix run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains(" 0 failed"), "{stderr}");
+    // Every case but the collision ran, each in containers.
+    assert_eq!(stdout.matches(".containers ").count(), 38, "{stdout}");
+    assert!(!stdout.contains("gossip-port-collision"), "{stdout}");
+}
+
 /// The user's own Zeebe image (never ours to ship: its licence is the
 /// vendor's), configured with the documented ZEEBE_BROKER_GATEWAY_SECURITY_*
 /// variables and our certificates mounted read-only. Readiness: the image's

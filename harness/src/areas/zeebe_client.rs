@@ -189,6 +189,19 @@ impl Area for ZeebeClientArea {
         Ok(needs)
     }
 
+    /// The embedded cases, with `gateway.backend: containers`.
+    fn on_containers(&self, case: &Case) -> Option<Case> {
+        if case.label("backend") != Some("embedded") {
+            return None;
+        }
+        let mut case = case.clone();
+        case.body
+            .get_mut("gateway")?
+            .as_mapping_mut()?
+            .insert("backend".into(), "containers".into());
+        Some(super::label_containers(case))
+    }
+
     fn run<'a>(
         &'a self,
         case: &'a Case,

@@ -84,8 +84,7 @@ impl ClusterFile {
     /// Makes the files, reads every node's settings and starts the cluster in
     /// `workdir`. A node that refuses to start is an error naming the node.
     pub async fn start(&self, source: &str, workdir: &Path) -> Result<Cluster, HarnessError> {
-        self.openssl.run(workdir).await?;
-        openssl::concatenate(workdir, &self.concat)?;
+        self.make_files(workdir).await?;
         let specs = match node_specs(source, &self.nodes, workdir)? {
             Ok(specs) => specs,
             Err((node, e)) => return Err(HarnessError::run(format!("{node} did not start"), e)),
@@ -121,14 +120,28 @@ pub struct MemberLaunch {
 }
 
 impl ClusterFile {
-    /// Makes the files (openssl recipe, concatenations) in `dir` and returns
-    /// one launch per node, brokers first (node ids in name order), the
-    /// gateway last: the same cluster as [`ClusterFile::start`], one node per
-    /// host. A node configured inline gets its YAML written to
-    /// `.member-<name>.yaml` in `dir`.
-    pub async fn members(&self, dir: &Path) -> Result<Vec<MemberLaunch>, HarnessError> {
+    /// Makes the files in `dir`: the openssl recipe's certificates, then the
+    /// concatenations.
+    pub async fn make_files(&self, dir: &Path) -> Result<(), HarnessError> {
         self.openssl.run(dir).await?;
-        openssl::concatenate(dir, &self.concat)?;
+        openssl::concatenate(dir, &self.concat)
+    }
+
+    /// One launch per node, brokers first (node ids in name order), the
+    /// gateway last: the same cluster as [`ClusterFile::start`], one node per
+    /// host (see [`ClusterFile::make_files`] for the certificates). A node
+    /// configured inline gets its YAML written to `.member-<name>.yaml` in
+    /// `dir`. A gossip port shared on purpose (`gossip-port-of`) needs one
+    /// host, so it is an error here.
+    pub fn members(&self, dir: &Path) -> Result<Vec<MemberLaunch>, HarnessError> {
+        if let Some((name, _)) = self.nodes.iter().find(|(_, n)| n.gossip_port_of.is_some()) {
+            return Err(HarnessError::invalid(
+                "cluster file",
+                format!("nodes.{name}.gossip-port-of"),
+                "a port collision needs the nodes on one host",
+                "run this cluster in process, or drop gossip-port-of",
+            ));
+        }
         let mut ordered: Vec<(&String, &NodeBody)> = self.nodes.iter().collect();
         ordered
             .sort_by_key(|(name, node)| (node.role_of(name) == NodeRole::Gateway, name.as_str()));
@@ -141,6 +154,10 @@ impl ClusterFile {
         for (name, node) in ordered {
             let role = node.role_of(name);
             let workdir = node.workdir.clone().unwrap_or_else(|| ".".to_string());
+            // As in process: the working directory exists (the mount is read-only).
+            let host_workdir = dir.join(&workdir);
+            std::fs::create_dir_all(&host_workdir)
+                .map_err(|e| HarnessError::write(&host_workdir, e))?;
             let config = match (&node.config_file, node.config.is_null()) {
                 (Some(file), true) => format!("{workdir}/{file}"),
                 (Some(file), false) => {
@@ -204,6 +221,21 @@ pub struct CaseBody {
     /// The client.
     #[serde(default)]
     pub client: ClientBody,
+    /// Where the nodes run (set by `tlsmatrix run --backend containers`).
+    #[serde(default)]
+    pub backend: ClusterBackend,
+}
+
+/// Where a case's nodes run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterBackend {
+    /// Every node in process (gossip and messaging on 127.0.0.1).
+    #[default]
+    Embedded,
+    /// One container of the reference image per node, on a Docker network of
+    /// their own, joined by contact points (needs a Docker engine).
+    Containers,
 }
 
 /// One node of a case.
@@ -309,7 +341,27 @@ impl Area for ZeebeClusterArea {
                 locate: zbctl::locate,
             });
         }
+        if body.backend == ClusterBackend::Containers {
+            needs.push(Requirement {
+                peer: "docker",
+                locate: crate::containers::locate_docker,
+            });
+        }
         Ok(needs)
+    }
+
+    /// Every case whose nodes can run on hosts of their own (no shared
+    /// gossip port), with one container per node.
+    fn on_containers(&self, case: &Case) -> Option<Case> {
+        let body = body(case).ok()?;
+        if body.nodes.values().any(|n| n.gossip_port_of.is_some()) {
+            return None;
+        }
+        let mut case = case.clone();
+        case.body
+            .as_mapping_mut()?
+            .insert("backend".into(), "containers".into());
+        Some(super::label_containers(case))
     }
 
     fn run<'a>(
@@ -322,7 +374,10 @@ impl Area for ZeebeClusterArea {
             let body = body(case)?;
             body.openssl.run(workdir).await?;
             openssl::concatenate(workdir, &body.concat)?;
-            run_cluster(case, &body, workdir).await
+            match body.backend {
+                ClusterBackend::Embedded => run_cluster(case, &body, workdir).await,
+                ClusterBackend::Containers => run_across_hosts(&body, workdir).await,
+            }
         })
     }
 }
@@ -419,15 +474,84 @@ async fn run_cluster(
         }
     };
     let formation = cluster.form().await;
+    let mut obs = observe(
+        body,
+        case_dir,
+        formation.report(),
+        formation.is_formed(),
+        formation.brokers,
+        cluster.gateway_address().map(|a| a.to_string()),
+    )
+    .await?;
+    obs.node_logs = cluster.logs();
+    cluster.shutdown().await;
+    Ok(obs)
+}
+
+/// The case with one container per node: the same observation, read from
+/// the gateway's own formation report (or the last broker's).
+async fn run_across_hosts(body: &CaseBody, case_dir: &Path) -> Result<Observation, HarnessError> {
+    use crate::containers::{ClusterAcrossHosts, ReferenceImage};
+    let file = ClusterFile {
+        openssl: body.openssl.clone(),
+        concat: body.concat.clone(),
+        nodes: body.nodes.clone(),
+    };
+    let launches = file.members(case_dir)?;
+    let image = ReferenceImage::get().await?;
+    let cluster = match image.start_members(case_dir, launches).await? {
+        ClusterAcrossHosts::Ready(cluster) => cluster,
+        ClusterAcrossHosts::Refused { node, text } => {
+            return Ok(Observation {
+                peer: "cluster".to_string(),
+                stderr: format!("{node} did not start: {text}"),
+                ..Observation::default()
+            })
+        }
+    };
+    let result = async {
+        let (report, formed) = cluster.formation(CLIENT_DEADLINE).await?;
+        let brokers = body
+            .nodes
+            .iter()
+            .filter(|(name, n)| n.role_of(name) == NodeRole::Broker)
+            .count() as u32;
+        let gateway = cluster.gateway_port().map(|p| format!("127.0.0.1:{p}"));
+        observe(body, case_dir, report, formed, brokers, gateway).await
+    }
+    .await;
+    let logs: Vec<String> = cluster
+        .nodes()
+        .flat_map(|(name, node)| {
+            node.log_lines()
+                .into_iter()
+                .map(move |line| format!("[{name}] {line}"))
+        })
+        .collect();
+    cluster.stop().await;
+    let mut obs = result?;
+    obs.node_logs = logs;
+    Ok(obs)
+}
+
+/// The observation of a formed or partial cluster: with zbctl, also its
+/// status through the gateway at `gateway`.
+async fn observe(
+    body: &CaseBody,
+    case_dir: &Path,
+    mut report: String,
+    formed: bool,
+    brokers: u32,
+    gateway: Option<String>,
+) -> Result<Observation, HarnessError> {
     let mut obs = Observation {
         peer: "cluster-probe".to_string(),
         ..Observation::default()
     };
-    let mut report = formation.report();
     let mut zbctl_ok = true;
-    if let (true, Some(address)) = (body.client.zbctl, cluster.gateway_address()) {
+    if let (true, Some(address)) = (body.client.zbctl, gateway) {
         let config = ZeebeClientConfig {
-            address: address.to_string(),
+            address,
             plaintext: true,
             ca_path: None,
             env: EnvMap::new(),
@@ -441,22 +565,18 @@ async fn run_cluster(
             report.push('\n');
             report.push_str(status.stderr.trim_end());
         }
-        zbctl_ok = status.connected_brokers == Some(formation.brokers);
+        zbctl_ok = status.connected_brokers == Some(brokers);
         obs.peer = format!("cluster-probe + {}", status.peer);
         obs.command = status.command;
         obs.exit_code = status.exit_code;
     }
     // A formed cluster is established here; a partial one is classified by the
     // catalogue from the report (the failing links), which names the entry.
-    if formation.is_formed() && zbctl_ok {
-        obs.direct = Some(Outcome::Connected {
-            brokers: formation.brokers,
-        });
+    if formed && zbctl_ok {
+        obs.direct = Some(Outcome::Connected { brokers });
         obs.stdout = report;
     } else {
         obs.stderr = report;
     }
-    obs.node_logs = cluster.logs();
-    cluster.shutdown().await;
     Ok(obs)
 }

@@ -66,7 +66,18 @@ impl ReferenceImage {
         dir: &Path,
         file: &ClusterFile,
     ) -> Result<ClusterAcrossHosts, HarnessError> {
-        let mut launches = file.members(dir).await?;
+        file.make_files(dir).await?;
+        let launches = file.members(dir)?;
+        self.start_members(dir, launches).await
+    }
+
+    /// Starts one container per launch (see [`ClusterFile::members`]), the
+    /// files already in `dir`.
+    pub async fn start_members(
+        &self,
+        dir: &Path,
+        mut launches: Vec<MemberLaunch>,
+    ) -> Result<ClusterAcrossHosts, HarnessError> {
         // The gateway first: every broker then finds it as a contact point.
         launches.sort_by_key(|l| (l.role == NodeRole::Broker, l.node_id));
         let network = network_name();
