@@ -275,7 +275,45 @@ async fn container_start(dir: &std::path::Path, chain: &str, key: &str) -> Strin
             times.len()
         ));
     }
+    out.push_str(&across_hosts(&image, dir, chain, key).await);
     out
+}
+
+/// The bench cluster with one container per node: from the first container's
+/// start to the gateway's `tlsmatrix cluster member ready (formed)`.
+async fn across_hosts(
+    image: &crate::containers::ReferenceImage,
+    dir: &std::path::Path,
+    chain: &str,
+    key: &str,
+) -> String {
+    use crate::areas::zeebe_cluster::ClusterFile;
+    use crate::containers::ClusterAcrossHosts;
+    const LABEL: &str = "cluster start-to-ready across containers (one per node: 3 brokers + gateway, TLS, reference image)";
+    let file = match ClusterFile::parse("bench cluster", &cluster_file_text(chain, key)) {
+        Ok(file) => file,
+        Err(e) => return format!("{LABEL}: not measured ({e})\n"),
+    };
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let cluster = match image.zeebe_cluster_across_hosts(dir, &file).await {
+            Ok(ClusterAcrossHosts::Ready(cluster)) => cluster,
+            Ok(ClusterAcrossHosts::Refused { node, text }) => {
+                return format!("{LABEL}: not measured ({node} refused: {text})\n")
+            }
+            Err(e) => return format!("{LABEL}: not measured ({e})\n"),
+        };
+        let formed = cluster.formation(Duration::from_secs(10)).await;
+        let took = t.elapsed();
+        cluster.stop().await;
+        match formed {
+            Ok((_, true)) => times.push(took),
+            Ok((report, false)) => return format!("{LABEL}: not measured (partial:\n{report})\n"),
+            Err(e) => return format!("{LABEL}: not measured ({e})\n"),
+        }
+    }
+    format!("{LABEL}: median {} of {}\n", ms(median(times.clone())), times.len())
 }
 
 /// Sequential Topology calls on one reused HTTP/2 connection: the median.
