@@ -91,9 +91,9 @@ pub enum Contact {
 }
 
 /// One gossip datagram: the sender's cluster and the members it knows. A node
-/// ignores datagrams of another cluster, as Zeebe's membership does by
-/// `clusterName`; this also keeps a node from merging members of a cluster
-/// that ran before on the same ports.
+/// ignores datagrams of another cluster (`clusterName`; Zeebe's messaging
+/// preamble carries the name's hash for the same purpose), which also keeps a
+/// node from merging members of another cluster that reuses its ports.
 #[derive(Debug, Serialize, Deserialize)]
 struct Datagram<M> {
     cluster: String,
