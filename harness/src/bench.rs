@@ -313,7 +313,11 @@ async fn across_hosts(
             Err(e) => return format!("{LABEL}: not measured ({e})\n"),
         }
     }
-    format!("{LABEL}: median {} of {}\n", ms(median(times.clone())), times.len())
+    format!(
+        "{LABEL}: median {} of {}\n",
+        ms(median(times.clone())),
+        times.len()
+    )
 }
 
 /// Sequential Topology calls on one reused HTTP/2 connection: the median.

@@ -469,6 +469,13 @@ impl Formation {
         let failing = self.failing().count();
         if self.is_formed() {
             let _ = write!(out, "result: formed");
+        } else if self.missing_brokers > 0 {
+            let _ = write!(
+                out,
+                "result: partial: {} broker(s) never joined; {failing} of {} link(s) fail",
+                self.missing_brokers,
+                self.links.len()
+            );
         } else {
             let _ = write!(
                 out,
@@ -483,6 +490,57 @@ impl Formation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn broker(id: u32, report: Option<GossippedReport>) -> Member {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 26502 + id as u16));
+        Member {
+            name: format!("broker-{id}"),
+            role: NodeRole::Broker,
+            node_id: Some(id),
+            messaging: addr,
+            gossip: addr,
+            partitions: BTreeMap::new(),
+            version: 1,
+            tls: true,
+            cluster_size: Some(3),
+            report,
+            cannot_serve: None,
+        }
+    }
+
+    /// Two of three brokers found each other: every link between them is
+    /// fine, but the cluster is not formed and the report says which setting
+    /// brings the third.
+    #[test]
+    fn a_broker_gossip_never_found_keeps_the_cluster_partial() {
+        let report = |to: &str| GossippedReport {
+            sees: vec!["broker-0".into(), "broker-1".into()],
+            links: vec![(to.to_string(), None)],
+        };
+        let view: BTreeMap<String, Member> = [
+            broker(0, Some(report("broker-1"))),
+            broker(1, Some(report("broker-0"))),
+        ]
+        .into_iter()
+        .map(|m| (m.name.clone(), m))
+        .collect();
+        let formation = Formation::from_view(&view, &[]);
+        assert_eq!(formation.missing_brokers, 1);
+        assert!(!formation.is_formed());
+        let text = formation.report();
+        assert!(
+            text.contains("diagnosis: gossip found 2 of the 3 brokers set by zeebe.broker.cluster.clusterSize"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ZEEBE_BROKER_CLUSTER_INITIALCONTACTPOINTS"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("result: partial: 1 broker(s) never joined; 0 of 2 link(s) fail"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn majority_needs_mutual_links() {
