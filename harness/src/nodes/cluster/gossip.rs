@@ -113,6 +113,9 @@ pub struct Gossip {
     members: Members,
     /// Bumped on every change of the view, so waiters need not poll.
     changed: Arc<watch::Sender<u64>>,
+    /// Told of every change of this node's own entry, which is then sent at
+    /// once instead of at the next interval.
+    local: Arc<tokio::sync::Notify>,
 }
 
 impl Gossip {
@@ -150,11 +153,13 @@ impl Gossip {
         if !names.is_empty() {
             tokio::spawn(resolve(names, resolved.clone(), stop.clone()));
         }
+        let local = Arc::new(tokio::sync::Notify::new());
         let task = tokio::spawn(run(
             socket,
             cluster,
             members.clone(),
             changed.clone(),
+            local.clone(),
             resolved,
             stop,
         ));
@@ -163,6 +168,7 @@ impl Gossip {
                 name,
                 members,
                 changed,
+                local,
             },
             task,
         )
@@ -215,6 +221,7 @@ impl Gossip {
                 change(me);
                 me.version += 1;
                 self.changed.send_modify(|v| *v += 1);
+                self.local.notify_one();
             }
         }
     }
@@ -258,6 +265,7 @@ async fn run(
     cluster: String,
     members: Members,
     changed: Arc<watch::Sender<u64>>,
+    local: Arc<tokio::sync::Notify>,
     contacts: Arc<Mutex<Vec<SocketAddr>>>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -266,6 +274,8 @@ async fn run(
     loop {
         tokio::select! {
             _ = stop.changed() => break,
+            // Our own entry changed: send it now (the tick fires at once).
+            _ = local.notified() => tick.reset_immediately(),
             _ = tick.tick() => {
                 let (payload, targets) = {
                     let Ok(known) = members.lock() else { break };
