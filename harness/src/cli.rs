@@ -487,11 +487,19 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
             bar.finish_and_clear();
             rt.shutdown_timeout(Duration::from_secs(10));
             crate::peers::process::kill_all_children();
+            if args.select.backend == "containers" {
+                crate::containers::reap_own();
+            }
             eprintln!("tlsmatrix: interrupted; every node, peer and temp directory of the run was cleaned up");
             return Ok(ExitCode::from(130));
         }
     }
     bar.finish_and_clear();
+    if args.select.backend == "containers" {
+        // A network goes only with its last container; what a drop could
+        // not remove goes now.
+        crate::containers::reap_own();
+    }
     let wall = start.elapsed();
     let results = rounds.last().cloned().unwrap_or_default();
     let mut out = std::io::stdout().lock();

@@ -23,6 +23,7 @@
 //! the `containers` job of `ci/github-workflow.yml`.
 
 mod cluster;
+mod reaper;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -36,6 +37,7 @@ use crate::config::EnvMap;
 use crate::error::HarnessError;
 
 pub use cluster::{ClusterAcrossHosts, ContainerCluster};
+pub use reaper::{left_by, reap_own, reap_stale, unique_name, Reaped};
 
 /// The reference nodes' image name.
 pub const REFERENCE_IMAGE: &str = "tlsmatrix/reference-nodes";
@@ -65,11 +67,26 @@ fn docker_host() -> String {
 }
 
 /// Checks that a Docker engine answers `GET /_ping` within a few seconds.
+/// The first time in a process, also removes what tlsmatrix processes that
+/// no longer run left on the engine ([`reap_stale`]).
 pub async fn docker_engine() -> Result<(), HarnessError> {
-    tokio::task::spawn_blocking(locate_docker)
-        .await
-        .map_err(|e| HarnessError::run("docker check", e))?
-        .map(|_| ())
+    static REAPED: std::sync::Once = std::sync::Once::new();
+    tokio::task::spawn_blocking(|| {
+        locate_docker()?;
+        REAPED.call_once(|| {
+            let reaped = reap_stale();
+            if reaped != Reaped::default() {
+                tracing::info!(
+                    "removed {} container(s) and {} network(s) left by tlsmatrix processes that no longer run",
+                    reaped.containers,
+                    reaped.networks
+                );
+            }
+        });
+        Ok(())
+    })
+    .await
+    .map_err(|e| HarnessError::run("docker check", e))?
 }
 
 /// [`docker_engine`] without a runtime (a case's requirements are checked
@@ -85,16 +102,28 @@ pub fn locate_docker() -> Result<PathBuf, HarnessError> {
 }
 
 fn ping_docker(host: &str) -> Result<(), String> {
+    let (status, _) = docker_request(host, "GET", "/_ping")?;
+    if status.starts_with("HTTP/1.") && status.contains(" 200 ") {
+        Ok(())
+    } else {
+        Err(format!("unexpected answer to /_ping: {status}"))
+    }
+}
+
+/// One request to the engine's API (HTTP/1.0, so the answer is neither
+/// chunked nor kept alive), bounded at 3 s per read and write: the status
+/// line and the body.
+fn docker_request(host: &str, method: &str, path: &str) -> Result<(String, String), String> {
     use std::io::{Read, Write};
     const WITHIN: Option<Duration> = Some(Duration::from_secs(3));
-    let request = b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n";
+    let request = format!("{method} {path} HTTP/1.0\r\nHost: docker\r\n\r\n");
     let mut answer = Vec::new();
     let io = |e: std::io::Error| e.to_string();
     if let Some(path) = host.strip_prefix("unix://") {
         let mut s = std::os::unix::net::UnixStream::connect(path).map_err(io)?;
         s.set_read_timeout(WITHIN).map_err(io)?;
         s.set_write_timeout(WITHIN).map_err(io)?;
-        s.write_all(request).map_err(io)?;
+        s.write_all(request.as_bytes()).map_err(io)?;
         s.read_to_end(&mut answer).map_err(io)?;
     } else if let Some(addr) = host.strip_prefix("tcp://") {
         let addr = std::net::ToSocketAddrs::to_socket_addrs(addr)
@@ -104,18 +133,19 @@ fn ping_docker(host: &str) -> Result<(), String> {
         let mut s =
             std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(io)?;
         s.set_read_timeout(WITHIN).map_err(io)?;
-        s.write_all(request).map_err(io)?;
+        s.set_write_timeout(WITHIN).map_err(io)?;
+        s.write_all(request.as_bytes()).map_err(io)?;
         s.read_to_end(&mut answer).map_err(io)?;
     } else {
         return Err("only unix:// and tcp:// hosts are checked".to_string());
     }
     let answer = String::from_utf8_lossy(&answer);
-    let status = answer.lines().next().unwrap_or_default();
-    if status.starts_with("HTTP/1.") && status.contains(" 200 ") {
-        Ok(())
-    } else {
-        Err(format!("unexpected answer to /_ping: {status}"))
-    }
+    let status = answer.lines().next().unwrap_or_default().to_string();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
 }
 
 /// The `tlsmatrix` binary to put in the reference image: `TLSMATRIX_BIN`, the
@@ -298,7 +328,8 @@ pub struct ProductContainer {
     /// A Docker network to join (created when missing, removed with its last
     /// container); other containers on it reach this one by its name.
     pub network: Option<String>,
-    /// The container's name (unique on the engine).
+    /// The container's name (unique on the engine); none: one made by
+    /// [`unique_name`].
     pub container_name: Option<String>,
 }
 
@@ -355,9 +386,13 @@ impl ProductContainer {
         if let Some(network) = &self.network {
             request = request.with_network(network);
         }
-        if let Some(name) = &self.container_name {
-            request = request.with_container_name(name);
-        }
+        // Named after this process, so that what a killed run leaves is
+        // found and removed by the next one (see `reaper`).
+        let name = self
+            .container_name
+            .clone()
+            .unwrap_or_else(|| unique_name(&self.image.replace(['/', ':'], "-")));
+        request = request.with_container_name(name);
         if !self.cmd.is_empty() {
             request = request.with_cmd(self.cmd.clone());
         }

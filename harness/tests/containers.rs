@@ -286,6 +286,48 @@ fn cluster_matrix_across_containers_meets_the_embedded_expectations() {
     assert!(!stdout.contains("gossip-port-collision"), "{stdout}");
 }
 
+/// SIGINT in the middle of a containers run: exit 130, and no container or
+/// network the run named (`tlsmatrix-<pid>-...`) is left on the engine.
+#[test]
+#[ignore = "needs a Docker engine"]
+fn an_interrupted_containers_run_leaves_no_container_or_network() {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"))
+        .args([
+            "run",
+            "scenarios/zeebe-cluster",
+            "--backend",
+            "containers",
+            "--jobs",
+            "2",
+        ])
+        .current_dir(workspace())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tlsmatrix run");
+    let pid = child.id();
+    // The engine has no notification for this: look every 100 ms, bounded.
+    let started = std::time::Instant::now();
+    while tlsmatrix::containers::left_by(pid).is_empty() {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no container started within {DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().expect("exited");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(
+        tlsmatrix::containers::left_by(pid),
+        Vec::<String>::new(),
+        "{stderr}"
+    );
+}
+
 /// The user's own Zeebe image (never ours to ship: its licence is the
 /// vendor's), configured with the documented ZEEBE_BROKER_GATEWAY_SECURITY_*
 /// variables and our certificates mounted read-only. Readiness: the image's

@@ -12,7 +12,6 @@
 //! same shape as the in-process one, so the two compare line for line.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::{ContainerNode, ContainerStart, Ready, ReferenceImage, CASE_MOUNT};
@@ -46,16 +45,6 @@ pub struct ContainerCluster {
     network: String,
 }
 
-/// A network name no other run uses.
-fn network_name() -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "tlsmatrix-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 impl ReferenceImage {
     /// Starts `file`'s cluster in `dir` (the files are made there first, and
     /// the directory is mounted read-only in every container) with one
@@ -80,7 +69,7 @@ impl ReferenceImage {
     ) -> Result<ClusterAcrossHosts, HarnessError> {
         // The gateway first: every broker then finds it as a contact point.
         launches.sort_by_key(|l| (l.role == NodeRole::Broker, l.node_id));
-        let network = network_name();
+        let network = super::unique_name("");
         let host = |name: &str| format!("{network}-{name}");
         let everyone: Vec<String> = launches
             .iter()
