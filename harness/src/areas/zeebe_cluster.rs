@@ -159,7 +159,7 @@ impl ClusterFile {
             std::fs::create_dir_all(&host_workdir)
                 .map_err(|e| HarnessError::write(&host_workdir, e))?;
             let config = match (&node.config_file, node.config.is_null()) {
-                (Some(file), true) => format!("{workdir}/{file}"),
+                (Some(file), true) => Path::new(&workdir).join(file).display().to_string(),
                 (Some(file), false) => {
                     return Err(HarnessError::invalid(
                         "cluster file",

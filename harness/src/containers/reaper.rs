@@ -84,7 +84,8 @@ fn reap(doomed: impl Fn(u32) -> bool) -> Reaped {
         for entry in entries {
             if entry.names.iter().any(|n| owner(n).is_some_and(&doomed)) {
                 let path = format!("/containers/{}?force=1&v=1", entry.id);
-                if docker_request(&host, "DELETE", &path).is_ok() {
+                let deleted = docker_request(&host, "DELETE", &path);
+                if deleted.is_ok_and(|(status, _)| status.contains(" 204 ")) {
                     reaped.containers += 1;
                 }
             }
