@@ -1,6 +1,9 @@
-//! A reference Zeebe-like cluster, in process: brokers and an optional
-//! standalone gateway, each with a UDP gossip endpoint (always plaintext) and a
-//! TCP messaging endpoint (TLS 1.3 when the node's security is enabled).
+//! A reference Zeebe-like cluster: brokers and an optional standalone gateway,
+//! each with a UDP gossip endpoint (always plaintext) and a TCP messaging
+//! endpoint (TLS 1.3 when the node's security is enabled). [`Cluster`] runs
+//! every node in process; [`ClusterMember`] runs one node on its own, joining
+//! the others by contact points (a cluster across hosts, e.g. one container
+//! per node). Both form through the same steps (`cluster/formation.rs`).
 //!
 //! Formation: members find each other by gossip; every broker sends a request
 //! over messaging to every other broker; a partition (one per broker, each
@@ -11,7 +14,8 @@
 //! as in Zeebe: members visible, requests failing, the failing handshake in the
 //! node logs.
 //!
-//! Every port comes from binding `127.0.0.1:0`; every wait has a deadline.
+//! In process, every port comes from binding `127.0.0.1:0`; every wait has a
+//! deadline.
 
 mod formation;
 mod gossip;
@@ -343,7 +347,7 @@ impl Cluster {
         out
     }
 
-    /// Forms the cluster: every node runs the steps of [`formation`] at once,
+    /// Forms the cluster: every node runs the formation steps at once,
     /// expecting every node started (each wait bounded); the formation is
     /// then read from the first node's gossip view, once it holds every
     /// node's report (bounded).
