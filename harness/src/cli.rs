@@ -247,16 +247,21 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
             member,
             name,
         } => {
+            // Relative paths in every kind of file resolve against this.
+            let workdir = match workdir {
+                Some(w) => w,
+                None => std::env::current_dir().map_err(|e| HarnessError::read(".", e))?,
+            };
             if let Some(member) = member {
                 let role = match member {
                     MemberArg::Broker => NodeRole::Broker,
                     MemberArg::Gateway => NodeRole::Gateway,
                 };
-                up_member(&config, role, name.as_deref(), workdir)
+                up_member(&config, role, name.as_deref(), &workdir)
             } else if config.extension().is_some_and(|e| e == "json") {
-                up_http(&config, port, workdir)
+                up_http(&config, port, &workdir)
             } else {
-                up(&config, mode, workdir, brokers)
+                up(&config, mode, &workdir, brokers)
             }
         }
         Command::Reproduce {
@@ -629,29 +634,19 @@ fn certs(out: &Path) -> Result<ExitCode, HarnessError> {
 fn up(
     config: &Path,
     mode: ModeArg,
-    workdir: Option<PathBuf>,
+    workdir: &Path,
     brokers: u32,
 ) -> Result<ExitCode, HarnessError> {
     let text = std::fs::read_to_string(config).map_err(|e| HarnessError::read(config, e))?;
     if crate::areas::zeebe_cluster::ClusterFile::is_cluster_file(&text) {
-        let workdir = match workdir {
-            Some(w) => w,
-            None => std::env::current_dir().map_err(|e| HarnessError::read(".", e))?,
-        };
-        return up_cluster(config, &text, &workdir);
+        return up_cluster(config, &text, workdir);
     }
     let mode = match mode {
         ModeArg::Standalone => GatewayMode::Standalone,
         ModeArg::Embedded => GatewayMode::Embedded,
     };
-    let env: EnvMap = std::env::vars()
-        .filter(|(k, _)| k.starts_with("ZEEBE_"))
-        .collect();
-    let workdir = match workdir {
-        Some(w) => w,
-        None => std::env::current_dir().map_err(|e| HarnessError::read(".", e))?,
-    };
-    let settings = GatewaySettings::from_file(mode, config, &env, &workdir)?;
+    let env = zeebe_env();
+    let settings = GatewaySettings::from_file(mode, config, &env, workdir)?;
     let rt = runtime()?;
     rt.block_on(async {
         let node = GatewayNode::start(&settings, Topology::with_brokers(brokers)).await?;
@@ -669,6 +664,13 @@ fn up(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The `ZEEBE_*` variables of this process: what a Zeebe node reads.
+fn zeebe_env() -> EnvMap {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("ZEEBE_"))
+        .collect()
+}
+
 /// `up` for a cluster file: starts every node (each with its own
 /// configuration and environment from the file), prints every address and the
 /// formation, and serves until SIGINT/SIGTERM.
@@ -683,11 +685,7 @@ fn up_cluster(config: &Path, text: &str, workdir: &Path) -> Result<ExitCode, Har
         }
         let formation = cluster.form().await;
         println!("{}", formation.report());
-        let state = if formation.is_formed() {
-            "formed"
-        } else {
-            "partial"
-        };
+        let state = formation.state();
         match cluster.gateway_address() {
             Some(address) => println!(
                 "tlsmatrix cluster ready ({state}); gateway listening on {address} (zbctl status --insecure --address {address})"
@@ -712,18 +710,12 @@ fn up_member(
     config: &Path,
     role: NodeRole,
     name: Option<&str>,
-    workdir: Option<PathBuf>,
+    workdir: &Path,
 ) -> Result<ExitCode, HarnessError> {
     let text = std::fs::read_to_string(config).map_err(|e| HarnessError::read(config, e))?;
-    let env: EnvMap = std::env::vars()
-        .filter(|(k, _)| k.starts_with("ZEEBE_"))
-        .collect();
-    let workdir = match workdir {
-        Some(w) => w,
-        None => std::env::current_dir().map_err(|e| HarnessError::read(".", e))?,
-    };
+    let env = zeebe_env();
     let props = crate::config::Properties::from_yaml(&config.display().to_string(), &text, env)?;
-    let settings = MemberSettings::from_properties(name, role, &props, &workdir)?;
+    let settings = MemberSettings::from_properties(name, role, &props, workdir)?;
     let rt = runtime()?;
     rt.block_on(async {
         let member = match ClusterMember::start(&settings).await? {
@@ -742,11 +734,7 @@ fn up_member(
         };
         if let Some(formation) = formation {
             println!("{}", formation.report());
-            let state = if formation.is_formed() {
-                "formed"
-            } else {
-                "partial"
-            };
+            let state = formation.state();
             match member.gateway_address() {
                 Some(address) => println!(
                     "tlsmatrix cluster member ready ({state}); gateway listening on {address}"
@@ -765,18 +753,10 @@ fn up_member(
 
 /// `up` for a KrakenD file: the reference HTTP gateway, paths relative to the
 /// working directory, on 127.0.0.1.
-fn up_http(
-    config: &Path,
-    port: Option<u16>,
-    workdir: Option<PathBuf>,
-) -> Result<ExitCode, HarnessError> {
+fn up_http(config: &Path, port: Option<u16>, workdir: &Path) -> Result<ExitCode, HarnessError> {
     use crate::config::krakend::ServiceSettings;
     use crate::nodes::http_gateway::HttpGatewayNode;
-    let workdir = match workdir {
-        Some(w) => w,
-        None => std::env::current_dir().map_err(|e| HarnessError::read(".", e))?,
-    };
-    let settings = ServiceSettings::from_file(config, &workdir)?;
+    let settings = ServiceSettings::from_file(config, workdir)?;
     for warning in &settings.warnings {
         eprintln!("tlsmatrix: warning: {warning}");
     }

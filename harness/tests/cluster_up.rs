@@ -119,15 +119,20 @@ fn up_starts_the_openssl_recipe_cluster_and_zbctl_lists_three_brokers() {
         assert_eq!(status.matches("  Broker ").count(), 3, "{status}");
         assert_eq!(status.matches(": Leader, Healthy").count(), 3, "{status}");
 
-        let pid = child.id().expect("running") as i32;
-        // SAFETY: plain kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-        let exit = tokio::time::timeout(DEADLINE, child.wait())
-            .await
-            .expect("stopped before the deadline")
-            .expect("wait");
-        assert!(exit.success(), "{exit:?}");
+        terminate(&mut child).await;
     });
+}
+
+/// SIGTERM to a `tlsmatrix up` child: it must exit successfully, within 10 s.
+async fn terminate(child: &mut tokio::process::Child) {
+    let pid = child.id().expect("running") as i32;
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("stopped within 10 s of SIGTERM")
+        .expect("wait");
+    assert!(exit.success(), "{exit:?}");
 }
 
 #[test]
@@ -335,14 +340,7 @@ fn members_in_separate_processes_report_as_the_cluster_in_process() {
                 "{ready}"
             );
             for mut member in brokers.into_iter().chain([gateway]) {
-                let pid = member.child.id().expect("running") as i32;
-                // SAFETY: plain kill(2) on our own child's pid.
-                assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-                let exit = tokio::time::timeout(Duration::from_secs(10), member.child.wait())
-                    .await
-                    .expect("stopped within 10 s of SIGTERM")
-                    .expect("wait");
-                assert!(exit.success(), "{exit:?}");
+                terminate(&mut member.child).await;
             }
         });
     }

@@ -223,29 +223,76 @@ async fn a_refused_configuration_in_a_container_reads_as_in_process() {
     assert!(message.contains("certificateChainPath"), "{message}");
 }
 
+/// `tlsmatrix run ARGS --backend containers --jobs 2` from the workspace,
+/// every peer required.
+fn containers_run(args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"));
+    cmd.arg("run")
+        .args(args)
+        .args(["--backend", "containers", "--jobs", "2"])
+        .current_dir(workspace())
+        .env("TLSMATRIX_REQUIRE_PEERS", "1")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The engine's event stream (`GET /events`), read as it comes.
+struct EngineEvents {
+    stream: std::os::unix::net::UnixStream,
+    seen: String,
+}
+
+impl EngineEvents {
+    fn subscribe() -> Self {
+        use std::io::Write;
+        let host = std::env::var("DOCKER_HOST")
+            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+        let path = host
+            .strip_prefix("unix://")
+            .expect("a local engine (unix://)");
+        let mut stream = std::os::unix::net::UnixStream::connect(path).expect("engine socket");
+        stream
+            .write_all(b"GET /events HTTP/1.0\r\nHost: docker\r\n\r\n")
+            .expect("events request");
+        Self {
+            stream,
+            seen: String::new(),
+        }
+    }
+
+    /// Reads events until one contains `text` (true) or `within` passes.
+    fn wait_for(&mut self, text: &str, within: Duration) -> bool {
+        use std::io::Read;
+        let end = std::time::Instant::now() + within;
+        let mut buf = [0u8; 4096];
+        while !self.seen.contains(text) {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                return false;
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => self.seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+        true
+    }
+}
+
 /// The zeebe-client TLS matrix with every gateway in a container: the same
 /// expectations as in process.
 #[test]
 #[ignore = "needs a Docker engine"]
 fn tls_matrix_on_containers_meets_the_embedded_expectations() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"))
-        .args([
-            "run",
-            "scenarios/zeebe-client/tls-matrix.yaml",
-            "--backend",
-            "containers",
-            "--filter",
-            "*.builtin.*",
-            "--filter",
-            "*.zbctl.*",
-            "--jobs",
-            "2",
-        ])
-        .current_dir(workspace())
-        .env("TLSMATRIX_REQUIRE_PEERS", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("tlsmatrix run");
+    let out = containers_run(&[
+        "scenarios/zeebe-client/tls-matrix.yaml",
+        "--filter",
+        "*.builtin.*",
+        "--filter",
+        "*.zbctl.*",
+    ])
+    .output()
+    .expect("tlsmatrix run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -263,18 +310,7 @@ fn tls_matrix_on_containers_meets_the_embedded_expectations() {
 #[test]
 #[ignore = "needs a Docker engine"]
 fn cluster_matrix_across_containers_meets_the_embedded_expectations() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"))
-        .args([
-            "run",
-            "scenarios/zeebe-cluster",
-            "--backend",
-            "containers",
-            "--jobs",
-            "2",
-        ])
-        .current_dir(workspace())
-        .env("TLSMATRIX_REQUIRE_PEERS", "1")
-        .stdin(Stdio::null())
+    let out = containers_run(&["scenarios/zeebe-cluster"])
         .output()
         .expect("tlsmatrix run");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -291,31 +327,18 @@ fn cluster_matrix_across_containers_meets_the_embedded_expectations() {
 #[test]
 #[ignore = "needs a Docker engine"]
 fn an_interrupted_containers_run_leaves_no_container_or_network() {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"))
-        .args([
-            "run",
-            "scenarios/zeebe-cluster",
-            "--backend",
-            "containers",
-            "--jobs",
-            "2",
-        ])
-        .current_dir(workspace())
-        .stdin(Stdio::null())
+    // Subscribed before the run starts, so its first container is not missed.
+    let mut events = EngineEvents::subscribe();
+    let child = containers_run(&["scenarios/zeebe-cluster"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("tlsmatrix run");
     let pid = child.id();
-    // The engine has no notification for this: look every 100 ms, bounded.
-    let started = std::time::Instant::now();
-    while tlsmatrix::containers::left_by(pid).is_empty() {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "no container started within {DEADLINE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(
+        events.wait_for(&format!("\"name\":\"tlsmatrix-{pid}-"), DEADLINE),
+        "the run created no container within {DEADLINE:?}"
+    );
     // SAFETY: plain kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGINT) }, 0);
     let out = child.wait_with_output().expect("exited");

@@ -142,9 +142,7 @@ impl ClusterFile {
                 "run this cluster in process, or drop gossip-port-of",
             ));
         }
-        let mut ordered: Vec<(&String, &NodeBody)> = self.nodes.iter().collect();
-        ordered
-            .sort_by_key(|(name, node)| (node.role_of(name) == NodeRole::Gateway, name.as_str()));
+        let ordered = start_order(&self.nodes);
         let brokers = ordered
             .iter()
             .filter(|(name, node)| node.role_of(name) == NodeRole::Broker)
@@ -435,6 +433,14 @@ fn node_spec(
         }))
 }
 
+/// The nodes in start order: brokers in name order (their node ids), then the
+/// gateway; in process and across hosts alike.
+fn start_order(nodes: &BTreeMap<String, NodeBody>) -> Vec<(&String, &NodeBody)> {
+    let mut ordered: Vec<(&String, &NodeBody)> = nodes.iter().collect();
+    ordered.sort_by_key(|(name, node)| (node.role_of(name) == NodeRole::Gateway, name.as_str()));
+    ordered
+}
+
 /// Every node's spec, brokers first (node ids in name order), the gateway
 /// last; `Err((node, refusal))` for the first node whose configuration Zeebe
 /// would refuse.
@@ -445,8 +451,7 @@ fn node_specs(
     nodes: &BTreeMap<String, NodeBody>,
     dir: &Path,
 ) -> Result<Specs, HarnessError> {
-    let mut ordered: Vec<(&String, &NodeBody)> = nodes.iter().collect();
-    ordered.sort_by_key(|(name, node)| (node.role_of(name) == NodeRole::Gateway, name.as_str()));
+    let ordered = start_order(nodes);
     let mut specs = Vec::new();
     for (name, node) in ordered {
         match node_spec(source, name, node, dir)? {

@@ -71,34 +71,67 @@ pub struct Reaped {
     pub networks: usize,
 }
 
-/// Removes the containers, then the networks, whose names `doomed` picks.
+/// A container or network we named, still on the engine.
+struct Ours {
+    /// The engine's id.
+    id: String,
+    /// Our name for it.
+    name: String,
+    /// The process that named it.
+    owner: u32,
+    /// A container (else a network).
+    container: bool,
+}
+
+/// Every container (first) and network (then) we named on `host`.
+fn ours(host: &str) -> Vec<Ours> {
+    let list = |path: &str| {
+        docker_request(host, "GET", path)
+            .map(|(_, body)| body)
+            .unwrap_or_default()
+    };
+    let containers: Vec<ContainerEntry> =
+        serde_json::from_str(&list("/containers/json?all=1")).unwrap_or_default();
+    let networks: Vec<NetworkEntry> = serde_json::from_str(&list("/networks")).unwrap_or_default();
+    let containers = containers.into_iter().filter_map(|c| {
+        let name = c.names.iter().find(|n| owner(n).is_some())?;
+        Some(Ours {
+            name: name.trim_start_matches('/').to_string(),
+            owner: owner(name)?,
+            id: c.id,
+            container: true,
+        })
+    });
+    let networks = networks.into_iter().filter_map(|n| {
+        Some(Ours {
+            owner: owner(&n.name)?,
+            name: n.name,
+            id: n.id,
+            container: false,
+        })
+    });
+    containers.chain(networks).collect()
+}
+
+/// Removes the containers, then the networks, whose owner `doomed` picks.
 fn reap(doomed: impl Fn(u32) -> bool) -> Reaped {
     let mut reaped = Reaped::default();
     let host = docker_host();
     if !host.starts_with("unix://") {
         return reaped;
     }
-    let list = |path: &str| docker_request(&host, "GET", path).map(|(_, body)| body);
-    if let Ok(body) = list("/containers/json?all=1") {
-        let entries: Vec<ContainerEntry> = serde_json::from_str(&body).unwrap_or_default();
-        for entry in entries {
-            if entry.names.iter().any(|n| owner(n).is_some_and(&doomed)) {
-                let path = format!("/containers/{}?force=1&v=1", entry.id);
-                let deleted = docker_request(&host, "DELETE", &path);
-                if deleted.is_ok_and(|(status, _)| status.contains(" 204 ")) {
-                    reaped.containers += 1;
-                }
-            }
-        }
-    }
-    if let Ok(body) = list("/networks") {
-        let entries: Vec<NetworkEntry> = serde_json::from_str(&body).unwrap_or_default();
-        for entry in entries {
-            if owner(&entry.name).is_some_and(&doomed) {
-                let deleted = docker_request(&host, "DELETE", &format!("/networks/{}", entry.id));
-                if deleted.is_ok_and(|(status, _)| status.contains(" 204 ")) {
-                    reaped.networks += 1;
-                }
+    for item in ours(&host).into_iter().filter(|o| doomed(o.owner)) {
+        let path = if item.container {
+            format!("/containers/{}?force=1&v=1", item.id)
+        } else {
+            format!("/networks/{}", item.id)
+        };
+        let deleted = docker_request(&host, "DELETE", &path);
+        if deleted.is_ok_and(|(status, _)| status.contains(" 204 ")) {
+            if item.container {
+                reaped.containers += 1;
+            } else {
+                reaped.networks += 1;
             }
         }
     }
@@ -108,21 +141,10 @@ fn reap(doomed: impl Fn(u32) -> bool) -> Reaped {
 /// The names of the containers, then the networks, that process `pid` named
 /// and that are still on the engine (for leak checks).
 pub fn left_by(pid: u32) -> Vec<String> {
-    let host = docker_host();
-    let list = |path: &str| {
-        docker_request(&host, "GET", path)
-            .map(|(_, body)| body)
-            .unwrap_or_default()
-    };
-    let containers: Vec<ContainerEntry> =
-        serde_json::from_str(&list("/containers/json?all=1")).unwrap_or_default();
-    let networks: Vec<NetworkEntry> = serde_json::from_str(&list("/networks")).unwrap_or_default();
-    containers
+    ours(&docker_host())
         .into_iter()
-        .flat_map(|c| c.names)
-        .map(|n| n.trim_start_matches('/').to_string())
-        .chain(networks.into_iter().map(|n| n.name))
-        .filter(|n| owner(n) == Some(pid))
+        .filter(|o| o.owner == pid)
+        .map(|o| o.name)
         .collect()
 }
 

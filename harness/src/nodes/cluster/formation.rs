@@ -356,6 +356,15 @@ impl Formation {
             && self.partitions.iter().all(|p| p.leader.is_some())
     }
 
+    /// `formed` or `partial`, as the readiness lines say it.
+    pub fn state(&self) -> &'static str {
+        if self.is_formed() {
+            "formed"
+        } else {
+            "partial"
+        }
+    }
+
     /// When some nodes use TLS and others do not: which, and the fix (cluster
     /// TLS is all or nothing).
     pub fn mixed_tls(&self) -> Option<String> {
