@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::HarnessError;
 use crate::outcome::Outcome;
+use crate::pasted::Pasted;
 
 /// One troubleshooting case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +45,36 @@ pub struct Entry {
     /// certificates it needs), tried one at a time by `tlsmatrix reproduce`.
     #[serde(default)]
     pub remedies: Vec<Remedy>,
+    /// Regular expressions for words around an error that point to this entry
+    /// rather than to another with the same signature (`token` for the token
+    /// server's certificate, `upstream` for a proxy's backend). Used only to
+    /// rank pasted texts, never to classify a run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<String>,
+    /// The shared signature families (`families:` in common.yaml) whose texts
+    /// also point to this entry when a user pastes them: the same failure as
+    /// other stacks print it (Go, OpenSSL 1.1 and 3, BoringSSL, JSSE, Node,
+    /// Python, .NET, librdkafka). Used only to rank pasted texts, never to
+    /// classify a run, so our own runs keep their specific signatures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<String>,
+}
+
+/// A line that says a connection failed without saying why (`UNAVAILABLE: io
+/// exception`), with the further lines that would decide between the cases it
+/// may be.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Undecided {
+    /// A regular expression for the undecided line.
+    pub signature: String,
+    /// Which stack prints it, in words.
+    pub printed_by: String,
+    /// Where the deciding lines are, in words.
+    pub look_for: String,
+    /// The entries it may be, most likely first; their signatures are what to
+    /// look for.
+    pub candidates: Vec<String>,
 }
 
 /// One way to fix a case, as a patch to the case body.
@@ -63,13 +94,52 @@ pub struct Remedy {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct CatalogueFile {
     area: String,
+    /// Regular expressions for words that show a pasted text comes from this
+    /// area's products (a client, a node, a log format).
+    #[serde(default)]
+    reveals: Vec<String>,
+    /// Lines that need further lines to decide.
+    #[serde(default)]
+    undecided: Vec<Undecided>,
+    /// Named signature families shared by every area (common.yaml).
+    #[serde(default)]
+    families: std::collections::BTreeMap<String, Vec<String>>,
     entries: Vec<Entry>,
+}
+
+#[derive(Debug)]
+struct Compiled {
+    entry: Entry,
+    signatures: Vec<Regex>,
+    context: Vec<Regex>,
+    /// The family signatures: (pattern, compiled).
+    family: Vec<(String, Regex)>,
 }
 
 /// A loaded catalogue: entries with compiled signatures.
 #[derive(Debug)]
 pub struct Catalogue {
-    entries: Vec<(Entry, Vec<Regex>)>,
+    entries: Vec<Compiled>,
+    reveals: Vec<Regex>,
+    undecided: Vec<(Undecided, Regex)>,
+}
+
+/// Where an entry's signature matched a pasted text ([`Catalogue::hits`]).
+#[derive(Debug, Clone)]
+pub struct Hit<'a> {
+    /// The entry.
+    pub entry: &'a Entry,
+    /// Its place in the catalogue (lower is tried first by [`Catalogue::classify_text`]).
+    pub order: usize,
+    /// The matched text.
+    pub matched: String,
+    /// The line it matched on (0: only across lines).
+    pub line: usize,
+    /// True when only a prefix of a literal signature matched, at the end of a
+    /// cut-off text.
+    pub cut: bool,
+    /// How many of the entry's context expressions the text contains.
+    pub context: usize,
 }
 
 /// The result of classifying one observation.
@@ -88,13 +158,31 @@ impl Catalogue {
     /// Parses catalogue files (YAML text, with a name for errors), in priority order.
     pub fn parse(files: &[(&str, &str)]) -> Result<Self, HarnessError> {
         let mut entries = Vec::new();
-        for (name, text) in files {
-            let file: CatalogueFile =
-                serde_yaml_ng::from_str(text).map_err(|e| HarnessError::yaml(*name, &e))?;
+        let mut reveals = Vec::new();
+        let mut undecided = Vec::new();
+        let parsed = files
+            .iter()
+            .map(|(name, text)| {
+                serde_yaml_ng::from_str::<CatalogueFile>(text)
+                    .map(|f| (*name, f))
+                    .map_err(|e| HarnessError::yaml(*name, &e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut families = std::collections::BTreeMap::new();
+        for (name, file) in &parsed {
+            for (family, patterns) in &file.families {
+                let compiled = compile(name, &format!("families.{family}"), patterns)?;
+                families.insert(
+                    family.clone(),
+                    patterns.iter().cloned().zip(compiled).collect::<Vec<_>>(),
+                );
+            }
+        }
+        for (name, file) in parsed {
             for entry in file.entries {
                 if !entry.id.starts_with(&format!("{}::", file.area)) {
                     return Err(HarnessError::invalid(
-                        *name,
+                        name,
                         &entry.id,
                         format!("entry id is outside area {:?}", file.area),
                         format!("prefix it with `{}::`", file.area),
@@ -106,7 +194,7 @@ impl Catalogue {
                     .map(|s| {
                         Regex::new(s).map_err(|e| {
                             HarnessError::invalid(
-                                *name,
+                                name,
                                 format!("{}.signatures", entry.id),
                                 e.to_string(),
                                 "fix the regular expression",
@@ -114,10 +202,44 @@ impl Catalogue {
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                entries.push((entry, regexes));
+                let context = compile(name, &format!("{}.context", entry.id), &entry.context)?;
+                let mut family = Vec::new();
+                for f in &entry.families {
+                    let Some(patterns) = families.get(f) else {
+                        return Err(HarnessError::invalid(
+                            name,
+                            format!("{}.families", entry.id),
+                            format!("no signature family is called {f:?}"),
+                            format!(
+                                "name one of the families in catalogue/common.yaml: {}",
+                                families.keys().cloned().collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    };
+                    family.extend(patterns.iter().cloned());
+                }
+                entries.push(Compiled {
+                    entry,
+                    signatures: regexes,
+                    context,
+                    family,
+                });
+            }
+            reveals.extend(compile(name, "reveals", &file.reveals)?);
+            for u in file.undecided {
+                let r = compile(
+                    name,
+                    "undecided.signature",
+                    std::slice::from_ref(&u.signature),
+                )?;
+                undecided.push((u, r.into_iter().next().expect("one pattern")));
             }
         }
-        Ok(Self { entries })
+        Ok(Self {
+            entries,
+            reveals,
+            undecided,
+        })
     }
 
     /// The catalogue of one area's YAML text followed by the common entries.
@@ -127,7 +249,7 @@ impl Catalogue {
 
     /// Every entry, in priority order.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().map(|(e, _)| e)
+        self.entries.iter().map(|c| &c.entry)
     }
 
     /// The entry with this id.
@@ -138,8 +260,11 @@ impl Catalogue {
     /// Classifies a failure text: the first entry with a matching signature.
     pub fn classify_text(&self, text: &str) -> Classification {
         let text = text.trim();
-        for (entry, regexes) in &self.entries {
-            if regexes.iter().any(|r| r.is_match(text)) {
+        for Compiled {
+            entry, signatures, ..
+        } in &self.entries
+        {
+            if signatures.iter().any(|r| r.is_match(text)) {
                 return Classification {
                     outcome: entry.outcome.clone(),
                     entry: Some(entry.id.clone()),
@@ -174,8 +299,9 @@ impl Catalogue {
             .entries
             .iter()
             .enumerate()
-            .map(|(i, (entry, regexes))| {
-                let matched = regexes.iter().any(|r| r.is_match(text));
+            .map(|(i, c)| {
+                let entry = &c.entry;
+                let matched = c.signatures.iter().any(|r| r.is_match(text));
                 let mut corpus = entry.documented_messages.join(" ");
                 corpus.push(' ');
                 corpus.push_str(&entry.signatures.join(" "));
@@ -209,6 +335,83 @@ impl Catalogue {
         });
         ranked.into_iter().map(|(_, r)| r).collect()
     }
+}
+
+impl Catalogue {
+    /// How many of the area's `reveals` expressions the text contains: how
+    /// strongly it says it comes from this area's products.
+    pub fn revealed_by(&self, pasted: &Pasted) -> usize {
+        self.reveals
+            .iter()
+            .filter(|r| r.is_match(&pasted.normalised))
+            .count()
+    }
+
+    /// Every entry with a signature that matches some unit of the pasted text
+    /// (or, at the end of a cut-off text, a prefix of a literal signature),
+    /// each with its longest match.
+    pub fn hits(&self, pasted: &Pasted) -> Vec<Hit<'_>> {
+        let mut hits = Vec::new();
+        let tail = pasted.tail();
+        for (order, c) in self.entries.iter().enumerate() {
+            let mut best: Option<(String, usize, bool)> = None;
+            let own = c.entry.signatures.iter().zip(&c.signatures);
+            let family = c.family.iter().map(|(p, r)| (p, r));
+            for (sig, re) in own.chain(family) {
+                for unit in &pasted.units {
+                    if let Some(m) = re.find(&unit.text) {
+                        let better = best
+                            .as_ref()
+                            .is_none_or(|(b, _, cut)| *cut || m.as_str().len() > b.len());
+                        if better {
+                            best = Some((m.as_str().to_string(), unit.line, false));
+                        }
+                    }
+                }
+                if best.is_none() && pasted.truncated && crate::pasted::is_literal(sig) {
+                    if let Some(k) = crate::pasted::cut_prefix_match(tail, sig, 20) {
+                        best = Some((sig[..k].to_string(), pasted.units.len(), true));
+                    }
+                }
+            }
+            if let Some((matched, line, cut)) = best {
+                let context = c
+                    .context
+                    .iter()
+                    .filter(|r| r.is_match(&pasted.normalised))
+                    .count();
+                hits.push(Hit {
+                    entry: &c.entry,
+                    order,
+                    matched,
+                    line,
+                    cut,
+                    context,
+                });
+            }
+        }
+        hits
+    }
+
+    /// The undecided lines the text contains.
+    pub fn undecided(&self, pasted: &Pasted) -> Vec<&Undecided> {
+        self.undecided
+            .iter()
+            .filter(|(_, r)| pasted.units.iter().any(|u| r.is_match(&u.text)))
+            .map(|(u, _)| u)
+            .collect()
+    }
+}
+
+fn compile(file: &str, key: &str, patterns: &[String]) -> Result<Vec<Regex>, HarnessError> {
+    patterns
+        .iter()
+        .map(|s| {
+            Regex::new(s).map_err(|e| {
+                HarnessError::invalid(file, key, e.to_string(), "fix the regular expression")
+            })
+        })
+        .collect()
 }
 
 fn word_set(text: &str) -> std::collections::BTreeSet<String> {

@@ -109,6 +109,10 @@ enum Command {
         /// Only this area's catalogue.
         #[arg(long)]
         area: Option<String>,
+        /// Instead of one text, score every text of a corpus directory
+        /// (fixtures/real-texts): right case on top, per area and per stack.
+        #[arg(long, value_name = "DIR", conflicts_with = "text")]
+        corpus: Option<std::path::PathBuf>,
     },
 }
 
@@ -318,7 +322,14 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Probe(args) => probe(args),
-        Command::Explain { text, area } => {
+        Command::Explain {
+            corpus: Some(dir), ..
+        } => {
+            let corpus = crate::corpus::load(&dir)?;
+            print!("{}", crate::corpus::render(&crate::corpus::score(&corpus)));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { text, area, .. } => {
             let text = match text.as_deref() {
                 None | Some("-") => {
                     let mut buf = String::new();

@@ -7,8 +7,10 @@
 //! ```yaml
 //! area: zeebe-client
 //! title: zbctl cannot reach our gateway
-//! reported-error: |
-//!   Error: rpc error: code = Unavailable desc = ...
+//! reported-error: |          # what the user pasted: client output, a node's or
+//!   Error: rpc error: ...    # proxy's log, a whole stack trace
+//! expect: connected(1)       # or an outcome instead, for a silent misconfiguration
+//!                            # ("mTLS is not enforced": it connects, and should not)
 //! setup:                     # the case body, in the area's schema
 //!   gateway: { config-file: gateway.yaml }
 //!   client: { kind: zbctl, ca: ca.pem }
@@ -43,8 +45,14 @@ pub struct Report {
     pub area: String,
     /// One line saying what the user reports.
     pub title: String,
-    /// The error text the user saw, verbatim.
-    pub reported_error: String,
+    /// The error text the user saw, verbatim (client output, a node's or a
+    /// proxy's log, a stack trace). Optional when `expect` is given.
+    #[serde(default)]
+    pub reported_error: Option<String>,
+    /// The outcome the user saw when there is no error text to quote: a
+    /// silent misconfiguration (it connects and should not, say).
+    #[serde(default)]
+    pub expect: Option<Outcome>,
     /// The setup as a case body of the area.
     pub setup: serde_yaml_ng::Value,
     /// The user's own files: name in the case directory → path relative to the report.
@@ -81,12 +89,89 @@ pub struct Reproduction {
     pub elapsed: Duration,
 }
 
+/// What `reproduce` concludes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// The local run lands on the reported case (or outcome, for `expect:`),
+    /// or today's client output or node log holds one of the user's lines
+    /// word for word.
+    Reproduced,
+    /// The local run gives the outcome the user's text classifies as, but
+    /// through another case or wording (another client version, another form
+    /// of the same failure).
+    ReproducedWithADifferentText,
+    /// The local run does something else.
+    NotReproduced,
+}
+
+/// Where one of the user's lines was seen, word for word, in today's run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeenIn {
+    /// In the client's output.
+    ClientOutput,
+    /// In a node's log.
+    NodeLog,
+}
+
 impl Reproduction {
-    /// True when the run failed the way the user reported (same catalogue entry).
+    /// The user's text (empty for an `expect:`-only report).
+    pub fn reported_text(&self) -> &str {
+        self.report.reported_error.as_deref().unwrap_or("").trim()
+    }
+
+    /// What the reproduction concludes.
+    pub fn finding(&self) -> Finding {
+        let Some(actual) = self.run.actual.as_ref() else {
+            return Finding::NotReproduced;
+        };
+        if let Some(expect) = &self.report.expect {
+            return if &actual.outcome == expect {
+                Finding::Reproduced
+            } else {
+                Finding::NotReproduced
+            };
+        }
+        if (self.reported.entry.is_some() && actual.entry == self.reported.entry)
+            || self.user_line_seen().is_some()
+        {
+            Finding::Reproduced
+        } else if self.reported.outcome != Outcome::Unclassified
+            && actual.outcome == self.reported.outcome
+        {
+            Finding::ReproducedWithADifferentText
+        } else {
+            Finding::NotReproduced
+        }
+    }
+
+    /// True when the run failed the way the user reported.
     pub fn reproduced(&self) -> bool {
-        let actual = self.run.actual.as_ref();
-        self.reported.entry.is_some()
-            && actual.and_then(|a| a.entry.as_ref()) == self.reported.entry.as_ref()
+        self.finding() == Finding::Reproduced
+    }
+
+    /// The first of the user's lines (at least 20 characters, after
+    /// redaction) that today's client output or node log holds word for word.
+    pub fn user_line_seen(&self) -> Option<(SeenIn, String)> {
+        let obs = self.run.observation.as_ref()?;
+        let workdir = self.run.workdir.as_deref();
+        let output = redact(obs.text(), workdir);
+        let logs: Vec<String> = obs.node_logs.iter().map(|l| redact(l, workdir)).collect();
+        let pasted = crate::pasted::Pasted::new(self.reported_text());
+        pasted
+            .units
+            .iter()
+            .skip(1)
+            .map(|u| redact(&u.text, None))
+            .filter(|l| l.len() >= 20)
+            .find_map(|line| {
+                if output.contains(&line) {
+                    Some((SeenIn::ClientOutput, line))
+                } else if logs.iter().any(|l| l.contains(&line)) {
+                    Some((SeenIn::NodeLog, line))
+                } else {
+                    None
+                }
+            })
     }
 
     /// True when the user's text equals today's text after redaction.
@@ -94,8 +179,7 @@ impl Reproduction {
         let Some(obs) = &self.run.observation else {
             return false;
         };
-        redact(self.report.reported_error.trim(), None)
-            == redact(obs.text(), self.run.workdir.as_deref())
+        redact(self.reported_text(), None) == redact(obs.text(), self.run.workdir.as_deref())
     }
 
     /// The remedies that made it connect.
@@ -121,15 +205,38 @@ impl Reproduction {
             .unwrap_or("no catalogue case");
         let actual = self.run.actual.as_ref();
         let actual_text = actual
-            .map(|a| format!("{} ({})", a.outcome.id(), a.entry.as_deref().unwrap_or("-")))
+            .map(|a| match &a.entry {
+                Some(entry) => format!("{} ({entry})", a.outcome.id()),
+                None => a.outcome.id(),
+            })
             .unwrap_or_else(|| "not run".to_string());
-        if self.reproduced() {
-            let _ = writeln!(out, "REPRODUCED: {reported}");
-        } else {
-            let _ = writeln!(
-                out,
-                "NOT REPRODUCED: the report says {reported}, the setup gives {actual_text}"
-            );
+        let says = match &self.report.expect {
+            Some(expect) => format!("expects {}", expect.id()),
+            None => format!("says {reported}"),
+        };
+        match self.finding() {
+            Finding::Reproduced if self.report.expect.is_some() => {
+                let _ = writeln!(out, "REPRODUCED: {actual_text}");
+            }
+            Finding::Reproduced => {
+                let _ = writeln!(
+                    out,
+                    "REPRODUCED: {}",
+                    actual.and_then(|a| a.entry.as_deref()).unwrap_or(reported)
+                );
+            }
+            Finding::ReproducedWithADifferentText => {
+                let _ = writeln!(
+                    out,
+                    "REPRODUCED WITH A DIFFERENT TEXT: the report {says}, the setup gives {actual_text}"
+                );
+            }
+            Finding::NotReproduced => {
+                let _ = writeln!(
+                    out,
+                    "NOT REPRODUCED: the report {says}, the setup gives {actual_text}"
+                );
+            }
         }
         let fixes = self.working_fixes();
         match fixes.first() {
@@ -164,15 +271,25 @@ impl Reproduction {
             for line in &obs.node_logs {
                 let _ = writeln!(out, "  node log: {line}");
             }
-            let _ = writeln!(
-                out,
-                "  text: {}",
-                if self.textually_identical() {
-                    "identical to the report after redaction"
-                } else {
-                    "differs from the report (older client, or another form of the same case)"
+            let text = if self.report.expect.is_some() {
+                "no text reported (expect: given)".to_string()
+            } else if self.textually_identical() {
+                "identical to the report after redaction".to_string()
+            } else {
+                match self.user_line_seen() {
+                    Some((SeenIn::ClientOutput, line)) => {
+                        format!("the client's output today holds the user's line \"{line}\"")
+                    }
+                    Some((SeenIn::NodeLog, line)) => {
+                        format!("a node's log today holds the user's line \"{line}\"")
+                    }
+                    None => {
+                        "differs from the report (older client, or another form of the same case)"
+                            .to_string()
+                    }
                 }
-            );
+            };
+            let _ = writeln!(out, "  text: {text}");
         }
         for remedy in &self.remedies {
             let got = remedy
@@ -259,13 +376,24 @@ pub fn load(path: &Path) -> Result<Report, HarnessError> {
             HarnessError::yaml(path.display().to_string(), &e)
         }
     })?;
-    if report.reported_error.trim().is_empty() {
-        return Err(HarnessError::invalid(
-            path.display().to_string(),
-            "reported-error",
-            "the reported error text is empty",
-            "paste the client's error message, e.g. `reported-error: |` followed by the text",
-        ));
+    match (&report.reported_error, &report.expect) {
+        (None, None) => {
+            return Err(HarnessError::invalid(
+                path.display().to_string(),
+                "reported-error",
+                "missing field `reported-error`",
+                "a report needs area, title, reported-error (or expect: OUTCOME for a silent misconfiguration) and setup; see fixtures/reports/unknown-authority.yaml for a complete example",
+            ));
+        }
+        (Some(text), _) if text.trim().is_empty() => {
+            return Err(HarnessError::invalid(
+                path.display().to_string(),
+                "reported-error",
+                "the reported error text is empty",
+                "paste the client's error message, e.g. `reported-error: |` followed by the text",
+            ));
+        }
+        _ => {}
     }
     let base = path.parent().unwrap_or(Path::new("."));
     for (name, source) in &report.files {
@@ -315,12 +443,34 @@ fn case_for(
     }
 }
 
+/// What the user's text classifies as: explain's top case in the report's
+/// area (so a stack trace, a node's or a proxy's log work as well as a
+/// client's last line).
+fn classify_reported(area: &'static dyn areas::Area, text: Option<&str>) -> Classification {
+    let top = text
+        .map(|t| crate::explain::explain_in(t, &[area]))
+        .and_then(|e| {
+            e.top()
+                .map(|c| (c.entry.outcome.clone(), c.entry.id.clone()))
+        });
+    match top {
+        Some((outcome, entry)) => Classification {
+            outcome,
+            entry: Some(entry),
+        },
+        None => Classification {
+            outcome: Outcome::Unclassified,
+            entry: None,
+        },
+    }
+}
+
 /// Builds, runs and explains a report, then tries each remedy.
 pub async fn reproduce(path: &Path, options: &RunOptions) -> Result<Reproduction, HarnessError> {
     let start = Instant::now();
     let report = load(path)?;
     let area = areas::find(&report.area)?;
-    let reported = area.catalogue().classify_text(&report.reported_error);
+    let reported = classify_reported(area, report.reported_error.as_deref());
     let case = case_for(
         &report,
         path,

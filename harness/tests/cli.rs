@@ -585,6 +585,39 @@ fn reproduce_confirms_each_fixture_report_and_finds_the_fix(
     assert!(lines.next().is_some_and(|l| l.starts_with(fix)), "{stdout}");
 }
 
+/// A report may quote a node's log instead of the client's text, or give an
+/// outcome (`expect:`) for a silent misconfiguration; a text that lands on
+/// the same outcome through another case is said as such.
+#[rstest]
+#[case::expect_outcome(
+    "area: zeebe-client\ntitle: plaintext works though we asked for TLS\nexpect: connected(1)\nsetup:\n  gateway: {}\n  client: {kind: builtin, plaintext: true}\n",
+    0,
+    "REPRODUCED: connected(1)"
+)]
+#[case::expect_not_met(
+    "area: zeebe-client\ntitle: t\nexpect: unknown-authority\nsetup:\n  gateway: {}\n  client: {kind: builtin, plaintext: true}\n",
+    1,
+    "NOT REPRODUCED: the report expects unknown-authority, the setup gives connected(1)"
+)]
+#[case::different_text(
+    "area: zeebe-client\ntitle: t\nreported-error: \"Caused by: javax.net.ssl.SSLHandshakeException: PKIX path building failed\"\nsetup:\n  gateway: {config: {zeebe: {gateway: {security: {enabled: true, certificateChainPath: gateway-chain.pem, privateKeyPath: gateway.key}}}}}\n  client: {kind: builtin}\ngenerate:\n  ca: {}\n  gateway: {issuer: ca, sans: [localhost, 127.0.0.1]}\n",
+    0,
+    "REPRODUCED: zeebe-client::unknown-authority"
+)]
+fn reproduce_says_what_was_seen(#[case] yaml: &str, #[case] code: i32, #[case] first: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "report.yaml", yaml);
+    let out = run_tlsmatrix(&["reproduce", "report.yaml"], dir.path(), &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{stdout}{}",
+        text(&out.stderr)
+    );
+    assert_eq!(stdout.lines().next(), Some(first), "{stdout}");
+}
+
 #[test]
 fn reproduce_emits_a_scenario_that_runs_green() {
     let dir = tempfile::tempdir().unwrap();
@@ -661,6 +694,91 @@ fn explain_maps_documented_and_current_texts(#[case] message: &str, #[case] entr
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.starts_with(&format!("{entry}: ")), "{stdout}");
     assert!(stdout.contains("   fix: "), "{stdout}");
+}
+
+/// Whatever a user pastes: a whole stack trace (the decisive `Caused by:`
+/// deep in it, shaded packages), a proxy's log, a text cut off mid-word, a
+/// bare line that names no product, and a wrapper line that says nothing.
+#[rstest]
+#[case::stack_trace_caused_by(
+    "io.grpc.StatusRuntimeException: UNAVAILABLE: io exception\n\tat io.grpc.Status.asRuntimeException(Status.java:539)\nCaused by: io.grpc.netty.shaded.io.netty.handler.codec.DecoderException: javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target",
+    "zeebe-client::unknown-authority",
+    "matched: "
+)]
+#[case::nginx_error_log(
+    "2019/07/16 00:29:18 [error] 135#135: *1745 upstream sent too large http2 frame: 4740180 while reading response header from upstream",
+    "zeebe-auth::proxy-upstream-failed",
+    "the text points to: zeebe-auth"
+)]
+#[case::cut_off(
+    "Error: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: x509: certificate signed by unkn",
+    "zeebe-client::unknown-authority",
+    "(cut off)"
+)]
+#[case::go_server_log(
+    "2021/12/24 19:52:20 http: TLS handshake error from 192.168.208.93:47148: remote error: tls: bad certificate",
+    "http-gateway::gateway-not-trusted",
+    "the text points to: http-gateway"
+)]
+#[case::bare_line_is_ambiguous(
+    "x509: certificate signed by unknown authority",
+    "http-gateway::gateway-not-trusted",
+    "ambiguous: the text alone does not decide"
+)]
+#[case::kafka_broker_log(
+    "Unexpected Kafka request of type METADATA during SASL handshake.",
+    "kafka-gateway::sasl-on-one-side",
+    "the text points to: kafka-gateway"
+)]
+fn explain_reads_what_users_paste(
+    #[case] text_in: &str,
+    #[case] entry: &str,
+    #[case] needle: &str,
+) {
+    let out = run_tlsmatrix(&["explain", text_in], &workspace(), &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.starts_with(&format!("{entry}: ")), "{stdout}");
+    assert!(stdout.contains(needle), "missing {needle:?} in {stdout}");
+}
+
+#[test]
+fn explain_says_which_lines_decide_an_undecided_text() {
+    let out = run_tlsmatrix(
+        &[
+            "explain",
+            "io.grpc.StatusRuntimeException: UNAVAILABLE: io exception",
+        ],
+        &workspace(),
+        &[],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("undecided: this text says the connection failed, not why."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("look for the `Caused by:` lines"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("-> zeebe-client::hostname-mismatch"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn explain_scores_the_corpus_of_real_texts() {
+    let out = run_tlsmatrix(
+        &["explain", "--corpus", "fixtures/real-texts"],
+        &workspace(),
+        &[],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("top (any area)"), "{stdout}");
+    assert!(stdout.contains("\nzeebe-cluster "), "{stdout}");
 }
 
 #[test]
