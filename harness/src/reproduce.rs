@@ -37,6 +37,9 @@ use crate::pki::PkiSpec;
 use crate::redact::redact;
 use crate::scenario::{deep_merge, Case, Expectation};
 
+mod material;
+pub use material::{Material, VARIABLES};
+
 /// A user's report, as a file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -66,10 +69,22 @@ pub struct Report {
 /// One remedy tried.
 #[derive(Debug)]
 pub struct RemedyRun {
-    /// The remedy's name.
+    /// The remedy's name, with the report's own file names and host names.
     pub name: String,
-    /// What happened with it applied.
-    pub result: CaseResult,
+    /// The change to the user's setup, one `key.path: value` per leaf.
+    pub change: Vec<String>,
+    /// What happened with it applied; `Err` when it could not be computed
+    /// from the report's material (the reason).
+    pub result: Result<CaseResult, String>,
+}
+
+impl RemedyRun {
+    /// True when the remedy ran and connected.
+    pub fn connected(&self) -> bool {
+        self.result
+            .as_ref()
+            .is_ok_and(|r| r.actual.as_ref().is_some_and(|a| a.outcome.is_connected()))
+    }
 }
 
 /// The outcome of `reproduce`.
@@ -184,15 +199,7 @@ impl Reproduction {
 
     /// The remedies that made it connect.
     pub fn working_fixes(&self) -> Vec<&RemedyRun> {
-        self.remedies
-            .iter()
-            .filter(|r| {
-                r.result
-                    .actual
-                    .as_ref()
-                    .is_some_and(|a| a.outcome.is_connected())
-            })
-            .collect()
+        self.remedies.iter().filter(|r| r.connected()).collect()
     }
 
     /// Human text: the verdict first, then the evidence.
@@ -242,6 +249,9 @@ impl Reproduction {
         match fixes.first() {
             Some(fix) => {
                 let _ = writeln!(out, "FIX: {}", fix.name);
+                if !fix.change.is_empty() {
+                    let _ = writeln!(out, "     change: {}", fix.change.join("; "));
+                }
             }
             None if !self.remedies.is_empty() => {
                 let _ = writeln!(out, "FIX: none of the catalogue's remedies made it connect");
@@ -292,12 +302,14 @@ impl Reproduction {
             let _ = writeln!(out, "  text: {text}");
         }
         for remedy in &self.remedies {
-            let got = remedy
-                .result
-                .actual
-                .as_ref()
-                .map(|a| a.outcome.id())
-                .unwrap_or_else(|| format!("{:?}", remedy.result.verdict));
+            let got = match &remedy.result {
+                Ok(result) => result
+                    .actual
+                    .as_ref()
+                    .map(|a| a.outcome.id())
+                    .unwrap_or_else(|| format!("{:?}", result.verdict)),
+                Err(reason) => format!("not tried: {reason}"),
+            };
             let _ = writeln!(out, "  remedy \"{}\": {got}", remedy.name);
         }
         out
@@ -443,6 +455,27 @@ fn case_for(
     }
 }
 
+/// A patch as `setup.key.path: value` lines, one per leaf.
+fn change_lines(prefix: &str, value: &serde_yaml_ng::Value) -> Vec<String> {
+    match value {
+        serde_yaml_ng::Value::Mapping(map) => map
+            .iter()
+            .flat_map(|(k, v)| {
+                let key = k
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{k:?}"));
+                change_lines(&format!("{prefix}.{key}"), v)
+            })
+            .collect(),
+        serde_yaml_ng::Value::String(s) if s.is_empty() => vec![format!("{prefix}: (unset)")],
+        other => {
+            let text = serde_yaml_ng::to_string(other).unwrap_or_default();
+            vec![format!("{prefix}: {}", text.trim())]
+        }
+    }
+}
+
 /// What the user's text classifies as: explain's top case in the report's
 /// area (so a stack trace, a node's or a proxy's log work as well as a
 /// client's last line).
@@ -498,16 +531,32 @@ pub async fn reproduce(path: &Path, options: &RunOptions) -> Result<Reproduction
         .as_deref()
         .and_then(|id| area.catalogue().entry(id))
     {
+        let material = Material::of(&report, path)?;
         for (i, remedy) in entry.remedies.iter().enumerate() {
+            let name = material
+                .text(&remedy.name)
+                .unwrap_or_else(|_| remedy.name.clone());
+            let patch = match material.substitute(&remedy.patch) {
+                Ok(patch) => patch,
+                Err(reason) => {
+                    remedies.push(RemedyRun {
+                        name,
+                        change: Vec::new(),
+                        result: Err(reason),
+                    });
+                    continue;
+                }
+            };
             let mut body = report.setup.clone();
-            deep_merge(&mut body, &remedy.patch);
+            deep_merge(&mut body, &patch);
             let mut pki = report.generate.clone();
             pki.certs.extend(remedy.pki.certs.clone());
             let case = case_for(&report, path, body, pki, &format!("remedy-{}", i + 1));
             let result = engine::run_case(Arc::new(case), options).await;
             remedies.push(RemedyRun {
-                name: remedy.name.clone(),
-                result,
+                name,
+                change: change_lines("setup", &patch),
+                result: Ok(result),
             });
         }
     }

@@ -1,0 +1,326 @@
+//! A report's own material, read the way a support engineer reads it: the
+//! certificates `generate` makes and the user's own files, parsed; which
+//! chain the setup serves and which the client presents; the CA that actually
+//! signed each; the names a certificate really carries. Remedies name these
+//! as `{server-ca}`, `{server-chain}`, `{server-name}`, `{server-ip}` and
+//! `{client-ca}`, so a fix is a change to the user's configuration with the
+//! user's file names, not a generic sentence.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_yaml_ng::Value;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use super::Report;
+use crate::error::HarnessError;
+
+/// What one certificate says of itself.
+#[derive(Debug, Clone)]
+struct CertInfo {
+    subject: String,
+    issuer: String,
+    ca: bool,
+    dns: Vec<String>,
+    ips: Vec<String>,
+}
+
+/// The report's material and the variables remedies may use.
+#[derive(Debug, Clone, Default)]
+pub struct Material {
+    /// `server-ca` → `ca.crt`, ...
+    pub vars: BTreeMap<&'static str, String>,
+    /// Why a variable could not be computed.
+    pub missing: BTreeMap<&'static str, String>,
+}
+
+/// Every variable a remedy may use, with what it means (for errors).
+pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "server-ca",
+        "the CA certificate file that signed the served chain",
+    ),
+    (
+        "server-chain",
+        "the certificate chain file the server serves",
+    ),
+    ("server-name", "a DNS name the served certificate carries"),
+    ("server-ip", "an IP address the served certificate carries"),
+    (
+        "client-ca",
+        "the CA certificate file that signed the client's certificate",
+    ),
+];
+
+impl Material {
+    /// Reads the report's material: `generate` is built into a temporary
+    /// directory (removed on return), `files` are read where they are.
+    pub fn of(report: &Report, source: &Path) -> Result<Self, HarnessError> {
+        let mut certs: Vec<(String, Vec<CertInfo>)> = Vec::new();
+        let tmp = tempfile::tempdir().map_err(|e| HarnessError::run("reproduce", e))?;
+        if !report.generate.is_empty() {
+            let written = report.generate.build()?.write_to(tmp.path())?;
+            for files in written.files().values() {
+                for file in files.iter().filter(|f| f.ends_with(".pem")) {
+                    if let Ok(infos) = read(&tmp.path().join(file)) {
+                        certs.push((file.clone(), infos));
+                    }
+                }
+            }
+        }
+        let base = source.parent().unwrap_or(Path::new("."));
+        let mut config_texts = Vec::new();
+        for (name, path) in &report.files {
+            let full = base.join(path);
+            match read(&full) {
+                Ok(infos) if !infos.is_empty() => certs.push((name.clone(), infos)),
+                _ => {
+                    if let Ok(text) = std::fs::read_to_string(&full) {
+                        config_texts.push(text);
+                    }
+                }
+            }
+        }
+        let mut server_refs = Vec::new();
+        let mut client_refs = Vec::new();
+        collect(&report.setup, false, &mut server_refs, &mut client_refs);
+        for text in &config_texts {
+            server_refs.extend(
+                text.split(|c: char| c.is_whitespace() || "\"',:{}[]=".contains(c))
+                    .map(str::to_string),
+            );
+        }
+        let named = |refs: &[String]| -> Option<(String, Vec<CertInfo>)> {
+            refs.iter().find_map(|r| {
+                let file = r.rsplit('/').next().unwrap_or(r);
+                certs
+                    .iter()
+                    .find(|(name, infos)| name == file && infos.first().is_some_and(|c| !c.ca))
+                    .cloned()
+            })
+        };
+        let mut m = Material::default();
+        match named(&server_refs) {
+            Some((file, chain)) => {
+                m.vars.insert("server-chain", file);
+                let leaf = &chain[0];
+                match leaf.dns.first() {
+                    Some(name) => {
+                        m.vars.insert("server-name", name.clone());
+                    }
+                    None => {
+                        m.missing.insert(
+                            "server-name",
+                            "the served certificate carries no DNS name".into(),
+                        );
+                    }
+                }
+                match leaf.ips.first() {
+                    Some(ip) => {
+                        m.vars.insert("server-ip", ip.clone());
+                    }
+                    None => {
+                        m.missing.insert(
+                            "server-ip",
+                            "the served certificate carries no IP address".into(),
+                        );
+                    }
+                }
+                match issuer_file(&certs, &chain) {
+                    Some(ca) => {
+                        m.vars.insert("server-ca", ca);
+                    }
+                    None => {
+                        m.missing.insert(
+                            "server-ca",
+                            format!(
+                                "the CA that signed the served chain ({}) is not among the report's files",
+                                chain.last().map(|c| c.issuer.as_str()).unwrap_or("?")
+                            ),
+                        );
+                    }
+                }
+            }
+            None => {
+                for var in ["server-chain", "server-name", "server-ip", "server-ca"] {
+                    m.missing.insert(
+                        var,
+                        "the setup names no certificate file the server serves".into(),
+                    );
+                }
+            }
+        }
+        match named(&client_refs).and_then(|(_, chain)| issuer_file(&certs, &chain)) {
+            Some(ca) => {
+                m.vars.insert("client-ca", ca);
+            }
+            None => {
+                m.missing.insert(
+                    "client-ca",
+                    "the client presents no certificate whose CA is among the report's files"
+                        .into(),
+                );
+            }
+        }
+        Ok(m)
+    }
+
+    /// `value` with every `{variable}` replaced; the first variable that
+    /// could not be computed is the error, with the reason.
+    pub fn substitute(&self, value: &Value) -> Result<Value, String> {
+        Ok(match value {
+            Value::String(s) => Value::String(self.text(s)?),
+            Value::Sequence(items) => Value::Sequence(
+                items
+                    .iter()
+                    .map(|v| self.substitute(v))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Mapping(map) => {
+                let mut out = serde_yaml_ng::Mapping::new();
+                for (k, v) in map {
+                    out.insert(self.substitute(k)?, self.substitute(v)?);
+                }
+                Value::Mapping(out)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// `text` with every `{variable}` replaced.
+    pub fn text(&self, text: &str) -> Result<String, String> {
+        let mut out = text.to_string();
+        for (var, _) in VARIABLES {
+            let token = format!("{{{var}}}");
+            if out.contains(&token) {
+                match self.vars.get(var) {
+                    Some(v) => out = out.replace(&token, v),
+                    None => {
+                        return Err(self
+                            .missing
+                            .get(var)
+                            .cloned()
+                            .unwrap_or_else(|| format!("{{{var}}} is unknown")))
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Strings under `client` go to the client's references, the rest to the server's.
+fn collect(value: &Value, in_client: bool, server: &mut Vec<String>, client: &mut Vec<String>) {
+    match value {
+        Value::String(s) => {
+            if in_client {
+                client.push(s.clone());
+            } else {
+                server.push(s.clone());
+            }
+        }
+        Value::Sequence(items) => items
+            .iter()
+            .for_each(|v| collect(v, in_client, server, client)),
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let is_client = in_client || k.as_str() == Some("client");
+                collect(v, is_client, server, client);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The file holding the CA certificate that signed the chain's last
+/// certificate (a file with that certificate first, preferring one alone).
+fn issuer_file(certs: &[(String, Vec<CertInfo>)], chain: &[CertInfo]) -> Option<String> {
+    let last = chain.last()?;
+    let mut candidates: Vec<&(String, Vec<CertInfo>)> = certs
+        .iter()
+        .filter(|(_, infos)| {
+            infos
+                .first()
+                .is_some_and(|c| c.ca && c.subject == last.issuer)
+        })
+        .collect();
+    candidates.sort_by_key(|(name, infos)| (infos.len(), name.len()));
+    candidates.first().map(|(name, _)| name.clone())
+}
+
+fn read(path: &Path) -> Result<Vec<CertInfo>, HarnessError> {
+    let ders = crate::pki::read_certificates(path)?;
+    Ok(ders
+        .iter()
+        .filter_map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c))
+        .map(|c| {
+            let mut dns = Vec::new();
+            let mut ips = Vec::new();
+            if let Ok(Some(san)) = c.subject_alternative_name() {
+                for name in &san.value.general_names {
+                    match name {
+                        GeneralName::DNSName(d) => dns.push(d.to_string()),
+                        GeneralName::IPAddress(b) => {
+                            if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                                ips.push(std::net::Ipv4Addr::from(a).to_string());
+                            } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                                ips.push(std::net::Ipv6Addr::from(a).to_string());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            CertInfo {
+                subject: c.subject().to_string(),
+                issuer: c.issuer().to_string(),
+                ca: c.is_ca(),
+                dns,
+                ips,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(yaml: &str) -> Report {
+        serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn the_served_chain_its_ca_and_names_come_from_the_material() {
+        let r = report(
+            "area: zeebe-client\ntitle: t\nreported-error: x\nsetup:\n  gateway: {env: {ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH: gw-chain.pem}}\n  client: {kind: zbctl}\ngenerate:\n  root: {}\n  mid: {issuer: root, ca: true}\n  gw: {issuer: mid, sans: [zeebe.example, 10.0.0.7]}\n",
+        );
+        let m = Material::of(&r, Path::new("report.yaml")).unwrap();
+        assert_eq!(
+            m.vars.get("server-chain").map(String::as_str),
+            Some("gw-chain.pem")
+        );
+        assert_eq!(
+            m.vars.get("server-name").map(String::as_str),
+            Some("zeebe.example")
+        );
+        assert_eq!(
+            m.vars.get("server-ip").map(String::as_str),
+            Some("10.0.0.7")
+        );
+        // The chain is leaf + intermediate: the root signed its last certificate.
+        assert_eq!(
+            m.vars.get("server-ca").map(String::as_str),
+            Some("root.pem")
+        );
+        assert!(m
+            .text("--certPath {server-ca}")
+            .unwrap()
+            .ends_with("root.pem"));
+        assert!(m
+            .text("{client-ca}")
+            .unwrap_err()
+            .contains("client presents no certificate"));
+    }
+}
