@@ -124,3 +124,21 @@ fn recorded_snapshots_keep_their_entries() {
         moved.join("\n")
     );
 }
+
+/// Every entry can be reached by some text: its own signatures (our runs and
+/// pasted texts) or, for entries grown only from real texts, a family.
+#[test]
+fn every_entry_is_reachable() {
+    let mut unreachable = Vec::new();
+    for area in tlsmatrix::areas::registry() {
+        for entry in area.catalogue().entries() {
+            if entry.signatures.is_empty() && entry.families.is_empty() {
+                unreachable.push(entry.id.clone());
+            }
+        }
+    }
+    assert!(
+        unreachable.is_empty(),
+        "no signature, no family: {unreachable:?}"
+    );
+}
