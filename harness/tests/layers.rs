@@ -1,0 +1,137 @@
+//! Layers point one way (DESIGN.md): `nodes/` never imports `peers/` or
+//! `areas/`; `pki/` imports none of `peers/`, `nodes/` or `areas/`;
+//! `containers/` (placement) never imports an area; `peers/` never imports an
+//! area. The check reads every `crate::` path in the sources, so it is cheap
+//! and runs with the suite.
+//!
+//! `KNOWN` lists the imports that break a rule today, each to be removed by
+//! the redesign of issue 17 (a process layer under nodes, peers and pki; the
+//! cluster topology in `nodes/cluster`). The list is a ratchet: a new
+//! violation fails, and so does an entry that no longer occurs, so the list
+//! only shrinks.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// (importing module, imported module) pairs that break no rule.
+const RULES: &[(&str, &[&str])] = &[
+    (
+        "nodes",
+        &["peers", "areas", "engine", "cli", "reproduce", "explain"],
+    ),
+    ("pki", &["peers", "nodes", "areas", "engine", "cli"]),
+    ("containers", &["areas", "engine", "cli"]),
+    ("peers", &["areas", "engine", "cli"]),
+];
+
+/// Violations that exist today (file relative to harness/src, imported module).
+const KNOWN: &[(&str, &str)] = &[
+    ("containers/cluster.rs", "areas"),
+    ("nodes/child.rs", "peers"),
+    ("nodes/gateway.rs", "peers"),
+    ("nodes/kafka/broker.rs", "peers"),
+    ("nodes/nginx.rs", "peers"),
+    ("nodes/oracle.rs", "peers"),
+    ("pki/openssl_recipe.rs", "peers"),
+];
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("a source directory") {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The top-level modules a file names through `crate::`, including the
+/// heads of a `use crate::{a::b, c}` group.
+fn imported_modules(text: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let ident = |s: &str| -> String {
+        s.trim()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut rest = text;
+    while let Some(i) = rest.find("crate::") {
+        rest = &rest[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            // Nested groups are rare; the heads are what matter.
+            for part in group[..end].split(',') {
+                let head = ident(part);
+                if !head.is_empty() {
+                    found.insert(head);
+                }
+            }
+        } else {
+            let head = ident(rest);
+            if !head.is_empty() {
+                found.insert(head);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn layers_point_one_way() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut violations = BTreeSet::new();
+    for file in &files {
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let module = rel
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_string();
+        let Some((_, forbidden)) = RULES.iter().find(|(m, _)| *m == module) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(file).unwrap();
+        for imported in imported_modules(&text) {
+            if forbidden.contains(&imported.as_str()) {
+                violations.insert((rel.clone(), imported));
+            }
+        }
+    }
+    let known: BTreeSet<(String, String)> = KNOWN
+        .iter()
+        .map(|(f, m)| (f.to_string(), m.to_string()))
+        .collect();
+    let new: Vec<_> = violations.difference(&known).collect();
+    let gone: Vec<_> = known.difference(&violations).collect();
+    assert!(
+        new.is_empty(),
+        "imports against the layers (DESIGN.md): {new:?}; move the shared code down a layer instead"
+    );
+    assert!(
+        gone.is_empty(),
+        "these known violations are gone: remove them from KNOWN in tests/layers.rs: {gone:?}"
+    );
+}
+
+#[test]
+fn imports_are_read_from_groups_and_paths() {
+    let text =
+        "use crate::peers::process;\nuse crate::{nodes::x, pki};\nlet a = crate::areas::find();";
+    let got = imported_modules(text);
+    assert_eq!(
+        got,
+        ["areas", "nodes", "peers", "pki"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    );
+}
