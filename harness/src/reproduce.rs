@@ -96,6 +96,9 @@ pub struct Reproduction {
     pub source: PathBuf,
     /// What the user's text classifies as.
     pub reported: Classification,
+    /// Every case of the area the user's text matches (explain's candidates):
+    /// a run on one of them is consistent with the text.
+    pub reported_candidates: Vec<String>,
     /// The run of the user's setup.
     pub run: CaseResult,
     /// Each remedy of the matched catalogue entry, applied alone.
@@ -111,9 +114,9 @@ pub enum Finding {
     /// or today's client output or node log holds one of the user's lines
     /// word for word.
     Reproduced,
-    /// The local run gives the outcome the user's text classifies as, but
-    /// through another case or wording (another client version, another form
-    /// of the same failure).
+    /// The local run gives the outcome the user's text classifies as, through
+    /// another case that the user's text also matches (explain ranked it
+    /// lower): the same failure seen from another side or in another form.
     ReproducedWithADifferentText,
     /// The local run does something else.
     NotReproduced,
@@ -152,6 +155,10 @@ impl Reproduction {
             Finding::Reproduced
         } else if self.reported.outcome != Outcome::Unclassified
             && actual.outcome == self.reported.outcome
+            && actual
+                .entry
+                .as_ref()
+                .is_some_and(|e| self.reported_candidates.contains(e))
         {
             Finding::ReproducedWithADifferentText
         } else {
@@ -479,14 +486,20 @@ fn change_lines(prefix: &str, value: &serde_yaml_ng::Value) -> Vec<String> {
 /// What the user's text classifies as: explain's top case in the report's
 /// area (so a stack trace, a node's or a proxy's log work as well as a
 /// client's last line).
-fn classify_reported(area: &'static dyn areas::Area, text: Option<&str>) -> Classification {
-    let top = text
-        .map(|t| crate::explain::explain_in(t, &[area]))
-        .and_then(|e| {
-            e.top()
-                .map(|c| (c.entry.outcome.clone(), c.entry.id.clone()))
-        });
-    match top {
+fn classify_reported(
+    area: &'static dyn areas::Area,
+    text: Option<&str>,
+) -> (Classification, Vec<String>) {
+    let explanation = text.map(|t| crate::explain::explain_in(t, &[area]));
+    let candidates = explanation
+        .as_ref()
+        .map(|e| e.matches.iter().map(|c| c.entry.id.clone()).collect())
+        .unwrap_or_default();
+    let top = explanation.as_ref().and_then(|e| {
+        e.top()
+            .map(|c| (c.entry.outcome.clone(), c.entry.id.clone()))
+    });
+    let classification = match top {
         Some((outcome, entry)) => Classification {
             outcome,
             entry: Some(entry),
@@ -495,7 +508,8 @@ fn classify_reported(area: &'static dyn areas::Area, text: Option<&str>) -> Clas
             outcome: Outcome::Unclassified,
             entry: None,
         },
-    }
+    };
+    (classification, candidates)
 }
 
 /// Builds, runs and explains a report, then tries each remedy.
@@ -503,7 +517,7 @@ pub async fn reproduce(path: &Path, options: &RunOptions) -> Result<Reproduction
     let start = Instant::now();
     let report = load(path)?;
     let area = areas::find(&report.area)?;
-    let reported = classify_reported(area, report.reported_error.as_deref());
+    let (reported, reported_candidates) = classify_reported(area, report.reported_error.as_deref());
     let case = case_for(
         &report,
         path,
@@ -564,6 +578,7 @@ pub async fn reproduce(path: &Path, options: &RunOptions) -> Result<Reproduction
         report,
         source: path.to_path_buf(),
         reported,
+        reported_candidates,
         run,
         remedies,
         elapsed: start.elapsed(),
