@@ -30,6 +30,7 @@ use crate::areas;
 use crate::catalogue::Classification;
 use crate::engine::{self, CaseResult, RunOptions, Verdict};
 use crate::error::HarnessError;
+use crate::hosts::Hosts;
 use crate::outcome::Outcome;
 use crate::pki::PkiSpec;
 use crate::redact::redact;
@@ -53,6 +54,10 @@ pub struct Report {
     /// Certificates generated like the user's.
     #[serde(default)]
     pub generate: PkiSpec,
+    /// The user's host names, resolved to the reference nodes for every
+    /// client (see [`crate::hosts`]).
+    #[serde(default)]
+    pub hosts: Hosts,
 }
 
 /// One remedy tried.
@@ -235,6 +240,13 @@ impl Reproduction {
             serde_yaml_ng::to_value(&self.report.generate)
                 .map_err(|e| HarnessError::run("reproduce", e))?,
         );
+        if !self.report.hosts.is_empty() {
+            file.insert(
+                "hosts".into(),
+                serde_yaml_ng::to_value(&self.report.hosts)
+                    .map_err(|e| HarnessError::run("reproduce", e))?,
+            );
+        }
         file.insert(
             "cases".into(),
             serde_yaml_ng::Value::Sequence(vec![case.into()]),
@@ -267,6 +279,7 @@ pub fn load(path: &Path) -> Result<Report, HarnessError> {
             "paste the client's error message, e.g. `reported-error: |` followed by the text",
         ));
     }
+    report.hosts.check(&path.display().to_string())?;
     let base = path.parent().unwrap_or(Path::new("."));
     for (name, source) in &report.files {
         let full = base.join(source);
@@ -300,6 +313,7 @@ fn case_for(
         source: source.to_path_buf(),
         labels: Vec::new(),
         pki: Arc::new(pki),
+        hosts: Arc::new(report.hosts.clone()),
         body,
         expect: Expectation {
             outcome: Outcome::Unclassified,
