@@ -1679,3 +1679,36 @@ fn repeat_reports_what_a_flaky_case_did_each_time() {
         "the whole text, not its first line: {stderr}"
     );
 }
+
+/// The reports written from real public threads (fixtures/reports/real) keep
+/// the verdicts their RESULTS.md records: a reproduction that changes
+/// (better or worse) is a test failure until RESULTS.md says so.
+#[rstest]
+fn real_reports_keep_their_recorded_verdicts(
+    #[files("../fixtures/reports/real/*.yaml")] report: std::path::PathBuf,
+) {
+    let results =
+        std::fs::read_to_string(workspace().join("fixtures/reports/real/RESULTS.md")).unwrap();
+    let name = report.file_name().unwrap().to_string_lossy().to_string();
+    let recorded = results
+        .lines()
+        .find(|l| l.starts_with(&format!("| [{name}](")))
+        .and_then(|l| l.split(" | ").nth(3))
+        .unwrap_or_else(|| panic!("{name} has no row in RESULTS.md"))
+        .trim()
+        .to_string();
+    let out = run_tlsmatrix(&["reproduce", report.to_str().unwrap()], &workspace(), &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        stdout.lines().next().unwrap_or(""),
+        recorded,
+        "{name}: {stdout}{}",
+        text(&out.stderr)
+    );
+    let expected_code = if recorded.starts_with("REPRODUCED") {
+        0
+    } else {
+        1
+    };
+    assert_eq!(out.status.code(), Some(expected_code), "{stdout}");
+}
