@@ -436,6 +436,11 @@ const LIKELY: &[(&str, Likely, &str)] = &[
     ),
     (
         "http-gateway",
+        Likely::Expiry,
+        "http-gateway::gateway-certificate-expired",
+    ),
+    (
+        "http-gateway",
         Likely::ClientCertificate,
         "http-gateway::client-certificate-missing",
     ),
