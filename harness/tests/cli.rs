@@ -1803,3 +1803,146 @@ fn repeat_reports_what_a_flaky_case_did_each_time() {
         "the whole text, not its first line: {stderr}"
     );
 }
+
+#[test]
+fn completions_name_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run_tlsmatrix(&["completions", shell], dir.path(), &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let script = text(&out.stdout);
+        for command in [
+            "run",
+            "list",
+            "certs",
+            "up",
+            "catalogue",
+            "reproduce",
+            "drift",
+            "probe",
+            "bench",
+            "explain",
+            "completions",
+            "man",
+        ] {
+            assert!(script.contains(command), "{shell}: {command} missing");
+        }
+    }
+    let bad = run_tlsmatrix(&["completions", "tcsh"], dir.path(), &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("possible values: bash"));
+}
+
+#[test]
+fn man_page_is_roff_with_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_tlsmatrix(&["man"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = text(&out.stdout);
+    // clap_mangen opens with two roff string definitions (.ie/.el), then .TH.
+    let first_macro = page
+        .lines()
+        .find(|l| l.starts_with(".TH") || l.starts_with(".SH"))
+        .unwrap_or_default();
+    assert!(first_macro.starts_with(".TH tlsmatrix 1"), "{page}");
+    for needle in [
+        ".SH SUBCOMMANDS",
+        "tlsmatrix\\-probe(1)",
+        "tlsmatrix\\-man(1)",
+    ] {
+        assert!(page.contains(needle), "{needle} missing from: {page}");
+    }
+}
+
+#[rstest]
+#[case::top(&["--help"])]
+#[case::run(&["run", "--help"])]
+#[case::probe(&["probe", "--help"])]
+#[case::up(&["up", "--help"])]
+#[case::explain(&["explain", "--help"])]
+fn help_ends_with_examples_of_its_own_command(#[case] args: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_tlsmatrix(args, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    let examples = help
+        .split_once("\nExamples:\n")
+        .unwrap_or_else(|| panic!("no examples in: {help}"))
+        .1;
+    let command = if args[0] == "--help" { "" } else { args[0] };
+    assert!(
+        examples
+            .lines()
+            .filter(|l| l.starts_with("  "))
+            .any(|l| l.contains(&format!("tlsmatrix {command}").trim_end().to_string())),
+        "{examples}"
+    );
+}
+
+/// `tlsmatrix ARGS` on a pseudo-terminal (util-linux `script`), so that colour
+/// would be printed; returns what the terminal received.
+fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!("{} {args}", env!("CARGO_BIN_EXE_tlsmatrix"));
+    let out = runtime().block_on(async {
+        tokio::time::timeout(
+            DEADLINE,
+            Command::new("script")
+                .args(["-qec", &line, "/dev/null"])
+                .current_dir(dir.path())
+                .env_remove("NO_COLOR")
+                .env_remove("RUST_LOG")
+                .envs(env.iter().copied())
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("script finished before the deadline")
+        .expect("script (util-linux) installed")
+    });
+    text(&out.stdout)
+}
+
+#[test]
+fn no_color_turns_colour_off_on_a_terminal() {
+    // Help (clap) and log lines (tracing) are coloured on a terminal ...
+    let dir = tempfile::tempdir().unwrap();
+    make_openssl_chain(dir.path());
+    write(dir.path(), "gateway.yaml", TLS_GATEWAY_YAML);
+    let rt = runtime();
+    let up = start_up(dir.path(), &rt);
+    let probe = format!("probe {} --client builtin --timeout 5", up.address);
+    let logs = [("RUST_LOG", "rustls=debug")];
+    for args in ["--help", probe.as_str()] {
+        let coloured = on_a_terminal(args, &logs);
+        assert!(
+            coloured.contains("\x1b["),
+            "{args}: no colour at all: {coloured}"
+        );
+        // ... and not with NO_COLOR.
+        let plain = on_a_terminal(args, &[logs[0], ("NO_COLOR", "1")]);
+        assert!(!plain.contains("\x1b["), "{args}: {plain:?}");
+        assert!(
+            plain.contains("tlsmatrix") || plain.contains("probe"),
+            "{plain}"
+        );
+    }
+    // Off a terminal there is no colour either.
+    let piped = run_tlsmatrix(
+        &["probe", up.address.as_str(), "--client", "builtin"],
+        dir.path(),
+        &logs,
+    );
+    assert!(
+        !text(&piped.stderr).contains("\x1b["),
+        "{}",
+        text(&piped.stderr)
+    );
+    assert!(
+        text(&piped.stderr).contains("DEBUG"),
+        "{}",
+        text(&piped.stderr)
+    );
+    drop(up);
+}
