@@ -21,9 +21,11 @@ use crate::nodes::{GatewayNode, Topology};
 use crate::report::{self, Format, Totals};
 use crate::scenario::{self, Case};
 
+mod help;
+
 /// tlsmatrix: TLS conformance scenarios for clients, gateways and clusters.
 #[derive(Debug, Parser)]
-#[command(name = "tlsmatrix", version, about)]
+#[command(name = "tlsmatrix", version, about, after_help = help::TOP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,10 +34,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run scenario cases against the embedded reference nodes.
+    #[command(after_help = help::RUN)]
     Run(RunArgs),
     /// List the case ids the scenario files expand to.
+    #[command(after_help = help::LIST)]
     List(SelectArgs),
     /// Write a documented set of certificates and keys for manual use.
+    #[command(after_help = help::CERTS)]
     Certs {
         /// Directory to write into (created if missing).
         #[arg(long)]
@@ -46,6 +51,7 @@ enum Command {
     /// environment), a whole cluster from a cluster file (YAML with `nodes:`,
     /// as a zeebe-cluster case body), or a KrakenD-style HTTP gateway from a
     /// `.json` file.
+    #[command(after_help = help::UP)]
     Up {
         /// gateway.yaml (or broker.yaml with --mode embedded), a cluster file, or krakend.json.
         config: PathBuf,
@@ -75,8 +81,10 @@ enum Command {
         name: Option<String>,
     },
     /// Print the case catalogue: documented and observed troubleshooting cases.
+    #[command(after_help = help::CATALOGUE)]
     Catalogue,
     /// Reproduce a user's report locally: verdict, evidence, and the fix that works.
+    #[command(after_help = help::REPRODUCE)]
     Reproduce {
         /// The report file (YAML).
         report: PathBuf,
@@ -86,12 +94,15 @@ enum Command {
     },
     /// Per documented case: the documented message, what each client prints
     /// today, and whether the case's signature still matches both.
+    #[command(after_help = help::DRIFT)]
     Drift(SelectArgs),
     /// Run an area's client attempts against an endpoint that already runs (no
     /// node is started) and print, per attempt, the outcome, the catalogue case
     /// and its fix. Exit 0 when an attempt connected, 1 when none did.
+    #[command(after_help = help::PROBE)]
     Probe(ProbeArgs),
     /// Measure: the handshake floor, gateway start time, per-case cost, full matrix.
+    #[command(after_help = help::BENCH)]
     Bench {
         #[command(flatten)]
         select: SelectArgs,
@@ -103,6 +114,7 @@ enum Command {
         jobs: usize,
     },
     /// Match an error text against the catalogue: the case, likely causes, fixes.
+    #[command(after_help = help::EXPLAIN)]
     Explain {
         /// The error text; standard input when absent or "-".
         text: Option<String>,
@@ -114,6 +126,15 @@ enum Command {
         #[arg(long, value_name = "DIR", conflicts_with = "text")]
         corpus: Option<std::path::PathBuf>,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = help::COMPLETIONS)]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): usage, options, and each command with its summary.
+    #[command(after_help = help::MAN)]
+    Man,
 }
 
 #[derive(Debug, clap::Args)]
@@ -211,6 +232,7 @@ pub fn main() -> ExitCode {
     };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(help::colour(std::io::stderr().is_terminal()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
@@ -322,6 +344,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Probe(args) => probe(args),
+        Command::Completions { shell } => help::completions(shell).map(|()| ExitCode::SUCCESS),
+        Command::Man => help::man().map(|()| ExitCode::SUCCESS),
         Command::Explain {
             corpus: Some(dir), ..
         } => {

@@ -7,7 +7,11 @@
 //! cases use, and is classified by [`engine::classify`] as a case would be.
 //! Before any attempt the address is resolved and dialled once (bounded by
 //! the deadline): an unresolvable name or a closed port is a diagnosis of its
-//! own, not a row of identical client failures.
+//! own, not a row of identical client failures. Then the endpoint itself is
+//! shown ([`endpoint`]): its chain, versions, ALPN and client-certificate
+//! request, each finding with the catalogue case it makes likely.
+
+pub mod endpoint;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -177,6 +181,8 @@ pub struct Diagnosis {
     pub area: String,
     /// The TCP check.
     pub reachability: Reachability,
+    /// What the endpoint showed before any client ran (none when unreachable).
+    pub endpoint: Option<endpoint::Endpoint>,
     /// Every attempt × client.
     pub attempts: Vec<AttemptResult>,
 }
@@ -225,6 +231,9 @@ impl Diagnosis {
             )),
             Reachability::Unresolvable { .. } => out.push_str("reachable: no\n"),
             Reachability::Closed { .. } => out.push_str("reachable: no\n"),
+        }
+        if let Some(e) = &self.endpoint {
+            out.push_str(&endpoint::render(e));
         }
         let mut last = "";
         for a in &self.attempts {
@@ -385,15 +394,35 @@ pub async fn probe(options: &ProbeOptions) -> Result<Diagnosis, HarnessError> {
         address: options.address.clone(),
         area: options.area.clone(),
         reachability: reach,
+        endpoint: None,
         attempts: Vec::new(),
     };
-    let dial_ip = match &diagnosis.reachability {
-        Reachability::Open { resolved, .. } => resolved
-            .parse::<SocketAddr>()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|_| host.clone()),
+    let dialled = match &diagnosis.reachability {
+        Reachability::Open { resolved, .. } => resolved.parse::<SocketAddr>().ok(),
         _ => return Ok(diagnosis),
     };
+    let dial_ip = dialled.map_or_else(|| host.clone(), |a| a.ip().to_string());
+    if let Some(addr) = dialled {
+        // Named as the user gave it; read from the absolute path.
+        let anchors = match (options.ca.as_deref(), ca.as_deref()) {
+            (Some(given), Some(path)) => match crate::pki::read_certificates(Path::new(path)) {
+                Ok(certs) if !certs.is_empty() => {
+                    endpoint::Anchors::Given(given.display().to_string(), certs)
+                }
+                Ok(_) => {
+                    endpoint::Anchors::Unusable(format!("{}: no certificate", given.display()))
+                }
+                Err(e) => endpoint::Anchors::Unusable(e.to_string()),
+            },
+            _ => endpoint::Anchors::System,
+        };
+        let (inspect_host, area, deadline) = (host.clone(), options.area.clone(), options.deadline);
+        diagnosis.endpoint = tokio::task::spawn_blocking(move || {
+            endpoint::inspect(addr, &inspect_host, &anchors, &area, deadline)
+        })
+        .await
+        .ok();
+    }
     let workdir = tempfile::tempdir().map_err(|e| HarnessError::write("temporary directory", e))?;
     let files = Files {
         ca: ca.as_deref(),

@@ -1426,6 +1426,11 @@ fn auth_rules_with_an_unknown_method_are_rejected() {
 fn probe_rows(out: &Output) -> Vec<(String, String, String, String)> {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
+    probe_rows_json(&json)
+}
+
+/// [`probe_rows`] of an already parsed diagnosis.
+fn probe_rows_json(json: &serde_json::Value) -> Vec<(String, String, String, String)> {
     json["attempts"]
         .as_array()
         .expect("attempts")
@@ -1580,7 +1585,150 @@ fn probe_tells_curl_users_which_client_certificate_a_live_krakend_wants() {
         assert!(entry.starts_with("http-gateway::"), "{no_cert}: {entry}");
     }
     assert!(!text(&out.stdout).contains("PRIVATE KEY"));
+    // Before the attempts: the endpoint's CertificateRequest and the CA it names.
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let request = &json["endpoint"]["client_certificate"];
+    assert_eq!(request["required"], true, "{request}");
+    // rootCA.pem, then the server's own certificate, which KrakenD adds to its client CA pool.
+    let names = "C=US, ST=California, L=Mountain View, O=Your Organization, OU=Your Unit, CN=";
+    assert_eq!(
+        request["ca_names"],
+        serde_json::json!([format!("{names}example.com"), format!("{names}localhost")])
+    );
+    assert_eq!(
+        endpoint_findings(&json),
+        ["http-gateway::client-certificate-missing"]
+    );
     drop(up);
+}
+
+/// The catalogue cases the endpoint's findings name (`-` for none).
+fn endpoint_findings(json: &serde_json::Value) -> Vec<String> {
+    json["endpoint"]["findings"]
+        .as_array()
+        .expect("endpoint findings")
+        .iter()
+        .map(|f| f["entry"].as_str().unwrap_or("-").to_string())
+        .collect()
+}
+
+/// `tlsmatrix up` serving `chain`/`key` of a set made by the pki builders,
+/// probed with `--ca ca.pem`: the JSON diagnosis and the table's endpoint
+/// section (up to the first attempt).
+fn probe_endpoint(spec: &tlsmatrix::pki::PkiSpec, leaf: &str) -> (serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    spec.build().unwrap().write_to(dir.path()).unwrap();
+    write(
+        dir.path(),
+        "gateway.yaml",
+        &TLS_GATEWAY_YAML
+            .replace("chain.pem", &format!("{leaf}-chain.pem"))
+            .replace("gateway.key", &format!("{leaf}.key")),
+    );
+    let rt = runtime();
+    let up = start_up(dir.path(), &rt);
+    let args = [
+        "probe",
+        up.address.as_str(),
+        "--ca",
+        "ca.pem",
+        "--client",
+        "builtin",
+    ];
+    let json = run_tlsmatrix(
+        &[&args[..], &["--format", "json"]].concat(),
+        dir.path(),
+        &[],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&json.stdout), text(&json.stderr)));
+    let table = text(&run_tlsmatrix(&args, dir.path(), &[]).stdout);
+    drop(up);
+    let section = table
+        .split("\nplaintext — ")
+        .next()
+        .and_then(|t| t.split_once("\nendpoint\n"))
+        .map(|(_, e)| format!("endpoint\n{e}"))
+        .unwrap_or_else(|| panic!("no endpoint section in: {table}"));
+    (json, section)
+}
+
+/// Snapshots an endpoint section with what varies between runs redacted:
+/// dates, days to expiry and ports (insta filters), nothing else.
+fn assert_endpoint_snapshot(name: &str, section: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.add_filter(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} UTC",
+        "[date]",
+    );
+    settings.add_filter(r"\(-?[0-9]+ days\)", "([days] days)");
+    settings.add_filter(r"expires in [0-9]+ days", "expires in [days] days");
+    settings.add_filter(r"127\.0\.0\.1:[0-9]{1,5}", "127.0.0.1:[port]");
+    settings.bind(|| insta::assert_snapshot!(name, section));
+}
+
+fn gateway_leaf(issuer: &str) -> tlsmatrix::pki::CertSpec {
+    tlsmatrix::pki::CertSpec::leaf(issuer).with_sans(["localhost", "127.0.0.1"])
+}
+
+#[test]
+fn probe_shows_a_missing_intermediate_before_the_attempts() {
+    use tlsmatrix::pki::{CertSpec, ChainShape, PkiSpec};
+    let spec = PkiSpec::new()
+        .with("ca", CertSpec::root())
+        .with("intermediate", CertSpec::intermediate("ca"))
+        .with(
+            "gateway",
+            gateway_leaf("intermediate").with_chain(ChainShape::LeafOnly),
+        );
+    let (json, section) = probe_endpoint(&spec, "gateway");
+    let endpoint = &json["endpoint"];
+    assert_eq!(endpoint["chain"].as_array().unwrap().len(), 1, "{endpoint}");
+    assert_eq!(
+        endpoint["chain"][0]["issuer"],
+        "CN=tlsmatrix intermediate, O=tlsmatrix"
+    );
+    assert_eq!(endpoint["chain_check"]["complete"], false, "{endpoint}");
+    assert_eq!(
+        endpoint_findings(&json),
+        ["zeebe-client::unknown-authority"]
+    );
+    // The attempts agree with the finding.
+    assert_eq!(
+        probe_rows_json(&json).last().unwrap(),
+        &row(
+            "tls-given-ca",
+            "builtin",
+            "unknown-authority",
+            "zeebe-client::unknown-authority"
+        )
+    );
+    assert_endpoint_snapshot("probe-endpoint-missing-intermediate", &section);
+}
+
+#[test]
+fn probe_shows_a_near_expiry_before_the_attempts() {
+    use tlsmatrix::pki::{CertSpec, PkiSpec};
+    let spec = PkiSpec::new()
+        .with("ca", CertSpec::root())
+        .with("gateway", gateway_leaf("ca").with_validity_days(-1, 10));
+    let (json, section) = probe_endpoint(&spec, "gateway");
+    let endpoint = &json["endpoint"];
+    let days = endpoint["chain"][0]["days_to_expiry"].as_i64().unwrap();
+    assert!((9..=10).contains(&days), "{endpoint}");
+    assert_eq!(endpoint["chain_check"]["complete"], true, "{endpoint}");
+    assert_eq!(
+        endpoint_findings(&json),
+        ["zeebe-client::certificate-expired"]
+    );
+    // Still valid today: the attempt with the CA connects.
+    assert_eq!(
+        probe_rows_json(&json).last().unwrap(),
+        &row("tls-given-ca", "builtin", "connected(1)", "")
+    );
+    assert_endpoint_snapshot("probe-endpoint-near-expiry", &section);
 }
 
 #[rstest]
@@ -1711,4 +1859,147 @@ fn real_reports_keep_their_recorded_verdicts(
         1
     };
     assert_eq!(out.status.code(), Some(expected_code), "{stdout}");
+}
+
+#[test]
+fn completions_name_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run_tlsmatrix(&["completions", shell], dir.path(), &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let script = text(&out.stdout);
+        for command in [
+            "run",
+            "list",
+            "certs",
+            "up",
+            "catalogue",
+            "reproduce",
+            "drift",
+            "probe",
+            "bench",
+            "explain",
+            "completions",
+            "man",
+        ] {
+            assert!(script.contains(command), "{shell}: {command} missing");
+        }
+    }
+    let bad = run_tlsmatrix(&["completions", "tcsh"], dir.path(), &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("possible values: bash"));
+}
+
+#[test]
+fn man_page_is_roff_with_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_tlsmatrix(&["man"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = text(&out.stdout);
+    // clap_mangen opens with two roff string definitions (.ie/.el), then .TH.
+    let first_macro = page
+        .lines()
+        .find(|l| l.starts_with(".TH") || l.starts_with(".SH"))
+        .unwrap_or_default();
+    assert!(first_macro.starts_with(".TH tlsmatrix 1"), "{page}");
+    for needle in [
+        ".SH SUBCOMMANDS",
+        "tlsmatrix\\-probe(1)",
+        "tlsmatrix\\-man(1)",
+    ] {
+        assert!(page.contains(needle), "{needle} missing from: {page}");
+    }
+}
+
+#[rstest]
+#[case::top(&["--help"])]
+#[case::run(&["run", "--help"])]
+#[case::probe(&["probe", "--help"])]
+#[case::up(&["up", "--help"])]
+#[case::explain(&["explain", "--help"])]
+fn help_ends_with_examples_of_its_own_command(#[case] args: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_tlsmatrix(args, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    let examples = help
+        .split_once("\nExamples:\n")
+        .unwrap_or_else(|| panic!("no examples in: {help}"))
+        .1;
+    let command = if args[0] == "--help" { "" } else { args[0] };
+    assert!(
+        examples
+            .lines()
+            .filter(|l| l.starts_with("  "))
+            .any(|l| l.contains(&format!("tlsmatrix {command}").trim_end().to_string())),
+        "{examples}"
+    );
+}
+
+/// `tlsmatrix ARGS` on a pseudo-terminal (util-linux `script`), so that colour
+/// would be printed; returns what the terminal received.
+fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!("{} {args}", env!("CARGO_BIN_EXE_tlsmatrix"));
+    let out = runtime().block_on(async {
+        tokio::time::timeout(
+            DEADLINE,
+            Command::new("script")
+                .args(["-qec", &line, "/dev/null"])
+                .current_dir(dir.path())
+                .env_remove("NO_COLOR")
+                .env_remove("RUST_LOG")
+                .envs(env.iter().copied())
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("script finished before the deadline")
+        .expect("script (util-linux) installed")
+    });
+    text(&out.stdout)
+}
+
+#[test]
+fn no_color_turns_colour_off_on_a_terminal() {
+    // Help (clap) and log lines (tracing) are coloured on a terminal ...
+    let dir = tempfile::tempdir().unwrap();
+    make_openssl_chain(dir.path());
+    write(dir.path(), "gateway.yaml", TLS_GATEWAY_YAML);
+    let rt = runtime();
+    let up = start_up(dir.path(), &rt);
+    let probe = format!("probe {} --client builtin --timeout 5", up.address);
+    let logs = [("RUST_LOG", "rustls=debug")];
+    for args in ["--help", probe.as_str()] {
+        let coloured = on_a_terminal(args, &logs);
+        assert!(
+            coloured.contains("\x1b["),
+            "{args}: no colour at all: {coloured}"
+        );
+        // ... and not with NO_COLOR.
+        let plain = on_a_terminal(args, &[logs[0], ("NO_COLOR", "1")]);
+        assert!(!plain.contains("\x1b["), "{args}: {plain:?}");
+        assert!(
+            plain.contains("tlsmatrix") || plain.contains("probe"),
+            "{plain}"
+        );
+    }
+    // Off a terminal there is no colour either.
+    let piped = run_tlsmatrix(
+        &["probe", up.address.as_str(), "--client", "builtin"],
+        dir.path(),
+        &logs,
+    );
+    assert!(
+        !text(&piped.stderr).contains("\x1b["),
+        "{}",
+        text(&piped.stderr)
+    );
+    assert!(
+        text(&piped.stderr).contains("DEBUG"),
+        "{}",
+        text(&piped.stderr)
+    );
+    drop(up);
 }
