@@ -497,7 +497,7 @@ fn change_lines(prefix: &str, value: &serde_yaml_ng::Value) -> Vec<String> {
         .any(|w| last.contains(w))
         && !value.is_mapping()
     {
-        return vec![format!("{prefix}: (the one your setup registers)")];
+        return vec![format!("{prefix}: (the one in your setup)")];
     }
     match value {
         serde_yaml_ng::Value::Mapping(map) => map
