@@ -142,7 +142,10 @@ async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessEr
         .tempdir()
         .map_err(|e| HarnessError::write(std::env::temp_dir(), e))?;
     result.workdir = Some(dir.path().to_path_buf());
-    let pki = case.pki.build()?.write_to(dir.path())?;
+    let built = case.pki.build()?;
+    let mut pki = built.write_to(dir.path())?;
+    built.write_keystores(dir.path(), &mut pki).await?;
+    case.hosts.write_to(dir.path())?;
     for (name, source) in &case.files {
         let target = dir.path().join(name);
         let mode = std::fs::metadata(source).map_err(|e| HarnessError::read(source, e))?;

@@ -77,6 +77,17 @@ pub enum HarnessError {
         /// The command that installs it.
         install: String,
     },
+    /// What a case needs is not available on this machine (not a broken
+    /// install: a kernel or platform limit); skipped like a missing peer.
+    #[error("{what} cannot run here: {reason}; fix: {fix}")]
+    Unavailable {
+        /// The feature, as the case names it (`hosts:`).
+        what: String,
+        /// Why not.
+        reason: String,
+        /// What to change.
+        fix: String,
+    },
     /// A peer or node could not be started or driven.
     #[error("{what}: {problem}")]
     Run {
@@ -197,7 +208,7 @@ impl HarnessError {
 
     /// True when the error means "cannot run here" rather than "broken".
     pub fn is_missing_peer(&self) -> bool {
-        matches!(self, Self::PeerMissing { .. })
+        matches!(self, Self::PeerMissing { .. } | Self::Unavailable { .. })
     }
 }
 

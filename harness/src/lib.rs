@@ -41,6 +41,7 @@ pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod explain;
+pub mod hosts;
 pub mod live_probe;
 pub mod nodes;
 pub mod outcome;

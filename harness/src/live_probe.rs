@@ -578,6 +578,7 @@ impl Dial<'_> {
                     username: a.sasl.then(|| self.options.username.clone()).flatten(),
                     password: a.sasl.then(|| self.options.password.clone()).flatten(),
                     ca,
+                    properties: Vec::new(),
                     workdir: self.workdir.to_path_buf(),
                     deadline: self.options.deadline,
                 };

@@ -16,6 +16,7 @@
 mod algorithm;
 mod build;
 mod der;
+mod keystore;
 mod material;
 pub mod openssl_recipe;
 mod pem_read;
@@ -25,7 +26,9 @@ pub use algorithm::{KeyAlgorithm, KeyEncoding};
 pub use build::{Issued, Pki};
 pub use material::Materialized;
 pub use pem_read::{load_certified_key, parse_certificates, read_certificates, read_private_key};
-pub use spec::{CertSpec, ChainShape, Defect, PkiSpec, Usage};
+pub use spec::{
+    CertSpec, ChainShape, Defect, FileSet, Layout, PemFiles, PkiSpec, Store, StoreType, Usage,
+};
 
 /// The documented set `tlsmatrix certs` writes (see `pki/manual-set.yaml`).
 pub fn manual_set() -> PkiSpec {

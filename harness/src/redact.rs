@@ -1,5 +1,5 @@
-//! Redaction of what varies between runs, and nothing else: ports, case
-//! directories, hex beyond the first record header, times, durations, serials.
+//! Redaction of what varies between runs, and nothing else: ports (on
+//! loopback and after a case's `hosts:` names), case directories, hex beyond the first record header, times, durations, serials.
 //! The same filters serve the insta snapshots and the CLI's reports.
 
 use std::path::Path;
@@ -79,7 +79,7 @@ pub fn redact(text: &str, workdir: Option<&Path>) -> String {
     for (re, replacement) in compiled() {
         out = re.replace_all(&out, *replacement).into_owned();
     }
-    out
+    crate::hosts::redact_ports(&out)
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ use crate::areas;
 use crate::catalogue::Classification;
 use crate::engine::{self, CaseResult, RunOptions, Verdict};
 use crate::error::HarnessError;
+use crate::hosts::Hosts;
 use crate::outcome::Outcome;
 use crate::pki::PkiSpec;
 use crate::redact::redact;
@@ -65,6 +66,10 @@ pub struct Report {
     /// Certificates generated like the user's.
     #[serde(default)]
     pub generate: PkiSpec,
+    /// The user's host names, resolved to the reference nodes for every
+    /// client (see [`crate::hosts`]).
+    #[serde(default)]
+    pub hosts: Hosts,
 }
 
 /// One remedy tried.
@@ -97,6 +102,9 @@ pub struct Reproduction {
     pub source: PathBuf,
     /// What the user's text classifies as.
     pub reported: Classification,
+    /// Every case of the area the user's text matches (explain's candidates):
+    /// a run on one of them is consistent with the text.
+    pub reported_candidates: Vec<String>,
     /// The run of the user's setup.
     pub run: CaseResult,
     /// Each remedy of the matched catalogue entry, applied alone.
@@ -112,9 +120,9 @@ pub enum Finding {
     /// or today's client output or node log holds one of the user's lines
     /// word for word.
     Reproduced,
-    /// The local run gives the outcome the user's text classifies as, but
-    /// through another case or wording (another client version, another form
-    /// of the same failure).
+    /// The local run gives the outcome the user's text classifies as, through
+    /// another case that the user's text also matches (explain ranked it
+    /// lower): the same failure seen from another side or in another form.
     ReproducedWithADifferentText,
     /// The local run does something else.
     NotReproduced,
@@ -153,6 +161,10 @@ impl Reproduction {
             Finding::Reproduced
         } else if self.reported.outcome != Outcome::Unclassified
             && actual.outcome == self.reported.outcome
+            && actual
+                .entry
+                .as_ref()
+                .is_some_and(|e| self.reported_candidates.contains(e))
         {
             Finding::ReproducedWithADifferentText
         } else {
@@ -365,6 +377,13 @@ impl Reproduction {
             serde_yaml_ng::to_value(&self.report.generate)
                 .map_err(|e| HarnessError::run("reproduce", e))?,
         );
+        if !self.report.hosts.is_empty() {
+            file.insert(
+                "hosts".into(),
+                serde_yaml_ng::to_value(&self.report.hosts)
+                    .map_err(|e| HarnessError::run("reproduce", e))?,
+            );
+        }
         file.insert(
             "cases".into(),
             serde_yaml_ng::Value::Sequence(vec![case.into()]),
@@ -408,6 +427,8 @@ pub fn load(path: &Path) -> Result<Report, HarnessError> {
         }
         _ => {}
     }
+    report.hosts.check(&path.display().to_string())?;
+    check_named_files(&report, path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     for (name, source) in &report.files {
         let full = base.join(source);
@@ -417,6 +438,64 @@ pub fn load(path: &Path) -> Result<Report, HarnessError> {
         })?;
     }
     Ok(report)
+}
+
+/// Certificate, key and keystore file names a setup names (string values
+/// ending in one of these, without a directory).
+const MATERIAL_EXTENSIONS: [&str; 8] = [
+    ".pem", ".crt", ".key", ".cer", ".der", ".p12", ".pfx", ".jks",
+];
+
+/// A report whose setup names a certificate, key or store file that neither
+/// `generate:` nor `files:` writes would run another case than the user's:
+/// refused before anything runs, with the files that are written.
+fn check_named_files(report: &Report, path: &Path) -> Result<(), HarnessError> {
+    fn strings<'a>(value: &'a serde_yaml_ng::Value, at: String, out: &mut Vec<(String, &'a str)>) {
+        match value {
+            serde_yaml_ng::Value::String(s) => out.push((at, s)),
+            serde_yaml_ng::Value::Sequence(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    strings(v, format!("{at}[{i}]"), out);
+                }
+            }
+            serde_yaml_ng::Value::Mapping(map) => {
+                for (k, v) in map {
+                    let key = k
+                        .as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| format!("{k:?}"));
+                    strings(v, format!("{at}.{key}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut named = Vec::new();
+    strings(&report.setup, "setup".to_string(), &mut named);
+    let written: Vec<String> = report
+        .generate
+        .file_names()
+        .into_iter()
+        .chain(report.files.keys().cloned())
+        .collect();
+    for (key, value) in named {
+        let value = value.trim();
+        let looks_like_material = !value.contains(char::is_whitespace)
+            && !value.contains('/')
+            && MATERIAL_EXTENSIONS.iter().any(|ext| value.ends_with(ext));
+        if looks_like_material && !written.iter().any(|w| w == value) {
+            return Err(HarnessError::invalid(
+                path.display().to_string(),
+                key,
+                format!(
+                    "names {value}, which neither generate: nor files: writes; written: {}",
+                    if written.is_empty() { "nothing".to_string() } else { written.join(", ") }
+                ),
+                "name one of the written files, or give the certificate entry `files:` with that name (e.g. `files: { layout: kubernetes-tls }` for tls.crt, tls.key, ca.crt)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn strip_at(message: &str) -> String {
@@ -441,6 +520,7 @@ fn case_for(
         source: source.to_path_buf(),
         labels: Vec::new(),
         pki: Arc::new(pki),
+        hosts: Arc::new(report.hosts.clone()),
         body,
         expect: Expectation {
             outcome: Outcome::Unclassified,
@@ -482,6 +562,10 @@ fn each_key(patch: &Value, body: &Value) -> Value {
             }
         } else {
             let sub = body.get(k).unwrap_or(&Value::Null);
+            if v.is_null() && sub.is_null() {
+                // Removing what is not there: nothing to say, nothing to insert.
+                continue;
+            }
             out.insert(k.clone(), each_key(v, sub));
         }
     }
@@ -522,14 +606,20 @@ fn change_lines(prefix: &str, value: &serde_yaml_ng::Value) -> Vec<String> {
 /// What the user's text classifies as: explain's top case in the report's
 /// area (so a stack trace, a node's or a proxy's log work as well as a
 /// client's last line).
-fn classify_reported(area: &'static dyn areas::Area, text: Option<&str>) -> Classification {
-    let top = text
-        .map(|t| crate::explain::explain_in(t, &[area]))
-        .and_then(|e| {
-            e.top()
-                .map(|c| (c.entry.outcome.clone(), c.entry.id.clone()))
-        });
-    match top {
+fn classify_reported(
+    area: &'static dyn areas::Area,
+    text: Option<&str>,
+) -> (Classification, Vec<String>) {
+    let explanation = text.map(|t| crate::explain::explain_in(t, &[area]));
+    let candidates = explanation
+        .as_ref()
+        .map(|e| e.matches.iter().map(|c| c.entry.id.clone()).collect())
+        .unwrap_or_default();
+    let top = explanation.as_ref().and_then(|e| {
+        e.top()
+            .map(|c| (c.entry.outcome.clone(), c.entry.id.clone()))
+    });
+    let classification = match top {
         Some((outcome, entry)) => Classification {
             outcome,
             entry: Some(entry),
@@ -538,7 +628,8 @@ fn classify_reported(area: &'static dyn areas::Area, text: Option<&str>) -> Clas
             outcome: Outcome::Unclassified,
             entry: None,
         },
-    }
+    };
+    (classification, candidates)
 }
 
 /// Builds, runs and explains a report, then tries each remedy.
@@ -546,7 +637,7 @@ pub async fn reproduce(path: &Path, options: &RunOptions) -> Result<Reproduction
     let start = Instant::now();
     let report = load(path)?;
     let area = areas::find(&report.area)?;
-    let reported = classify_reported(area, report.reported_error.as_deref());
+    let (reported, reported_candidates) = classify_reported(area, report.reported_error.as_deref());
     let case = case_for(
         &report,
         path,
@@ -607,8 +698,35 @@ pub async fn reproduce(path: &Path, options: &RunOptions) -> Result<Reproduction
         report,
         source: path.to_path_buf(),
         reported,
+        reported_candidates,
         run,
         remedies,
         elapsed: start.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_report_naming_a_file_generate_does_not_write_fails_listing_what_it_writes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let report = |generate: &str| {
+            format!(
+                "area: zeebe-client\ntitle: t\nreported-error: x509\nsetup:\n  gateway: {{ config: {{ zeebe: {{ gateway: {{ security: {{ enabled: true, certificateChainPath: tls.crt, privateKeyPath: tls.key }} }} }} }} }}\n  client: {{ kind: zbctl, ca: ca.crt }}\ngenerate:\n{generate}"
+            )
+        };
+        let path = dir.path().join("report.yaml");
+        std::fs::write(&path, report("  ca: {}\n  gateway: { issuer: ca }\n")).expect("write");
+        let err = super::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("setup.gateway.config.zeebe.gateway.security.certificateChainPath: names tls.crt, which neither generate: nor files: writes; written: ca.pem, ca.key, gateway.pem, gateway-chain.pem, gateway.key"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            report("  ca: {}\n  gateway: { issuer: ca, files: { layout: kubernetes-tls } }\n"),
+        )
+        .expect("write");
+        super::load(&path).expect("tls.crt, tls.key and ca.crt are written");
+    }
 }

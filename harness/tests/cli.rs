@@ -876,12 +876,16 @@ fn markdown_report_has_a_matrix_per_scenario_file() {
         &[],
     );
     let md = text(&out.stdout);
+    // Rows: the server-side axis; columns: the client-side one; each cell
+    // the reference's outcome, then the oracle's.
     assert!(
-        md.contains("## zeebe-client::certificates\n\n| material | client | backend=embedded | backend=netty-oracle |"),
+        md.contains(
+            "## zeebe-client::certificates\n\n| material | builtin | zbctl | go | java | node |"
+        ),
         "{md}"
     );
     assert!(
-        md.contains("| expired | java | ✓ certificate-expired | ✓ certificate-expired |"),
+        md.contains("| expired | ✓ certificate-expired / ✓ certificate-expired |"),
         "{md}"
     );
 }
@@ -949,10 +953,30 @@ fn html_report_renders_in_headless_chromium() {
         })
     };
     let dom = text(&chrome(&["--dump-dom".to_string()]).stdout);
-    assert_eq!(dom.matches("<td class=\"cell pass\"").count(), 75, "{dom}");
+    // One run per case, each coloured and linked to its detail block.
+    assert_eq!(dom.matches("<a class=\"run pass\"").count(), 75, "{dom}");
     assert!(dom.contains(
-        "id=\"zeebe-client::certificates::expired.zbctl.embedded\" data-outcome=\"certificate-expired\""
-    ));
+        "id=\"zeebe-client::certificates::expired.zbctl.embedded\" href=\"#d-zeebe-client__certificates__expired.zbctl.embedded\" data-outcome=\"certificate-expired\""
+    ), "{dom}");
+    assert_eq!(dom.matches("<div class=\"detail\"").count(), 75, "{dom}");
+    // A grid: rows are the server-side axis (the certificate material), columns
+    // the client-side one (the client); the backend sits inside the cell.
+    assert!(
+        dom.contains("<p class=\"axes\">rows: material · columns: client</p>"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(
+            "<table class=\"grid\" data-file=\"zeebe-client::certificates\" data-differs=\"0\">"
+        ),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<tr data-area=\"zeebe-client\"><th>zeebe-client</th><td>75</td><td>0</td>"),
+        "{dom}"
+    );
+    // Okabe–Ito: success is bluish green, every outcome has a symbol too.
+    assert!(dom.contains("background:#009E73"), "{dom}");
     assert!(dom.contains("<p id=\"totals\">75 passed, 0 failed, 0 skipped, 0 errors</p>"));
     let _ = std::fs::remove_file(&png);
     chrome(&[

@@ -32,6 +32,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("nodes/kafka/broker.rs", "peers"),
     ("nodes/nginx.rs", "peers"),
     ("nodes/oracle.rs", "peers"),
+    ("pki/keystore.rs", "peers"),
     ("pki/openssl_recipe.rs", "peers"),
 ];
 

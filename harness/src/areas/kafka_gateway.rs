@@ -209,6 +209,15 @@ pub struct ClientBody {
     /// `ssl.ca.location`.
     #[serde(default)]
     pub ca: Option<String>,
+    /// The bootstrap host name dialled (default `127.0.0.1`); a case's
+    /// `hosts:` name resolves to the gateway.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Further client properties, as the user sets them: kcat's `-X`, the
+    /// Java client's properties (`ssl.endpoint.identification.algorithm`,
+    /// `ssl.truststore.location`, `ssl.keystore.password`, ...).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
 }
 
 fn plaintext() -> String {
@@ -447,12 +456,20 @@ async fn run_gateway(
         }
     };
     let config = KafkaClientConfig {
-        bootstrap: gateway.address().to_string(),
+        bootstrap: match &c.host {
+            Some(host) => crate::peers::host_port(host, gateway.address().port()),
+            None => gateway.address().to_string(),
+        },
         security_protocol: c.security_protocol.clone(),
         sasl_mechanism: c.sasl_mechanism.clone(),
         username: c.username.clone(),
         password,
         ca: c.ca.clone(),
+        properties: c
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         workdir: workdir.to_path_buf(),
         deadline: CLIENT_DEADLINE,
     };

@@ -9,7 +9,8 @@
 //! Settings come from the gateway's documented environment variables:
 //! `GATEWAY_USER_POOL_SECRET_KEY`, `JWT_AUTH_MASTER_USERNAME`,
 //! `JWT_AUTH_MASTER_PASSWORD`, plus `GATEWAY_SECURITY_PROTOCOL` and
-//! `GATEWAY_FEATURE_FLAGS_MULTI_TENANCY`; certificates and the backend's
+//! `GATEWAY_FEATURE_FLAGS_MULTI_TENANCY` and `GATEWAY_ADVERTISED_HOST` (the host
+//! Metadata answers name); certificates and the backend's
 //! users come from the case.
 //!
 //! With `KAFKA_BOOTSTRAP_SERVERS` set the gateway proxies to a real Kafka
@@ -125,6 +126,9 @@ pub struct KafkaGatewaySettings {
     pub warnings: Vec<String>,
     /// The Kafka cluster behind the gateway (`KAFKA_*`); none: the in-memory log.
     pub backend: Option<upstream::BackendSettings>,
+    /// `GATEWAY_ADVERTISED_HOST`: the host Metadata answers name (default
+    /// `127.0.0.1`), which clients dial (and verify) after bootstrap.
+    pub advertised_host: String,
 }
 
 impl KafkaGatewaySettings {
@@ -188,6 +192,7 @@ impl KafkaGatewaySettings {
             backend_users: BTreeMap::new(),
             warnings,
             backend: upstream::BackendSettings::from_env(source, env)?,
+            advertised_host: var("GATEWAY_ADVERTISED_HOST").unwrap_or_else(|| "127.0.0.1".into()),
         })
     }
 }
@@ -629,7 +634,7 @@ async fn forward(
     let (_, mut metadata) =
         upstream::decode_response::<MetadataResponse>(api, header.request_api_version, response)?;
     for broker in &mut metadata.brokers {
-        broker.host = str_bytes("127.0.0.1");
+        broker.host = str_bytes(&shared.settings.advertised_host);
         broker.port = i32::from(shared.port);
         broker.rack = None;
     }
@@ -718,7 +723,7 @@ fn metadata(shared: &Shared, r: kafka_protocol::messages::MetadataRequest) -> Re
     let mut resp = MetadataResponse::default();
     let mut broker = MetadataResponseBroker::default();
     broker.node_id = BrokerId(1);
-    broker.host = str_bytes("127.0.0.1");
+    broker.host = str_bytes(&shared.settings.advertised_host);
     broker.port = i32::from(shared.port);
     resp.brokers = vec![broker];
     resp.cluster_id = Some(str_bytes("tlsmatrix-gateway"));

@@ -44,7 +44,7 @@ async fn call(config: &ZeebeClientConfig, plaintext: bool) -> Result<u32, String
         .connect_timeout(config.deadline)
         .timeout(config.deadline);
     let channel: Channel = if plaintext {
-        let address = config.address.clone();
+        let address = dial_address(config);
         endpoint
             .connect_with_connector(tower::service_fn(move |_: Uri| {
                 let address = address.clone();
@@ -66,7 +66,7 @@ async fn call(config: &ZeebeClientConfig, plaintext: bool) -> Result<u32, String
         let server_name =
             ServerName::try_from(host).map_err(|e| format!("invalid server name: {e}"))?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
-        let address = config.address.clone();
+        let address = dial_address(config);
         endpoint
             .connect_with_connector(tower::service_fn(move |_: Uri| {
                 let connector = connector.clone();
@@ -97,6 +97,23 @@ async fn call(config: &ZeebeClientConfig, plaintext: bool) -> Result<u32, String
             }
         })?;
     Ok(response.into_inner().brokers.len() as u32)
+}
+
+/// Where the client connects: the configured address, with a host name the
+/// case's `hosts:` names replaced by its address (the in-process client does
+/// not run in the namespace the real clients get, see [`crate::hosts`]). The
+/// TLS server name stays the name dialled.
+fn dial_address(config: &ZeebeClientConfig) -> String {
+    let Some((host, port)) = config.address.rsplit_once(':') else {
+        return config.address.clone();
+    };
+    match (
+        crate::hosts::lookup(&config.workdir, host.trim_matches(['[', ']'])),
+        port.parse::<u16>(),
+    ) {
+        (Some(ip), Ok(port)) => std::net::SocketAddr::new(ip, port).to_string(),
+        _ => config.address.clone(),
+    }
 }
 
 /// Sends the HTTP/2 client preface and waits for the server's first bytes before

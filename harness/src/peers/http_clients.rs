@@ -84,7 +84,9 @@ pub fn curl_args_via(c: &HttpClientConfig, dial: &str) -> Vec<String> {
     if !c.http2 {
         args.push("--http1.1".into());
     }
-    if !is_ip(&c.host) {
+    // A case's `hosts:` name resolves through the case's hosts file, as the
+    // user's name does through their resolver (see `crate::hosts`).
+    if !is_ip(&c.host) && crate::hosts::lookup(&c.workdir, &c.host).is_none() {
         // curl takes an IPv6 address here in brackets.
         let dial = super::bracketed(dial);
         args.extend(["--resolve".into(), format!("{}:{}:{dial}", c.host, c.port)]);
@@ -148,6 +150,11 @@ pub fn s_client_args(c: &HttpClientConfig) -> Vec<String> {
 
 /// [`s_client_args`] dialling `dial` (an IP address).
 pub fn s_client_args_via(c: &HttpClientConfig, dial: &str) -> Vec<String> {
+    // A case's `hosts:` name is dialled by name (see `crate::hosts`).
+    let dial = match crate::hosts::lookup(&c.workdir, &c.host) {
+        Some(_) => c.host.as_str(),
+        None => dial,
+    };
     let mut args: Vec<String> = vec![
         "s_client".into(),
         "-connect".into(),

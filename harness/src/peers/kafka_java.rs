@@ -65,6 +65,9 @@ fn shown_command(args: &[String]) -> String {
         if hide {
             shown.push("[redacted]".into());
             hide = false;
+        } else if let Some((k, _)) = a.split_once('=').filter(|(k, _)| k.ends_with("password")) {
+            // --prop ssl.keystore.password=...
+            shown.push(format!("{k}=[redacted]"));
         } else {
             hide = a == "--password";
             shown.push(a.clone());
@@ -96,6 +99,9 @@ pub async fn run(
     flag("username", &c.username);
     flag("password", &c.password);
     flag("ca-pem", &c.ca);
+    for (k, v) in &c.properties {
+        args.extend(["--prop".to_string(), format!("{k}={v}")]);
+    }
     if records > 0 {
         args.extend([
             "--topic".into(),

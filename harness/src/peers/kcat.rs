@@ -38,6 +38,10 @@ pub struct KafkaClientConfig {
     pub password: Option<String>,
     /// `ssl.ca.location`.
     pub ca: Option<String>,
+    /// Further client properties as the user sets them
+    /// (`ssl.endpoint.identification.algorithm`, `ssl.keystore.location`, ...):
+    /// kcat's `-X`, the Java client's properties.
+    pub properties: Vec<(String, String)>,
     /// Working directory.
     pub workdir: PathBuf,
     /// Bound on each run.
@@ -79,6 +83,9 @@ fn common_args(c: &KafkaClientConfig) -> Vec<String> {
     if let Some(ca) = &c.ca {
         prop("ssl.ca.location", ca);
     }
+    for (k, v) in &c.properties {
+        prop(k, v);
+    }
     args
 }
 
@@ -86,9 +93,10 @@ fn common_args(c: &KafkaClientConfig) -> Vec<String> {
 pub fn shown_command(args: &[String]) -> String {
     let shown: Vec<String> = args
         .iter()
-        .map(|a| match a.strip_prefix("sasl.password=") {
-            Some(_) => "sasl.password=[redacted]".to_string(),
-            None => a.clone(),
+        .map(|a| match a.split_once('=') {
+            // sasl.password, ssl.keystore.password, ssl.key.password, ...
+            Some((k, _)) if k.ends_with("password") => format!("{k}=[redacted]"),
+            _ => a.clone(),
         })
         .collect();
     format!("kcat {}", shown.join(" "))

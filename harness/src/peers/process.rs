@@ -62,7 +62,8 @@ pub struct ProcessOutput {
 
 /// Runs `program args` in `workdir` with exactly `env` (plus `HOME=workdir`, so
 /// tools that cache credentials write into the case directory), bounded by
-/// `deadline`.
+/// `deadline`. When `workdir` holds a case's hosts file
+/// ([`crate::hosts::HOSTS_FILE`]), the tool resolves the case's names with it.
 pub async fn run(
     program: &Path,
     args: &[String],
@@ -98,6 +99,13 @@ pub async fn run_with_input(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // A case with `hosts:` names: the tool sees the case's hosts file as
+    // /etc/hosts, in a user and mount namespace of its own (see `crate::hosts`).
+    if let Some(hosts) = crate::hosts::case_file(workdir) {
+        let isolation = crate::hosts::Isolation::for_file(&hosts)?;
+        // SAFETY: `enter` only makes system calls on data prepared before the fork.
+        unsafe { command.pre_exec(move || isolation.enter()) };
+    }
     let mut child = command.spawn().map_err(|e| {
         HarnessError::run(program.display().to_string(), format!("cannot start: {e}"))
     })?;

@@ -131,6 +131,15 @@ impl Pki {
         self.issued.values()
     }
 
+    /// The root `name` chains up to (itself for a root).
+    pub fn root_of(&self, name: &str) -> Option<&Issued> {
+        let leaf = self.issued.get(name)?;
+        match leaf.issuers.last() {
+            Some(root) => self.issued.get(root),
+            None => Some(leaf),
+        }
+    }
+
     /// The certificates of `name`'s chain file, leaf first, per its [`ChainShape`](super::ChainShape).
     pub fn chain(&self, name: &str) -> Vec<&Issued> {
         use super::ChainShape;

@@ -41,6 +41,11 @@ impl Materialized {
         &self.files
     }
 
+    /// Records a file written for the certificate `name` after [`Pki::write_to`].
+    pub(crate) fn record(&mut self, name: &str, file: String) {
+        self.files.entry(name.to_string()).or_default().push(file);
+    }
+
     fn existing(&self, name: &str, file: String) -> Option<PathBuf> {
         self.files
             .get(name)
@@ -50,24 +55,32 @@ impl Materialized {
 }
 
 impl Pki {
-    /// Writes `<name>.pem` and `<name>.key` for every certificate and
-    /// `<name>-chain.pem` for every certificate that has an issuer.
+    /// Writes every certificate's PEM files: `<name>.pem`, `<name>.key` and,
+    /// for a certificate with an issuer, `<name>-chain.pem`; or the files its
+    /// `files:` names (keystores are written by [`Pki::write_keystores`]).
     pub fn write_to(&self, dir: &Path) -> Result<Materialized, HarnessError> {
         let mut files = BTreeMap::new();
         for issued in self.iter() {
             let name = &issued.name;
+            let pem = issued.spec.pem_files(name);
             let mut written = Vec::new();
-            let cert_file = format!("{name}.pem");
-            write_file(&dir.join(&cert_file), issued.cert_pem().as_bytes(), 0o644)?;
-            written.push(cert_file);
-            let key_file = format!("{name}.key");
-            write_file(&dir.join(&key_file), issued.key_pem()?.as_bytes(), 0o600)?;
-            written.push(key_file);
-            if !issued.issuers.is_empty() {
+            if let Some(cert_file) = pem.cert {
+                write_file(&dir.join(&cert_file), issued.cert_pem().as_bytes(), 0o644)?;
+                written.push(cert_file);
+            }
+            if let Some(key_file) = pem.key {
+                write_file(&dir.join(&key_file), issued.key_pem()?.as_bytes(), 0o600)?;
+                written.push(key_file);
+            }
+            if let Some(chain_file) = pem.chain {
                 let chain: String = self.chain(name).iter().map(|c| c.cert_pem()).collect();
-                let chain_file = format!("{name}-chain.pem");
                 write_file(&dir.join(&chain_file), chain.as_bytes(), 0o644)?;
                 written.push(chain_file);
+            }
+            if let Some(ca_file) = pem.ca {
+                let root = self.root_of(name).map(|r| r.cert_pem()).unwrap_or_default();
+                write_file(&dir.join(&ca_file), root.as_bytes(), 0o644)?;
+                written.push(ca_file);
             }
             files.insert(name.clone(), written);
         }

@@ -32,6 +32,14 @@ impl PkiSpec {
     pub fn is_empty(&self) -> bool {
         self.certs.is_empty()
     }
+
+    /// Every file the set writes, in name order.
+    pub fn file_names(&self) -> Vec<String> {
+        self.certs
+            .iter()
+            .flat_map(|(name, spec)| spec.file_names(name))
+            .collect()
+    }
 }
 
 /// One certificate and its key.
@@ -76,6 +84,142 @@ pub struct CertSpec {
     /// The one field changed to make this certificate wrong on purpose.
     #[serde(default)]
     pub defect: Option<Defect>,
+    /// The files written, named and encoded as the user has them; without
+    /// it, `<name>.pem`, `<name>.key` and `<name>-chain.pem`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<FileSet>,
+}
+
+/// The files of one certificate as a user has them: a preset layout, single
+/// names, keystores. With a `files:` entry only the files it names are
+/// written (so a setup naming a file the user does not have fails).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileSet {
+    /// A preset: `kubernetes-tls` is a TLS secret as cert-manager writes it
+    /// (`tls.crt` the chain, `tls.key` the key, `ca.crt` the root).
+    #[serde(default)]
+    pub layout: Option<Layout>,
+    /// The certificate alone (PEM).
+    #[serde(default)]
+    pub cert: Option<String>,
+    /// The certificate and its issuers per `chain:` (PEM).
+    #[serde(default)]
+    pub chain: Option<String>,
+    /// The private key, PEM in `key-encoding`.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The root certificate of its chain (PEM; a root's own certificate).
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// Keystores holding the key and chain.
+    #[serde(default)]
+    pub keystores: Vec<Store>,
+    /// Truststores holding the certificate as a trusted entry.
+    #[serde(default)]
+    pub truststores: Vec<Store>,
+}
+
+/// A preset file layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// `tls.crt` (chain), `tls.key`, `ca.crt` (root): a Kubernetes TLS secret
+    /// mounted as files, as cert-manager writes it.
+    KubernetesTls,
+}
+
+/// A Java keystore or truststore file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Store {
+    /// The file name.
+    pub file: String,
+    /// `pkcs12` or `jks`.
+    #[serde(rename = "type")]
+    pub kind: StoreType,
+    /// The store password.
+    pub store_password: String,
+    /// The key's own password (JKS keystores only; PKCS#12 stores made by
+    /// openssl and keytool use the store password for the key).
+    #[serde(default)]
+    pub key_password: Option<String>,
+    /// The entry's alias; defaults to the certificate's name.
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+/// A keystore format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreType {
+    /// PKCS#12 (`.p12`, `.pfx`), Java's default store type since 9.
+    Pkcs12,
+    /// Java's proprietary JKS.
+    Jks,
+}
+
+/// The PEM file names of one certificate, resolved from its [`FileSet`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PemFiles {
+    /// The certificate alone.
+    pub cert: Option<String>,
+    /// The chain file.
+    pub chain: Option<String>,
+    /// The key file.
+    pub key: Option<String>,
+    /// The root of its chain.
+    pub ca: Option<String>,
+}
+
+impl CertSpec {
+    /// The PEM files written for the certificate `name`: the defaults, or
+    /// what its `files:` names (a layout, then single names over it).
+    pub fn pem_files(&self, name: &str) -> PemFiles {
+        let Some(files) = &self.files else {
+            return PemFiles {
+                cert: Some(format!("{name}.pem")),
+                chain: self.issuer.is_some().then(|| format!("{name}-chain.pem")),
+                key: Some(format!("{name}.key")),
+                ca: None,
+            };
+        };
+        let mut pem = match files.layout {
+            Some(Layout::KubernetesTls) => PemFiles {
+                cert: None,
+                chain: Some("tls.crt".into()),
+                key: Some("tls.key".into()),
+                ca: Some("ca.crt".into()),
+            },
+            None => PemFiles::default(),
+        };
+        for (slot, given) in [
+            (&mut pem.cert, &files.cert),
+            (&mut pem.chain, &files.chain),
+            (&mut pem.key, &files.key),
+            (&mut pem.ca, &files.ca),
+        ] {
+            if given.is_some() {
+                slot.clone_from(given);
+            }
+        }
+        pem
+    }
+
+    /// Every file written for the certificate `name`.
+    pub fn file_names(&self, name: &str) -> Vec<String> {
+        let pem = self.pem_files(name);
+        let mut out: Vec<String> = [pem.cert, pem.chain, pem.key, pem.ca]
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Some(files) = &self.files {
+            for store in files.keystores.iter().chain(&files.truststores) {
+                out.push(store.file.clone());
+            }
+        }
+        out
+    }
 }
 
 fn default_not_before() -> i64 {
@@ -101,6 +245,7 @@ impl CertSpec {
             usage: Usage::default(),
             chain: ChainShape::default(),
             defect: None,
+            files: None,
         }
     }
 

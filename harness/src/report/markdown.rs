@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::matrix::{grids, mark};
+use super::matrix::{differs, grids, mark};
 use super::Totals;
 use crate::engine::CaseResult;
 
@@ -18,22 +18,31 @@ pub fn markdown(results: &[CaseResult]) -> String {
     for grid in grids(results) {
         let _ = writeln!(out, "## {}\n", grid.title);
         let mut header: Vec<String> = grid.row_axes.clone();
-        header.extend(
-            grid.columns
-                .iter()
-                .map(|c| format!("{}={c}", grid.column_axis)),
-        );
+        header.extend(grid.columns.iter().cloned());
         let _ = writeln!(out, "| {} |", header.join(" | "));
         let _ = writeln!(out, "|{}", " --- |".repeat(header.len()));
         for (labels, cells) in &grid.rows {
             let mut row = labels.clone();
-            row.extend(cells.iter().map(|c| match c {
-                Some(r) => format!(
-                    "{} {}",
-                    mark(&r.verdict),
-                    r.actual.as_ref().map(|a| a.outcome.id()).unwrap_or_else(|| "-".into())
-                ),
-                None => String::new(),
+            row.extend(cells.iter().map(|cell| {
+                let runs: Vec<String> = cell
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} {}",
+                            mark(&r.verdict),
+                            r.actual
+                                .as_ref()
+                                .map(|a| a.outcome.id())
+                                .unwrap_or_else(|| "-".into())
+                        )
+                    })
+                    .collect();
+                let joined = runs.join(" / ");
+                if differs(cell) {
+                    format!("≠ {joined}")
+                } else {
+                    joined
+                }
             }));
             let _ = writeln!(out, "| {} |", row.join(" | "));
         }

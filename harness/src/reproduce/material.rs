@@ -181,14 +181,19 @@ impl Material {
                     .map(str::to_string),
             );
         }
+        // The referenced certificate file: a leaf, or else a self-signed
+        // certificate served as it is (users do serve those).
         let named = |refs: &[String]| -> Option<(String, Vec<CertInfo>)> {
-            refs.iter().find_map(|r| {
-                let file = r.rsplit('/').next().unwrap_or(r);
-                certs
-                    .iter()
-                    .find(|(name, infos)| name == file && infos.first().is_some_and(|c| !c.ca))
-                    .cloned()
-            })
+            let find = |accept: &dyn Fn(&CertInfo) -> bool| {
+                refs.iter().find_map(|r| {
+                    let file = r.rsplit('/').next().unwrap_or(r);
+                    certs
+                        .iter()
+                        .find(|(name, infos)| name == file && infos.first().is_some_and(accept))
+                        .cloned()
+                })
+            };
+            find(&|c| !c.ca).or_else(|| find(&|c| c.subject == c.issuer))
         };
         let mut m = Material::default();
         match named(&server_refs) {
@@ -356,6 +361,14 @@ fn collect(value: &Value, in_client: bool, server: &mut Vec<String>, client: &mu
 /// certificate (a file with that certificate first, preferring one alone).
 fn issuer_file(certs: &[(String, Vec<CertInfo>)], chain: &[CertInfo]) -> Option<String> {
     let last = chain.last()?;
+    if chain.len() == 1 && last.subject == last.issuer {
+        // A self-signed certificate is its own CA: the client trusts the file itself.
+        return certs
+            .iter()
+            .filter(|(_, infos)| infos.len() == 1 && infos[0].subject == last.subject)
+            .map(|(name, _)| name.clone())
+            .min_by_key(|name| name.len());
+    }
     let mut candidates: Vec<&(String, Vec<CertInfo>)> = certs
         .iter()
         .filter(|(_, infos)| {
@@ -464,5 +477,18 @@ mod tests {
                 "{var} is not in VARIABLES"
             );
         }
+    }
+
+    #[test]
+    fn a_self_signed_served_certificate_is_its_own_ca() {
+        let r = report(
+            "area: zeebe-client\ntitle: t\nreported-error: x\nsetup:\n  gateway: {env: {ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH: self.pem}}\n  client: {kind: zbctl}\ngenerate:\n  self: {sans: [localhost]}\n",
+        );
+        let m = Material::of(&r, Path::new("report.yaml")).unwrap();
+        assert_eq!(
+            m.vars.get("server-ca").map(String::as_str),
+            Some("self.pem"),
+            "{m:?}"
+        );
     }
 }

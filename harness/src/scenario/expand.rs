@@ -8,6 +8,7 @@ use serde_yaml_ng::Value;
 
 use super::schema::{OneOrMany, ScenarioFile};
 use crate::error::HarnessError;
+use crate::hosts::Hosts;
 use crate::outcome::Outcome;
 use crate::pki::PkiSpec;
 
@@ -35,6 +36,8 @@ pub struct Case {
     pub labels: Vec<(String, String)>,
     /// Certificates to write into the case directory.
     pub pki: Arc<PkiSpec>,
+    /// Host names every client of the case resolves to the nodes.
+    pub hosts: Arc<Hosts>,
     /// The merged case body, checked by the area.
     pub body: Value,
     /// What must happen.
@@ -216,6 +219,8 @@ fn expand(
     }
 
     let pki = Arc::new(file.pki.clone());
+    file.hosts.check(file_name)?;
+    let hosts = Arc::new(file.hosts.clone());
     let mut cases = Vec::new();
     let mut ids = BTreeSet::new();
     if !axes.is_empty() {
@@ -259,6 +264,7 @@ fn expand(
                     source: path.to_path_buf(),
                     labels,
                     pki: pki.clone(),
+                    hosts: hosts.clone(),
                     body,
                     expect: Expectation {
                         outcome: rule.outcome.clone(),
@@ -310,6 +316,7 @@ fn expand(
             source: path.to_path_buf(),
             labels: Vec::new(),
             pki: pki.clone(),
+            hosts: hosts.clone(),
             body,
             expect: Expectation {
                 outcome: single.outcome.clone(),

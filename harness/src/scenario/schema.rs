@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value};
 
+use crate::hosts::Hosts;
 use crate::outcome::Outcome;
 use crate::pki::PkiSpec;
 
@@ -19,6 +20,10 @@ pub struct ScenarioFile {
     /// Certificates every case of the file gets, written to the case directory.
     #[serde(default)]
     pub pki: PkiSpec,
+    /// The user's host names and the addresses they resolve to for every
+    /// client of the file's cases (see [`crate::hosts`]).
+    #[serde(default)]
+    pub hosts: Hosts,
     /// The case body every expanded case starts from.
     #[serde(default)]
     pub base: Value,
