@@ -45,6 +45,10 @@ pub struct Entry {
     /// certificates it needs), tried one at a time by `tlsmatrix reproduce`.
     #[serde(default)]
     pub remedies: Vec<Remedy>,
+    /// Why the entry has no `remedies`: the fix is outside what a case body
+    /// can express (another program holds the port, a product version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_remedy: Option<String>,
     /// Regular expressions for words around an error that point to this entry
     /// rather than to another with the same signature (`token` for the token
     /// server's certificate, `upstream` for a proxy's backend). Used only to

@@ -37,6 +37,7 @@ use crate::outcome::Outcome;
 use crate::pki::PkiSpec;
 use crate::redact::redact;
 use crate::scenario::{deep_merge, Case, Expectation};
+use serde_yaml_ng::Value;
 
 mod material;
 pub use material::{Material, VARIABLES};
@@ -546,8 +547,53 @@ fn case_for(
     }
 }
 
-/// A patch as `setup.key.path: value` lines, one per leaf.
+/// Deep-merges a remedy's patch over a case body. A key `*` in the patch
+/// stands for every key the body has at that place (`nodes: { "*": ... }`:
+/// every node of a cluster, whatever the user named them).
+pub fn apply_patch(body: &mut Value, patch: &Value) {
+    let concrete = each_key(patch, body);
+    deep_merge(body, &concrete);
+}
+
+fn each_key(patch: &Value, body: &Value) -> Value {
+    let Value::Mapping(map) = patch else {
+        return patch.clone();
+    };
+    let mut out = serde_yaml_ng::Mapping::new();
+    for (k, v) in map {
+        if k.as_str() == Some("*") {
+            for (bk, bv) in body.as_mapping().into_iter().flatten() {
+                let each = each_key(v, bv);
+                match out.get_mut(bk) {
+                    Some(existing) => deep_merge(existing, &each),
+                    None => {
+                        out.insert(bk.clone(), each);
+                    }
+                }
+            }
+        } else {
+            let sub = body.get(k).unwrap_or(&Value::Null);
+            if v.is_null() && sub.is_null() {
+                // Removing what is not there: nothing to say, nothing to insert.
+                continue;
+            }
+            out.insert(k.clone(), each_key(v, sub));
+        }
+    }
+    Value::Mapping(out)
+}
+
+/// A patch as `setup.key.path: value` lines, one per leaf; the value of a
+/// secret or password (from the report's own setup) is not repeated.
 fn change_lines(prefix: &str, value: &serde_yaml_ng::Value) -> Vec<String> {
+    let last = prefix.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    if ["secret", "password", "jaas"]
+        .iter()
+        .any(|w| last.contains(w))
+        && !value.is_mapping()
+    {
+        return vec![format!("{prefix}: (the one in your setup)")];
+    }
     match value {
         serde_yaml_ng::Value::Mapping(map) => map
             .iter()
@@ -560,6 +606,7 @@ fn change_lines(prefix: &str, value: &serde_yaml_ng::Value) -> Vec<String> {
             })
             .collect(),
         serde_yaml_ng::Value::String(s) if s.is_empty() => vec![format!("{prefix}: (unset)")],
+        serde_yaml_ng::Value::Null => vec![format!("{prefix}: (removed)")],
         other => {
             let text = serde_yaml_ng::to_string(other).unwrap_or_default();
             vec![format!("{prefix}: {}", text.trim())]
@@ -646,7 +693,7 @@ pub async fn reproduce(path: &Path, options: &RunOptions) -> Result<Reproduction
                 }
             };
             let mut body = report.setup.clone();
-            deep_merge(&mut body, &patch);
+            apply_patch(&mut body, &patch);
             let mut pki = report.generate.clone();
             pki.certs.extend(remedy.pki.certs.clone());
             let case = case_for(&report, path, body, pki, &format!("remedy-{}", i + 1));

@@ -585,6 +585,37 @@ fn reproduce_confirms_each_fixture_report_and_finds_the_fix(
     assert!(lines.next().is_some_and(|l| l.starts_with(fix)), "{stdout}");
 }
 
+/// Every catalogue entry with remedies has a report of its own,
+/// `fixtures/reports/remedies/<area>/<entry>.yaml`, built with fast peers:
+/// `reproduce` confirms it and one of the entry's remedies connects, so the
+/// remedies are shown to work on real peers, not only to parse.
+#[rstest]
+fn reproduce_finds_a_working_remedy_for_each_remedy_report(
+    #[files("../fixtures/reports/remedies/*/*.yaml")] report: PathBuf,
+) {
+    let area = report.parent().and_then(Path::file_name).unwrap();
+    let stem = report.file_stem().unwrap();
+    let entry = format!("{}::{}", area.to_string_lossy(), stem.to_string_lossy());
+    let out = run_tlsmatrix(
+        &["reproduce", &report.display().to_string()],
+        &workspace(),
+        &[],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("REPRODUCED: {entry}").as_str()),
+        "{stdout}"
+    );
+    let fix = lines.next().unwrap_or("");
+    assert!(
+        fix.starts_with("FIX: ") && !fix.starts_with("FIX: none of"),
+        "{stdout}"
+    );
+}
+
 /// A report may quote a node's log instead of the client's text, or give an
 /// outcome (`expect:`) for a silent misconfiguration; a text that lands on
 /// the same outcome through another case is said as such.

@@ -142,3 +142,87 @@ fn every_entry_is_reachable() {
         "no signature, no family: {unreachable:?}"
     );
 }
+
+/// Every catalogue entry says how to fix it as data (`remedies`) or why no
+/// case body can (`no-remedy`); a remedy uses only the report's material
+/// variables (and the areas' own run-time placeholders), and its patch,
+/// merged over each case of its entry (or the area's first case), is a body
+/// the area's schema accepts. Runs no peer.
+#[test]
+fn every_entry_has_remedies_that_fit_its_area() {
+    use tlsmatrix::reproduce::{apply_patch, Material, VARIABLES};
+    // Replaced by the areas at run time, not by the report's material.
+    const PLACEHOLDERS: &[&str] = &["backend", "token-url"];
+    let token = regex::Regex::new(r"\{([A-Za-z_-]+)(:[A-Z_]+)?\}").unwrap();
+    let mut material = Material::default();
+    for (var, _) in VARIABLES {
+        let sample = match *var {
+            "gateway-protocol" | "client-protocol" => "SASL_SSL".to_string(),
+            _ => format!("x-{var}"),
+        };
+        material.vars.insert(*var, sample);
+    }
+    let scenarios = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for area in tlsmatrix::areas::registry() {
+        let cases = tlsmatrix::scenario::load_paths(&[scenarios.join(area.name())])
+            .expect("the area's scenarios load");
+        for entry in area.catalogue().entries() {
+            match (entry.remedies.is_empty(), &entry.no_remedy) {
+                (true, None) => {
+                    problems.push(format!("{}: neither remedies nor no-remedy", entry.id))
+                }
+                (false, Some(_)) => {
+                    problems.push(format!("{}: both remedies and no-remedy", entry.id))
+                }
+                _ => {}
+            }
+            let mut bases: Vec<_> = cases
+                .iter()
+                .filter(|c| c.expect.entry.as_deref() == Some(entry.id.as_str()))
+                .collect();
+            if bases.is_empty() {
+                bases.extend(cases.first());
+            }
+            for remedy in &entry.remedies {
+                let text = format!(
+                    "{} {}",
+                    remedy.name,
+                    serde_yaml_ng::to_string(&remedy.patch).unwrap()
+                );
+                for cap in token.captures_iter(&text) {
+                    let var = &cap[1];
+                    let known =
+                        VARIABLES.iter().any(|(v, _)| *v == var) || PLACEHOLDERS.contains(&var);
+                    if !known {
+                        problems.push(format!(
+                            "{}: remedy {:?} uses {{{var}}}, not a material variable",
+                            entry.id, remedy.name
+                        ));
+                    }
+                }
+                let patch = material
+                    .substitute(&remedy.patch)
+                    .expect("every variable set");
+                for base in &bases {
+                    let mut case = (*base).clone();
+                    apply_patch(&mut case.body, &patch);
+                    let mut pki = (*case.pki).clone();
+                    pki.certs.extend(remedy.pki.certs.clone());
+                    case.pki = std::sync::Arc::new(pki);
+                    checked += 1;
+                    if let Err(e) = area.check(&case) {
+                        problems.push(format!(
+                            "{}: remedy {:?} over {}: {e}",
+                            entry.id, remedy.name, case.id
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} patched bodies checked");
+    problems.dedup();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

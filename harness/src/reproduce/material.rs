@@ -4,7 +4,10 @@
 //! signed each; the names a certificate really carries. Remedies name these
 //! as `{server-ca}`, `{server-chain}`, `{server-name}`, `{server-ip}` and
 //! `{client-ca}`, so a fix is a change to the user's configuration with the
-//! user's file names, not a generic sentence.
+//! user's file names, not a generic sentence. Settings the setup itself holds
+//! (the audience the gateway expects, a client registered at the token
+//! server, a Kafka tenant, user or master credential) are variables too
+//! ([`SETUP_VARIABLES`]), so a fix makes both sides agree with what is there.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -50,6 +53,93 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "client-ca",
         "the CA certificate file that signed the client's certificate",
+    ),
+    (
+        "token-audience",
+        "the audience the gateway's interceptor expects",
+    ),
+    ("client-id", "a client id registered at the token server"),
+    ("client-secret", "that client's secret at the token server"),
+    ("kafka-user", "the SASL user name the Kafka client sends"),
+    (
+        "gateway-protocol",
+        "the Kafka gateway's listener protocol (GATEWAY_SECURITY_PROTOCOL)",
+    ),
+    ("client-protocol", "the Kafka client's security.protocol"),
+    ("kafka-tenant", "a tenant the Kafka gateway has"),
+    (
+        "master-username",
+        "the Kafka gateway's admin API user (JWT_AUTH_MASTER_USERNAME)",
+    ),
+    (
+        "master-password",
+        "the Kafka gateway's admin API password (JWT_AUTH_MASTER_PASSWORD)",
+    ),
+    ("backend-user", "a user the Kafka backend has"),
+    (
+        "backend-password",
+        "that user's password at the Kafka backend",
+    ),
+];
+
+/// The variables read from the setup itself: name, where in the case body
+/// (`<key>`/`<value>`: the first entry of a mapping, `<0>`: the first item of
+/// a list), and what is missing when it is absent.
+pub const SETUP_VARIABLES: &[(&str, &[&str], &str)] = &[
+    (
+        "token-audience",
+        &["gateway", "auth", "audience"],
+        "the gateway has no interceptor (gateway.auth.audience)",
+    ),
+    (
+        "client-id",
+        &["token-server", "clients", "<key>"],
+        "the setup registers no client at the token server (token-server.clients)",
+    ),
+    (
+        "client-secret",
+        &["token-server", "clients", "<value>"],
+        "the setup registers no client at the token server (token-server.clients)",
+    ),
+    (
+        "kafka-user",
+        &["client", "username"],
+        "the client sends no SASL user name (client.username)",
+    ),
+    (
+        "gateway-protocol",
+        &["gateway", "env", "GATEWAY_SECURITY_PROTOCOL"],
+        "the setup does not set GATEWAY_SECURITY_PROTOCOL",
+    ),
+    (
+        "client-protocol",
+        &["client", "security-protocol"],
+        "the setup does not set the client's security-protocol",
+    ),
+    (
+        "kafka-tenant",
+        &["gateway", "tenants", "<0>"],
+        "the gateway has no tenant (gateway.tenants)",
+    ),
+    (
+        "master-username",
+        &["gateway", "env", "JWT_AUTH_MASTER_USERNAME"],
+        "the setup does not set JWT_AUTH_MASTER_USERNAME",
+    ),
+    (
+        "master-password",
+        &["gateway", "env", "JWT_AUTH_MASTER_PASSWORD"],
+        "the setup does not set JWT_AUTH_MASTER_PASSWORD",
+    ),
+    (
+        "backend-user",
+        &["backend", "users", "<key>"],
+        "the backend has no users (backend.users)",
+    ),
+    (
+        "backend-password",
+        &["backend", "users", "<value>"],
+        "the backend has no users (backend.users)",
     ),
 ];
 
@@ -168,6 +258,16 @@ impl Material {
                 );
             }
         }
+        for (var, path, missing) in SETUP_VARIABLES {
+            match lookup(&report.setup, path) {
+                Some(value) => {
+                    m.vars.insert(var, value);
+                }
+                None => {
+                    m.missing.insert(var, (*missing).to_string());
+                }
+            }
+        }
         Ok(m)
     }
 
@@ -213,6 +313,25 @@ impl Material {
         }
         Ok(out)
     }
+}
+
+/// The scalar at `path` in `value` (see [`SETUP_VARIABLES`]), as text.
+fn lookup(value: &Value, path: &[&str]) -> Option<String> {
+    let Some((first, rest)) = path.split_first() else {
+        return match value {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+    };
+    let next = match *first {
+        "<key>" => value.as_mapping()?.keys().next()?,
+        "<value>" => value.as_mapping()?.values().next()?,
+        "<0>" => value.as_sequence()?.first()?,
+        key => value.get(key)?,
+    };
+    lookup(next, rest)
 }
 
 /// Strings under `client` go to the client's references, the rest to the server's.
@@ -335,6 +454,29 @@ mod tests {
             .text("{client-ca}")
             .unwrap_err()
             .contains("client presents no certificate"));
+    }
+
+    #[test]
+    fn settings_of_the_setup_are_variables_and_their_absence_is_the_reason() {
+        let r = report(
+            "area: zeebe-auth\ntitle: t\nreported-error: x\nsetup:\n  token-server: {clients: {worker: w0rker}}\n  gateway: {auth: {audience: zeebe-api}}\n  client: {kind: zbctl}\n",
+        );
+        let m = Material::of(&r, Path::new("report.yaml")).unwrap();
+        assert_eq!(
+            m.text("{client-id}:{client-secret}@{token-audience}")
+                .unwrap(),
+            "worker:w0rker@zeebe-api"
+        );
+        assert!(m
+            .text("{kafka-tenant}")
+            .unwrap_err()
+            .contains("gateway.tenants"));
+        for (var, _, _) in SETUP_VARIABLES {
+            assert!(
+                VARIABLES.iter().any(|(v, _)| v == var),
+                "{var} is not in VARIABLES"
+            );
+        }
     }
 
     #[test]
