@@ -75,9 +75,14 @@ pub fn label_containers(mut case: Case) -> Case {
         case.labels
             .push(("backend".to_string(), "containers".to_string()));
     }
-    case.id = match case.id.strip_suffix(".embedded") {
-        Some(stem) => format!("{stem}.containers"),
-        None => format!("{}.containers", case.id),
+    // A release suffix (`@8.4.0`) stays last.
+    let (id, release) = match case.id.split_once('@') {
+        Some((id, release)) => (id.to_string(), format!("@{release}")),
+        None => (case.id.clone(), String::new()),
+    };
+    case.id = match id.strip_suffix(".embedded") {
+        Some(stem) => format!("{stem}.containers{release}"),
+        None => format!("{id}.containers{release}"),
     };
     case
 }

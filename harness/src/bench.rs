@@ -112,8 +112,13 @@ pub async fn bench(
         for _ in 0..5 {
             let t = Instant::now();
             if let crate::nodes::oracle::OracleStart::Ready(oracle) =
-                crate::nodes::oracle::NettyOracle::start(None, &Default::default(), dir.path())
-                    .await?
+                crate::nodes::oracle::NettyOracle::start(
+                    None,
+                    &Default::default(),
+                    dir.path(),
+                    None,
+                )
+                .await?
             {
                 oracle_starts.push(t.elapsed());
                 oracle.stop().await;

@@ -62,6 +62,13 @@ pub struct Entry {
     /// classify a run, so our own runs keep their specific signatures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub families: Vec<String>,
+    /// The first product release the entry holds for (inclusive); a run of
+    /// an older release does not classify into it (see [`crate::version`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// The first product release the entry no longer holds for (exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// A line that says a connection failed without saying why (`UNAVAILABLE: io
@@ -98,6 +105,10 @@ pub struct Remedy {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct CatalogueFile {
     area: String,
+    /// The product releases the area models, oldest first; the newest is the
+    /// default of `tlsmatrix run` (none: the area models one snapshot).
+    #[serde(default)]
+    versions: Vec<String>,
     /// Regular expressions for words that show a pasted text comes from this
     /// area's products (a client, a node, a log format).
     #[serde(default)]
@@ -118,12 +129,15 @@ struct Compiled {
     context: Vec<Regex>,
     /// The family signatures: (pattern, compiled).
     family: Vec<(String, Regex)>,
+    /// The releases the entry holds for.
+    span: crate::version::Span,
 }
 
 /// A loaded catalogue: entries with compiled signatures.
 #[derive(Debug)]
 pub struct Catalogue {
     entries: Vec<Compiled>,
+    versions: Vec<crate::version::ProductVersion>,
     reveals: Vec<Regex>,
     undecided: Vec<(Undecided, Regex)>,
 }
@@ -173,7 +187,19 @@ impl Catalogue {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut families = std::collections::BTreeMap::new();
+        let mut versions = Vec::new();
         for (name, file) in &parsed {
+            for v in &file.versions {
+                let Some(version) = crate::version::ProductVersion::parse(v) else {
+                    return Err(HarnessError::invalid(
+                        *name,
+                        "versions",
+                        format!("{v:?} is not a release number"),
+                        "write releases such as 8.4.1",
+                    ));
+                };
+                versions.push(version);
+            }
             for (family, patterns) in &file.families {
                 let compiled = compile(name, &format!("families.{family}"), patterns)?;
                 families.insert(
@@ -222,11 +248,18 @@ impl Catalogue {
                     };
                     family.extend(patterns.iter().cloned());
                 }
+                let span = crate::version::Span::parse(
+                    name,
+                    &entry.id,
+                    entry.since.as_deref(),
+                    entry.until.as_deref(),
+                )?;
                 entries.push(Compiled {
                     entry,
                     signatures: regexes,
                     context,
                     family,
+                    span,
                 });
             }
             reveals.extend(compile(name, "reveals", &file.reveals)?);
@@ -239,11 +272,29 @@ impl Catalogue {
                 undecided.push((u, r.into_iter().next().expect("one pattern")));
             }
         }
+        versions.sort();
+        versions.dedup();
         Ok(Self {
             entries,
+            versions,
             reveals,
             undecided,
         })
+    }
+
+    /// The product releases the area models, oldest first (empty: one
+    /// unversioned snapshot).
+    pub fn versions(&self) -> &[crate::version::ProductVersion] {
+        &self.versions
+    }
+
+    /// The releases an entry holds for (every release for an unknown id).
+    pub fn span(&self, id: &str) -> crate::version::Span {
+        self.entries
+            .iter()
+            .find(|c| c.entry.id == id)
+            .map(|c| c.span.clone())
+            .unwrap_or_default()
     }
 
     /// The catalogue of one area's YAML text followed by the common entries.
@@ -262,12 +313,27 @@ impl Catalogue {
     }
 
     /// Classifies a failure text: the first entry with a matching signature.
+    /// Every entry is tried, whatever release it holds for (a pasted text
+    /// does not say its release); a run uses [`Self::classify_text_at`].
     pub fn classify_text(&self, text: &str) -> Classification {
+        self.classify_text_at(text, None)
+    }
+
+    /// [`Self::classify_text`] for a run against one product release: entries
+    /// whose `since`/`until` exclude it are passed over.
+    pub fn classify_text_at(&self, text: &str, version: Option<&str>) -> Classification {
         let text = text.trim();
+        let version = version.and_then(crate::version::ProductVersion::parse);
         for Compiled {
-            entry, signatures, ..
+            entry,
+            signatures,
+            span,
+            ..
         } in &self.entries
         {
+            if version.as_ref().is_some_and(|v| !span.contains(v)) {
+                continue;
+            }
             if signatures.iter().any(|r| r.is_match(text)) {
                 return Classification {
                     outcome: entry.outcome.clone(),

@@ -198,6 +198,14 @@ struct SelectArgs {
     /// nodes in containers of the reference image (needs a Docker engine).
     #[arg(long, default_value = "embedded")]
     backend: String,
+    /// The product release the cases run against: one an area models
+    /// (`tlsmatrix catalogue` lists them), `changed` (the newest plus the
+    /// older releases' cases whose expectation differs, as nextest runs) or
+    /// `all` (every case at every release). Default: each area's newest
+    /// release. An older release runs only the cases whose expectation
+    /// differs for it; their ids end `@<release>`.
+    #[arg(long, value_name = "RELEASE", value_parser = crate::version::Selection::parse)]
+    product_version: Option<crate::version::Selection>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -319,7 +327,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
                 ExitCode::from(1)
             })
         }
-        Command::Drift(select) => {
+        Command::Drift(mut select) => {
+            // Every release whose texts differ, unless one is asked for.
+            select
+                .product_version
+                .get_or_insert(crate::version::Selection::Changed);
             let cases = select_cases(&select)?;
             let rt = runtime()?;
             let drifts = rt.block_on(crate::drift::drift(&cases, &RunOptions::from_env()))?;
@@ -373,14 +385,30 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
         }
         Command::Catalogue => {
             for area in crate::areas::registry() {
-                for e in area.catalogue().entries() {
+                let versions = area.catalogue().versions();
+                if !versions.is_empty() {
+                    let list: Vec<String> = versions.iter().map(|v| v.to_string()).collect();
                     println!(
-                        "{} [{}] -> {}",
+                        "{} models releases: {} (default: {})",
+                        area.name(),
+                        list.join(", "),
+                        list.last().map_or("", String::as_str)
+                    );
+                }
+                for e in area.catalogue().entries() {
+                    let span = area.catalogue().span(&e.id).describe();
+                    println!(
+                        "{} [{}{}] -> {}",
                         e.id,
                         if e.documented {
                             "documented"
                         } else {
                             "observed"
+                        },
+                        if span.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {span}")
                         },
                         e.outcome.id()
                     );
@@ -446,6 +474,7 @@ fn select_cases(select: &SelectArgs) -> Result<Vec<Case>, HarnessError> {
     };
     let cases = scenario::load_paths(&paths)?;
     engine::check_cases(&cases)?;
+    let cases = crate::version::select(cases, &select.product_version.clone().unwrap_or_default())?;
     let cases: Vec<Case> = if select.backend == "containers" {
         crate::containers::locate_docker()?;
         cases.into_iter().filter_map(on_containers).collect()

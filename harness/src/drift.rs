@@ -45,7 +45,12 @@ pub async fn drift(cases: &[Case], options: &RunOptions) -> Result<Vec<Drift>, H
                 .filter(|c| {
                     c.area == area.name() && c.expect.entry.as_deref() == Some(entry.id.as_str())
                 })
-                .filter(|c| per_client.insert(c.label("client").unwrap_or(&c.id).to_string()))
+                .filter(|c| {
+                    // One per client and release: an entry that holds for
+                    // some releases only shows each release's texts.
+                    let client = c.label("client").unwrap_or(&c.id);
+                    per_client.insert(format!("{client}{}", release_suffix(c)))
+                })
                 .cloned()
                 .map(Arc::new)
                 .collect();
@@ -53,17 +58,22 @@ pub async fn drift(cases: &[Case], options: &RunOptions) -> Result<Vec<Drift>, H
             let mut today = BTreeMap::new();
             for r in results {
                 let Some(obs) = &r.observation else { continue };
-                if today.contains_key(&obs.peer) {
+                let peer = format!("{}{}", obs.peer, release_suffix(&r.case));
+                if today.contains_key(&peer) {
                     continue;
                 }
                 let text = obs.text().to_string();
-                let matches = area.catalogue().classify_text(&text).entry.as_deref()
+                let matches = area
+                    .catalogue()
+                    .classify_text_at(&text, r.case.version.as_deref())
+                    .entry
+                    .as_deref()
                     == Some(entry.id.as_str());
                 let same = entry
                     .documented_messages
                     .iter()
                     .any(|d| d.trim() == text.trim());
-                today.insert(obs.peer.clone(), (text, matches, same));
+                today.insert(peer, (text, matches, same));
             }
             let documented = entry
                 .documented_messages
@@ -82,6 +92,15 @@ pub async fn drift(cases: &[Case], options: &RunOptions) -> Result<Vec<Drift>, H
         }
     }
     Ok(out)
+}
+
+/// `@<release>` for a case run against an older release than its area's
+/// newest (its id says so), else nothing.
+fn release_suffix(case: &Case) -> String {
+    case.id
+        .split_once('@')
+        .map(|(_, release)| format!("@{release}"))
+        .unwrap_or_default()
 }
 
 /// Human text, one block per documented case.

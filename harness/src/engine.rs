@@ -159,7 +159,7 @@ async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessEr
         crate::pki::write_file(&target, &bytes, mode)?;
     }
     let observation = area.run(case, dir.path(), &pki).await?;
-    let actual = classify(area, &observation);
+    let actual = classify_at(area, &observation, case.version.as_deref());
     result.verdict = if verdict_holds(&case.expect, &actual) {
         Verdict::Passed
     } else {
@@ -172,6 +172,16 @@ async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessEr
 
 /// Classifies an observation with the area's catalogue.
 pub fn classify(area: &dyn areas::Area, observation: &Observation) -> Classification {
+    classify_at(area, observation, None)
+}
+
+/// [`classify`] for a run against one product release: catalogue entries
+/// whose `since`/`until` exclude it are passed over.
+pub fn classify_at(
+    area: &dyn areas::Area,
+    observation: &Observation,
+    version: Option<&str>,
+) -> Classification {
     if let Some(outcome) = &observation.direct {
         return Classification {
             outcome: outcome.clone(),
@@ -183,7 +193,9 @@ pub fn classify(area: &dyn areas::Area, observation: &Observation) -> Classifica
             outcome: Outcome::Connected { brokers },
             entry: None,
         },
-        None => area.catalogue().classify_text(observation.text()),
+        None => area
+            .catalogue()
+            .classify_text_at(observation.text(), version),
     }
 }
 

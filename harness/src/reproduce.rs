@@ -544,6 +544,8 @@ fn case_for(
             .iter()
             .map(|(n, p)| (n.clone(), base.join(p)))
             .collect(),
+        version: None,
+        alternatives: Vec::new(),
     }
 }
 

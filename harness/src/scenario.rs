@@ -10,5 +10,5 @@
 mod expand;
 mod schema;
 
-pub use expand::{deep_merge, load_file, load_paths, load_str, Case, Expectation};
+pub use expand::{deep_merge, load_file, load_paths, load_str, Alternative, Case, Expectation};
 pub use schema::{OneOrMany, Rule, ScenarioFile, SingleCase};

@@ -146,6 +146,7 @@ fn node(name: &str, dir: &Path, chain: &str, key: &str) -> NodeSpec {
             },
             workdir: dir.to_path_buf(),
             source: "oracle".to_string(),
+            runtime: tlsmatrix::version::ProductRuntime::default(),
         },
         gossip_port_of: None,
     }

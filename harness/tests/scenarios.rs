@@ -13,7 +13,7 @@ use std::sync::Arc;
 use libtest_mimic::{Arguments, Failed, Trial};
 use tlsmatrix::engine::{self, RunOptions, Verdict};
 use tlsmatrix::scenario::{self, Case};
-use tlsmatrix::{areas, report};
+use tlsmatrix::{areas, report, version};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -182,8 +182,11 @@ fn verdict(problems: Vec<String>) -> Result<(), Failed> {
 fn main() {
     let args = Arguments::from_args();
     let options = RunOptions::from_env();
+    // The newest release of every case, and the older releases' cases whose
+    // expectation differs, so both sides of a version change are tested.
     let cases = match scenario::load_paths(&[workspace().join("scenarios")])
         .and_then(|cases| engine::check_cases(&cases).map(|()| cases))
+        .and_then(|cases| version::select(cases, &version::Selection::Changed))
     {
         Ok(cases) => cases,
         Err(e) => {

@@ -337,6 +337,7 @@ async fn run_embedded(
         }
     };
     let mut settings = GatewaySettings::from_properties(body.gateway.mode, &props, workdir)?;
+    settings.runtime = crate::version::ProductRuntime::of(case.version.as_deref());
     settings.host = "127.0.0.1".to_string();
     settings.port = 0;
     let gateway =
@@ -370,7 +371,14 @@ async fn run_oracle(
         ));
     }
     let config = config_file(body, workdir, "oracle-gateway.yaml")?;
-    match NettyOracle::start(config.as_deref(), &body.gateway.env, workdir).await? {
+    match NettyOracle::start(
+        config.as_deref(),
+        &body.gateway.env,
+        workdir,
+        case.version.as_deref(),
+    )
+    .await?
+    {
         OracleStart::Refused(message) => Ok(refused(message)),
         OracleStart::Ready(oracle) => {
             let result = run_client(body, workdir, oracle.port()).await;

@@ -468,10 +468,14 @@ async fn run_cluster(
     case_dir: &Path,
 ) -> Result<Observation, HarnessError> {
     let source = format!("{}: {}", case.source.display(), case.id);
-    let specs = match node_specs(&source, &body.nodes, case_dir)? {
+    let mut specs = match node_specs(&source, &body.nodes, case_dir)? {
         Ok(specs) => specs,
         Err((node, e)) => return Ok(refused(&node, &e, Vec::new())),
     };
+    let runtime = crate::version::ProductRuntime::of(case.version.as_deref());
+    for spec in &mut specs {
+        spec.settings.runtime = runtime;
+    }
     let cluster = match Cluster::start(&specs).await? {
         ClusterStart::Ready(cluster) => cluster,
         ClusterStart::NodeFailed(failure) => {

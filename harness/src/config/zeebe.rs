@@ -59,6 +59,9 @@ pub struct GatewaySettings {
     pub security: GatewaySecurity,
     /// Where the settings came from, for messages.
     pub source: String,
+    /// The modelled release's runtime (how it reads keys); the newest
+    /// modelled release unless a case names another.
+    pub runtime: crate::version::ProductRuntime,
 }
 
 impl GatewaySettings {
@@ -71,6 +74,7 @@ impl GatewaySettings {
             port: 0,
             security: GatewaySecurity::default(),
             source: "tlsmatrix".to_string(),
+            runtime: crate::version::ProductRuntime::default(),
         }
     }
 
@@ -138,6 +142,7 @@ impl GatewaySettings {
                 private_key_path: path("security.privateKeyPath")?,
             },
             source: props.source().to_string(),
+            runtime: crate::version::ProductRuntime::default(),
         };
         settings.validate()?;
         Ok(settings)

@@ -533,6 +533,7 @@ mod tests {
                     }),
                 },
                 workdir: dir.to_path_buf(),
+                runtime: crate::version::ProductRuntime::default(),
                 source: "test".to_string(),
             },
             gossip_port_of: None,

@@ -274,7 +274,7 @@ impl GatewayNode {
             // reported against certificateChainPath even when both keys name
             // the same file.
             pki::read_certificates(chain).map_err(|e| in_setting("certificateChainPath", e))?;
-            Some(tls_acceptor(chain, key).map_err(|e| {
+            Some(tls_acceptor(chain, key, settings.runtime).map_err(|e| {
                 let setting = match &e {
                     HarnessError::Material { path, .. } | HarnessError::Io { path, .. }
                         if path == chain =>
@@ -380,11 +380,19 @@ impl GatewayNode {
     }
 }
 
-/// grpc-java's `useTransportSecurity` reads the key with Netty, which takes
-/// PKCS#8 only (`BEGIN PRIVATE KEY`) and tries the RSA, DSA and EC key
-/// factories: PKCS#1, SEC1 and Ed25519 keys make the gateway refuse to start
-/// (measured on the netty-oracle).
-pub(crate) fn netty_accepts_key(key: &std::path::Path) -> Result<(), HarnessError> {
+/// grpc-java's `useTransportSecurity` reads the key with Netty. Without
+/// BouncyCastle on the class path (Zeebe 8.4.0) Netty takes PKCS#8 only
+/// (`BEGIN PRIVATE KEY`) and tries the RSA, DSA and EC key factories:
+/// PKCS#1, SEC1 and Ed25519 keys make the gateway refuse to start. With it
+/// (8.4.1 and later), `BouncyCastlePemReader` reads PKCS#1 and SEC1 too.
+/// Both measured on the netty-oracle built on each release's runtime. An
+/// Ed25519 key is still refused here: the product starts with it under
+/// BouncyCastle and fails every handshake, which the reference does not
+/// model yet (the scenarios skip that case with the measured facts).
+pub(crate) fn netty_accepts_key(
+    key: &std::path::Path,
+    runtime: crate::version::ProductRuntime,
+) -> Result<(), HarnessError> {
     use pkcs8::der::Decode;
     use rustls::pki_types::PrivateKeyDer;
     const RSA: &str = "1.2.840.113549.1.1.1";
@@ -414,6 +422,7 @@ pub(crate) fn netty_accepts_key(key: &std::path::Path) -> Result<(), HarnessErro
                 Err(refuse(&format!("key algorithm {oid}")))
             }
         }
+        PrivateKeyDer::Pkcs1(_) | PrivateKeyDer::Sec1(_) if runtime.bouncycastle => Ok(()),
         PrivateKeyDer::Pkcs1(_) => Err(refuse("a PKCS#1 RSA PRIVATE KEY")),
         PrivateKeyDer::Sec1(_) => Err(refuse("a SEC1 EC PRIVATE KEY")),
         _ => Err(refuse("an unknown key encoding")),
@@ -423,8 +432,9 @@ pub(crate) fn netty_accepts_key(key: &std::path::Path) -> Result<(), HarnessErro
 fn tls_acceptor(
     chain: &std::path::Path,
     key: &std::path::Path,
+    runtime: crate::version::ProductRuntime,
 ) -> Result<TlsAcceptor, HarnessError> {
-    netty_accepts_key(key)?;
+    netty_accepts_key(key, runtime)?;
     let certified = pki::load_certified_key(chain, key)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)

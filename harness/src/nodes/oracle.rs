@@ -51,14 +51,23 @@ pub struct NettyOracle {
 pub const INSTALL: &str =
     "bash ci/setup (or: bash harness/probes/java/build.sh; needs a JDK 17 and Maven)";
 
-/// The oracle's build: the Java probes' jar.
-fn probe_jar() -> ProbeJar {
-    ProbeJar::new("java")
+/// The oracle's build for one modelled release (the newest when `None`):
+/// `harness/probes/java/target/oracle-<release>`, built by `build.sh` with the
+/// Netty, grpc-java, netty-tcnative and BouncyCastle of
+/// `harness/probes/java/versions/<release>.properties`.
+pub fn probe_jar(release: Option<&str>) -> ProbeJar {
+    let release = release.unwrap_or(crate::version::newest_runtime());
+    ProbeJar::at(
+        ProbeJar::new("java")
+            .target()
+            .join(format!("oracle-{release}")),
+    )
 }
 
-/// The `java` launcher, checked, with the oracle built, or how to get them.
+/// The `java` launcher, checked, with the oracle of the newest modelled
+/// release built, or how to get them.
 pub fn locate() -> Result<PathBuf, HarnessError> {
-    probe_jar().locate("netty-oracle", INSTALL)
+    probe_jar(None).locate("netty-oracle", INSTALL)
 }
 
 /// Keeps the lines an operator reads at INFO: the log header without its
@@ -78,14 +87,17 @@ pub fn operator_lines(stderr: &str) -> Vec<String> {
 impl NettyOracle {
     /// Starts the oracle with `--config config` (relative to `workdir`) and the
     /// gateway's environment, forced onto 127.0.0.1 and a free port.
+    /// `release` picks the build of that release's runtime (the newest
+    /// modelled release when `None`).
     pub async fn start(
         config: Option<&str>,
         env: &EnvMap,
         workdir: &Path,
+        release: Option<&str>,
     ) -> Result<OracleStart, HarnessError> {
         // Keeps log lines written while the shutdown hook drains the server.
         let logging = ["-Djava.util.logging.manager=tlsmatrix.probe.KeepLogsLogManager".into()];
-        let jvm = probe_jar().launch(
+        let jvm = probe_jar(release).launch(
             "netty-oracle",
             INSTALL,
             "tlsmatrix.probe.NettyOracleGateway",

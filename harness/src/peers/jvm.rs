@@ -61,6 +61,12 @@ impl ProbeJar {
         }
     }
 
+    /// A build output elsewhere than `probes/<probe>/target` (the
+    /// netty-oracle of one release: `probes/java/target/oracle-<release>`).
+    pub fn at(target: PathBuf) -> Self {
+        Self { target }
+    }
+
     /// The build directory.
     pub fn target(&self) -> &Path {
         &self.target

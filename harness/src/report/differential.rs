@@ -48,7 +48,10 @@ pub fn reference_of<'a>(
     }
     let n = case.labels.len();
     let reference = cases.into_iter().find(|o| {
-        o.source == case.source && o.labels.len() == n && o.labels[..n - 1] == case.labels[..n - 1]
+        o.source == case.source
+            && o.version == case.version
+            && o.labels.len() == n
+            && o.labels[..n - 1] == case.labels[..n - 1]
     })?;
     (reference.labels[n - 1].1 != *value).then_some(reference)
 }

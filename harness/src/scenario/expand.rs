@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use serde_yaml_ng::Value;
 
-use super::schema::{OneOrMany, ScenarioFile};
+use super::schema::{OneOrMany, Rule, ScenarioFile};
 use crate::error::HarnessError;
 use crate::hosts::Hosts;
 use crate::outcome::Outcome;
 use crate::pki::PkiSpec;
+use crate::version::Span;
 
 /// What a case must do.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +22,17 @@ pub struct Expectation {
     pub entry: Option<String>,
     /// Why, as the file says.
     pub because: Option<String>,
+}
+
+/// One expectation of a case and the product releases it holds for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alternative {
+    /// The releases (`since` / `until` of the rule).
+    pub span: Span,
+    /// What must happen then.
+    pub expect: Expectation,
+    /// Why the case is skipped then, when it is.
+    pub skip: Option<String>,
 }
 
 /// One expanded case, ready to run.
@@ -47,6 +59,13 @@ pub struct Case {
     /// Files copied into the case directory before the nodes start: name in the
     /// case directory and source path (a user's own certificates, `reproduce`).
     pub files: Vec<(String, PathBuf)>,
+    /// The product release the case runs against, once chosen
+    /// ([`crate::version::select`]); `None` for areas that model no releases.
+    pub version: Option<String>,
+    /// Every expectation that may hold for the case, in rule order, up to the
+    /// first that holds for every release; `expect` and `skip` are the first
+    /// until a release is chosen.
+    pub alternatives: Vec<Alternative>,
 }
 
 impl Case {
@@ -245,7 +264,9 @@ fn expand(
                         .collect::<Vec<_>>()
                         .join(".")
                 );
-                let Some(rule) = file.expect.iter().find(|r| matches(&r.when)) else {
+                let rules: Vec<&Rule> = file.expect.iter().filter(|r| matches(&r.when)).collect();
+                let alternatives = alternatives(file_name, &id, &rules)?;
+                let Some(first) = alternatives.first().cloned() else {
                     return Err(HarnessError::invalid(
                         file_name,
                         "expect",
@@ -266,13 +287,11 @@ fn expand(
                     pki: pki.clone(),
                     hosts: hosts.clone(),
                     body,
-                    expect: Expectation {
-                        outcome: rule.outcome.clone(),
-                        entry: rule.entry.clone(),
-                        because: rule.because.clone(),
-                    },
-                    skip: rule.skip.clone(),
+                    expect: first.expect,
+                    skip: first.skip,
                     files: Vec::new(),
+                    version: None,
+                    alternatives,
                 });
             }
             // Next combination, last axis fastest.
@@ -310,6 +329,40 @@ fn expand(
         }
         let mut body = file.base.clone();
         deep_merge(&mut body, &single.body);
+        let key = format!("cases.{}", single.name);
+        let alternatives = match (&single.outcome, single.expect.is_empty()) {
+            (Some(outcome), true) => vec![Alternative {
+                span: Span::default(),
+                expect: Expectation {
+                    outcome: outcome.clone(),
+                    entry: single.entry.clone(),
+                    because: single.because.clone(),
+                },
+                skip: single.skip.clone(),
+            }],
+            (None, false)
+                if single.entry.is_none() && single.because.is_none() && single.skip.is_none() =>
+            {
+                if single.expect.iter().any(|r| !r.when.is_empty()) {
+                    return Err(HarnessError::invalid(
+                        file_name,
+                        format!("{key}.expect.when"),
+                        "a single case has no axes to match",
+                        "drop `when:`; use since/until to tell the releases apart",
+                    ));
+                }
+                alternatives(file_name, &key, &single.expect.iter().collect::<Vec<_>>())?
+            }
+            _ => {
+                return Err(HarnessError::invalid(
+                    file_name,
+                    key,
+                    "a case needs either outcome (with entry/because/skip) or an expect list",
+                    "give one of them",
+                ))
+            }
+        };
+        let first = alternatives[0].clone();
         cases.push(Case {
             id,
             area: file.area.clone(),
@@ -318,16 +371,46 @@ fn expand(
             pki: pki.clone(),
             hosts: hosts.clone(),
             body,
-            expect: Expectation {
-                outcome: single.outcome.clone(),
-                entry: single.entry.clone(),
-                because: single.because.clone(),
-            },
-            skip: single.skip.clone(),
+            expect: first.expect,
+            skip: first.skip,
             files: Vec::new(),
+            version: None,
+            alternatives,
         });
     }
     Ok(cases)
+}
+
+/// The expectations the matching `rules` give, in order, up to and including
+/// the first that holds for every release (later ones could never be chosen).
+fn alternatives(
+    file_name: &str,
+    key: &str,
+    rules: &[&Rule],
+) -> Result<Vec<Alternative>, HarnessError> {
+    let mut out = Vec::new();
+    for rule in rules {
+        let span = Span::parse(
+            file_name,
+            &format!("{key}.expect"),
+            rule.since.as_deref(),
+            rule.until.as_deref(),
+        )?;
+        let always = span.is_always();
+        out.push(Alternative {
+            span,
+            expect: Expectation {
+                outcome: rule.outcome.clone(),
+                entry: rule.entry.clone(),
+                because: rule.because.clone(),
+            },
+            skip: rule.skip.clone(),
+        });
+        if always {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Loads every `*.yaml` file under the given files or folders (sorted), and

@@ -88,6 +88,13 @@ pub struct Rule {
     /// A reason to skip the matched cases instead of running them.
     #[serde(default)]
     pub skip: Option<String>,
+    /// The first product release the rule holds for (inclusive); the rule
+    /// is passed over for older releases (see [`crate::version`]).
+    #[serde(default)]
+    pub since: Option<String>,
+    /// The first product release the rule no longer holds for (exclusive).
+    #[serde(default)]
+    pub until: Option<String>,
 }
 
 /// A hand-written case.
@@ -98,8 +105,9 @@ pub struct SingleCase {
     pub name: String,
     /// Body fragment merged over `base`.
     pub body: Value,
-    /// The expected outcome.
-    pub outcome: Outcome,
+    /// The expected outcome (or give `expect:` alternatives instead).
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
     /// The catalogue entry the outcome must be explained by, if any.
     #[serde(default)]
     pub entry: Option<String>,
@@ -109,4 +117,8 @@ pub struct SingleCase {
     /// A reason to skip the case.
     #[serde(default)]
     pub skip: Option<String>,
+    /// Instead of `outcome`: expectations per product release, first
+    /// holding one wins (each a rule without `when`, with `since`/`until`).
+    #[serde(default)]
+    pub expect: Vec<Rule>,
 }

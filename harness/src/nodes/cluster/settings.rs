@@ -74,6 +74,8 @@ pub struct NodeSettings {
     pub workdir: PathBuf,
     /// Where the settings came from (file name or case), for messages.
     pub source: String,
+    /// The modelled release's runtime (how it reads keys).
+    pub runtime: crate::version::ProductRuntime,
 }
 
 /// The environment variable Spring binds to a dotted key.
@@ -112,6 +114,7 @@ impl NodeSettings {
             },
             workdir: workdir.to_path_buf(),
             source: props.source().to_string(),
+            runtime: crate::version::ProductRuntime::default(),
         };
         settings.validate()?;
         Ok(settings)

@@ -206,11 +206,17 @@ pub fn load(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessError> {
             other => other,
         })
         .map_err(|e| in_setting("certificateChainPath", e))?;
-    if let Some(e) = encrypted_key(&key.resolved).or_else(|| traditional_dsa(&key.resolved)) {
+    // With BouncyCastle (8.4.1+) a traditional DSA key is read like a PKCS#8 one.
+    let traditional = || {
+        (!settings.runtime.bouncycastle)
+            .then(|| traditional_dsa(&key.resolved))
+            .flatten()
+    };
+    if let Some(e) = encrypted_key(&key.resolved).or_else(traditional) {
         return Err(in_setting("privateKeyPath", e));
     }
     // PKCS#8 RSA, EC or DSA only, as Netty's reader (measured).
-    crate::nodes::gateway::netty_accepts_key(&key.resolved)
+    crate::nodes::gateway::netty_accepts_key(&key.resolved, settings.runtime)
         .map_err(|e| in_setting("privateKeyPath", e))?;
     let server = if is_dsa_key(&key.resolved) {
         ServerTls::Fails {

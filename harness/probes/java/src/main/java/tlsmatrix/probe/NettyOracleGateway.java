@@ -78,6 +78,10 @@ public final class NettyOracleGateway {
   private NettyOracleGateway() {}
 
   public static void main(final String[] args) {
+    if (args.length == 1 && "--runtime".equals(args[0])) {
+      printRuntime();
+      return;
+    }
     configureJulLogging();
     final PrintStream err = System.err;
 
@@ -171,6 +175,44 @@ public final class NettyOracleGateway {
     } catch (final InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * {@code --runtime}: the runtime this oracle actually loads, one line per library: {@code NAME
+   * CLASS JAR} (the jar file the class was loaded from, or {@code absent}), then {@code java
+   * VERSION} and {@code openssl AVAILABLE VERSION}. tests/oracle_runtime.rs compares it with the
+   * release's recorded metadata (versions/RELEASE.properties).
+   */
+  static void printRuntime() {
+    final String[][] libraries = {
+      {"netty", "io.netty.handler.ssl.SslContext"},
+      {"grpc", "io.grpc.netty.NettyServerBuilder"},
+      {"tcnative", "io.netty.internal.tcnative.SSL"},
+      {"bcpkix", "org.bouncycastle.openssl.PEMParser"},
+      {"bcprov", "org.bouncycastle.jce.provider.BouncyCastleProvider"},
+    };
+    for (final String[] library : libraries) {
+      String jar = "absent";
+      try {
+        final Class<?> c =
+            Class.forName(library[1], false, NettyOracleGateway.class.getClassLoader());
+        final java.security.CodeSource source = c.getProtectionDomain().getCodeSource();
+        jar =
+            source == null
+                ? "unknown"
+                : new File(source.getLocation().getPath()).getName();
+      } catch (final ClassNotFoundException e) {
+        // absent
+      }
+      System.out.println(library[0] + " " + library[1] + " " + jar);
+    }
+    System.out.println("java " + System.getProperty("java.version"));
+    final boolean openssl = io.netty.handler.ssl.OpenSsl.isAvailable();
+    System.out.println(
+        "openssl "
+            + openssl
+            + " "
+            + (openssl ? io.netty.handler.ssl.OpenSsl.versionString() : "-"));
   }
 
   /**

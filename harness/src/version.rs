@@ -1,0 +1,370 @@
+//! Product releases as data.
+//!
+//! Each area names the releases it models in its catalogue file
+//! (`versions: [8.4.0, 8.4.1]`); catalogue entries and scenario expectations
+//! may carry `since` / `until`. A span is half-open: `since` is the first
+//! release it holds for, `until` the first release it no longer holds for
+//! (`until: 8.4.1` means "8.4.0 and earlier"), so two alternatives split at
+//! one release name the same version, once as `until` and once as `since`.
+//!
+//! A case runs against one release. By default that is the newest release its
+//! area models; an older release runs only the cases whose expectation differs
+//! for it (another alternative is chosen), with `@<version>` appended to the
+//! case id so that the snapshots of both releases sit side by side.
+//!
+//! What the reference reads of a release's runtime ([`ProductRuntime`]) comes
+//! from the same files the netty-oracle is built from:
+//! `harness/probes/java/versions/<version>.properties`, the versions of
+//! Netty, grpc-java, netty-tcnative and BouncyCastle read from the release's
+//! published dependency metadata.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use crate::error::HarnessError;
+use crate::scenario::Case;
+
+/// A product release, `MAJOR.MINOR.PATCH` (any number of numeric parts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductVersion {
+    parts: Vec<u32>,
+    text: String,
+}
+
+impl ProductVersion {
+    /// Parses `8.4.1`; `None` unless every dot-separated part is a number.
+    pub fn parse(text: &str) -> Option<Self> {
+        let parts = text
+            .split('.')
+            .map(|p| p.parse::<u32>().ok())
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            parts,
+            text: text.to_string(),
+        })
+    }
+
+    /// The version as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Ord for ProductVersion {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts.cmp(&other.parts)
+    }
+}
+
+impl PartialOrd for ProductVersion {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for ProductVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The releases something holds for: `[since, until)`, either end open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Span {
+    /// The first release it holds for.
+    pub since: Option<ProductVersion>,
+    /// The first release it no longer holds for (exclusive).
+    pub until: Option<ProductVersion>,
+}
+
+impl Span {
+    /// Parses the `since` / `until` of `key` in `file`.
+    pub fn parse(
+        file: &str,
+        key: &str,
+        since: Option<&str>,
+        until: Option<&str>,
+    ) -> Result<Self, HarnessError> {
+        let one = |name: &str, value: Option<&str>| {
+            value
+                .map(|v| {
+                    ProductVersion::parse(v).ok_or_else(|| {
+                        HarnessError::invalid(
+                            file,
+                            format!("{key}.{name}"),
+                            format!("{v:?} is not a release number"),
+                            "write a release such as 8.4.1",
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let span = Self {
+            since: one("since", since)?,
+            until: one("until", until)?,
+        };
+        if let (Some(s), Some(u)) = (&span.since, &span.until) {
+            if s >= u {
+                return Err(HarnessError::invalid(
+                    file,
+                    key,
+                    format!("since {s} is not before until {u} (until is exclusive)"),
+                    "swap them, or drop one",
+                ));
+            }
+        }
+        Ok(span)
+    }
+
+    /// True when it holds for `version`.
+    pub fn contains(&self, version: &ProductVersion) -> bool {
+        self.since.as_ref().is_none_or(|s| version >= s)
+            && self.until.as_ref().is_none_or(|u| version < u)
+    }
+
+    /// True when it holds for every release.
+    pub fn is_always(&self) -> bool {
+        self.since.is_none() && self.until.is_none()
+    }
+
+    /// `since 8.4.1`, `until 8.4.1`, `8.4.0 until 8.4.1`, or empty.
+    pub fn describe(&self) -> String {
+        match (&self.since, &self.until) {
+            (None, None) => String::new(),
+            (Some(s), None) => format!("since {s}"),
+            (None, Some(u)) => format!("until {u}"),
+            (Some(s), Some(u)) => format!("since {s} until {u}"),
+        }
+    }
+}
+
+/// What the reference nodes read of one release's runtime: the facts of
+/// `harness/probes/java/versions/<version>.properties`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProductRuntime {
+    /// BouncyCastle (bcpkix) is on the class path, so Netty reads PKCS#1 and
+    /// SEC1 keys too (`BouncyCastlePemReader`).
+    pub bouncycastle: bool,
+}
+
+/// The runtime files of the releases the Zeebe areas model, oldest first.
+const RUNTIMES: &[(&str, &str)] = &[
+    (
+        "8.4.0",
+        include_str!("../probes/java/versions/8.4.0.properties"),
+    ),
+    (
+        "8.4.1",
+        include_str!("../probes/java/versions/8.4.1.properties"),
+    ),
+];
+
+/// The release whose runtime is the default: the newest with a runtime file.
+pub fn newest_runtime() -> &'static str {
+    RUNTIMES.last().map_or("", |(v, _)| v)
+}
+
+/// Every release with a runtime file and the file's text, oldest first.
+pub fn runtimes() -> &'static [(&'static str, &'static str)] {
+    RUNTIMES
+}
+
+/// The `key=value` pairs of a runtime file (comments and blank lines skipped).
+pub fn runtime_properties(text: &str) -> Vec<(&str, &str)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect()
+}
+
+impl ProductRuntime {
+    /// The runtime of `version`; the newest known runtime for a release
+    /// without a runtime file (or none given).
+    pub fn of(version: Option<&str>) -> Self {
+        let text = version
+            .and_then(|v| RUNTIMES.iter().find(|(r, _)| *r == v))
+            .or(RUNTIMES.last())
+            .map_or("", |(_, text)| text);
+        let bouncycastle = runtime_properties(text)
+            .iter()
+            .any(|(k, v)| *k == "bouncycastle" && !v.is_empty());
+        Self { bouncycastle }
+    }
+}
+
+impl Default for ProductRuntime {
+    fn default() -> Self {
+        Self::of(None)
+    }
+}
+
+/// Which releases a run covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// Every case at its area's newest release (the default run).
+    #[default]
+    Newest,
+    /// One release: every case of the areas whose newest release it is; for
+    /// an older release, only the cases whose expectation differs for it.
+    Release(String),
+    /// The newest release, plus every older release's cases that differ
+    /// (what the nextest expansion runs, so both sides are tested).
+    Changed,
+    /// Every case at every release of its area: the cross product.
+    All,
+}
+
+impl Selection {
+    /// Parses the `--product-version` value: a release, `changed` or `all`;
+    /// a release must be one some area models.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "newest" => Ok(Self::Newest),
+            "changed" => Ok(Self::Changed),
+            "all" => Ok(Self::All),
+            v => {
+                let known = known_versions();
+                if known.iter().any(|k| k == v) {
+                    Ok(Self::Release(v.to_string()))
+                } else {
+                    Err(format!(
+                        "no area models release {v:?}; known releases: {} (or newest, changed, all)",
+                        known.join(", ")
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// Every release some area models, oldest first, without repeats.
+pub fn known_versions() -> Vec<String> {
+    let mut all: Vec<ProductVersion> = crate::areas::registry()
+        .iter()
+        .flat_map(|a| a.catalogue().versions().to_vec())
+        .collect();
+    all.sort();
+    all.dedup();
+    all.into_iter().map(|v| v.to_string()).collect()
+}
+
+/// The cases of `cases` (as expanded, unversioned) at the releases
+/// `selection` names, each with its version set, its expectation chosen
+/// among its alternatives, and `@<version>` added to its id unless the
+/// release is its area's newest.
+pub fn select(cases: Vec<Case>, selection: &Selection) -> Result<Vec<Case>, HarnessError> {
+    let mut out = Vec::new();
+    for case in cases {
+        let area = crate::areas::find(&case.area)?;
+        let versions = area.catalogue().versions();
+        let Some(newest) = versions.last() else {
+            if let Some(alt) = case.alternatives.iter().find(|a| !a.span.is_always()) {
+                return Err(HarnessError::invalid(
+                    case.source.display().to_string(),
+                    &case.id,
+                    format!(
+                        "an expectation says {} but area {} models no releases",
+                        alt.span.describe(),
+                        case.area
+                    ),
+                    format!(
+                        "drop since/until, or list the releases under versions: in catalogue/{}.yaml",
+                        case.area
+                    ),
+                ));
+            }
+            if selection == &Selection::Newest
+                || selection == &Selection::Changed
+                || selection == &Selection::All
+            {
+                out.push(case);
+            }
+            continue;
+        };
+        let newest_choice = choose(&case, newest)?;
+        for version in versions {
+            let is_newest = version == newest;
+            let wanted = match selection {
+                Selection::Newest => is_newest,
+                Selection::All => true,
+                Selection::Release(v) => v == version.as_str(),
+                Selection::Changed => true,
+            };
+            if !wanted {
+                continue;
+            }
+            let choice = choose(&case, version)?;
+            let differs = choice != newest_choice;
+            let keep = match selection {
+                Selection::All => true,
+                _ => is_newest || differs,
+            };
+            if keep {
+                out.push(at(&case, version, choice, is_newest));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The index of the alternative that holds for `version`.
+fn choose(case: &Case, version: &ProductVersion) -> Result<usize, HarnessError> {
+    case.alternatives
+        .iter()
+        .position(|a| a.span.contains(version))
+        .ok_or_else(|| {
+            HarnessError::invalid(
+                case.source.display().to_string(),
+                &case.id,
+                format!("no expectation holds for release {version}"),
+                "add an expectation without since/until after the versioned ones",
+            )
+        })
+}
+
+fn at(case: &Case, version: &ProductVersion, choice: usize, is_newest: bool) -> Case {
+    let mut c = case.clone();
+    let alt = &case.alternatives[choice];
+    c.expect = alt.expect.clone();
+    c.skip = alt.skip.clone();
+    c.version = Some(version.to_string());
+    if !is_newest {
+        c.id = format!("{}@{version}", case.id);
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_order_by_number_not_text() {
+        let v = |s| ProductVersion::parse(s).expect("a version");
+        assert!(v("8.4.10") > v("8.4.9"));
+        assert!(v("8.10.0") > v("8.9.1"));
+        assert_eq!(ProductVersion::parse("8.4.x"), None);
+    }
+
+    #[test]
+    fn until_is_exclusive_and_since_inclusive() {
+        let span = |s, u| Span::parse("f", "k", s, u).expect("a span");
+        let v = |s| ProductVersion::parse(s).expect("a version");
+        let before = span(None, Some("8.4.1"));
+        assert!(before.contains(&v("8.4.0")));
+        assert!(!before.contains(&v("8.4.1")));
+        let after = span(Some("8.4.1"), None);
+        assert!(after.contains(&v("8.4.1")));
+        assert!(!after.contains(&v("8.4.0")));
+        assert!(Span::parse("f", "k", Some("8.4.1"), Some("8.4.1")).is_err());
+    }
+
+    #[test]
+    fn runtimes_follow_the_recorded_metadata() {
+        assert!(!ProductRuntime::of(Some("8.4.0")).bouncycastle);
+        assert!(ProductRuntime::of(Some("8.4.1")).bouncycastle);
+        assert_eq!(ProductRuntime::default(), ProductRuntime::of(Some("8.4.1")));
+    }
+}
