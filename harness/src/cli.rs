@@ -648,7 +648,7 @@ fn up(
     workdir: &Path,
     brokers: u32,
 ) -> Result<ExitCode, HarnessError> {
-    let text = std::fs::read_to_string(config).map_err(|e| HarnessError::read(config, e))?;
+    let text = crate::input::read(config)?;
     if crate::areas::zeebe_cluster::ClusterFile::is_cluster_file(&text) {
         return up_cluster(config, &text, workdir);
     }
@@ -723,7 +723,7 @@ fn up_member(
     name: Option<&str>,
     workdir: &Path,
 ) -> Result<ExitCode, HarnessError> {
-    let text = std::fs::read_to_string(config).map_err(|e| HarnessError::read(config, e))?;
+    let text = crate::input::read(config)?;
     let env = zeebe_env();
     let props = crate::config::Properties::from_yaml(&config.display().to_string(), &text, env)?;
     let settings = MemberSettings::from_properties(name, role, &props, workdir)?;

@@ -144,7 +144,12 @@ async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessEr
     result.workdir = Some(dir.path().to_path_buf());
     let pki = case.pki.build()?.write_to(dir.path())?;
     for (name, source) in &case.files {
-        let target = dir.path().join(name);
+        let target = crate::confine::inside(
+            dir.path(),
+            name,
+            &case.source.display().to_string(),
+            &format!("files.{name}"),
+        )?;
         let mode = std::fs::metadata(source).map_err(|e| HarnessError::read(source, e))?;
         let bytes = std::fs::read(source).map_err(|e| HarnessError::read(source, e))?;
         // Keep a key's restrictive mode; everything else readable.

@@ -127,12 +127,16 @@ impl HarnessError {
     /// Reading `path` failed.
     pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let path = path.into();
-        let fix = if source.kind() == std::io::ErrorKind::NotFound {
-            "check the path; relative paths are resolved against the node's working directory"
-                .to_string()
-        } else {
-            "check the file's permissions".to_string()
-        };
+        let fix = match source.kind() {
+            std::io::ErrorKind::NotFound => {
+                "check the path; relative paths are resolved against the node's working directory"
+            }
+            std::io::ErrorKind::PermissionDenied => "check the file's permissions",
+            std::io::ErrorKind::IsADirectory => "name a file, not a directory",
+            std::io::ErrorKind::InvalidData => "save the file as UTF-8 text",
+            _ => "check that the path names a readable file",
+        }
+        .to_string();
         Self::Io {
             path,
             action: "cannot read",

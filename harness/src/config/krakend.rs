@@ -243,7 +243,7 @@ fn kind(value: &Value) -> &'static str {
 impl ServiceSettings {
     /// Reads a KrakenD JSON file.
     pub fn from_file(path: &Path, workdir: &Path) -> Result<Self, HarnessError> {
-        let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+        let text = crate::input::read(path)?;
         let value: Value = serde_json::from_str(&text).map_err(|e| {
             HarnessError::invalid(
                 path.display().to_string(),

@@ -111,7 +111,7 @@ impl GatewaySettings {
         env: &EnvMap,
         workdir: &Path,
     ) -> Result<Self, HarnessError> {
-        let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+        let text = crate::input::read(path)?;
         Self::from_yaml(mode, &path.display().to_string(), &text, env, workdir)
     }
 

@@ -314,7 +314,13 @@ impl GatewayNode {
                 tokio::select! {
                     _ = accept_stop.changed() => break,
                     accepted = listener.accept() => {
-                        let Ok((tcp, _)) = accepted else { continue };
+                        let tcp = match accepted {
+                            Ok((tcp, _)) => tcp,
+                            Err(e) => {
+                                crate::nodes::tasks::back_off(&e).await;
+                                continue;
+                            }
+                        };
                         // gRPC is request/response: without NODELAY, Nagle and
                         // delayed ACKs add 40 ms to every small exchange.
                         let _ = tcp.set_nodelay(true);
