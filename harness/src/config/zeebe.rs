@@ -30,6 +30,13 @@ impl GatewayMode {
             Self::Embedded => "zeebe.broker.gateway",
         }
     }
+
+    /// The key and variable that choose the gateway's port in this shape.
+    pub fn port_setting(self) -> String {
+        let key = format!("{}.network.port", self.prefix());
+        let var = format!("ZEEBE_{}", key[6..].replace('.', "_").to_uppercase());
+        format!("{key} / {var}")
+    }
 }
 
 /// Zeebe's default gateway port.

@@ -276,8 +276,10 @@ impl GatewayNode {
             pki::read_certificates(chain).map_err(|e| in_setting("certificateChainPath", e))?;
             Some(tls_acceptor(chain, key).map_err(|e| {
                 let setting = match &e {
+                    // The chain read fine above: when both keys name one
+                    // file, what fails now is that file read as a key.
                     HarnessError::Material { path, .. } | HarnessError::Io { path, .. }
-                        if path == chain =>
+                        if path == chain && chain != key =>
                     {
                         "certificateChainPath"
                     }
@@ -294,6 +296,7 @@ impl GatewayNode {
                 HarnessError::PortInUse {
                     address: bind.clone(),
                     source,
+                    setting: settings.mode.port_setting(),
                 }
             } else {
                 HarnessError::run(format!("gateway on {bind}"), source)
