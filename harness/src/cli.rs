@@ -109,8 +109,8 @@ enum Command {
         /// Iterations of the floor and start measurements.
         #[arg(long, default_value_t = 50)]
         iterations: usize,
-        /// Cases run at once for the full-matrix figure.
-        #[arg(long, default_value_t = default_jobs())]
+        /// Cases run at once for the full-matrix figure (1 or more).
+        #[arg(long, default_value_t = default_jobs(), value_parser = at_least_one)]
         jobs: usize,
     },
     /// Match an error text against the catalogue: the case, likely causes, fixes.
@@ -218,13 +218,22 @@ struct RunArgs {
     /// Run the selection N times (N ≥ 1) and report any case whose outcome changed.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     repeat: u32,
-    /// Cases run at once.
-    #[arg(long, default_value_t = default_jobs())]
+    /// Cases run at once (1 or more).
+    #[arg(long, default_value_t = default_jobs(), value_parser = at_least_one)]
     jobs: usize,
 }
 
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
+}
+
+/// A count of 1 or more: `--jobs 0` would run nothing (it used to run as 1).
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("0 runs nothing; give 1 or more".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}; give a whole number, 1 or more")),
+    }
 }
 
 /// Runs the command line; returns the process exit code.
@@ -246,6 +255,7 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .try_init();
+    quiet_on_closed_stdout();
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -253,6 +263,73 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Exit code of a command whose standard output was closed by its reader
+/// (`tlsmatrix list | head -1`): 128 + SIGPIPE, what a shell reports for a
+/// tool the closed pipe stopped.
+const CLOSED_STDOUT_EXIT: i32 = 141;
+
+/// A closed standard output ends the command quietly. Rust ignores SIGPIPE,
+/// so a write to a closed pipe fails with EPIPE and `print!` panics with
+/// "failed printing to stdout"; every command prints through `print!`, so the
+/// one place that sees them all is the panic hook: on exactly that panic it
+/// kills this process's children and exits [`CLOSED_STDOUT_EXIT`] without a
+/// word. Any other panic still goes to the default hook.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout")
+            && message.contains(&std::io::Error::from_raw_os_error(libc::EPIPE).to_string())
+        {
+            crate::peers::process::kill_all_children();
+            std::process::exit(CLOSED_STDOUT_EXIT);
+        }
+        default(info);
+    }));
+}
+
+/// Runs `work` on `rt` until it ends or SIGINT/SIGTERM comes; `None` when a
+/// signal came first (then end with [`interrupted`]). Every command that
+/// starts nodes or writes keys runs its work through here: one interrupt path.
+fn until_interrupted<F: std::future::Future>(
+    rt: &tokio::runtime::Runtime,
+    work: F,
+) -> Option<F::Output> {
+    rt.block_on(async {
+        // The handler is installed before the work starts, so a signal during
+        // the very first step is caught too.
+        let signal = wait_for_signal();
+        tokio::pin!(signal);
+        tokio::select! {
+            biased;
+            _ = &mut signal => None,
+            out = work => Some(out),
+        }
+    })
+}
+
+/// The end of an interrupted command: the work future is already dropped
+/// (its nodes stopped, its temp directories removed); the runtime's shutdown
+/// drops every task it spawned (child processes are killed on drop), every
+/// registered child is killed and waited for, the containers of this process
+/// are removed when `containers`, and the exit code is 130.
+fn interrupted(rt: tokio::runtime::Runtime, containers: bool, what: &str) -> ExitCode {
+    rt.shutdown_timeout(Duration::from_secs(10));
+    crate::peers::process::kill_all_children();
+    if containers {
+        crate::containers::reap_own();
+    }
+    eprintln!(
+        "tlsmatrix: interrupted; every node, peer process and temp directory of {what} was removed"
+    );
+    ExitCode::from(130)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, HarnessError> {
@@ -286,13 +363,41 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
                 Some(w) => w,
                 None => std::env::current_dir().map_err(|e| HarnessError::read(".", e))?,
             };
+            // File kinds by extension, in any case (`.JSON` is KrakenD too).
+            let is_json = config
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            let refuse = |flag: &str, why: &str, fix: &str| {
+                Err(HarnessError::invalid("command line", flag, why, fix))
+            };
+            if port.is_some() && !is_json {
+                return refuse(
+                    "--port",
+                    "--port applies to KrakenD (.json) files only",
+                    "set the port in the file: zeebe.gateway.network.port (ZEEBE_GATEWAY_NETWORK_PORT),                      zeebe.broker.gateway.network.port with --mode embedded, or a node's config in a cluster file",
+                );
+            }
+            if is_json && matches!(mode, ModeArg::Embedded) {
+                return refuse(
+                    "--mode",
+                    "--mode embedded applies to Zeebe YAML files, not to a KrakenD (.json) file",
+                    "drop --mode",
+                );
+            }
+            if is_json && member.is_some() {
+                return refuse(
+                    "--member",
+                    "--member applies to Zeebe YAML files, not to a KrakenD (.json) file",
+                    "drop --member",
+                );
+            }
             if let Some(member) = member {
                 let role = match member {
                     MemberArg::Broker => NodeRole::Broker,
                     MemberArg::Gateway => NodeRole::Gateway,
                 };
                 up_member(&config, role, name.as_deref(), &workdir)
-            } else if config.extension().is_some_and(|e| e == "json") {
+            } else if is_json {
                 up_http(&config, port, &workdir)
             } else {
                 up(&config, mode, &workdir, brokers)
@@ -303,10 +408,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
             emit_scenario,
         } => {
             let rt = runtime()?;
-            let reproduction = rt.block_on(crate::reproduce::reproduce(
-                &report,
-                &RunOptions::from_env(),
-            ))?;
+            crate::engine::reap_stale_scratch_dirs();
+            let options = RunOptions::from_env();
+            let work = crate::reproduce::reproduce(&report, &options);
+            let Some(reproduction) = until_interrupted(&rt, work) else {
+                return Ok(interrupted(rt, false, "the reproduction"));
+            };
+            let reproduction = reproduction?;
             print!("{}", reproduction.render());
             if let Some(out) = emit_scenario {
                 if !reproduction.reproduced() {
@@ -318,7 +426,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
                     ));
                 }
                 let yaml = reproduction.scenario_yaml()?;
-                std::fs::write(&out, yaml).map_err(|e| HarnessError::write(&out, e))?;
+                crate::pki::write_file(&out, yaml.as_bytes(), 0o644)?;
                 println!("\nwrote scenario {}", out.display());
             }
             Ok(if reproduction.reproduced() {
@@ -334,7 +442,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
                 .get_or_insert(crate::version::Selection::Changed);
             let cases = select_cases(&select)?;
             let rt = runtime()?;
-            let drifts = rt.block_on(crate::drift::drift(&cases, &RunOptions::from_env()))?;
+            let options = RunOptions::from_env();
+            let Some(drifts) = until_interrupted(&rt, crate::drift::drift(&cases, &options)) else {
+                return Ok(interrupted(rt, false, "drift"));
+            };
+            let drifts = drifts?;
             print!("{}", crate::drift::render(&drifts));
             Ok(if drifts.iter().all(crate::drift::Drift::holds) {
                 ExitCode::SUCCESS
@@ -349,10 +461,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
         } => {
             let cases = select_cases(&select)?;
             let rt = runtime()?;
-            print!(
-                "{}",
-                rt.block_on(crate::bench::bench(cases, iterations, jobs))?
-            );
+            let Some(figures) =
+                until_interrupted(&rt, crate::bench::bench(cases, iterations, jobs))
+            else {
+                return Ok(interrupted(rt, false, "the bench"));
+            };
+            print!("{}", figures?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Probe(args) => probe(args),
@@ -441,7 +555,11 @@ fn probe(args: ProbeArgs) -> Result<ExitCode, HarnessError> {
         password: args.password,
         deadline: std::time::Duration::from_secs(args.timeout.max(1)),
     };
-    let diagnosis = runtime()?.block_on(crate::live_probe::probe(&options))?;
+    let rt = runtime()?;
+    let Some(diagnosis) = until_interrupted(&rt, crate::live_probe::probe(&options)) else {
+        return Ok(interrupted(rt, false, "the probe"));
+    };
+    let diagnosis = diagnosis?;
     if args.format == "json" {
         let json = serde_json::to_string_pretty(&diagnosis)
             .map_err(|e| HarnessError::run("probe report", e))?;
@@ -475,6 +593,7 @@ fn select_cases(select: &SelectArgs) -> Result<Vec<Case>, HarnessError> {
     let cases = scenario::load_paths(&paths)?;
     engine::check_cases(&cases)?;
     let cases = crate::version::select(cases, &select.product_version.clone().unwrap_or_default())?;
+    check_backend(&select.backend, &cases)?;
     let cases: Vec<Case> = if select.backend == "containers" {
         crate::containers::locate_docker()?;
         cases.into_iter().filter_map(on_containers).collect()
@@ -506,6 +625,27 @@ fn select_cases(select: &SelectArgs) -> Result<Vec<Case>, HarnessError> {
     Ok(cases.into_iter().filter(|c| set.is_match(&c.id)).collect())
 }
 
+/// `--backend` names a backend some selected case runs on (or `all`,
+/// `containers`, or the default `embedded`); a misspelt one is refused here,
+/// naming the flag, instead of selecting nothing.
+fn check_backend(backend: &str, cases: &[Case]) -> Result<(), HarnessError> {
+    let mut known: std::collections::BTreeSet<&str> =
+        cases.iter().filter_map(|c| c.label("backend")).collect();
+    known.extend(["embedded", "all", "containers"]);
+    if known.contains(backend) {
+        return Ok(());
+    }
+    Err(HarnessError::invalid(
+        "command line",
+        "--backend",
+        format!("no backend named {backend:?}"),
+        format!(
+            "use one of: {}",
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    ))
+}
+
 /// `--backend containers`: each case as its area places its nodes in
 /// containers ([`crate::areas::Area::on_containers`]); cases an area cannot
 /// place are left out.
@@ -531,6 +671,7 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     }
     let options = RunOptions::from_env();
     let rt = runtime()?;
+    crate::engine::reap_stale_scratch_dirs();
     let start = Instant::now();
     let repeat = args.repeat;
     let bar = indicatif::ProgressBar::new(cases.len() as u64 * repeat as u64);
@@ -546,21 +687,16 @@ fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
         // Ctrl-C / SIGTERM: stop, and let the runtime's shutdown drop every
         // case task, which kills their child processes (kill_on_drop), stops
         // their nodes and removes their temp directories, before exiting 130.
-        let interrupted = rt.block_on(async {
-            tokio::select! {
-                results = run => { rounds.push(results); false }
-                _ = wait_for_signal() => true,
+        match until_interrupted(&rt, run) {
+            Some(results) => rounds.push(results),
+            None => {
+                bar.finish_and_clear();
+                return Ok(interrupted(
+                    rt,
+                    args.select.backend == "containers",
+                    "the run",
+                ));
             }
-        });
-        if interrupted {
-            bar.finish_and_clear();
-            rt.shutdown_timeout(Duration::from_secs(10));
-            crate::peers::process::kill_all_children();
-            if args.select.backend == "containers" {
-                crate::containers::reap_own();
-            }
-            eprintln!("tlsmatrix: interrupted; every node, peer and temp directory of the run was cleaned up");
-            return Ok(ExitCode::from(130));
         }
     }
     bar.finish_and_clear();
@@ -675,23 +811,48 @@ fn flapping(rounds: &[Vec<engine::CaseResult>]) -> Vec<String> {
     flaky
 }
 
+/// `certs --out DIR`: the documented set. Everything is first written into a
+/// fresh staging directory inside DIR (keys created 0600 with
+/// `O_EXCL|O_NOFOLLOW`), then each file is renamed over its name in DIR: an
+/// existing file (of any mode, or a symbolic link) is replaced atomically,
+/// never written through, and an interrupt leaves no half-written set (the
+/// staging directory goes with it, exit 130).
 fn certs(out: &Path) -> Result<ExitCode, HarnessError> {
     std::fs::create_dir_all(out).map_err(|e| HarnessError::write(out, e))?;
-    let pki = crate::pki::manual_set().build()?;
-    let written = pki.write_to(out)?;
-    let readme = format!(
-        "Certificates written by `tlsmatrix certs` for manual use.\n\
-         Every certificate NAME has NAME.pem (the certificate), NAME.key (its private key, mode 0600)\n\
-         and, when it has an issuer, NAME-chain.pem (the certificate followed by its issuers).\n\
-         Files named *-expired, *-wrong-root, ... are broken on purpose.\n\n{}",
-        crate::pki::describe(&pki)
-    );
-    crate::pki::write_readme(&out.join("README.txt"), &readme)?;
-    println!(
-        "wrote {} certificates to {}",
-        written.files().len(),
-        out.display()
-    );
+    let staging = tempfile::Builder::new()
+        .prefix(".tlsmatrix-certs-")
+        .tempdir_in(out)
+        .map_err(|e| HarnessError::write(out, e))?;
+    let dir = staging.path().to_path_buf();
+    let rt = runtime()?;
+    let work = rt.spawn_blocking(move || -> Result<usize, HarnessError> {
+        let pki = crate::pki::manual_set().build()?;
+        let written = pki.write_to(&dir)?;
+        let readme = format!(
+            "Certificates written by `tlsmatrix certs` for manual use.\n\
+             Every certificate NAME has NAME.pem (the certificate), NAME.key (its private key, mode 0600)\n\
+             and, when it has an issuer, NAME-chain.pem (the certificate followed by its issuers).\n\
+             Files named *-expired, *-wrong-root, ... are broken on purpose.\n\n{}",
+            crate::pki::describe(&pki)
+        );
+        crate::pki::write_readme(&dir.join("README.txt"), &readme)?;
+        Ok(written.files().len())
+    });
+    let Some(joined) = until_interrupted(&rt, work) else {
+        // The blocking writer ends within the runtime's shutdown; then the
+        // staging directory, with whatever it holds, is removed.
+        let code = interrupted(rt, false, "certs");
+        drop(staging);
+        return Ok(code);
+    };
+    let count = joined.map_err(|e| HarnessError::run("certs", e))??;
+    let entries = std::fs::read_dir(staging.path()).map_err(|e| HarnessError::read(out, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| HarnessError::read(out, e))?;
+        let target = out.join(entry.file_name());
+        std::fs::rename(entry.path(), &target).map_err(|e| HarnessError::write(&target, e))?;
+    }
+    println!("wrote {count} certificates to {}", out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -701,7 +862,7 @@ fn up(
     workdir: &Path,
     brokers: u32,
 ) -> Result<ExitCode, HarnessError> {
-    let text = std::fs::read_to_string(config).map_err(|e| HarnessError::read(config, e))?;
+    let text = crate::input::read(config)?;
     if crate::areas::zeebe_cluster::ClusterFile::is_cluster_file(&text) {
         return up_cluster(config, &text, workdir);
     }
@@ -709,11 +870,30 @@ fn up(
         ModeArg::Standalone => GatewayMode::Standalone,
         ModeArg::Embedded => GatewayMode::Embedded,
     };
-    let env = zeebe_env();
-    let settings = GatewaySettings::from_file(mode, config, &env, workdir)?;
+    let source = config.display().to_string();
+    let props = crate::config::Properties::from_yaml(&source, &text, zeebe_env())?;
+    for warning in crate::config::lint::zeebe_gateway(&props, mode) {
+        eprintln!("tlsmatrix: warning: {warning}");
+    }
+    if let Some(warning) = crate::config::lint::other_shape(&props, mode) {
+        eprintln!("tlsmatrix: warning: {warning}");
+    }
+    let settings = GatewaySettings::from_properties(mode, &props, workdir)?;
+    if settings.host == "0.0.0.0" {
+        // Zeebe's own default; `up` follows the product (see the README).
+        eprintln!(
+            "tlsmatrix: note: {source}: {}.network.host: listening on all interfaces (0.0.0.0), Zeebe's default; set it to 127.0.0.1 to keep the gateway local",
+            mode.prefix()
+        );
+    }
     let rt = runtime()?;
+    let start = GatewayNode::start(&settings, Topology::with_brokers(brokers));
+    let Some(node) = until_interrupted(&rt, start) else {
+        return Ok(interrupted(rt, false, "the gateway"));
+    };
+    let node = node?;
+    // Serving: SIGINT/SIGTERM is the way to stop it (exit 0).
     rt.block_on(async {
-        let node = GatewayNode::start(&settings, Topology::with_brokers(brokers)).await?;
         println!(
             "tlsmatrix gateway listening on {} ({})",
             node.address(),
@@ -741,13 +921,30 @@ fn zeebe_env() -> EnvMap {
 fn up_cluster(config: &Path, text: &str, workdir: &Path) -> Result<ExitCode, HarnessError> {
     let source = config.display().to_string();
     let file = crate::areas::zeebe_cluster::ClusterFile::parse(&source, text)?;
+    if file.nodes.is_empty() {
+        return Err(HarnessError::invalid(
+            &source,
+            "nodes",
+            "a cluster file without nodes starts nothing",
+            "list the brokers and the gateway under nodes: (see README, Serving a reference cluster)",
+        ));
+    }
     let rt = runtime()?;
-    rt.block_on(async {
+    // Starting (the openssl recipe, keys, every node) and forming can be
+    // interrupted: what has started is dropped and removed, exit 130.
+    let start = async {
         let cluster = file.start(&source, workdir).await?;
         for node in cluster.addresses() {
             println!("tlsmatrix cluster node {node}");
         }
         let formation = cluster.form().await;
+        Ok::<_, HarnessError>((cluster, formation))
+    };
+    let Some(started) = until_interrupted(&rt, start) else {
+        return Ok(interrupted(rt, false, "the cluster"));
+    };
+    let (cluster, formation) = started?;
+    rt.block_on(async {
         println!("{}", formation.report());
         let state = formation.state();
         match cluster.gateway_address() {
@@ -776,16 +973,19 @@ fn up_member(
     name: Option<&str>,
     workdir: &Path,
 ) -> Result<ExitCode, HarnessError> {
-    let text = std::fs::read_to_string(config).map_err(|e| HarnessError::read(config, e))?;
+    let text = crate::input::read(config)?;
     let env = zeebe_env();
     let props = crate::config::Properties::from_yaml(&config.display().to_string(), &text, env)?;
     let settings = MemberSettings::from_properties(name, role, &props, workdir)?;
     let rt = runtime()?;
+    let Some(started) = until_interrupted(&rt, ClusterMember::start(&settings)) else {
+        return Ok(interrupted(rt, false, "the node"));
+    };
+    let member = match started? {
+        MemberStart::Ready(member) => member,
+        MemberStart::Refused(e) => return Err(e),
+    };
     rt.block_on(async {
-        let member = match ClusterMember::start(&settings).await? {
-            MemberStart::Ready(member) => member,
-            MemberStart::Refused(e) => return Err(e),
-        };
         println!("tlsmatrix cluster node {}", member.addresses());
         let _ = std::io::stdout().flush();
         // One handler for the whole life of the node: a signal that comes
@@ -826,8 +1026,12 @@ fn up_http(config: &Path, port: Option<u16>, workdir: &Path) -> Result<ExitCode,
     }
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(settings.port)));
     let rt = runtime()?;
+    let start = HttpGatewayNode::start(&settings, Default::default(), listen);
+    let Some(node) = until_interrupted(&rt, start) else {
+        return Ok(interrupted(rt, false, "the http gateway"));
+    };
+    let node = node?;
     rt.block_on(async {
-        let node = HttpGatewayNode::start(&settings, Default::default(), listen).await?;
         println!(
             "tlsmatrix http gateway listening on {} ({}): {}://localhost:{}/__health",
             node.address(),

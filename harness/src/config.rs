@@ -2,6 +2,7 @@
 //! Parse real files; ignore unrelated keys; report wrong types with file, key and fix.
 
 pub mod krakend;
+pub mod lint;
 mod properties;
 pub mod zeebe;
 

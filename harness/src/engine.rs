@@ -137,17 +137,19 @@ async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessEr
     for requirement in area.check(case)? {
         (requirement.locate)()?;
     }
-    let dir = tempfile::Builder::new()
-        .prefix("tlsmatrix-")
-        .tempdir()
-        .map_err(|e| HarnessError::write(std::env::temp_dir(), e))?;
+    let dir = scratch_dir()?;
     result.workdir = Some(dir.path().to_path_buf());
     let built = case.pki.build()?;
     let mut pki = built.write_to(dir.path())?;
     built.write_keystores(dir.path(), &mut pki).await?;
     case.hosts.write_to(dir.path())?;
     for (name, source) in &case.files {
-        let target = dir.path().join(name);
+        let target = crate::confine::inside(
+            dir.path(),
+            name,
+            &case.source.display().to_string(),
+            &format!("files.{name}"),
+        )?;
         let mode = std::fs::metadata(source).map_err(|e| HarnessError::read(source, e))?;
         let bytes = std::fs::read(source).map_err(|e| HarnessError::read(source, e))?;
         // Keep a key's restrictive mode; everything else readable.
@@ -168,6 +170,57 @@ async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessEr
     result.actual = Some(actual);
     result.observation = Some(observation);
     Ok(())
+}
+
+/// A fresh directory for one case (certificates, keys, configuration), named
+/// `tlsmatrix-<pid>-...` in the temp directory and removed when dropped: on
+/// success, on error and on an interrupt (the runtime's shutdown drops it). A
+/// process killed outright leaves it behind; [`reap_stale_scratch_dirs`]
+/// removes it on the next run.
+pub fn scratch_dir() -> Result<tempfile::TempDir, HarnessError> {
+    tempfile::Builder::new()
+        .prefix(&format!("tlsmatrix-{}-", std::process::id()))
+        .tempdir()
+        .map_err(|e| HarnessError::write(std::env::temp_dir(), e))
+}
+
+/// Removes the scratch directories of tlsmatrix processes that no longer run
+/// (killed with SIGKILL, say): `tlsmatrix-<pid>-...` in the temp directory,
+/// owned by this user, whose pid is gone. Returns how many were removed.
+pub fn reap_stale_scratch_dirs() -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return 0;
+    };
+    // SAFETY: getuid(2) has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let mut reaped = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("tlsmatrix-"))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        // SAFETY: kill(2) with signal 0 only checks that the pid exists.
+        let gone = pid > 0
+            && unsafe { libc::kill(pid, 0) } == -1
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if meta.is_dir()
+            && meta.uid() == uid
+            && gone
+            && std::fs::remove_dir_all(entry.path()).is_ok()
+        {
+            reaped += 1;
+        }
+    }
+    reaped
 }
 
 /// Classifies an observation with the area's catalogue.

@@ -37,6 +37,21 @@ pub enum HarnessError {
         /// The parser's message.
         message: String,
     },
+    /// A YAML document is well formed but not what its schema allows (an
+    /// unknown key, a wrong type, a missing key), located.
+    #[error("{file}:{line}:{column}: {message}; fix: {fix}")]
+    Schema {
+        /// The file (or a description of the source).
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The deserializer's message.
+        message: String,
+        /// What to change.
+        fix: String,
+    },
     /// A configuration or scenario key has a wrong value, type or name.
     #[error("{file}: {key}: {problem}; fix: {fix}")]
     Invalid {
@@ -60,12 +75,15 @@ pub enum HarnessError {
         fix: String,
     },
     /// A listening address is already taken.
-    #[error("cannot listen on {address}: {source}; fix: stop the process using that port or set another port (zeebe.gateway.network.port / ZEEBE_GATEWAY_NETWORK_PORT)")]
+    #[error("cannot listen on {address}: {source}; fix: stop the process using that port or set another port ({setting})")]
     PortInUse {
         /// The address we tried to bind.
         address: String,
         /// The operating system's error.
         source: std::io::Error,
+        /// The setting that chose the port, as the input names it
+        /// (`zeebe.gateway.network.port / ZEEBE_GATEWAY_NETWORK_PORT`, ...).
+        setting: String,
     },
     /// A real peer (zbctl, a JVM, ...) needed by a case is not installed.
     #[error("{peer} is not installed ({detail}); install it with: {install}")]
@@ -138,12 +156,16 @@ impl HarnessError {
     /// Reading `path` failed.
     pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let path = path.into();
-        let fix = if source.kind() == std::io::ErrorKind::NotFound {
-            "check the path; relative paths are resolved against the node's working directory"
-                .to_string()
-        } else {
-            "check the file's permissions".to_string()
-        };
+        let fix = match source.kind() {
+            std::io::ErrorKind::NotFound => {
+                "check the path; relative paths are resolved against the node's working directory"
+            }
+            std::io::ErrorKind::PermissionDenied => "check the file's permissions",
+            std::io::ErrorKind::IsADirectory => "name a file, not a directory",
+            std::io::ErrorKind::InvalidData => "save the file as UTF-8 text",
+            _ => "check that the path names a readable file",
+        }
+        .to_string();
         Self::Io {
             path,
             action: "cannot read",
@@ -165,12 +187,22 @@ impl HarnessError {
     /// A YAML error from `serde_yaml_ng`, located in `file`.
     pub fn yaml(file: impl Into<String>, err: &serde_yaml_ng::Error) -> Self {
         let file = file.into();
+        let message = strip_location(&err.to_string());
         match err.location() {
-            Some(loc) => Self::Yaml {
-                file,
-                line: loc.line(),
-                column: loc.column(),
-                message: strip_location(&err.to_string()),
+            Some(loc) => match schema_fix(&message) {
+                Some(fix) => Self::Schema {
+                    file,
+                    line: loc.line(),
+                    column: loc.column(),
+                    message,
+                    fix: fix.to_string(),
+                },
+                None => Self::Yaml {
+                    file,
+                    line: loc.line(),
+                    column: loc.column(),
+                    message,
+                },
             },
             None => Self::invalid(
                 file,
@@ -210,6 +242,33 @@ impl HarnessError {
     pub fn is_missing_peer(&self) -> bool {
         matches!(self, Self::PeerMissing { .. } | Self::Unavailable { .. })
     }
+}
+
+/// The fix for a message of serde's data model (the document parsed, but a
+/// key or value is not what the schema allows); `None` for a syntax error.
+fn schema_fix(message: &str) -> Option<&'static str> {
+    // serde_yaml_ng prefixes the path (`nodes.a: unknown field ...`).
+    let what = message
+        .split_once(": ")
+        .filter(|(path, _)| !path.contains(' '))
+        .map_or(message, |(_, rest)| rest);
+    let fixes = [
+        (
+            "unknown field",
+            "rename the key to one of the expected ones (a typo is an error, not a silent default)",
+        ),
+        ("unknown variant", "use one of the expected values"),
+        ("invalid type", "give the value the type expected"),
+        ("invalid value", "give a value in the range expected"),
+        ("invalid length", "give as many items as expected"),
+        ("missing field", "add the key"),
+        ("duplicate field", "keep the key once"),
+        ("duplicate entry", "keep the key once"),
+    ];
+    fixes
+        .iter()
+        .find(|(start, _)| what.starts_with(start))
+        .map(|(_, fix)| *fix)
 }
 
 /// serde_yaml_ng appends " at line L column C"; we print the location ourselves.

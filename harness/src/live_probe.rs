@@ -423,7 +423,7 @@ pub async fn probe(options: &ProbeOptions) -> Result<Diagnosis, HarnessError> {
         .await
         .ok();
     }
-    let workdir = tempfile::tempdir().map_err(|e| HarnessError::write("temporary directory", e))?;
+    let workdir = crate::engine::scratch_dir()?;
     let files = Files {
         ca: ca.as_deref(),
         cert: cert.as_deref(),

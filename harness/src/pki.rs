@@ -68,7 +68,8 @@ pub fn describe(pki: &Pki) -> String {
     out
 }
 
-/// Creates (or truncates) a file with `mode` set at creation.
+/// Writes a file with `mode` set at creation: a fresh file renamed over
+/// `path` atomically, never truncated in place, no link followed.
 pub fn write_file(
     path: &std::path::Path,
     contents: &[u8],

@@ -283,6 +283,14 @@ impl Reproduction {
             self.elapsed.as_secs_f64() * 1000.0
         );
         let _ = writeln!(out, "  report: {}", self.report.title);
+        // Paths in the product's own configuration are read as the product
+        // would read them, even outside the case directory: said here.
+        for (key, path) in crate::confine::outside_reads(&self.report.setup, "setup") {
+            let _ = writeln!(
+                out,
+                "  reads outside the case directory, as the product would: {key} = {path}"
+            );
+        }
         let _ = writeln!(
             out,
             "  reported text classifies as: {} ({})",
@@ -399,7 +407,7 @@ impl Reproduction {
 
 /// Reads a report file.
 pub fn load(path: &Path) -> Result<Report, HarnessError> {
-    let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+    let text = crate::input::read(path)?;
     let report: Report = serde_yaml_ng::from_str(&text).map_err(|e| {
         let message = e.to_string();
         if message.contains("missing field") {
@@ -433,15 +441,8 @@ pub fn load(path: &Path) -> Result<Report, HarnessError> {
         _ => {}
     }
     report.hosts.check(&path.display().to_string())?;
+    check_names(&report, path)?;
     check_named_files(&report, path)?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    for (name, source) in &report.files {
-        let full = base.join(source);
-        std::fs::metadata(&full).map_err(|e| {
-            HarnessError::read(&full, e)
-                .in_setting(&path.display().to_string(), &format!("files.{name}"))
-        })?;
-    }
     Ok(report)
 }
 
@@ -507,6 +508,75 @@ fn check_named_files(report: &Report, path: &Path) -> Result<(), HarnessError> {
         }
     }
     Ok(())
+}
+
+/// The one rule for names in a report ([`crate::confine`]): a `files:` name
+/// lands in the case directory and its source lies beside the report (in the
+/// report's directory), `generate:` names become file names in the case
+/// directory, and every `config-file:` / `workdir:` under `setup:` names a
+/// file or folder in the case directory.
+fn check_names(report: &Report, path: &Path) -> Result<(), HarnessError> {
+    let file = path.display().to_string();
+    let base = path.parent().unwrap_or(Path::new("."));
+    let refuse = |key: String, name: &str, why: &str| {
+        HarnessError::invalid(
+            &file,
+            key,
+            format!("{name:?}: {why}"),
+            "give a plain relative name inside the case directory (no leading `/`, no `..`)",
+        )
+    };
+    for (name, source) in &report.files {
+        let key = format!("files.{name}");
+        if let Some(why) = crate::confine::refusal(name) {
+            return Err(refuse(key, name, why));
+        }
+        let source = source.to_string_lossy();
+        let full = crate::confine::inside(base, &source, &file, &key)?;
+        let meta = std::fs::metadata(&full)
+            .map_err(|e| HarnessError::read(&full, e).in_setting(&file, &key))?;
+        if !meta.is_file() {
+            return Err(HarnessError::invalid(
+                &file,
+                key,
+                format!("{} is not a regular file", full.display()),
+                "name a file beside the report",
+            ));
+        }
+    }
+    for name in report.generate.certs.keys() {
+        if let Some(why) = crate::confine::refusal(name).or_else(|| {
+            name.contains('/')
+                .then_some("a certificate name is one file name")
+        }) {
+            return Err(refuse(format!("generate.{name}"), name, why));
+        }
+    }
+    let mut names = Vec::new();
+    names_under(&report.setup, "setup", &mut names);
+    for (key, name) in names {
+        if let Some(why) = crate::confine::refusal(&name) {
+            return Err(refuse(key, &name, why));
+        }
+    }
+    Ok(())
+}
+
+/// Every `config-file:` and `workdir:` under `value`, with its dotted key.
+fn names_under(value: &serde_yaml_ng::Value, key: &str, out: &mut Vec<(String, String)>) {
+    if let serde_yaml_ng::Value::Mapping(map) = value {
+        for (k, v) in map {
+            let Some(k) = k.as_str() else { continue };
+            let key = format!("{key}.{k}");
+            match (k, v) {
+                ("config-file" | "workdir", serde_yaml_ng::Value::String(name)) => {
+                    out.push((key, name.clone()))
+                }
+                ("config" | "env", _) => {} // the product's own settings
+                _ => names_under(v, &key, out),
+            }
+        }
+    }
 }
 
 fn strip_at(message: &str) -> String {

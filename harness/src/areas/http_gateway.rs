@@ -274,7 +274,12 @@ impl Area for HttpGatewayArea {
             };
             let config = match &body.gateway.config_file {
                 Some(file) => {
-                    let path = workdir.join(file);
+                    let path = crate::confine::inside(
+                        workdir,
+                        file,
+                        &case.source.display().to_string(),
+                        &format!("{}: gateway.config-file", case.id),
+                    )?;
                     if let (Some(_), Ok(text)) = (&port, std::fs::read_to_string(&path)) {
                         crate::pki::write_file(&path, with_port(text).as_bytes(), 0o644)?;
                     }

@@ -210,6 +210,14 @@ impl Area for ZeebeClientArea {
     ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
         Box::pin(async move {
             let body = body(case)?;
+            if let Some(file) = &body.gateway.config_file {
+                crate::confine::inside(
+                    workdir,
+                    file,
+                    &case.source.display().to_string(),
+                    &format!("{}: gateway.config-file", case.id),
+                )?;
+            }
             match body.gateway.backend {
                 Backend::Embedded => run_embedded(case, &body, workdir).await,
                 Backend::NettyOracle => run_oracle(case, &body, workdir).await,
@@ -328,7 +336,7 @@ async fn run_embedded(
         }
         Some(file) => {
             let path = workdir.join(file);
-            let text = std::fs::read_to_string(&path).map_err(|e| HarnessError::read(&path, e))?;
+            let text = crate::input::read(&path)?;
             Properties::from_yaml(file, &text, body.gateway.env.clone())?
         }
         None => {

@@ -153,7 +153,24 @@ impl ClusterFile {
             let role = node.role_of(name);
             let workdir = node.workdir.clone().unwrap_or_else(|| ".".to_string());
             // As in process: the working directory exists (the mount is read-only).
-            let host_workdir = dir.join(&workdir);
+            let host_workdir = if workdir == "." {
+                dir.to_path_buf()
+            } else {
+                crate::confine::inside(
+                    dir,
+                    &workdir,
+                    "cluster file",
+                    &format!("nodes.{name}.workdir"),
+                )?
+            };
+            if let Some(file) = &node.config_file {
+                crate::confine::inside(
+                    &host_workdir,
+                    file,
+                    "cluster file",
+                    &format!("nodes.{name}.config-file"),
+                )?;
+            }
             std::fs::create_dir_all(&host_workdir)
                 .map_err(|e| HarnessError::write(&host_workdir, e))?;
             let config = match (&node.config_file, node.config.is_null()) {
@@ -400,7 +417,9 @@ fn node_spec(
     case_dir: &Path,
 ) -> Result<Result<NodeSpec, HarnessError>, HarnessError> {
     let workdir = match &node.workdir {
-        Some(dir) => case_dir.join(dir),
+        Some(dir) => {
+            crate::confine::inside(case_dir, dir, source, &format!("nodes.{name}.workdir"))?
+        }
         None => case_dir.to_path_buf(),
     };
     std::fs::create_dir_all(&workdir).map_err(|e| HarnessError::write(&workdir, e))?;
@@ -414,10 +433,15 @@ fn node_spec(
             ))
         }
         (Some(file), true) => {
-            let path = workdir.join(file);
-            let text = match std::fs::read_to_string(&path) {
+            let path = crate::confine::inside(
+                &workdir,
+                file,
+                source,
+                &format!("nodes.{name}.config-file"),
+            )?;
+            let text = match crate::input::read(&path) {
                 Ok(text) => text,
-                Err(e) => return Ok(Err(HarnessError::read(&path, e))),
+                Err(e) => return Ok(Err(e)),
             };
             Properties::from_yaml(file, &text, node.env.clone())
         }

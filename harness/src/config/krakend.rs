@@ -89,6 +89,8 @@ pub struct ServiceTls {
     pub min_version: TlsVersion,
     /// `max_version` (KrakenD's default: TLS13).
     pub max_version: TlsVersion,
+    /// The file this came from, as errors name it.
+    pub source: String,
 }
 
 /// The service settings tlsmatrix reads from a KrakenD file.
@@ -243,7 +245,8 @@ fn kind(value: &Value) -> &'static str {
 impl ServiceSettings {
     /// Reads a KrakenD JSON file.
     pub fn from_file(path: &Path, workdir: &Path) -> Result<Self, HarnessError> {
-        let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+        let text = crate::input::read(path)?;
+        let duplicates = crate::config::lint::duplicate_json_keys(&text);
         let value: Value = serde_json::from_str(&text).map_err(|e| {
             HarnessError::invalid(
                 path.display().to_string(),
@@ -252,7 +255,14 @@ impl ServiceSettings {
                 "fix the JSON syntax (KrakenD reads plain JSON)",
             )
         })?;
-        Self::from_value(&path.display().to_string(), &value, workdir)
+        let mut settings = Self::from_value(&path.display().to_string(), &value, workdir)?;
+        for key in duplicates {
+            settings.warnings.push(format!(
+                "{}: {key}: the key appears more than once; KrakenD (Go's encoding/json) keeps the last one and ignores the others",
+                path.display()
+            ));
+        }
+        Ok(settings)
     }
 
     /// Reads a parsed KrakenD configuration; `source` names it in errors.
@@ -270,6 +280,9 @@ impl ServiceSettings {
             Some(other) => return Err(r.wrong("port", "a number", other)),
         };
         let mut warnings = Vec::new();
+        if let Some(tls) = value.get("tls") {
+            lint_tls(source, tls, &mut warnings);
+        }
         let tls = match value.get("tls") {
             None | Some(Value::Null) => None,
             Some(tls @ Value::Object(_)) => Self::tls(&r, tls, workdir, &mut warnings)?,
@@ -381,7 +394,38 @@ impl ServiceSettings {
             )?,
             min_version,
             max_version,
+            source: r.source.to_string(),
         }))
+    }
+}
+
+/// The keys KrakenD reads in the service's `tls` object.
+const TLS_KEYS: [&str; 8] = [
+    "public_key",
+    "private_key",
+    "enable_mtls",
+    "ca_certs",
+    "disable_system_ca_pool",
+    "min_version",
+    "max_version",
+    "disabled",
+];
+
+/// What KrakenD ignores silently but an operator should hear about: a key of
+/// the `tls` object it does not know (a misspelt `enabled_mtls` leaves mTLS
+/// off), named with the key it most likely meant.
+fn lint_tls(source: &str, tls: &Value, warnings: &mut Vec<String>) {
+    let Value::Object(map) = tls else { return };
+    for key in map.keys() {
+        if TLS_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let guess = crate::config::lint::closest(key, &TLS_KEYS)
+            .map(|k| format!("; did you mean `tls.{k}`?"))
+            .unwrap_or_default();
+        warnings.push(format!(
+            "{source}: tls.{key}: KrakenD ignores this key{guess}"
+        ));
     }
 }
 

@@ -90,6 +90,11 @@ impl Properties {
         &self.source
     }
 
+    /// Every key of the file, dotted, as written (for linting).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.flat.values().map(|(written, _)| written.as_str())
+    }
+
     /// The value of `key`: the environment variable if set and non-empty, else the
     /// file's value. A key whose parent is a scalar is a type error.
     pub fn get(&self, key: &str) -> Result<Option<Found>, HarnessError> {

@@ -30,6 +30,13 @@ impl GatewayMode {
             Self::Embedded => "zeebe.broker.gateway",
         }
     }
+
+    /// The key and variable that choose the gateway's port in this shape.
+    pub fn port_setting(self) -> String {
+        let key = format!("{}.network.port", self.prefix());
+        let var = format!("ZEEBE_{}", key[6..].replace('.', "_").to_uppercase());
+        format!("{key} / {var}")
+    }
 }
 
 /// Zeebe's default gateway port.
@@ -115,7 +122,7 @@ impl GatewaySettings {
         env: &EnvMap,
         workdir: &Path,
     ) -> Result<Self, HarnessError> {
-        let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+        let text = crate::input::read(path)?;
         Self::from_yaml(mode, &path.display().to_string(), &text, env, workdir)
     }
 

@@ -276,8 +276,10 @@ impl GatewayNode {
             pki::read_certificates(chain).map_err(|e| in_setting("certificateChainPath", e))?;
             Some(tls_acceptor(chain, key, settings.runtime).map_err(|e| {
                 let setting = match &e {
+                    // The chain read fine above: when both keys name one
+                    // file, what fails now is that file read as a key.
                     HarnessError::Material { path, .. } | HarnessError::Io { path, .. }
-                        if path == chain =>
+                        if path == chain && chain != key =>
                     {
                         "certificateChainPath"
                     }
@@ -294,6 +296,7 @@ impl GatewayNode {
                 HarnessError::PortInUse {
                     address: bind.clone(),
                     source,
+                    setting: settings.mode.port_setting(),
                 }
             } else {
                 HarnessError::run(format!("gateway on {bind}"), source)
@@ -314,7 +317,13 @@ impl GatewayNode {
                 tokio::select! {
                     _ = accept_stop.changed() => break,
                     accepted = listener.accept() => {
-                        let Ok((tcp, _)) = accepted else { continue };
+                        let tcp = match accepted {
+                            Ok((tcp, _)) => tcp,
+                            Err(e) => {
+                                crate::nodes::tasks::back_off(&e).await;
+                                continue;
+                            }
+                        };
                         // gRPC is request/response: without NODELAY, Nagle and
                         // delayed ACKs add 40 ms to every small exchange.
                         let _ = tcp.set_nodelay(true);

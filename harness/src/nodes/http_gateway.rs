@@ -343,7 +343,7 @@ fn versions(
         .collect();
     if chosen.is_empty() {
         return Err(HarnessError::invalid(
-            "krakend.json",
+            &tls.source,
             "tls.max_version",
             format!(
                 "{}..{} leaves no version the reference serves (TLS 1.2 and 1.3 only; \
@@ -372,7 +372,22 @@ fn acceptor(
             }
             _ => "tls.private_key",
         };
-        e.in_setting("krakend.json", key)
+        match e.in_setting(&tls.source, key) {
+            // The PEM reader words its refusals for Zeebe; Go's crypto/tls
+            // refuses an encrypted key the same way.
+            HarnessError::Invalid {
+                file,
+                key,
+                problem,
+                fix,
+            } => HarnessError::Invalid {
+                file,
+                key,
+                problem: problem.replace(", as in Zeebe", ", as in KrakenD (Go's crypto/tls)"),
+                fix,
+            },
+            other => other,
+        }
     })?;
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
     // KrakenD's default curve preferences: P-521, P-384, P-256 (no X25519).
@@ -432,6 +447,7 @@ impl HttpGatewayNode {
                 HarnessError::PortInUse {
                     address: listen.to_string(),
                     source,
+                    setting: "the KrakenD file's `port`, or `tlsmatrix up --port`".to_string(),
                 }
             } else {
                 HarnessError::run(format!("http gateway on {listen}"), source)

@@ -53,7 +53,13 @@ impl NodeTasks {
                 tokio::select! {
                     _ = stop.changed() => break,
                     accepted = listener.accept() => {
-                        let Ok((tcp, peer)) = accepted else { continue };
+                        let (tcp, peer) = match accepted {
+                            Ok(accepted) => accepted,
+                            Err(e) => {
+                                back_off(&e).await;
+                                continue;
+                            }
+                        };
                         tokio::spawn(handle(tcp, peer, for_connections.clone()));
                     }
                 }
@@ -68,6 +74,28 @@ impl NodeTasks {
             let _ = tokio::time::timeout(SHUTDOWN_DEADLINE, task).await;
         }
     }
+}
+
+/// How long an accept loop pauses after a failed accept. Out of file
+/// descriptors (EMFILE/ENFILE), `accept` fails at once, again and again: without
+/// a pause the loop spins a whole core until a descriptor is free.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The pause after a failed `accept`: [`ACCEPT_BACKOFF`] (with a warning) for
+/// exhausted resources, 1 ms otherwise (a connection aborted before it was
+/// accepted is not worth waiting for, but no error may spin the loop).
+pub async fn back_off(error: &std::io::Error) {
+    let exhausted = matches!(
+        error.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    );
+    let pause = if exhausted {
+        tracing::warn!("accept failed ({error}); pausing {ACCEPT_BACKOFF:?}");
+        ACCEPT_BACKOFF
+    } else {
+        Duration::from_millis(1)
+    };
+    tokio::time::sleep(pause).await;
 }
 
 impl Drop for NodeTasks {

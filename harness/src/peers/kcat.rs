@@ -89,7 +89,8 @@ fn common_args(c: &KafkaClientConfig) -> Vec<String> {
     args
 }
 
-/// The command line as reports show it: the password replaced.
+/// The command line as reports show it: the password replaced (kcat itself
+/// gets it from a 0600 file, see [`password_to_file`]).
 pub fn shown_command(args: &[String]) -> String {
     let shown: Vec<String> = args
         .iter()
@@ -100,6 +101,32 @@ pub fn shown_command(args: &[String]) -> String {
         })
         .collect();
     format!("kcat {}", shown.join(" "))
+}
+
+/// The arguments kcat really gets: a `-X sasl.password=...` pair is taken
+/// off the command line (where `/proc/PID/cmdline` shows it to every user)
+/// and written, mode 0600, to a configuration file of its own in the working
+/// directory (the case directory), given with `-F`; the file is removed after
+/// the run. Reports still show the property, redacted ([`shown_command`]).
+fn password_to_file(
+    args: &[String],
+    workdir: &std::path::Path,
+) -> Result<(Vec<String>, Option<PathBuf>), HarnessError> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let Some(i) = args
+        .iter()
+        .position(|a| a.starts_with("sasl.password="))
+        .filter(|i| *i > 0 && args[i - 1] == "-X")
+    else {
+        return Ok((args.to_vec(), None));
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = workdir.join(format!(".kcat-sasl-{}-{n}.conf", std::process::id()));
+    crate::pki::write_file(&file, format!("{}\n", args[i]).as_bytes(), 0o600)?;
+    let mut argv = args[..i - 1].to_vec();
+    argv.extend(["-F".to_string(), file.display().to_string()]);
+    argv.extend(args[i + 1..].iter().cloned());
+    Ok((argv, Some(file)))
 }
 
 /// librdkafka's hint after a certificate verification failure on one of its
@@ -162,8 +189,23 @@ async fn run(
     input: Option<&[u8]>,
 ) -> Result<(Observation, Vec<String>), HarnessError> {
     let bin = locate()?;
-    let mut out =
-        process::run_with_input(&bin, &args, &EnvMap::new(), &c.workdir, c.deadline, input).await?;
+    let (argv, secret) = password_to_file(&args, &c.workdir)?;
+    let result =
+        process::run_with_input(&bin, &argv, &EnvMap::new(), &c.workdir, c.deadline, input).await;
+    if let Some(file) = &secret {
+        let _ = std::fs::remove_file(file);
+    }
+    let mut out = result?;
+    if let Some(file) = secret {
+        // kcat announces the file; it is ours, not the user's configuration.
+        let announce = format!("% Reading configuration from file {}", file.display());
+        out.stderr = out
+            .stderr
+            .lines()
+            .filter(|l| l.trim_end() != announce)
+            .map(|l| format!("{l}\n"))
+            .collect();
+    }
     out.stderr = distinct_log_lines(&out.stderr);
     Ok((
         Observation {
@@ -237,6 +279,27 @@ pub async fn round_trip(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_password_goes_to_a_0600_file_not_to_the_command_line() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let args: Vec<String> = ["-b", "h:1", "-X", "sasl.password=s3cret", "-X", "a=b", "-L"]
+            .map(String::from)
+            .to_vec();
+        let (argv, file) = password_to_file(&args, dir.path()).unwrap();
+        let file = file.unwrap();
+        assert!(!argv.join(" ").contains("s3cret"), "{argv:?}");
+        assert_eq!(argv[2], "-F");
+        assert_eq!(argv[4..], ["-X", "a=b", "-L"]);
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "sasl.password=s3cret\n"
+        );
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(shown_command(&args).contains("sasl.password=[redacted]"));
+    }
 
     #[test]
     fn a_crash_at_shutdown_is_not_part_of_the_diagnosis() {

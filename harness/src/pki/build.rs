@@ -79,6 +79,18 @@ impl PkiSpec {
             let mut still = Vec::new();
             for name in pending {
                 let spec = &self.certs[name];
+                // The name becomes NAME.pem, NAME.key, NAME-chain.pem.
+                if let Some(why) = crate::confine::refusal(name).or_else(|| {
+                    name.contains('/')
+                        .then_some("a certificate name is one file name, without `/`")
+                }) {
+                    return Err(HarnessError::invalid(
+                        "pki",
+                        name.clone(),
+                        format!("{name:?}: {why}"),
+                        "name the certificate with letters, digits, `-` or `_` (its files are NAME.pem, NAME.key, NAME-chain.pem in the case directory)",
+                    ));
+                }
                 match &spec.issuer {
                     Some(issuer) if !self.certs.contains_key(issuer) => {
                         return Err(HarnessError::invalid(
@@ -169,8 +181,12 @@ fn issue(name: &str, spec: &CertSpec, parent: Option<&Issued>) -> Result<Issued,
             "check its fields",
         )
     };
+    let not_before = validity_end(name, "not-before-days", spec.not_before_days)?;
+    let not_after = validity_end(name, "not-after-days", spec.not_after_days)?;
     let key = spec.algorithm.generate().map_err(rcgen_err)?;
-    let params = params_for(name, &spec).map_err(rcgen_err)?;
+    let mut params = params_for(name, &spec).map_err(rcgen_err)?;
+    params.not_before = not_before;
+    params.not_after = not_after;
     let cert = match parent {
         Some(parent) => {
             let issuer = Issuer::from_params(&parent.params, &parent.key);
@@ -203,6 +219,27 @@ fn issue(name: &str, spec: &CertSpec, parent: Option<&Issued>) -> Result<Issued,
     })
 }
 
+/// Years an X.509 validity time can hold: UTCTime from 1950, GeneralizedTime
+/// up to 9999 (RFC 5280, 4.1.2.5).
+const X509_YEARS: std::ops::RangeInclusive<i32> = 1950..=9999;
+
+/// Now plus `days`, refused (naming `name.key`) when X.509 time cannot hold it.
+fn validity_end(name: &str, key: &str, days: i64) -> Result<time::OffsetDateTime, HarnessError> {
+    let now = time::OffsetDateTime::now_utc();
+    days.checked_mul(86_400)
+        .map(time::Duration::seconds)
+        .and_then(|d| now.checked_add(d))
+        .filter(|t| X509_YEARS.contains(&t.year()))
+        .ok_or_else(|| {
+            HarnessError::invalid(
+                "pki",
+                format!("{name}.{key}"),
+                format!("{days} days from now is outside what an X.509 certificate can hold (years 1950 to 9999)"),
+                "give a number of days between about -27000 and 2900000",
+            )
+        })
+}
+
 fn params_for(name: &str, spec: &CertSpec) -> Result<CertificateParams, rcgen::Error> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
@@ -222,9 +259,6 @@ fn params_for(name: &str, spec: &CertSpec) -> Result<CertificateParams, rcgen::E
             Err(_) => Ok(SanType::DnsName(san.clone().try_into()?)),
         })
         .collect::<Result<_, rcgen::Error>>()?;
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now + time::Duration::days(spec.not_before_days);
-    params.not_after = now + time::Duration::days(spec.not_after_days);
     if spec.is_ca() {
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![

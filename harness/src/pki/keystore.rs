@@ -67,7 +67,11 @@ impl Pki {
             for store in &files.keystores {
                 check_passwords(name, store)?;
                 let bytes = keystore(name, store, work.path()).await?;
-                super::write_file(&dir.join(&store.file), &bytes, 0o600)?;
+                super::write_file(
+                    &crate::confine::inside(dir, &store.file, "pki", name)?,
+                    &bytes,
+                    0o600,
+                )?;
                 written.record(name, store.file.clone());
             }
             for store in &files.truststores {
@@ -80,7 +84,11 @@ impl Pki {
                     ));
                 }
                 let bytes = truststore(name, store, work.path()).await?;
-                super::write_file(&dir.join(&store.file), &bytes, 0o644)?;
+                super::write_file(
+                    &crate::confine::inside(dir, &store.file, "pki", name)?,
+                    &bytes,
+                    0o644,
+                )?;
                 written.record(name, store.file.clone());
             }
         }

@@ -102,6 +102,10 @@ pub fn deep_merge(base: &mut Value, over: &Value) {
     }
 }
 
+/// The most cases one scenario file may expand to (axes multiplied, plus
+/// single cases): the largest shipped file has a few hundred.
+pub const MAX_CASES_PER_FILE: usize = 10_000;
+
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
@@ -110,7 +114,7 @@ fn valid_name(s: &str) -> bool {
 
 /// Loads and expands one scenario file.
 pub fn load_file(path: &Path) -> Result<Vec<Case>, HarnessError> {
-    let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+    let text = crate::input::read(path)?;
     load_str(path, &text)
 }
 
@@ -237,6 +241,35 @@ fn expand(
         check_rule(&rule.when, "expect.when")?;
     }
 
+    // Bounded before anything is expanded: a few lines of axes multiply.
+    let combinations = axes
+        .iter()
+        .try_fold(1usize, |n, (_, vals)| n.checked_mul(vals.len().max(1)))
+        .and_then(|n| n.checked_add(file.cases.len()))
+        .filter(|n| *n <= MAX_CASES_PER_FILE);
+    if combinations.is_none() {
+        return Err(HarnessError::invalid(
+            file_name,
+            "axes",
+            format!(
+                "the axes multiply to more than the bound of {MAX_CASES_PER_FILE} cases per scenario file"
+            ),
+            "split the file, or use fewer values per axis",
+        ));
+    }
+    for name in file.pki.certs.keys() {
+        if let Some(why) = crate::confine::refusal(name).or_else(|| {
+            name.contains('/')
+                .then_some("a certificate name is one file name")
+        }) {
+            return Err(HarnessError::invalid(
+                file_name,
+                format!("pki.{name}"),
+                format!("{name:?}: {why}"),
+                "name the certificate with letters, digits, `-` or `_` (its files are NAME.pem, NAME.key, NAME-chain.pem in the case directory)",
+            ));
+        }
+    }
     let pki = Arc::new(file.pki.clone());
     file.hosts.check(file_name)?;
     let hosts = Arc::new(file.hosts.clone());

@@ -64,12 +64,15 @@ async fn openssl(dir: &Path, args: &[&str]) -> Result<(), HarnessError> {
 }
 
 fn concat(dir: &Path, parts: &[&str], out: &str) -> Result<(), HarnessError> {
+    // Names from the file stay in the case directory (crate::confine).
+    let key = format!("concat.{out}");
     let mut bytes = Vec::new();
     for part in parts {
-        let path = dir.join(part);
+        let path = crate::confine::inside(dir, part, "cluster file", &key)?;
         bytes.extend(std::fs::read(&path).map_err(|e| HarnessError::read(&path, e))?);
     }
-    crate::pki::write_file(&dir.join(out), &bytes, 0o644)
+    let target = crate::confine::inside(dir, out, "cluster file", &key)?;
+    crate::pki::write_file(&target, &bytes, 0o644)
 }
 
 impl Recipe {
@@ -82,6 +85,28 @@ impl Recipe {
     pub async fn run(&self, dir: &Path) -> Result<(), HarnessError> {
         if self.is_empty() {
             return Ok(());
+        }
+        // A letter becomes part of file names (`node<X>.key`): one plain name.
+        let lists = [
+            ("openssl.nodes", &self.nodes),
+            ("openssl.dsa-nodes", &self.dsa_nodes),
+            ("openssl.encrypt", &self.encrypt),
+        ];
+        for (key, letters) in lists {
+            for letter in letters {
+                let plain = !letter.is_empty()
+                    && letter
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !plain {
+                    return Err(HarnessError::invalid(
+                        "cluster file",
+                        key,
+                        format!("{letter:?} is not a plain node letter"),
+                        "use letters, digits, `-` or `_` (it becomes node<X>.key, node<X>.pem)",
+                    ));
+                }
+            }
         }
         let subj = DEFAULT_SUBJECT;
         openssl(
@@ -199,6 +224,28 @@ impl Recipe {
                 ],
             )
             .await?;
+        }
+        // openssl keeps the mode of a key file that already existed: 0600 now.
+        let keys = self
+            .nodes
+            .iter()
+            .chain(&self.dsa_nodes)
+            .chain(&self.encrypt);
+        let keys = keys
+            .map(|n| format!("node{n}.key"))
+            .chain(
+                self.encrypt
+                    .iter()
+                    .map(|n| format!("node{n}-encrypted.key")),
+            )
+            .chain(["ca.key".to_string()]);
+        for key in keys {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.join(key);
+            if path.exists() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| HarnessError::write(&path, e))?;
+            }
         }
         Ok(())
     }

@@ -141,7 +141,13 @@ pub async fn serve(
         tokio::select! {
             _ = stop.changed() => break,
             accepted = listener.accept() => {
-                let Ok((tcp, _)) = accepted else { continue };
+                let tcp = match accepted {
+                    Ok((tcp, _)) => tcp,
+                    Err(e) => {
+                        crate::nodes::tasks::back_off(&e).await;
+                        continue;
+                    }
+                };
                 let _ = tcp.set_nodelay(true);
                 let guard = log.begin();
                 let log = log.clone();
