@@ -55,10 +55,17 @@ pub fn inside(dir: &Path, name: &str, file: &str, key: &str) -> Result<PathBuf, 
         return Err(refuse(format!("{name:?}: {why}")));
     }
     let joined = dir.join(name);
+    // `dir` may be empty (the parent of a bare file name): the current one.
+    let base = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let checked = base.join(name);
     // The directory itself may sit behind a link (/tmp on some systems):
     // compare resolved with resolved.
-    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let mut probe = joined.as_path();
+    let root = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    let mut probe = checked.as_path();
     loop {
         let is_link = std::fs::symlink_metadata(probe).is_ok_and(|m| m.file_type().is_symlink());
         let real = probe.canonicalize();
@@ -77,7 +84,7 @@ pub fn inside(dir: &Path, name: &str, file: &str, key: &str) -> Result<PathBuf, 
             break;
         }
         match probe.parent() {
-            Some(parent) if parent.starts_with(dir) => probe = parent,
+            Some(parent) if parent.starts_with(base) => probe = parent,
             _ => break,
         }
     }
@@ -167,6 +174,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("symbolic link"), "{err}");
+        let cwd_relative = inside(Path::new(""), "x", "f", "k").unwrap();
+        assert_eq!(cwd_relative, Path::new("x"));
         std::os::unix::fs::symlink("inner", dir.path().join("ok")).unwrap();
         std::fs::create_dir(dir.path().join("inner")).unwrap();
         inside(dir.path(), "ok/ca.key", "f", "pki.ca").unwrap();

@@ -408,6 +408,9 @@ impl Reproduction {
 /// Reads a report file.
 pub fn load(path: &Path) -> Result<Report, HarnessError> {
     let text = crate::input::read(path)?;
+    // A key given twice is an error in the plain tree (typed maps keep the last).
+    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text)
+        .map_err(|e| HarnessError::yaml(path.display().to_string(), &e))?;
     let report: Report = serde_yaml_ng::from_str(&text).map_err(|e| {
         let message = e.to_string();
         if message.contains("missing field") {
@@ -544,14 +547,7 @@ fn check_names(report: &Report, path: &Path) -> Result<(), HarnessError> {
             ));
         }
     }
-    for name in report.generate.certs.keys() {
-        if let Some(why) = crate::confine::refusal(name).or_else(|| {
-            name.contains('/')
-                .then_some("a certificate name is one file name")
-        }) {
-            return Err(refuse(format!("generate.{name}"), name, why));
-        }
-    }
+    report.generate.check(&file, "generate")?;
     let mut names = Vec::new();
     names_under(&report.setup, "setup", &mut names);
     for (key, name) in names {

@@ -5,56 +5,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::Duration;
 
 use rstest::rstest;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const DEADLINE: Duration = Duration::from_secs(60);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-fn tlsmatrix_command(args: &[&str], cwd: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlsmatrix"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env_remove("TLSMATRIX_REQUIRE_PEERS")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ZEEBE_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-/// Runs `tlsmatrix args` in `cwd` to completion, bounded by the deadline.
-fn run_tlsmatrix(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
-    let mut cmd = tlsmatrix_command(args, cwd);
-    cmd.envs(env.iter().copied());
-    runtime().block_on(async {
-        tokio::time::timeout(DEADLINE, cmd.output())
-            .await
-            .expect("tlsmatrix finished before the deadline")
-            .expect("tlsmatrix started")
-    })
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{run_tlsmatrix, runtime, text, tlsmatrix_command, workspace, DEADLINE};
 
 /// Runs a shell command line (openssl) in `dir`, bounded by the deadline.
 fn run_shell(dir: &Path, script: &str) {

@@ -132,6 +132,41 @@ impl PkiSpec {
     }
 }
 
+impl PkiSpec {
+    /// Checks, without building, what in the input would make [`Self::build`]
+    /// fail: a name that is not one plain file name (it becomes NAME.pem,
+    /// NAME.key, NAME-chain.pem in the case directory) and a validity window
+    /// X.509 time cannot hold. `file` and `section` (`pki`, `generate`) name
+    /// the key in the error.
+    pub fn check(&self, file: &str, section: &str) -> Result<(), HarnessError> {
+        for (name, spec) in &self.certs {
+            if let Some(why) = crate::confine::refusal(name).or_else(|| {
+                name.contains('/')
+                    .then_some("a certificate name is one file name")
+            }) {
+                return Err(HarnessError::invalid(
+                    file,
+                    format!("{section}.{name}"),
+                    format!("{name:?}: {why}"),
+                    "name the certificate with letters, digits, `-` or `_` (its files are NAME.pem, NAME.key, NAME-chain.pem in the case directory)",
+                ));
+            }
+            for (key, days) in [
+                ("not-before-days", spec.not_before_days),
+                ("not-after-days", spec.not_after_days),
+            ] {
+                validity_end(name, key, days).map_err(|e| match e {
+                    HarnessError::Invalid {
+                        key, problem, fix, ..
+                    } => HarnessError::invalid(file, format!("{section}.{key}"), problem, fix),
+                    other => other,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Pki {
     /// The certificate named `name`.
     pub fn get(&self, name: &str) -> Option<&Issued> {

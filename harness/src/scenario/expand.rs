@@ -122,6 +122,9 @@ pub fn load_file(path: &Path) -> Result<Vec<Case>, HarnessError> {
 /// the file in errors.
 pub fn load_str(path: &Path, text: &str) -> Result<Vec<Case>, HarnessError> {
     let file_name = path.display().to_string();
+    // As a plain tree first: a key given twice is an error there (the typed
+    // maps below would keep the last one silently).
+    serde_yaml_ng::from_str::<Value>(text).map_err(|e| HarnessError::yaml(&file_name, &e))?;
     let file: ScenarioFile =
         serde_yaml_ng::from_str(text).map_err(|e| HarnessError::yaml(&file_name, &e))?;
     let stem = path
@@ -257,19 +260,7 @@ fn expand(
             "split the file, or use fewer values per axis",
         ));
     }
-    for name in file.pki.certs.keys() {
-        if let Some(why) = crate::confine::refusal(name).or_else(|| {
-            name.contains('/')
-                .then_some("a certificate name is one file name")
-        }) {
-            return Err(HarnessError::invalid(
-                file_name,
-                format!("pki.{name}"),
-                format!("{name:?}: {why}"),
-                "name the certificate with letters, digits, `-` or `_` (its files are NAME.pem, NAME.key, NAME-chain.pem in the case directory)",
-            ));
-        }
-    }
+    file.pki.check(file_name, "pki")?;
     let pki = Arc::new(file.pki.clone());
     file.hosts.check(file_name)?;
     let hosts = Arc::new(file.hosts.clone());
