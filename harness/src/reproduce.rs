@@ -291,6 +291,9 @@ impl Reproduction {
                 "  reads outside the case directory, as the product would: {key} = {path}"
             );
         }
+        for warning in lint(&self.report, &self.source) {
+            let _ = writeln!(out, "  lint: {warning}");
+        }
         let _ = writeln!(
             out,
             "  reported text classifies as: {} ({})",
@@ -680,6 +683,49 @@ fn change_lines(prefix: &str, value: &serde_yaml_ng::Value) -> Vec<String> {
             vec![format!("{prefix}: {}", text.trim())]
         }
     }
+}
+
+/// Keys the product would ignore in the report's gateway configuration (a
+/// Zeebe `gateway.config` inline or its `config-file`, with `gateway.env`):
+/// misspelt, at the wrong level, or of the other gateway shape. The product
+/// ignores them, and so does the run; the evidence says so.
+pub fn lint(report: &Report, source: &Path) -> Vec<String> {
+    let Some(gateway) = report.setup.get("gateway") else {
+        return Vec::new();
+    };
+    let text = match (gateway.get("config"), gateway.get("config-file")) {
+        (Some(config), _) if config.is_mapping() => {
+            serde_yaml_ng::to_string(config).unwrap_or_default()
+        }
+        (_, Some(serde_yaml_ng::Value::String(name))) => {
+            let base = source.parent().unwrap_or(Path::new("."));
+            match report.files.get(name) {
+                Some(path) => std::fs::read_to_string(base.join(path)).unwrap_or_default(),
+                None => return Vec::new(),
+            }
+        }
+        _ => return Vec::new(),
+    };
+    let env: crate::config::EnvMap = gateway
+        .get("env")
+        .and_then(|e| e.as_mapping())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mode = match gateway.get("mode").and_then(|m| m.as_str()) {
+        Some("embedded") => crate::config::zeebe::GatewayMode::Embedded,
+        _ => crate::config::zeebe::GatewayMode::Standalone,
+    };
+    let file = format!("{}: setup.gateway", source.display());
+    let Ok(props) = crate::config::Properties::from_yaml(&file, &text, env) else {
+        return Vec::new();
+    };
+    let mut warnings = crate::config::lint::zeebe_gateway(&props, mode);
+    warnings.extend(crate::config::lint::other_shape(&props, mode));
+    warnings
 }
 
 /// What the user's text classifies as: explain's top case in the report's

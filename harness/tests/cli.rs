@@ -1991,3 +1991,24 @@ fn no_color_turns_colour_off_on_a_terminal() {
     );
     drop(up);
 }
+
+/// A silent misconfiguration in the user's own gateway file: the product
+/// ignores a misspelt key (so TLS stays off and the client connects in
+/// plaintext), the report expects that outcome, and the evidence names the key.
+#[test]
+fn reproduce_shows_the_keys_the_product_ignores() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "report.yaml",
+        "area: zeebe-client\ntitle: TLS is on in our file, yet plaintext clients connect\nexpect: connected(1)\nsetup:\n  gateway:\n    config: {zeebe: {gateway: {securty: {enabled: true}}}}\n  client: {kind: builtin, plaintext: true}\n",
+    );
+    let out = run_tlsmatrix(&["reproduce", "report.yaml"], dir.path(), &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.starts_with("REPRODUCED: connected(1)"), "{stdout}");
+    assert!(
+        stdout.contains("  lint: ") && stdout.contains("zeebe.gateway.securty.enabled: Zeebe ignores this key; did you mean zeebe.gateway.security.enabled?"),
+        "{stdout}"
+    );
+}
