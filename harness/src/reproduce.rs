@@ -66,6 +66,10 @@ pub struct Report {
     /// Certificates generated like the user's.
     #[serde(default)]
     pub generate: PkiSpec,
+    /// The product release the user runs (`8.4.0`), one an area models; the
+    /// newest modelled release when absent.
+    #[serde(default)]
+    pub product_version: Option<String>,
     /// Files the setup names that do not exist on the user's machine either
     /// (the report is about a missing file): exempt from the check that every
     /// named certificate, key or store file is written.
@@ -446,6 +450,17 @@ pub fn load(path: &Path) -> Result<Report, HarnessError> {
         }
         _ => {}
     }
+    if let Some(v) = &report.product_version {
+        let known = crate::version::known_versions();
+        if !known.iter().any(|k| k == v) {
+            return Err(HarnessError::invalid(
+                path.display().to_string(),
+                "product-version",
+                format!("no area models release {v:?}"),
+                format!("use one of: {}", known.join(", ")),
+            ));
+        }
+    }
     report.hosts.check(&path.display().to_string())?;
     check_names(&report, path)?;
     check_named_files(&report, path)?;
@@ -613,7 +628,7 @@ fn case_for(
             .iter()
             .map(|(n, p)| (n.clone(), base.join(p)))
             .collect(),
-        version: None,
+        version: report.product_version.clone(),
         alternatives: Vec::new(),
     }
 }

@@ -910,8 +910,11 @@ fn html_report_renders_in_headless_chromium() {
         })
     };
     let dom = text(&chrome(&["--dump-dom".to_string()]).stdout);
-    // One run per case, each coloured and linked to its detail block.
-    assert_eq!(dom.matches("<a class=\"run pass\"").count(), 75, "{dom}");
+    // One run per case, each coloured and linked to its detail block (the
+    // five Ed25519 cases are skipped on 8.4.1, which the reference does not
+    // model yet).
+    assert_eq!(dom.matches("<a class=\"run pass\"").count(), 70, "{dom}");
+    assert_eq!(dom.matches("<a class=\"run skip\"").count(), 5, "{dom}");
     assert!(dom.contains(
         "id=\"zeebe-client::certificates::expired.zbctl.embedded\" href=\"#d-zeebe-client__certificates__expired.zbctl.embedded\" data-outcome=\"certificate-expired\""
     ), "{dom}");
@@ -929,12 +932,14 @@ fn html_report_renders_in_headless_chromium() {
         "{dom}"
     );
     assert!(
-        dom.contains("<tr data-area=\"zeebe-client\"><th>zeebe-client</th><td>75</td><td>0</td>"),
+        dom.contains(
+            "<tr data-area=\"zeebe-client\"><th>zeebe-client</th><td>70</td><td>0</td><td>5</td>"
+        ),
         "{dom}"
     );
     // Okabe–Ito: success is bluish green, every outcome has a symbol too.
     assert!(dom.contains("background:#009E73"), "{dom}");
-    assert!(dom.contains("<p id=\"totals\">75 passed, 0 failed, 0 skipped, 0 errors</p>"));
+    assert!(dom.contains("<p id=\"totals\">70 passed, 0 failed, 5 skipped, 0 errors</p>"));
     let _ = std::fs::remove_file(&png);
     chrome(&[
         format!("--screenshot={}", png.display()),
