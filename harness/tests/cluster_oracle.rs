@@ -146,7 +146,10 @@ fn node(name: &str, dir: &Path, chain: &str, key: &str) -> NodeSpec {
             },
             workdir: dir.to_path_buf(),
             source: "oracle".to_string(),
-            runtime: tlsmatrix::version::ProductRuntime::default(),
+            // The transport probe (harness/probes/cluster-tls) runs Netty
+            // without BouncyCastle, as Zeebe 8.4.0 shipped; the reference reads
+            // keys as that release did, so both sides model one runtime.
+            runtime: tlsmatrix::version::ProductRuntime::of(Some("8.4.0")),
         },
         gossip_port_of: None,
     }
