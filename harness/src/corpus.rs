@@ -113,7 +113,7 @@ pub fn load(dir: &Path) -> Result<Corpus, HarnessError> {
     let mut ids = std::collections::BTreeSet::new();
     for file in files {
         let name = file.display().to_string();
-        let body = std::fs::read_to_string(&file).map_err(|e| HarnessError::read(&file, e))?;
+        let body = crate::input::read(&file)?;
         let parsed: CorpusFile =
             serde_yaml_ng::from_str(&body).map_err(|e| HarnessError::yaml(&name, &e))?;
         for t in parsed.texts {

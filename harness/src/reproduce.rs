@@ -715,7 +715,7 @@ pub fn lint(report: &Report, source: &Path) -> Vec<String> {
         (_, Some(serde_yaml_ng::Value::String(name))) => {
             let base = source.parent().unwrap_or(Path::new("."));
             match report.files.get(name) {
-                Some(path) => std::fs::read_to_string(base.join(path)).unwrap_or_default(),
+                Some(path) => crate::input::read(&base.join(path)).unwrap_or_default(),
                 None => return Vec::new(),
             }
         }

@@ -166,7 +166,7 @@ impl Material {
             match read(&full) {
                 Ok(infos) if !infos.is_empty() => certs.push((name.clone(), infos)),
                 _ => {
-                    if let Ok(text) = std::fs::read_to_string(&full) {
+                    if let Ok(text) = crate::input::read(&full) {
                         config_texts.push(text);
                     }
                 }
