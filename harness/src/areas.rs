@@ -124,6 +124,18 @@ pub fn registry() -> &'static [&'static dyn Area] {
     })
 }
 
+/// The catalogue entry with this id (`area::case`), whichever area's
+/// catalogue holds it; `common::` entries are in every area's.
+pub fn entry(id: &str) -> Option<&'static crate::catalogue::Entry> {
+    let owner = id.split("::").next()?;
+    let area = if owner == "common" {
+        *registry().first()?
+    } else {
+        find(owner).ok()?
+    };
+    area.catalogue().entry(id)
+}
+
 /// The area called `name`.
 pub fn find(name: &str) -> Result<&'static dyn Area, HarnessError> {
     registry()

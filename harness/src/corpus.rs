@@ -125,7 +125,7 @@ pub fn load(dir: &Path) -> Result<Corpus, HarnessError> {
                     "give each text an id of its own",
                 ));
             }
-            if t.known() && entry_exists(&t.cause).is_none() {
+            if t.known() && areas::entry(&t.cause).is_none() {
                 return Err(HarnessError::invalid(
                     &name,
                     format!("{}.cause", t.id),
@@ -137,16 +137,6 @@ pub fn load(dir: &Path) -> Result<Corpus, HarnessError> {
         }
     }
     Ok(Corpus { texts })
-}
-
-fn entry_exists(id: &str) -> Option<()> {
-    let area = id.split("::").next()?;
-    let area = if area == "common" {
-        *areas::registry().first()?
-    } else {
-        areas::find(area).ok()?
-    };
-    area.catalogue().entry(id).map(|_| ())
 }
 
 /// How explain did on one text.

@@ -146,7 +146,7 @@ pub fn explain_in(text: &str, areas: &[&'static dyn areas::Area]) -> Explanation
                 candidates: note
                     .candidates
                     .iter()
-                    .filter_map(|id| find_entry(id))
+                    .filter_map(|id| areas::entry(id))
                     .map(|e| (e, e.signatures.first().cloned().unwrap_or_default()))
                     .collect(),
             });
@@ -175,16 +175,6 @@ pub fn explain_in(text: &str, areas: &[&'static dyn areas::Area]) -> Explanation
         revealed,
         undecided,
     }
-}
-
-fn find_entry(id: &str) -> Option<&'static Entry> {
-    let area = id.split("::").next()?;
-    let areas: Vec<&'static dyn areas::Area> = if area == "common" {
-        areas::registry().iter().take(1).copied().collect()
-    } else {
-        vec![areas::find(area).ok()?]
-    };
-    areas.into_iter().find_map(|a| a.catalogue().entry(id))
 }
 
 impl<'a> Explanation<'a> {

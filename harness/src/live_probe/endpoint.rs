@@ -472,14 +472,10 @@ fn finding(area: &str, kind: Likely, says: String) -> Finding {
         .iter()
         .find(|(a, k, _)| *a == area && *k == kind)
         .map(|(_, _, id)| id.to_string());
-    let title = entry.as_deref().and_then(|id| {
-        let owner = id.split("::").next()?;
-        crate::areas::find(owner)
-            .ok()?
-            .catalogue()
-            .entry(id)
-            .map(|e| e.title.clone())
-    });
+    let title = entry
+        .as_deref()
+        .and_then(crate::areas::entry)
+        .map(|e| e.title.clone());
     Finding { says, entry, title }
 }
 
@@ -849,15 +845,7 @@ mod tests {
     fn every_likely_case_is_in_its_catalogue() {
         for (area, _, id) in LIKELY {
             crate::areas::find(area).unwrap();
-            let owner = id.split("::").next().unwrap();
-            assert!(
-                crate::areas::find(owner)
-                    .unwrap()
-                    .catalogue()
-                    .entry(id)
-                    .is_some(),
-                "{id}"
-            );
+            assert!(crate::areas::entry(id).is_some(), "{id}");
         }
     }
 
