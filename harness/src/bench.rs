@@ -206,7 +206,7 @@ async fn cluster_start(
     chain: &std::path::Path,
     key: &std::path::Path,
 ) -> Result<String, HarnessError> {
-    use crate::areas::zeebe_cluster::ClusterFile;
+    use crate::nodes::cluster::ClusterFile;
     let text = cluster_file_text(&chain.display().to_string(), &key.display().to_string());
     let file = ClusterFile::parse("bench cluster", &text)?;
     let mut times = Vec::new();
@@ -292,8 +292,8 @@ async fn across_hosts(
     chain: &str,
     key: &str,
 ) -> String {
-    use crate::areas::zeebe_cluster::ClusterFile;
     use crate::containers::ClusterAcrossHosts;
+    use crate::nodes::cluster::ClusterFile;
     const LABEL: &str = "cluster start-to-ready across containers (one per node: 3 brokers + gateway, TLS, reference image)";
     let file = match ClusterFile::parse("bench cluster", &cluster_file_text(chain, key)) {
         Ok(file) => file,

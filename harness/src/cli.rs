@@ -17,7 +17,7 @@ use crate::config::EnvMap;
 use crate::engine::{self, RunOptions};
 use crate::error::HarnessError;
 use crate::nodes::cluster::{ClusterMember, MemberSettings, MemberStart, NodeRole, JOIN_DEADLINE};
-use crate::nodes::{GatewayNode, Topology};
+use crate::nodes::{up, GatewayNode, Topology};
 use crate::report::{self, Format, Totals};
 use crate::scenario::{self, Case};
 
@@ -288,7 +288,7 @@ fn quiet_on_closed_stdout() {
         if message.starts_with("failed printing to stdout")
             && message.contains(&std::io::Error::from_raw_os_error(libc::EPIPE).to_string())
         {
-            crate::peers::process::kill_all_children();
+            crate::process::kill_all_children();
             std::process::exit(CLOSED_STDOUT_EXIT);
         }
         default(info);
@@ -322,7 +322,7 @@ fn until_interrupted<F: std::future::Future>(
 /// are removed when `containers`, and the exit code is 130.
 fn interrupted(rt: tokio::runtime::Runtime, containers: bool, what: &str) -> ExitCode {
     rt.shutdown_timeout(Duration::from_secs(10));
-    crate::peers::process::kill_all_children();
+    crate::process::kill_all_children();
     if containers {
         crate::containers::reap_own();
     }
@@ -863,7 +863,7 @@ fn up(
     brokers: u32,
 ) -> Result<ExitCode, HarnessError> {
     let text = crate::input::read(config)?;
-    if crate::areas::zeebe_cluster::ClusterFile::is_cluster_file(&text) {
+    if crate::nodes::cluster::ClusterFile::is_cluster_file(&text) {
         return up_cluster(config, &text, workdir);
     }
     let mode = match mode {
@@ -895,7 +895,8 @@ fn up(
     // Serving: SIGINT/SIGTERM is the way to stop it (exit 0).
     rt.block_on(async {
         println!(
-            "tlsmatrix gateway listening on {} ({})",
+            "{}{} ({})",
+            up::GATEWAY_LISTENING,
             node.address(),
             if node.is_tls() { "TLS" } else { "plaintext" }
         );
@@ -920,7 +921,7 @@ fn zeebe_env() -> EnvMap {
 /// formation, and serves until SIGINT/SIGTERM.
 fn up_cluster(config: &Path, text: &str, workdir: &Path) -> Result<ExitCode, HarnessError> {
     let source = config.display().to_string();
-    let file = crate::areas::zeebe_cluster::ClusterFile::parse(&source, text)?;
+    let file = crate::nodes::cluster::ClusterFile::parse(&source, text)?;
     if file.nodes.is_empty() {
         return Err(HarnessError::invalid(
             &source,
@@ -935,7 +936,7 @@ fn up_cluster(config: &Path, text: &str, workdir: &Path) -> Result<ExitCode, Har
     let start = async {
         let cluster = file.start(&source, workdir).await?;
         for node in cluster.addresses() {
-            println!("tlsmatrix cluster node {node}");
+            println!("{}{node}", up::CLUSTER_NODE);
         }
         let formation = cluster.form().await;
         Ok::<_, HarnessError>((cluster, formation))
@@ -949,9 +950,10 @@ fn up_cluster(config: &Path, text: &str, workdir: &Path) -> Result<ExitCode, Har
         let state = formation.state();
         match cluster.gateway_address() {
             Some(address) => println!(
-                "tlsmatrix cluster ready ({state}); gateway listening on {address} (zbctl status --insecure --address {address})"
+                "{} ({state}); gateway listening on {address} (zbctl status --insecure --address {address})",
+                up::CLUSTER_READY
             ),
-            None => println!("tlsmatrix cluster ready ({state}); no gateway"),
+            None => println!("{} ({state}); no gateway", up::CLUSTER_READY),
         }
         let _ = std::io::stdout().flush();
         wait_for_signal().await;
@@ -986,7 +988,7 @@ fn up_member(
         MemberStart::Refused(e) => return Err(e),
     };
     rt.block_on(async {
-        println!("tlsmatrix cluster node {}", member.addresses());
+        println!("{}{}", up::CLUSTER_NODE, member.addresses());
         let _ = std::io::stdout().flush();
         // One handler for the whole life of the node: a signal that comes
         // while formation ends must not fall between two handlers.
@@ -1001,9 +1003,10 @@ fn up_member(
             let state = formation.state();
             match member.gateway_address() {
                 Some(address) => println!(
-                    "tlsmatrix cluster member ready ({state}); gateway listening on {address}"
+                    "{} ({state}); gateway listening on {address}",
+                    up::MEMBER_READY
                 ),
-                None => println!("tlsmatrix cluster member ready ({state})"),
+                None => println!("{} ({state})", up::MEMBER_READY),
             }
             let _ = std::io::stdout().flush();
             signal.await;
@@ -1033,7 +1036,8 @@ fn up_http(config: &Path, port: Option<u16>, workdir: &Path) -> Result<ExitCode,
     let node = node?;
     rt.block_on(async {
         println!(
-            "tlsmatrix http gateway listening on {} ({}): {}://localhost:{}/__health",
+            "{}{} ({}): {}://localhost:{}/__health",
+            up::HTTP_GATEWAY_LISTENING,
             node.address(),
             if node.is_tls() { "TLS" } else { "plaintext" },
             if node.is_tls() { "https" } else { "http" },

@@ -35,6 +35,7 @@ use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageE
 
 use crate::config::EnvMap;
 use crate::error::HarnessError;
+use crate::nodes::up;
 
 pub use cluster::{ClusterAcrossHosts, ContainerCluster};
 pub use reaper::{left_by, reap_own, reap_stale, unique_name, Reaped};
@@ -221,7 +222,7 @@ impl ReferenceImage {
             case_dir,
             config_file,
             env,
-            Ready::Stdout("tlsmatrix gateway listening on".into()),
+            Ready::Stdout(up::GATEWAY_LISTENING.into()),
         )
     }
 
@@ -239,7 +240,7 @@ impl ReferenceImage {
             case_dir,
             cluster_file,
             env,
-            Ready::Stdout("tlsmatrix cluster ready (formed)".into()),
+            Ready::Stdout(format!("{} {}", up::CLUSTER_READY, up::FORMED)),
         )
     }
 
@@ -290,16 +291,7 @@ fn without_debug_info(binary: &Path, dir: &Path) -> Option<PathBuf> {
     (status.success() && out.is_file()).then_some(out)
 }
 
-/// When a container counts as ready.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ready {
-    /// This text appears on the container's standard output.
-    Stdout(String),
-    /// This text appears on its standard error.
-    Stderr(String),
-    /// The image's own HEALTHCHECK reports healthy.
-    Healthcheck,
-}
+pub use crate::process::Ready;
 
 /// A container to start: an image the user names (or the reference image), the
 /// product's documented environment, host paths mounted read-only, the port

@@ -5,7 +5,7 @@
 //! How: the engine writes the case's names to [`HOSTS_FILE`] in the case
 //! directory (the names first, then the machine's own `/etc/hosts`, so
 //! `localhost` and the machine's name still resolve). Every real peer starts
-//! through [`crate::peers::process`], which, when that file exists, enters a
+//! through [`crate::process`], which, when that file exists, enters a
 //! private user and mount namespace in the child before `exec` and
 //! bind-mounts the file over `/etc/hosts` there ([`Isolation`]). The network
 //! namespace stays the machine's, so loopback nodes are reachable, and the

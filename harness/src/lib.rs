@@ -50,6 +50,7 @@ pub mod outcome;
 pub mod pasted;
 pub mod peers;
 pub mod pki;
+pub mod process;
 pub mod redact;
 pub mod report;
 pub mod reproduce;

@@ -1,7 +1,6 @@
 //! Reference nodes: in-process implementations of the products' servers, each a
 //! value that stops when dropped (testcontainers style).
 
-pub mod child;
 pub mod closed_port;
 pub mod cluster;
 pub mod gateway;
@@ -17,7 +16,22 @@ pub mod nginx;
 pub mod oracle;
 pub mod tasks;
 pub mod token_server;
+pub mod up;
 pub mod wire;
 
 pub use gateway::{GatewayNode, Topology};
 pub use log::NodeLog;
+
+/// A host as addresses and URLs take it: an IPv6 literal in brackets (`[::1]`).
+pub fn bracketed(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+/// `host:port` as clients take it: `[::1]:26500` for an IPv6 literal.
+pub fn host_port(host: &str, port: u16) -> String {
+    format!("{}:{port}", bracketed(host))
+}

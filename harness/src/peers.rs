@@ -3,11 +3,9 @@
 
 pub mod builtin;
 pub mod http_clients;
-pub mod jvm;
 pub mod kafka_java;
 pub mod kcat;
 pub mod probe;
-pub mod process;
 pub mod zbctl;
 mod zeebe_settings;
 
@@ -56,19 +54,7 @@ impl Observation {
     }
 }
 
-/// A host as addresses and URLs take it: an IPv6 literal in brackets (`[::1]`).
-pub fn bracketed(host: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    }
-}
-
-/// `host:port` as clients take it: `[::1]:26500` for an IPv6 literal.
-pub fn host_port(host: &str, port: u16) -> String {
-    format!("{}:{port}", bracketed(host))
-}
+pub use crate::nodes::{bracketed, host_port};
 
 /// Joins an error and its sources with ": ", skipping a source whose text the
 /// previous one already contains.

@@ -15,6 +15,7 @@
 
 mod algorithm;
 mod build;
+pub mod cluster_recipe;
 mod der;
 mod keystore;
 mod material;

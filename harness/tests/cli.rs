@@ -64,7 +64,7 @@ fn start_up(dir: &Path, rt: &tokio::runtime::Runtime) -> Up {
         dir,
         rt,
         &["up", "gateway.yaml"],
-        "tlsmatrix gateway listening on ",
+        tlsmatrix::nodes::up::GATEWAY_LISTENING,
     )
 }
 
@@ -1330,7 +1330,7 @@ fn up_serves_the_documented_krakend_recipe_to_real_curl() {
         dir.path(),
         &rt,
         &["up", "krakend.json", "--port", "0"],
-        "tlsmatrix http gateway listening on ",
+        tlsmatrix::nodes::up::HTTP_GATEWAY_LISTENING,
     );
     let port = up.address.rsplit(':').next().unwrap().to_string();
     let url = format!("https://localhost:{port}/__health");
@@ -1537,7 +1537,7 @@ fn probe_tells_curl_users_which_client_certificate_a_live_krakend_wants() {
         dir.path(),
         &rt,
         &["up", "krakend.json", "--port", "0"],
-        "tlsmatrix http gateway listening on ",
+        tlsmatrix::nodes::up::HTTP_GATEWAY_LISTENING,
     );
     let port = up.address.rsplit(':').next().unwrap();
     let address = format!("localhost:{port}");

@@ -72,7 +72,7 @@ fn up_starts_the_openssl_recipe_cluster_and_zbctl_lists_three_brokers() {
         let ready = tokio::time::timeout(DEADLINE, async {
             while let Ok(Some(line)) = lines.next_line().await {
                 printed.push(line.clone());
-                if line.starts_with("tlsmatrix cluster ready") {
+                if line.starts_with(tlsmatrix::nodes::up::CLUSTER_READY) {
                     return Some(line);
                 }
             }
@@ -84,7 +84,7 @@ fn up_starts_the_openssl_recipe_cluster_and_zbctl_lists_three_brokers() {
         assert!(ready.contains("(formed)"), "{}", printed.join("\n"));
         let nodes = printed
             .iter()
-            .filter(|l| l.starts_with("tlsmatrix cluster node "))
+            .filter(|l| l.starts_with(tlsmatrix::nodes::up::CLUSTER_NODE))
             .count();
         assert_eq!(nodes, 4, "{}", printed.join("\n"));
         assert!(printed
@@ -215,7 +215,7 @@ impl MemberProcess {
 
     /// The internal port from the `tlsmatrix cluster node` line.
     async fn internal_port(&mut self) -> u16 {
-        let line = self.line("tlsmatrix cluster node ").await;
+        let line = self.line(tlsmatrix::nodes::up::CLUSTER_NODE).await;
         line.split("messaging 127.0.0.1:")
             .nth(1)
             .and_then(|r| r.split_whitespace().next())
@@ -281,8 +281,7 @@ fn members_in_separate_processes_report_as_the_cluster_in_process() {
         let rt = runtime();
         rt.block_on(async {
             let file =
-                tlsmatrix::areas::zeebe_cluster::ClusterFile::parse("cluster.yaml", &cluster)
-                    .unwrap();
+                tlsmatrix::nodes::cluster::ClusterFile::parse("cluster.yaml", &cluster).unwrap();
             let cluster = file.start("cluster.yaml", dir.path()).await.unwrap();
             let expected = cluster.form().await.report();
             cluster.shutdown().await;
@@ -325,13 +324,13 @@ fn members_in_separate_processes_report_as_the_cluster_in_process() {
                 broker.internal_port().await;
                 brokers.push(broker);
             }
-            let ready = gateway.line("tlsmatrix cluster member ready").await;
+            let ready = gateway.line(tlsmatrix::nodes::up::MEMBER_READY).await;
             let printed = &gateway.printed;
             let report: Vec<&str> = printed
                 .iter()
                 .map(String::as_str)
                 .skip_while(|l| !l.starts_with("cluster: "))
-                .take_while(|l| !l.starts_with("tlsmatrix cluster member ready"))
+                .take_while(|l| !l.starts_with(tlsmatrix::nodes::up::MEMBER_READY))
                 .collect();
             assert_eq!(report.join("\n"), expected, "{}", printed.join("\n"));
             assert_eq!(

@@ -125,8 +125,8 @@ const TLS_GATEWAY: &str = "{ env: { ZEEBE_GATEWAY_CLUSTER_SECURITY_ENABLED: \"tr
 async fn in_process_and_across_hosts(
     cluster: &str,
 ) -> (String, String, bool, u16, tempfile::TempDir) {
-    use tlsmatrix::areas::zeebe_cluster::ClusterFile;
     use tlsmatrix::containers::ClusterAcrossHosts;
+    use tlsmatrix::nodes::cluster::ClusterFile;
     let dir = tempfile::tempdir().unwrap();
     certs(dir.path()).await;
     let file = ClusterFile::parse("cluster.yaml", cluster).unwrap();
@@ -156,7 +156,7 @@ async fn in_process_and_across_hosts(
     // Every node advertised its own container's address, not the host's.
     for (name, node) in across.nodes() {
         let line = node
-            .wait_for_line("tlsmatrix cluster node ", DEADLINE)
+            .wait_for_line(tlsmatrix::nodes::up::CLUSTER_NODE, DEADLINE)
             .await
             .expect("listening line");
         assert!(line.contains(&format!("{name} (")), "{line}");

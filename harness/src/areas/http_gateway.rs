@@ -231,13 +231,13 @@ impl Area for HttpGatewayArea {
             },
             ClientKind::Openssl => Requirement {
                 peer: "openssl",
-                locate: http_clients::locate_openssl,
+                locate: || crate::process::tools::OPENSSL.locate(),
             },
         }];
         if body.openssl_recipe.is_some() {
             needs.push(Requirement {
                 peer: "openssl",
-                locate: http_clients::locate_openssl,
+                locate: || crate::process::tools::OPENSSL.locate(),
             });
         }
         if body.gateway.backend == Backend::GoOracle {

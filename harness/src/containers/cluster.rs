@@ -15,14 +15,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{ContainerNode, ContainerStart, Ready, ReferenceImage, CASE_MOUNT};
-use crate::areas::zeebe_cluster::{ClusterFile, MemberLaunch};
 use crate::error::HarnessError;
-use crate::nodes::cluster::{NodeRole, INTERNAL_PORT, JOIN_DEADLINE};
+use crate::nodes::cluster::{ClusterFile, MemberLaunch, NodeRole, INTERNAL_PORT, JOIN_DEADLINE};
+use crate::nodes::up;
 
 /// The line a member prints once it listens.
-const LISTENING: &str = "tlsmatrix cluster node ";
+const LISTENING: &str = up::CLUSTER_NODE;
 /// The line a member prints once it has formed as it sees the cluster.
-const FORMED: &str = "tlsmatrix cluster member ready";
+const FORMED: &str = up::MEMBER_READY;
 
 /// The result of starting a cluster across containers.
 #[allow(clippy::large_enum_variant)]
@@ -181,7 +181,7 @@ impl ContainerCluster {
             .skip_while(|l| !l.starts_with("cluster: "))
             .take_while(|l| !l.starts_with(FORMED))
             .collect();
-        Ok((report.join("\n"), line.contains("(formed)")))
+        Ok((report.join("\n"), line.contains(up::FORMED)))
     }
 
     /// Stops and removes every container (the network goes with the last).

@@ -17,6 +17,7 @@
 //! In process, every port comes from binding `127.0.0.1:0`; every wait has a
 //! deadline.
 
+pub mod file;
 mod formation;
 mod gossip;
 mod member;
@@ -33,6 +34,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 
+pub use file::{node_spec, node_specs, start_order, ClusterFile, MemberLaunch, NodeBody};
 pub use formation::{Formation, Link, PartitionState};
 pub use gossip::{Contact, GossippedReport, Member, PartitionRole};
 pub use member::{ClusterMember, MemberSettings, MemberStart, INTERNAL_PORT, JOIN_DEADLINE};

@@ -290,7 +290,7 @@ impl GatewayNode {
         } else {
             None
         };
-        let bind = crate::peers::host_port(&settings.host, settings.port);
+        let bind = super::host_port(&settings.host, settings.port);
         let listener = TcpListener::bind(&bind).await.map_err(|source| {
             if source.kind() == std::io::ErrorKind::AddrInUse {
                 HarnessError::PortInUse {

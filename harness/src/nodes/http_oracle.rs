@@ -5,10 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::process::Command;
-
-use super::child::{ChildNode, ChildStart};
 use crate::error::HarnessError;
+use crate::process::{ChildProcess, ChildStart, Hermetic, Ready};
 
 /// How to build it.
 pub const INSTALL: &str = "bash ci/setup (or: bash harness/oracles/http-go/build.sh; needs Go)";
@@ -43,7 +41,7 @@ pub enum HttpOracleStart {
 /// A running Go oracle.
 #[derive(Debug)]
 pub struct HttpOracle {
-    node: Box<ChildNode>,
+    node: Box<ChildProcess>,
     port: u16,
 }
 
@@ -63,12 +61,12 @@ impl HttpOracle {
     /// Starts the oracle on `config` (relative to `workdir`, its working
     /// directory), on 127.0.0.1 and a free port.
     pub async fn start(config: &str, workdir: &Path) -> Result<HttpOracleStart, HarnessError> {
-        let mut cmd = Command::new(locate()?);
-        cmd.args(["--config", config, "--listen", "127.0.0.1:0"])
-            .env_clear()
-            .env("HOME", workdir)
-            .current_dir(workdir);
-        match ChildNode::start("go-oracle", cmd, "TLSMATRIX-READY ", READY_DEADLINE).await? {
+        let cmd = Hermetic::new(locate()?, workdir)
+            .args(["--config", config, "--listen", "127.0.0.1:0"])
+            .home()
+            .command();
+        let ready = Ready::Stdout("TLSMATRIX-READY ".into());
+        match ChildProcess::start("go-oracle", cmd, &ready, READY_DEADLINE).await? {
             ChildStart::Refused(stderr) => {
                 Ok(HttpOracleStart::Refused(log_lines(&stderr).join("\n")))
             }

@@ -15,14 +15,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::process::Command;
 
-use super::child::{ChildNode, ChildStart};
 use crate::error::HarnessError;
-use crate::peers::process;
+use crate::process::{tools, ChildProcess, ChildStart, Hermetic, Ready};
 
 /// How to install nginx.
-pub const INSTALL: &str = "bash ci/setup (or: apt-get install nginx-light)";
+pub const INSTALL: &str = tools::NGINX.install;
 
 const READY_DEADLINE: Duration = Duration::from_secs(15);
 
@@ -35,13 +33,7 @@ const ADDRESS_IN_USE: &str = "Address already in use";
 
 /// Finds the nginx binary.
 pub fn locate() -> Result<PathBuf, HarnessError> {
-    process::locate("TLSMATRIX_NGINX", "nginx", "nginx")
-        .or_else(|| Some(PathBuf::from("/usr/sbin/nginx")).filter(|p| p.is_file()))
-        .ok_or_else(|| HarnessError::PeerMissing {
-            peer: "nginx".to_string(),
-            detail: "not at $TLSMATRIX_NGINX, /usr/sbin/nginx or on PATH".to_string(),
-            install: INSTALL.to_string(),
-        })
+    tools::NGINX.locate()
 }
 
 /// The proxy's settings, as a case body spells them.
@@ -129,7 +121,7 @@ pub enum NginxStart {
 /// A running nginx.
 #[derive(Debug)]
 pub struct Nginx {
-    node: Box<ChildNode>,
+    node: Box<ChildProcess>,
     port: u16,
 }
 
@@ -189,15 +181,13 @@ impl Nginx {
             .map_err(|e| HarnessError::write(prefix.join("tmp"), e))?;
         let text = config(settings, port, upstream_port);
         crate::pki::write_file(&prefix.join("nginx.conf"), text.as_bytes(), 0o644)?;
-        let mut cmd = Command::new(bin);
-        cmd.arg("-p")
+        let cmd = Hermetic::new(bin, &prefix)
+            .arg("-p")
             .arg(format!("{}/", prefix.display()))
             .args(["-c", "nginx.conf", "-g", "daemon off;"])
-            .env_clear()
-            .current_dir(&prefix);
-        match ChildNode::start_on_stderr("nginx", cmd, "getrlimit(RLIMIT_NOFILE)", READY_DEADLINE)
-            .await?
-        {
+            .command();
+        let ready = Ready::Stderr("getrlimit(RLIMIT_NOFILE)".into());
+        match ChildProcess::start("nginx", cmd, &ready, READY_DEADLINE).await? {
             ChildStart::Refused(stderr) => {
                 Ok(NginxStart::Refused(operator_lines(&stderr).join("\n")))
             }

@@ -4,17 +4,12 @@
 //! reference. Ready when it prints its listening line; killed on drop.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
-
-use tokio::process::Command;
-
-use super::child::{ChildNode, ChildStart};
 
 use crate::config::EnvMap;
 use crate::error::HarnessError;
-use crate::peers::jvm::{JvmLaunch, ProbeJar};
-use crate::peers::process;
+use crate::process::jvm::{JvmLaunch, ProbeJar};
+use crate::process::{ChildProcess, ChildStart, Hermetic, Ready};
 
 /// How long the JVM may take to print its listening line
 /// (`TLSMATRIX_ORACLE_READY_SECS` overrides it).
@@ -40,7 +35,7 @@ pub enum OracleStart {
 /// A running netty-oracle gateway.
 #[derive(Debug)]
 pub struct NettyOracle {
-    node: Box<ChildNode>,
+    node: Box<ChildProcess>,
     /// Told how the JVM exited, for its class-data archive.
     jvm: JvmLaunch,
     port: u16,
@@ -103,21 +98,20 @@ impl NettyOracle {
             "tlsmatrix.probe.NettyOracleGateway",
             &logging,
         )?;
-        let mut cmd = Command::new(&jvm.java);
-        cmd.args(&jvm.args);
+        let mut cmd = Hermetic::new(&jvm.java, workdir).args(&jvm.args);
         if let Some(config) = config {
-            cmd.args(["--config", config]);
+            cmd = cmd.args(["--config", config]);
         }
-        cmd.env_clear()
-            .env("HOME", workdir)
+        let cmd = cmd
+            .home()
             .envs(env)
             .env("ZEEBE_GATEWAY_NETWORK_HOST", "127.0.0.1")
             .env("ZEEBE_GATEWAY_NETWORK_PORT", "0")
-            .current_dir(workdir);
-        let started = ChildNode::start(
+            .command();
+        let started = ChildProcess::start(
             "netty-oracle",
             cmd,
-            "netty-oracle listening on ",
+            &Ready::Stdout("netty-oracle listening on ".into()),
             ready_deadline(),
         )
         .await?;
@@ -162,39 +156,4 @@ impl NettyOracle {
             .filter(|l| seen.insert(l.clone()))
             .collect()
     }
-}
-
-/// The `java` launcher (`$TLSMATRIX_JAVA`, else `PATH`), checked once to be a
-/// JDK 17 or newer, as the probes and the oracle need.
-pub fn java(peer: &str, install: &str) -> Result<PathBuf, HarnessError> {
-    use std::sync::OnceLock;
-    static CHECKED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let checked = CHECKED.get_or_init(|| {
-        let java = process::locate("TLSMATRIX_JAVA", "", "java")
-            .ok_or("no `java` on PATH (or at $TLSMATRIX_JAVA)")?;
-        let out = std::process::Command::new(&java)
-            .arg("-version")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("{} -version failed: {e}", java.display()))?;
-        let text = String::from_utf8_lossy(&out.stderr);
-        let version = text.split('"').nth(1).unwrap_or_default().to_string();
-        let major: u32 = match version.split('.').collect::<Vec<_>>().as_slice() {
-            ["1", minor, ..] => minor.parse().unwrap_or(0),
-            [major, ..] => major.parse().unwrap_or(0),
-            _ => 0,
-        };
-        if major < 17 {
-            return Err(format!(
-                "java {version:?} at {} is too old: the probes need a JDK 17 or newer",
-                java.display()
-            ));
-        }
-        Ok(java)
-    });
-    checked.clone().map_err(|detail| HarnessError::PeerMissing {
-        peer: peer.to_string(),
-        detail,
-        install: install.to_string(),
-    })
 }

@@ -5,14 +5,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::process;
 use super::Observation;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
 use crate::outcome::Outcome;
+use crate::process::{self, tools};
 
 /// How to install the tools.
-pub const INSTALL: &str = "bash ci/setup (or: apt-get install curl openssl)";
+pub const INSTALL: &str = tools::CURL.install;
 
 /// One client run against an HTTP gateway.
 #[derive(Debug, Clone)]
@@ -45,22 +45,9 @@ pub struct HttpClientConfig {
     pub deadline: Duration,
 }
 
-fn locate(tool: &'static str) -> Result<PathBuf, HarnessError> {
-    process::locate("", tool, tool).ok_or_else(|| HarnessError::PeerMissing {
-        peer: tool.to_string(),
-        detail: "not on PATH".to_string(),
-        install: INSTALL.to_string(),
-    })
-}
-
 /// Finds `curl`.
 pub fn locate_curl() -> Result<PathBuf, HarnessError> {
-    locate("curl")
-}
-
-/// Finds `openssl`.
-pub fn locate_openssl() -> Result<PathBuf, HarnessError> {
-    locate("openssl")
+    tools::CURL.locate()
 }
 
 fn is_ip(host: &str) -> bool {
@@ -201,7 +188,7 @@ pub async fn s_client(c: &HttpClientConfig) -> Result<Observation, HarnessError>
 
 /// [`s_client`] dialling `dial` (an IP address).
 pub async fn s_client_via(c: &HttpClientConfig, dial: &str) -> Result<Observation, HarnessError> {
-    let bin = locate_openssl()?;
+    let bin = tools::OPENSSL.locate()?;
     let args = s_client_args_via(c, dial);
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",

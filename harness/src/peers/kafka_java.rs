@@ -7,36 +7,29 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::jvm::{JvmLaunch, ProbeJar};
 use super::kcat::KafkaClientConfig;
-use super::process;
 use super::Observation;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
 use crate::outcome::Outcome;
+use crate::process;
+use crate::process::jvm::{self, JvmLaunch};
 
 /// The peer's name, with the pinned library version.
 pub const PEER: &str = "kafka-clients 3.8.1";
 
 /// How to build it.
-pub const INSTALL: &str =
-    "bash ci/setup (or: bash harness/probes/kafka-java/build.sh; needs a JDK 17 and Maven)";
-
-fn probe_jar() -> ProbeJar {
-    ProbeJar::new("kafka-java")
-}
+pub const INSTALL: &str = jvm::KAFKA_JAVA_INSTALL;
 
 /// Finds the JVM and the built probe jar, or says how to build them.
 pub fn locate() -> Result<PathBuf, HarnessError> {
-    probe_jar().locate(PEER, INSTALL)
+    jvm::kafka_java().locate(PEER, INSTALL)
 }
 
 /// The JVM command for a main class of the probe jar (`heap`: `-Xmx…`), see
-/// [`ProbeJar::launch`].
+/// [`jvm::kafka_java_launch`].
 pub fn launch(main: &str, heap: &str, workdir: &Path) -> Result<JvmLaunch, HarnessError> {
-    // The JVM takes its home from the password database, not $HOME.
-    let flags = [format!("-Duser.home={}", workdir.display()), heap.into()];
-    probe_jar().launch(PEER, INSTALL, main, &flags)
+    jvm::kafka_java_launch(PEER, main, heap, workdir)
 }
 
 #[derive(Debug, Deserialize)]

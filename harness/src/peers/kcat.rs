@@ -5,22 +5,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::process;
 use super::Observation;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
 use crate::outcome::Outcome;
+use crate::process::{self, tools};
 
 /// How to install it.
-pub const INSTALL: &str = "bash ci/setup (or: apt-get install kcat)";
+pub const INSTALL: &str = tools::KCAT.install;
 
 /// Finds kcat.
 pub fn locate() -> Result<PathBuf, HarnessError> {
-    process::locate("TLSMATRIX_KCAT", "kcat", "kcat").ok_or_else(|| HarnessError::PeerMissing {
-        peer: "kcat".to_string(),
-        detail: "not at $TLSMATRIX_KCAT or on PATH".to_string(),
-        install: INSTALL.to_string(),
-    })
+    tools::KCAT.locate()
 }
 
 /// A Kafka client's connection settings.

@@ -3,31 +3,19 @@
 
 use std::path::PathBuf;
 
-use super::process;
 use super::{Observation, ZeebeClientConfig};
 use crate::error::HarnessError;
+use crate::process::{self, tools};
 
 /// The npm package version `ci/setup` installs.
 pub const PINNED_VERSION: &str = "8.4.1";
 
 /// How to install it.
-pub const INSTALL: &str = "bash ci/setup (or: npm install --prefix .tools/npm zbctl@8.4.1)";
+pub const INSTALL: &str = tools::ZBCTL.install;
 
 /// Where the real binary lies: `$TLSMATRIX_ZBCTL`, the tools directory, or `PATH`.
 pub fn locate() -> Result<PathBuf, HarnessError> {
-    process::locate(
-        "TLSMATRIX_ZBCTL",
-        "npm/node_modules/zbctl/bin/zbctl-cli.linux",
-        "zbctl",
-    )
-    .ok_or_else(|| HarnessError::PeerMissing {
-        peer: "zbctl".to_string(),
-        detail: format!(
-            "not at $TLSMATRIX_ZBCTL, not in {}, not on PATH",
-            process::tools_dir().join("npm").display()
-        ),
-        install: INSTALL.to_string(),
-    })
+    tools::ZBCTL.locate()
 }
 
 /// Runs `zbctl status` with the flags the configuration asks for.

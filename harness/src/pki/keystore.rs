@@ -6,29 +6,17 @@
 //! tools work in a private temporary directory inside the case directory;
 //! the store is then written with the same 0600 writer as every key file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::spec::{Store, StoreType};
 use super::{Materialized, Pki};
 use crate::config::EnvMap;
 use crate::error::HarnessError;
-use crate::peers::process;
+use crate::process::{self, tools};
 
 /// How long one openssl or keytool run may take (keytool is a JVM).
 const TOOL_DEADLINE: Duration = Duration::from_secs(60);
-
-/// How to get the tools.
-const INSTALL: &str =
-    "apt-get install openssl openjdk-17-jre-headless (keytool comes with the JDK)";
-
-fn tool(name: &str, override_var: &str) -> Result<PathBuf, HarnessError> {
-    process::locate(override_var, "", name).ok_or_else(|| HarnessError::PeerMissing {
-        peer: name.to_string(),
-        detail: format!("not at ${override_var} or on PATH (needed for keystores)"),
-        install: INSTALL.to_string(),
-    })
-}
 
 impl Pki {
     /// Writes every keystore and truststore the set's `files:` entries name
@@ -167,7 +155,7 @@ async fn run(
 async fn keystore(name: &str, store: &Store, work: &Path) -> Result<Vec<u8>, HarnessError> {
     let alias = store.alias.as_deref().unwrap_or(name);
     let what = format!("pki: {name}.files.keystores");
-    let openssl = tool("openssl", "TLSMATRIX_OPENSSL")?;
+    let openssl = tools::OPENSSL.locate()?;
     let pass = [("TLSMATRIX_STORE_PASS", store.store_password.as_str())];
     run(
         &openssl,
@@ -193,7 +181,7 @@ async fn keystore(name: &str, store: &Store, work: &Path) -> Result<Vec<u8>, Har
     let out = match store.kind {
         StoreType::Pkcs12 => "store.p12",
         StoreType::Jks => {
-            let keytool = tool("keytool", "TLSMATRIX_KEYTOOL")?;
+            let keytool = tools::KEYTOOL.locate()?;
             let key_pass = store
                 .key_password
                 .as_deref()
@@ -244,7 +232,7 @@ async fn keystore(name: &str, store: &Store, work: &Path) -> Result<Vec<u8>, Har
 async fn truststore(name: &str, store: &Store, work: &Path) -> Result<Vec<u8>, HarnessError> {
     check_passwords(name, store)?;
     let alias = store.alias.as_deref().unwrap_or(name);
-    let keytool = tool("keytool", "TLSMATRIX_KEYTOOL")?;
+    let keytool = tools::KEYTOOL.locate()?;
     let kind = match store.kind {
         StoreType::Pkcs12 => "PKCS12",
         StoreType::Jks => "JKS",

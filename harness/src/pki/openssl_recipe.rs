@@ -10,8 +10,7 @@ use serde::Deserialize;
 
 use crate::config::EnvMap;
 use crate::error::HarnessError;
-use crate::peers::http_clients::locate_openssl;
-use crate::peers::process;
+use crate::process::{self, tools};
 
 /// Which documented recipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -63,7 +62,7 @@ fn krakend_commands() -> Vec<Vec<String>> {
 
 /// Runs `recipe` with the real `openssl` in `dir`. Keys end up 0600.
 pub async fn run(recipe: Recipe, dir: &Path) -> Result<(), HarnessError> {
-    let openssl = locate_openssl()?;
+    let openssl = tools::OPENSSL.locate()?;
     let commands = match recipe {
         Recipe::Krakend => krakend_commands(),
     };

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::HarnessError;
-use crate::nodes::child::{ChildNode, ChildStart};
-use crate::peers::jvm::JvmLaunch;
-use crate::peers::kafka_java;
+use crate::process::jvm::{self, JvmLaunch};
+use crate::process::{ChildProcess, ChildStart, Hermetic, Ready};
 
 /// The peer's name in requirements and reports.
 pub const PEER: &str = "kafka 3.8.1 broker";
@@ -22,16 +21,7 @@ pub const READY_DEADLINE: Duration = Duration::from_secs(90);
 
 /// Finds the JVM and the built probe jar (the broker's classes are in it).
 pub fn locate() -> Result<PathBuf, HarnessError> {
-    kafka_java::locate().map_err(|e| match e {
-        HarnessError::PeerMissing {
-            detail, install, ..
-        } => HarnessError::PeerMissing {
-            peer: PEER.to_string(),
-            detail,
-            install,
-        },
-        other => other,
-    })
+    jvm::kafka_java().locate(PEER, jvm::KAFKA_JAVA_INSTALL)
 }
 
 /// What the broker is started with.
@@ -49,7 +39,7 @@ pub struct BrokerSpec {
 /// A running broker.
 #[derive(Debug)]
 pub struct KafkaBroker {
-    node: ChildNode,
+    node: ChildProcess,
     /// Told how the JVM exited, for its class-data archive.
     jvm: JvmLaunch,
     listeners: BTreeMap<String, String>,
@@ -70,7 +60,7 @@ impl KafkaBroker {
     /// Starts a broker in `dir/kafka-broker` (fresh per case).
     pub async fn start(spec: &BrokerSpec, dir: &Path) -> Result<BrokerStart, HarnessError> {
         locate()?;
-        let jvm = kafka_java::launch("tlsmatrix.kafka.Broker", "-Xmx512m", dir)?;
+        let jvm = jvm::kafka_java_launch(PEER, "tlsmatrix.kafka.Broker", "-Xmx512m", dir)?;
         let mut args = jvm.args.clone();
         args.extend([
             "--dir".to_string(),
@@ -91,13 +81,13 @@ impl KafkaBroker {
                 key.display().to_string(),
             ]);
         }
-        let mut cmd = tokio::process::Command::new(&jvm.java);
-        cmd.args(&args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .current_dir(dir);
+        let cmd = Hermetic::new(&jvm.java, dir)
+            .args(&args)
+            .inherit_path()
+            .command();
         let t = Instant::now();
-        match ChildNode::start(PEER, cmd, "TLSMATRIX-READY ", READY_DEADLINE).await? {
+        let ready = Ready::Stdout("TLSMATRIX-READY ".into());
+        match ChildProcess::start(PEER, cmd, &ready, READY_DEADLINE).await? {
             ChildStart::Refused(stderr) => Ok(BrokerStart::Refused(stderr)),
             ChildStart::Ready(node, rest) => {
                 let listeners = rest

@@ -1,49 +1,13 @@
 //! Running a real tool as a child process: explicit environment, working
 //! directory, deadline, output captured, killed on drop and on timeout.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use super::registry::{forget_child, register_child};
 use crate::config::EnvMap;
 use crate::error::HarnessError;
-
-/// Child processes of this process that may still run: registered when
-/// spawned, forgotten once waited for. Dropping a tokio `Child` with
-/// `kill_on_drop` only *sends* SIGKILL; [`kill_all_children`] also waits, so an
-/// interrupted run can promise that nothing of it survives.
-static CHILDREN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
-
-/// Remembers a spawned child until [`forget_child`].
-pub fn register_child(pid: Option<u32>) {
-    if let (Some(pid), Ok(mut children)) = (pid, CHILDREN.lock()) {
-        children.push(pid);
-    }
-}
-
-/// Forgets a child that has been waited for.
-pub fn forget_child(pid: Option<u32>) {
-    if let (Some(pid), Ok(mut children)) = (pid, CHILDREN.lock()) {
-        children.retain(|p| *p != pid);
-    }
-}
-
-/// Kills every registered child and waits until each is gone (a child tokio
-/// already reaped makes waitpid fail with ECHILD, which is fine).
-pub fn kill_all_children() {
-    let pids: Vec<u32> = CHILDREN
-        .lock()
-        .map(|mut c| std::mem::take(&mut *c))
-        .unwrap_or_default();
-    for pid in pids {
-        // SAFETY: kill(2) and waitpid(2) on a pid this process spawned.
-        unsafe {
-            libc::kill(pid as i32, libc::SIGKILL);
-            let mut status = 0;
-            libc::waitpid(pid as i32, &mut status, 0);
-        }
-    }
-}
 
 /// The result of one child process run.
 #[derive(Debug, Clone)]
@@ -84,28 +48,22 @@ pub async fn run_with_input(
     input: Option<&[u8]>,
 ) -> Result<ProcessOutput, HarnessError> {
     let start = Instant::now();
-    let mut command = tokio::process::Command::new(program);
-    command
+    let mut command = super::Hermetic::new(program, workdir)
+        .home()
         .args(args)
-        .env_clear()
-        .env("HOME", workdir)
         .envs(env)
-        .current_dir(workdir)
+        // A case with `hosts:` names: the tool sees the case's hosts file as
+        // /etc/hosts, in a user and mount namespace of its own (see `crate::hosts`).
+        .case_hosts()?
+        .command();
+    command
         .stdin(if input.is_some() {
             Stdio::piped()
         } else {
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    // A case with `hosts:` names: the tool sees the case's hosts file as
-    // /etc/hosts, in a user and mount namespace of its own (see `crate::hosts`).
-    if let Some(hosts) = crate::hosts::case_file(workdir) {
-        let isolation = crate::hosts::Isolation::for_file(&hosts)?;
-        // SAFETY: `enter` only makes system calls on data prepared before the fork.
-        unsafe { command.pre_exec(move || isolation.enter()) };
-    }
+        .stderr(Stdio::piped());
     let mut child = command.spawn().map_err(|e| {
         HarnessError::run(program.display().to_string(), format!("cannot start: {e}"))
     })?;
@@ -138,29 +96,4 @@ pub async fn run_with_input(
             timed_out: true,
         }),
     }
-}
-
-/// Finds a tool: the override variable, then tlsmatrix's own tools directory
-/// (where `ci/setup` installs), then `PATH`.
-pub fn locate(override_var: &str, tools_relative: &str, on_path: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(override_var).map(PathBuf::from) {
-        return p.is_file().then_some(p);
-    }
-    let tools = tools_dir().join(tools_relative);
-    if tools.is_file() {
-        return Some(tools);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(on_path))
-            .find(|p| p.is_file())
-    })
-}
-
-/// Where `ci/setup` installs real peers: `$TLSMATRIX_TOOLS`, else `.tools/` at the
-/// workspace root.
-pub fn tools_dir() -> PathBuf {
-    std::env::var_os("TLSMATRIX_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"))
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::config::EnvMap;
 use crate::error::HarnessError;
-use crate::peers::process;
+use crate::process::{self, tools};
 
 /// The subject openssl's defaults give when every prompt is answered with enter.
 pub const DEFAULT_SUBJECT: &str = "/C=XX/L=Default City/O=Default Company Ltd";
@@ -40,13 +40,7 @@ pub struct Recipe {
 
 /// Where `openssl` is: `$TLSMATRIX_OPENSSL` or `PATH`.
 pub fn locate() -> Result<PathBuf, HarnessError> {
-    process::locate("TLSMATRIX_OPENSSL", "openssl/bin/openssl", "openssl").ok_or_else(|| {
-        HarnessError::PeerMissing {
-            peer: "openssl".to_string(),
-            detail: "not at $TLSMATRIX_OPENSSL, not on PATH".to_string(),
-            install: "apt-get install openssl".to_string(),
-        }
-    })
+    tools::OPENSSL.locate()
 }
 
 async fn openssl(dir: &Path, args: &[&str]) -> Result<(), HarnessError> {
@@ -72,7 +66,7 @@ fn concat(dir: &Path, parts: &[&str], out: &str) -> Result<(), HarnessError> {
         bytes.extend(std::fs::read(&path).map_err(|e| HarnessError::read(&path, e))?);
     }
     let target = crate::confine::inside(dir, out, "cluster file", &key)?;
-    crate::pki::write_file(&target, &bytes, 0o644)
+    super::write_file(&target, &bytes, 0o644)
 }
 
 impl Recipe {

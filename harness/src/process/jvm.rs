@@ -20,6 +20,7 @@
 //! `cds` log tags are off, so that fallback prints nothing a case would read.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::HarnessError;
@@ -80,7 +81,7 @@ impl ProbeJar {
     /// Checks that `java` (17 or newer) and the built jar are there, or says
     /// how to get them.
     pub fn locate(&self, peer: &str, install: &str) -> Result<PathBuf, HarnessError> {
-        let java = crate::nodes::oracle::java(peer, install)?;
+        let java = java(peer, install)?;
         if !self.jar().is_file() || !self.target.join("lib").is_dir() {
             return Err(HarnessError::PeerMissing {
                 peer: peer.to_string(),
@@ -142,6 +143,63 @@ impl ProbeJar {
         args.extend(["-cp".to_string(), self.classpath(), main.to_string()]);
         Ok(JvmLaunch { java, args, dump })
     }
+}
+
+/// How to build the Kafka probes (`harness/probes/kafka-java`): the official
+/// Java client's probe and the real broker share one jar.
+pub const KAFKA_JAVA_INSTALL: &str =
+    "bash ci/setup (or: bash harness/probes/kafka-java/build.sh; needs a JDK 17 and Maven)";
+
+/// The Kafka probes' build.
+pub fn kafka_java() -> ProbeJar {
+    ProbeJar::new("kafka-java")
+}
+
+/// The JVM command for a main class of the Kafka probes' jar (`heap`:
+/// `-Xmx…`), its home in `workdir`; see [`ProbeJar::launch`].
+pub fn kafka_java_launch(
+    peer: &str,
+    main: &str,
+    heap: &str,
+    workdir: &Path,
+) -> Result<JvmLaunch, HarnessError> {
+    // The JVM takes its home from the password database, not $HOME.
+    let flags = [format!("-Duser.home={}", workdir.display()), heap.into()];
+    kafka_java().launch(peer, KAFKA_JAVA_INSTALL, main, &flags)
+}
+
+/// The `java` launcher (`$TLSMATRIX_JAVA`, else `PATH`), checked once to be a
+/// JDK 17 or newer, as the probes and the oracle need.
+pub fn java(peer: &str, install: &str) -> Result<PathBuf, HarnessError> {
+    use std::sync::OnceLock;
+    static CHECKED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let checked = CHECKED.get_or_init(|| {
+        let java = super::tools::JAVA.find().ok_or(super::tools::JAVA.looked)?;
+        let out = std::process::Command::new(&java)
+            .arg("-version")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{} -version failed: {e}", java.display()))?;
+        let text = String::from_utf8_lossy(&out.stderr);
+        let version = text.split('"').nth(1).unwrap_or_default().to_string();
+        let major: u32 = match version.split('.').collect::<Vec<_>>().as_slice() {
+            ["1", minor, ..] => minor.parse().unwrap_or(0),
+            [major, ..] => major.parse().unwrap_or(0),
+            _ => 0,
+        };
+        if major < 17 {
+            return Err(format!(
+                "java {version:?} at {} is too old: the probes need a JDK 17 or newer",
+                java.display()
+            ));
+        }
+        Ok(java)
+    });
+    checked.clone().map_err(|detail| HarnessError::PeerMissing {
+        peer: peer.to_string(),
+        detail,
+        install: install.to_string(),
+    })
 }
 
 /// True when `archive` exists and is no older than `jar`.

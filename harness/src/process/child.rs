@@ -1,6 +1,7 @@
-//! A node that runs as a child process (an oracle on another stack): started
-//! with its configuration, ready when it prints its listening line on stdout,
-//! stopped with SIGTERM so it writes every log line, killed on drop.
+//! A long-running child process (an oracle on another stack, nginx, a
+//! broker): started with its configuration, ready by a [`Ready`] rule (its
+//! first stdout line, or a stderr line), stopped with SIGTERM so it writes
+//! every log line, killed on drop.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -8,14 +9,15 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::registry::{forget_child, register_child};
+use super::Ready;
 use crate::error::HarnessError;
-use crate::peers::process;
 
 /// What starting a child node gave.
 #[derive(Debug)]
 pub enum ChildStart {
     /// Listening; the readiness line's payload.
-    Ready(Box<ChildNode>, String),
+    Ready(Box<ChildProcess>, String),
     /// It exited before its readiness line: it refused its configuration. Its
     /// whole stderr.
     Refused(String),
@@ -23,7 +25,7 @@ pub enum ChildStart {
 
 /// A running child node.
 #[derive(Debug)]
-pub struct ChildNode {
+pub struct ChildProcess {
     name: String,
     child: Child,
     pid: Option<u32>,
@@ -31,11 +33,30 @@ pub struct ChildNode {
     stderr_task: Option<tokio::sync::oneshot::Receiver<String>>,
 }
 
-impl ChildNode {
+impl ChildProcess {
+    /// Spawns `cmd` (its stdio piped, killed on drop) and waits up to
+    /// `deadline` for `ready`; with [`Ready::Stdout`], the rest of that
+    /// line comes with it.
+    pub async fn start(
+        name: &str,
+        cmd: Command,
+        ready: &Ready,
+        deadline: Duration,
+    ) -> Result<ChildStart, HarnessError> {
+        match ready {
+            Ready::Stdout(prefix) => Self::start_on_stdout(name, cmd, prefix, deadline).await,
+            Ready::Stderr(text) => Self::start_on_stderr(name, cmd, text, deadline).await,
+            Ready::Healthcheck => Err(HarnessError::run(
+                name,
+                "a child process has no HEALTHCHECK: wait for a line of its output",
+            )),
+        }
+    }
+
     /// Spawns `cmd` (stdout and stderr piped, killed on drop) and waits up to
     /// `deadline` for a stdout line starting with `ready_prefix`; returns the
     /// rest of that line.
-    pub async fn start(
+    async fn start_on_stdout(
         name: &str,
         mut cmd: Command,
         ready_prefix: &str,
@@ -49,7 +70,7 @@ impl ChildNode {
             .spawn()
             .map_err(|e| HarnessError::run(name, format!("cannot start: {e}")))?;
         let pid = child.id();
-        process::register_child(pid);
+        register_child(pid);
         let stdout = child
             .stdout
             .take()
@@ -73,14 +94,14 @@ impl ChildNode {
                 // stdout closed: it exited, refusing its configuration.
                 let stderr = node.read_stderr().await;
                 let _ = node.child.wait().await;
-                process::forget_child(node.pid);
+                forget_child(node.pid);
                 Ok(ChildStart::Refused(stderr))
             }
             Err(_) => {
                 let _ = node.child.start_kill();
                 let stderr = node.read_stderr().await;
                 let _ = node.child.wait().await;
-                process::forget_child(node.pid);
+                forget_child(node.pid);
                 let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
                 Err(HarnessError::run(
                     name,
@@ -93,11 +114,11 @@ impl ChildNode {
         }
     }
 
-    /// Like [`start`](Self::start) for a process that announces readiness on
+    /// Like [`Self::start_on_stdout`] for a process that announces readiness on
     /// stderr (nginx logs `start worker process` once it listens): ready at the
     /// first stderr line containing `ready_text`. The lines before it are kept
     /// and returned by [`stop`](Self::stop) with the rest.
-    pub async fn start_on_stderr(
+    async fn start_on_stderr(
         name: &str,
         mut cmd: Command,
         ready_text: &str,
@@ -111,7 +132,7 @@ impl ChildNode {
             .spawn()
             .map_err(|e| HarnessError::run(name, format!("cannot start: {e}")))?;
         let pid = child.id();
-        process::register_child(pid);
+        register_child(pid);
         let stderr = child
             .stderr
             .take()
@@ -158,13 +179,13 @@ impl ChildNode {
             }
             Ok(false) => {
                 let _ = node.child.wait().await;
-                process::forget_child(node.pid);
+                forget_child(node.pid);
                 Ok(ChildStart::Refused(seen))
             }
             Err(_) => {
                 let _ = node.child.start_kill();
                 let _ = node.child.wait().await;
-                process::forget_child(node.pid);
+                forget_child(node.pid);
                 Err(HarnessError::run(
                     name,
                     format!("not ready within {deadline:?}; its log so far:\n{seen}"),
@@ -210,7 +231,7 @@ impl ChildNode {
                 None
             }
         };
-        process::forget_child(self.pid);
+        forget_child(self.pid);
         (stderr, exit_code)
     }
 }
