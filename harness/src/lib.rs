@@ -33,7 +33,6 @@
 pub mod areas;
 pub mod bench;
 pub mod catalogue;
-pub mod cli;
 pub mod config;
 pub mod confine;
 pub mod containers;
@@ -43,6 +42,7 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod hosts;
+pub mod ids;
 pub mod input;
 pub mod live_probe;
 pub mod nodes;
