@@ -488,3 +488,37 @@ fn strip_location(message: &str) -> String {
         None => message.to_string(),
     }
 }
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn a_port_in_use_names_the_setting_of_whoever_raised_it() {
+        let taken = |owner| HarnessError::PortInUse {
+            address: "127.0.0.1:1".to_string(),
+            source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+            owner,
+        };
+        let krakend = taken(PortOwner::KrakenD).to_string();
+        assert!(krakend.contains("the KrakenD file's `port`"), "{krakend}");
+        assert!(!krakend.to_lowercase().contains("zeebe"), "{krakend}");
+        let zeebe = taken(PortOwner::Zeebe {
+            setting: "zeebe.gateway.network.port".to_string(),
+        });
+        assert!(zeebe.to_string().contains("(zeebe.gateway.network.port)"));
+        assert_eq!(zeebe.kind(), ErrorKind::PortInUse);
+    }
+
+    #[test]
+    fn an_error_verdict_carries_its_kind_and_fix_into_json() {
+        let e = HarnessError::deadline("admin API", "no answer within 10 s");
+        assert_eq!(e.to_string(), "admin API: no answer within 10 s");
+        let verdict = crate::engine::Verdict::error(&e.with_fix("raise the bound"));
+        let json = serde_json::to_value(&verdict).expect("serializable");
+        assert_eq!(json["verdict"], "error");
+        assert_eq!(json["kind"], "deadline");
+        assert_eq!(json["fix"], "raise the bound");
+        assert_eq!(json["message"], "admin API: no answer within 10 s");
+    }
+}
