@@ -16,7 +16,7 @@ use crate::catalogue::Catalogue;
 use crate::error::HarnessError;
 use crate::peers::Observation;
 use crate::pki::Materialized;
-use crate::scenario::Case;
+use crate::scenario::{BodyError, Case};
 
 /// A boxed future, as the object-safe [`Area`] returns it.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -30,7 +30,94 @@ pub struct Requirement {
     pub locate: fn() -> Result<PathBuf, HarnessError>,
 }
 
-/// One family of scenarios.
+/// One family of scenarios, as an area module writes it: its case body type
+/// and what it does with a body, parsed once. Every `AreaSpec` is an [`Area`]
+/// (the object-safe form the engine holds), which parses a case's body on
+/// first use and keeps it with the case ([`crate::scenario::Body`]).
+pub trait AreaSpec: Send + Sync + 'static {
+    /// The case body's schema (serde, unknown keys denied).
+    type Body: serde::de::DeserializeOwned + Send + Sync + 'static;
+    /// The source file of the schema, named in the fix of a body error.
+    const SCHEMA: &'static str;
+
+    /// See [`Area::name`].
+    fn name(&self) -> &'static str;
+
+    /// See [`Area::catalogue`].
+    fn catalogue(&self) -> &Catalogue;
+
+    /// Reads a case's body; the default deserializes it. An area overrides
+    /// it to check what serde cannot (a cluster's shape).
+    fn parse(&self, case: &Case) -> Result<Self::Body, HarnessError> {
+        parse_body(case, Self::SCHEMA)
+    }
+
+    /// Checks the body and says what the case needs (see [`Area::check`]).
+    fn check(&self, case: &Case, body: &Self::Body) -> Result<Vec<Requirement>, HarnessError>;
+
+    /// Runs the case (see [`Area::run`]).
+    fn run<'a>(
+        &'a self,
+        case: &'a Case,
+        body: &'a Self::Body,
+        workdir: &'a Path,
+        pki: &'a Materialized,
+    ) -> BoxFuture<'a, Result<Observation, HarnessError>>;
+
+    /// See [`Area::on_containers`]. Default: none.
+    fn on_containers(&self, _case: &Case, _body: &Self::Body) -> Option<Case> {
+        None
+    }
+}
+
+impl<A: AreaSpec> Area for A {
+    fn name(&self) -> &'static str {
+        AreaSpec::name(self)
+    }
+
+    fn catalogue(&self) -> &Catalogue {
+        AreaSpec::catalogue(self)
+    }
+
+    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
+        AreaSpec::check(self, case, body_of(self, case)?)
+    }
+
+    fn run<'a>(
+        &'a self,
+        case: &'a Case,
+        workdir: &'a Path,
+        pki: &'a Materialized,
+    ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
+        match body_of(self, case) {
+            Ok(body) => AreaSpec::run(self, case, body, workdir, pki),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+
+    fn on_containers(&self, case: &Case) -> Option<Case> {
+        AreaSpec::on_containers(self, case, body_of(self, case).ok()?)
+    }
+}
+
+/// The case's typed body for `area`: parsed on first use, then shared.
+fn body_of<'c, A: AreaSpec>(area: &A, case: &'c Case) -> Result<&'c A::Body, HarnessError> {
+    case.body.typed(|| area.parse(case)).map_err(|e| match e {
+        BodyError::Parse(e) => e,
+        BodyError::OtherType => HarnessError::invalid(
+            case.source.display().to_string(),
+            &case.id,
+            format!(
+                "the case body was read by another area than {}",
+                AreaSpec::name(area)
+            ),
+            "run the case with the area its id names",
+        ),
+    })
+}
+
+/// One family of scenarios: the object-safe form the engine calls. Area
+/// modules implement [`AreaSpec`] instead.
 pub trait Area: Send + Sync {
     /// The area's name: folder under `scenarios/` and `snapshots/`, id prefix.
     fn name(&self) -> &'static str;
@@ -75,15 +162,11 @@ pub fn label_containers(mut case: Case) -> Case {
         case.labels
             .push(("backend".to_string(), "containers".to_string()));
     }
-    // A release suffix (`@8.4.0`) stays last.
-    let (id, release) = match case.id.split_once('@') {
-        Some((id, release)) => (id.to_string(), format!("@{release}")),
-        None => (case.id.clone(), String::new()),
-    };
-    case.id = match id.strip_suffix(".embedded") {
-        Some(stem) => format!("{stem}.containers{release}"),
-        None => format!("{id}.containers{release}"),
-    };
+    // A release suffix (`@8.4.0`) stays last; `containers` is a label, so
+    // the id stays in the grammar.
+    if let Ok(id) = case.id.retarget("embedded", "containers") {
+        case.id = id;
+    }
     case
 }
 
@@ -93,7 +176,8 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     case: &Case,
     schema: &str,
 ) -> Result<T, HarnessError> {
-    serde_yaml_ng::from_value(case.body.clone()).map_err(|e| {
+    tracing::debug!(case = %case.id, "case body parsed");
+    serde_yaml_ng::from_value(case.body.tree().clone()).map_err(|e| {
         HarnessError::invalid(
             case.source.display().to_string(),
             &case.id,

@@ -81,7 +81,7 @@ pub async fn bench(
         let t = Instant::now();
         let obs = builtin::topology(&config).await?;
         if obs.connected_brokers.is_none() {
-            return Err(HarnessError::run("bench floor", obs.text()));
+            return Err(HarnessError::protocol("bench floor", obs.text()));
         }
         floor.push(t.elapsed());
     }
@@ -159,7 +159,7 @@ pub async fn bench(
             .map(|o| o.peer.clone())
             .unwrap_or_else(|| "skipped".into());
         by_peer
-            .entry((r.case.area.clone(), peer))
+            .entry((r.case.area.to_string(), peer))
             .or_default()
             .push(r.elapsed);
     }
@@ -217,7 +217,7 @@ async fn cluster_start(
         let took = t.elapsed();
         cluster.shutdown().await;
         if !formed {
-            return Err(HarnessError::run(
+            return Err(HarnessError::deadline(
                 "bench cluster",
                 "the cluster did not form",
             ));
@@ -333,7 +333,7 @@ async fn calls(url: &str, token: Option<&str>, n: usize) -> Result<Duration, Har
         .map_err(|e| HarnessError::run("bench", e))?
         .connect()
         .await
-        .map_err(|e| HarnessError::run("bench", e))?;
+        .map_err(|e| HarnessError::protocol("bench", e))?;
     let mut client = GatewayClient::new(channel);
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
@@ -348,7 +348,7 @@ async fn calls(url: &str, token: Option<&str>, n: usize) -> Result<Duration, Har
         client
             .topology(req)
             .await
-            .map_err(|e| HarnessError::run("bench", e.message().to_string()))?;
+            .map_err(|e| HarnessError::protocol("bench", e.message().to_string()))?;
         times.push(t.elapsed());
     }
     Ok(median(times))

@@ -10,6 +10,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::HarnessError;
+use crate::ids::EntryId;
 use crate::outcome::Outcome;
 use crate::pasted::Pasted;
 
@@ -18,7 +19,7 @@ use crate::pasted::Pasted;
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Entry {
     /// Stable id, `area::case`.
-    pub id: String,
+    pub id: EntryId,
     /// One line saying what is misconfigured.
     pub title: String,
     /// True when the product documentation describes this case; false for cases
@@ -167,7 +168,7 @@ pub struct Classification {
     pub outcome: Outcome,
     /// The catalogue entry that explains it (none for a success or an
     /// unclassified text).
-    pub entry: Option<String>,
+    pub entry: Option<EntryId>,
 }
 
 const COMMON: &str = include_str!("../catalogue/common.yaml");

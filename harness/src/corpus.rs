@@ -151,9 +151,9 @@ pub struct Scored {
     /// The established cause.
     pub cause: String,
     /// explain's top case over every area (none: nothing matched).
-    pub top: Option<String>,
+    pub top: Option<crate::ids::EntryId>,
     /// explain's top case with `--area` of the cause's area.
-    pub top_in_area: Option<String>,
+    pub top_in_area: Option<crate::ids::EntryId>,
     /// True when the cause is among the matches at all.
     pub among: bool,
     /// The listed reason for a known miss.

@@ -85,7 +85,7 @@ pub async fn drift(cases: &[Case], options: &RunOptions) -> Result<Vec<Drift>, H
                 })
                 .collect();
             out.push(Drift {
-                entry: entry.id.clone(),
+                entry: entry.id.to_string(),
                 documented,
                 today,
             });

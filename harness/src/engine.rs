@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::areas;
 use crate::catalogue::Classification;
-use crate::error::HarnessError;
+use crate::error::{ErrorKind, HarnessError};
 use crate::outcome::Outcome;
 use crate::peers::Observation;
 use crate::scenario::{Case, Expectation};
@@ -48,9 +48,24 @@ pub enum Verdict {
     },
     /// The harness could not run the case.
     Error {
-        /// The harness error.
+        /// The harness error, as the CLI prints it.
         message: String,
+        /// Its kind.
+        kind: ErrorKind,
+        /// What to do about it ([`HarnessError::fix`]).
+        fix: String,
     },
+}
+
+impl Verdict {
+    /// The verdict on a case the harness could not run.
+    pub fn error(e: &HarnessError) -> Self {
+        Self::Error {
+            message: e.to_string(),
+            kind: e.kind(),
+            fix: e.fix(),
+        }
+    }
 }
 
 /// Everything known about one case after it ran.
@@ -121,11 +136,7 @@ pub async fn run_case(case: Arc<Case>, options: &RunOptions) -> CaseResult {
                 reason: e.to_string(),
             }
         }
-        Err(e) => {
-            result.verdict = Verdict::Error {
-                message: e.to_string(),
-            }
-        }
+        Err(e) => result.verdict = Verdict::error(&e),
     }
     result.elapsed = start.elapsed();
     result
@@ -286,9 +297,7 @@ pub async fn run_all(
             case,
             actual: None,
             observation: None,
-            verdict: Verdict::Error {
-                message: format!("the case panicked: {e}"),
-            },
+            verdict: Verdict::error(&HarnessError::run("the case panicked", e)),
             elapsed: Duration::ZERO,
             workdir: None,
         });

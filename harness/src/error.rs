@@ -75,15 +75,14 @@ pub enum HarnessError {
         fix: String,
     },
     /// A listening address is already taken.
-    #[error("cannot listen on {address}: {source}; fix: stop the process using that port or set another port ({setting})")]
+    #[error("cannot listen on {address}: {source}; fix: {}", .owner.fix())]
     PortInUse {
         /// The address we tried to bind.
         address: String,
         /// The operating system's error.
         source: std::io::Error,
-        /// The setting that chose the port, as the input names it
-        /// (`zeebe.gateway.network.port / ZEEBE_GATEWAY_NETWORK_PORT`, ...).
-        setting: String,
+        /// Whose setting chose the port: the fix names that product's setting.
+        owner: PortOwner,
     },
     /// A real peer (zbctl, a JVM, ...) needed by a case is not installed.
     #[error("{peer} is not installed ({detail}); install it with: {install}")]
@@ -106,7 +105,51 @@ pub enum HarnessError {
         /// What to change.
         fix: String,
     },
-    /// A peer or node could not be started or driven.
+    /// A tool or process (a real peer, an oracle, openssl, a broker) could
+    /// not be started, or exited before it was ready.
+    #[error("{what}: {problem}")]
+    StartFailed {
+        /// The tool or process.
+        what: String,
+        /// What went wrong, in the tool's words where it said something.
+        problem: String,
+        /// What to change, when more is known than the kind's default.
+        fix: Option<String>,
+    },
+    /// Something bounded did not happen within its bound.
+    #[error("{what}: {problem}")]
+    Deadline {
+        /// What was awaited.
+        what: String,
+        /// What did not happen, with the bound.
+        problem: String,
+        /// What to change, when more is known than the kind's default.
+        fix: Option<String>,
+    },
+    /// A node refused the configuration it was given (a case that expects a
+    /// refusal has it as its outcome; elsewhere it is this error).
+    #[error("{what}: {problem}")]
+    Refused {
+        /// The node.
+        what: String,
+        /// The refusal, in the node's words.
+        problem: String,
+        /// What to change, when more is known than the kind's default.
+        fix: Option<String>,
+    },
+    /// A peer or node answered outside its protocol (no JSON line, an
+    /// unexpected status, a call that failed).
+    #[error("{what}: {problem}")]
+    Protocol {
+        /// Who answered.
+        what: String,
+        /// What came instead.
+        problem: String,
+        /// What to change, when more is known than the kind's default.
+        fix: Option<String>,
+    },
+    /// tlsmatrix's own machinery failed (a runtime, a temp directory, a
+    /// serialization): none of the kinds above.
     #[error("{what}: {problem}")]
     Run {
         /// The peer or node.
@@ -116,7 +159,170 @@ pub enum HarnessError {
     },
 }
 
+/// Whose setting chose a port that is taken: the fix of a
+/// [`HarnessError::PortInUse`] names that product's setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PortOwner {
+    /// A Zeebe gateway or broker; the setting as its input names it
+    /// (`zeebe.gateway.network.port / ZEEBE_GATEWAY_NETWORK_PORT`).
+    Zeebe {
+        /// The port's setting.
+        setting: String,
+    },
+    /// A KrakenD-style HTTP gateway: the file's `port` or `up --port`.
+    KrakenD,
+}
+
+impl PortOwner {
+    /// The fix for a taken port of this owner.
+    pub fn fix(&self) -> String {
+        let setting = match self {
+            Self::Zeebe { setting } => setting.as_str(),
+            Self::KrakenD => "the KrakenD file's `port`, or `tlsmatrix up --port`",
+        };
+        format!("stop the process using that port or set another port ({setting})")
+    }
+}
+
+/// The kind of a [`HarnessError`], as verdicts and JSON results carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`HarnessError::Io`].
+    Io,
+    /// [`HarnessError::Yaml`].
+    Yaml,
+    /// [`HarnessError::Schema`].
+    Schema,
+    /// [`HarnessError::Invalid`].
+    Invalid,
+    /// [`HarnessError::Material`].
+    Material,
+    /// [`HarnessError::PortInUse`].
+    PortInUse,
+    /// [`HarnessError::PeerMissing`].
+    PeerMissing,
+    /// [`HarnessError::Unavailable`].
+    Unavailable,
+    /// [`HarnessError::StartFailed`].
+    StartFailed,
+    /// [`HarnessError::Deadline`].
+    Deadline,
+    /// [`HarnessError::Refused`].
+    Refused,
+    /// [`HarnessError::Protocol`].
+    Protocol,
+    /// [`HarnessError::Run`].
+    Run,
+}
+
 impl HarnessError {
+    /// A [`HarnessError::StartFailed`] without a fix of its own.
+    pub fn start_failed(what: impl Into<String>, problem: impl std::fmt::Display) -> Self {
+        Self::StartFailed {
+            what: what.into(),
+            problem: problem.to_string(),
+            fix: None,
+        }
+    }
+
+    /// A [`HarnessError::Deadline`] without a fix of its own.
+    pub fn deadline(what: impl Into<String>, problem: impl std::fmt::Display) -> Self {
+        Self::Deadline {
+            what: what.into(),
+            problem: problem.to_string(),
+            fix: None,
+        }
+    }
+
+    /// A [`HarnessError::Refused`] without a fix of its own.
+    pub fn refused(what: impl Into<String>, problem: impl std::fmt::Display) -> Self {
+        Self::Refused {
+            what: what.into(),
+            problem: problem.to_string(),
+            fix: None,
+        }
+    }
+
+    /// A [`HarnessError::Protocol`] without a fix of its own.
+    pub fn protocol(what: impl Into<String>, problem: impl std::fmt::Display) -> Self {
+        Self::Protocol {
+            what: what.into(),
+            problem: problem.to_string(),
+            fix: None,
+        }
+    }
+
+    /// This error with `fix` as its own fix (for the kinds that carry one
+    /// beside their message: start, deadline, refusal, protocol).
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        if let Self::StartFailed { fix: f, .. }
+        | Self::Deadline { fix: f, .. }
+        | Self::Refused { fix: f, .. }
+        | Self::Protocol { fix: f, .. } = &mut self
+        {
+            *f = Some(fix.into());
+        }
+        self
+    }
+
+    /// The error's kind.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Io { .. } => ErrorKind::Io,
+            Self::Yaml { .. } => ErrorKind::Yaml,
+            Self::Schema { .. } => ErrorKind::Schema,
+            Self::Invalid { .. } => ErrorKind::Invalid,
+            Self::Material { .. } => ErrorKind::Material,
+            Self::PortInUse { .. } => ErrorKind::PortInUse,
+            Self::PeerMissing { .. } => ErrorKind::PeerMissing,
+            Self::Unavailable { .. } => ErrorKind::Unavailable,
+            Self::StartFailed { .. } => ErrorKind::StartFailed,
+            Self::Deadline { .. } => ErrorKind::Deadline,
+            Self::Refused { .. } => ErrorKind::Refused,
+            Self::Protocol { .. } => ErrorKind::Protocol,
+            Self::Run { .. } => ErrorKind::Run,
+        }
+    }
+
+    /// What to do about it: the error's own fix, else its kind's.
+    pub fn fix(&self) -> String {
+        let own = |fix: &Option<String>, default: &str| {
+            fix.clone().unwrap_or_else(|| default.to_string())
+        };
+        match self {
+            Self::Io { fix, .. }
+            | Self::Schema { fix, .. }
+            | Self::Invalid { fix, .. }
+            | Self::Material { fix, .. }
+            | Self::Unavailable { fix, .. } => fix.clone(),
+            Self::Yaml { .. } => "correct the syntax at that position".to_string(),
+            Self::PortInUse { owner, .. } => owner.fix(),
+            Self::PeerMissing { install, .. } => format!("install it with: {install}"),
+            Self::StartFailed { fix, .. } => own(
+                fix,
+                "check that the tool runs by hand with the same arguments (its own words are above)",
+            ),
+            Self::Deadline { fix, .. } => own(
+                fix,
+                "run the case again alone: a loaded machine is slower; if it still takes too long, it is stuck",
+            ),
+            Self::Refused { fix, .. } => own(
+                fix,
+                "change the configuration the refusal names (`tlsmatrix explain` with its text names the case)",
+            ),
+            Self::Protocol { fix, .. } => own(
+                fix,
+                "check that the address reaches the node or peer the case means, in the protocol it speaks",
+            ),
+            Self::Run { .. } => {
+                "this is tlsmatrix's own failure: report it with the command line".to_string()
+            }
+        }
+    }
+
     /// An [`HarnessError::Invalid`] in one call.
     pub fn invalid(
         file: impl Into<String>,
@@ -258,6 +464,10 @@ fn schema_fix(message: &str) -> Option<&'static str> {
             "rename the key to one of the expected ones (a typo is an error, not a silent default)",
         ),
         ("unknown variant", "use one of the expected values"),
+        (
+            "invalid name",
+            "write the name as the message says (the grammar of names: crate::ids)",
+        ),
         ("invalid type", "give the value the type expected"),
         ("invalid value", "give a value in the range expected"),
         ("invalid length", "give as many items as expected"),
@@ -276,5 +486,39 @@ fn strip_location(message: &str) -> String {
     match message.find(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn a_port_in_use_names_the_setting_of_whoever_raised_it() {
+        let taken = |owner| HarnessError::PortInUse {
+            address: "127.0.0.1:1".to_string(),
+            source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+            owner,
+        };
+        let krakend = taken(PortOwner::KrakenD).to_string();
+        assert!(krakend.contains("the KrakenD file's `port`"), "{krakend}");
+        assert!(!krakend.to_lowercase().contains("zeebe"), "{krakend}");
+        let zeebe = taken(PortOwner::Zeebe {
+            setting: "zeebe.gateway.network.port".to_string(),
+        });
+        assert!(zeebe.to_string().contains("(zeebe.gateway.network.port)"));
+        assert_eq!(zeebe.kind(), ErrorKind::PortInUse);
+    }
+
+    #[test]
+    fn an_error_verdict_carries_its_kind_and_fix_into_json() {
+        let e = HarnessError::deadline("admin API", "no answer within 10 s");
+        assert_eq!(e.to_string(), "admin API: no answer within 10 s");
+        let verdict = crate::engine::Verdict::error(&e.with_fix("raise the bound"));
+        let json = serde_json::to_value(&verdict).expect("serializable");
+        assert_eq!(json["verdict"], "error");
+        assert_eq!(json["kind"], "deadline");
+        assert_eq!(json["fix"], "raise the bound");
+        assert_eq!(json["message"], "admin API: no answer within 10 s");
     }
 }

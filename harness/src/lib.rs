@@ -7,25 +7,33 @@
 //! [`outcome::Outcome`] → verdict, snapshot and [`report`].
 //!
 //! The library is usable on its own: start a reference gateway with generated
-//! certificates from your own tests.
+//! certificates from your own tests, through the product [`modules`]. The
+//! README's "As a library" example is this one (a test keeps them equal).
 //!
-//! ```no_run
+//! ```
 //! # async fn demo() -> Result<(), tlsmatrix::error::HarnessError> {
-//! use tlsmatrix::config::zeebe::{GatewayMode, GatewaySettings};
-//! use tlsmatrix::nodes::{GatewayNode, Topology};
+//! use tlsmatrix::modules::zeebe::{Client, Gateway};
 //! use tlsmatrix::pki::{CertSpec, PkiSpec};
 //!
-//! let dir = tempfile::tempdir().unwrap();
+//! let dir = tempfile::tempdir().expect("a temp dir");
 //! let pki = PkiSpec::new()
 //!     .with("ca", CertSpec::root())
-//!     .with("gateway", CertSpec::leaf("ca").with_sans(["localhost", "127.0.0.1"]))
+//!     .with("gateway", CertSpec::leaf("ca").with_sans(["localhost"]))
 //!     .build()?
-//!     .write_to(dir.path())?;
-//! let yaml = "zeebe.gateway:\n  network: {host: 127.0.0.1, port: 0}\n  security:\n    enabled: true\n    certificateChainPath: gateway-chain.pem\n    privateKeyPath: gateway.key\n";
-//! let settings = GatewaySettings::from_yaml(GatewayMode::Standalone, "gateway.yaml", yaml, &Default::default(), dir.path())?;
-//! let gateway = GatewayNode::start(&settings, Topology::default()).await?;
-//! println!("dial {} with CA {}", gateway.address(), pki.cert("ca").unwrap().display());
+//!     .write_to(dir.path())?; // keys are written 0600
+//! let gateway = Gateway::default()
+//!     .with_tls(pki.chain("gateway").expect("written"), pki.key("gateway").expect("written"))
+//!     .with_brokers(3)
+//!     .start()
+//!     .await?;
+//! let seen = Client::for_gateway(&gateway)
+//!     .with_workdir(dir.path())
+//!     .with_ca("ca.pem")
+//!     .topology()
+//!     .await?;
+//! assert_eq!(seen.connected_brokers, Some(3), "{}", seen.text());
 //! # Ok(()) }
+//! # tokio::runtime::Runtime::new().expect("a runtime").block_on(demo()).expect("the example runs");
 //! ```
 
 #![warn(missing_docs)]
@@ -33,7 +41,6 @@
 pub mod areas;
 pub mod bench;
 pub mod catalogue;
-pub mod cli;
 pub mod config;
 pub mod confine;
 pub mod containers;
@@ -43,8 +50,10 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod hosts;
+pub mod ids;
 pub mod input;
 pub mod live_probe;
+pub mod modules;
 pub mod nodes;
 pub mod outcome;
 pub mod pasted;

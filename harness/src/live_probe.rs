@@ -504,7 +504,7 @@ fn tried(area: &dyn areas::Area, obs: &Observation) -> AttemptStatus {
         outcome: class.outcome,
         title: entry.map(|e| e.title.clone()),
         fix: entry.map(|e| e.fix.clone()),
-        entry: class.entry,
+        entry: class.entry.map(String::from),
         said: said.chars().take(400).collect(),
         command: obs.command.clone(),
     }

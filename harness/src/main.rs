@@ -1,5 +1,7 @@
 //! The `tlsmatrix` command line: thin, over the library's engine.
 
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    tlsmatrix::cli::main()
+    cli::main()
 }

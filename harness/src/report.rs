@@ -73,7 +73,7 @@ pub fn failure_text(result: &CaseResult) -> String {
         result.case.source.display()
     );
     match &result.verdict {
-        Verdict::Error { message } => {
+        Verdict::Error { message, .. } => {
             let _ = writeln!(out, "  harness error: {message}");
         }
         Verdict::Skipped { reason } => {
@@ -139,7 +139,7 @@ pub fn table(results: &[CaseResult]) -> String {
         .iter()
         .map(|r| {
             [
-                r.case.id.clone(),
+                r.case.id.to_string(),
                 r.expect().outcome.id(),
                 r.actual
                     .as_ref()
@@ -147,7 +147,7 @@ pub fn table(results: &[CaseResult]) -> String {
                     .unwrap_or_else(|| "-".into()),
                 r.actual
                     .as_ref()
-                    .and_then(|a| a.entry.clone())
+                    .and_then(|a| a.entry.as_ref().map(ToString::to_string))
                     .unwrap_or_else(|| "-".into()),
                 ms(r.elapsed),
                 verdict_word(&r.verdict).to_string(),
@@ -277,7 +277,7 @@ pub fn junit(results: &[CaseResult], total: Duration) -> String {
                     s.set_description(failure_text(r));
                     s
                 }
-                Verdict::Error { message } => {
+                Verdict::Error { message, .. } => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                     s.set_description(message.clone());
                     s

@@ -47,7 +47,7 @@ pub use material::{Material, VARIABLES};
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Report {
     /// The area the report is about.
-    pub area: String,
+    pub area: crate::ids::AreaName,
     /// One line saying what the user reports.
     pub title: String,
     /// The error text the user saw, verbatim (client output, a node's or a
@@ -113,7 +113,7 @@ pub struct Reproduction {
     pub reported: Classification,
     /// Every case of the area the user's text matches (explain's candidates):
     /// a run on one of them is consistent with the text.
-    pub reported_candidates: Vec<String>,
+    pub reported_candidates: Vec<crate::ids::EntryId>,
     /// The run of the user's setup.
     pub run: CaseResult,
     /// Each remedy of the matched catalogue entry, applied alone.
@@ -305,7 +305,7 @@ impl Reproduction {
             reported
         );
         let _ = writeln!(out, "  local run: {actual_text}");
-        if let Verdict::Error { message } = &self.run.verdict {
+        if let Verdict::Error { message, .. } = &self.run.verdict {
             let _ = writeln!(out, "  harness error: {message}");
         }
         if let Some(obs) = &self.run.observation {
@@ -376,14 +376,14 @@ impl Reproduction {
         case.insert("body".into(), self.report.setup.clone());
         case.insert("outcome".into(), actual.outcome.id().into());
         if let Some(entry) = &actual.entry {
-            case.insert("entry".into(), entry.clone().into());
+            case.insert("entry".into(), entry.as_str().into());
         }
         case.insert(
             "because".into(),
             format!("reproduced from a report: {}", self.report.title).into(),
         );
         let mut file = serde_yaml_ng::Mapping::new();
-        file.insert("area".into(), self.report.area.clone().into());
+        file.insert("area".into(), self.report.area.as_str().into());
         file.insert(
             "description".into(),
             format!(
@@ -607,16 +607,18 @@ fn case_for(
     body: serde_yaml_ng::Value,
     pki: PkiSpec,
     name: &str,
-) -> Case {
+) -> Result<Case, HarnessError> {
     let base = source.parent().unwrap_or(Path::new("."));
-    Case {
-        id: format!("{}::reproduce::{name}", report.area),
+    let id = crate::ids::CaseId::new(&report.area, "reproduce", name)
+        .map_err(|e| e.at(source.display().to_string(), "area"))?;
+    Ok(Case {
+        id,
         area: report.area.clone(),
         source: source.to_path_buf(),
         labels: Vec::new(),
         pki: Arc::new(pki),
         hosts: Arc::new(report.hosts.clone()),
-        body,
+        body: crate::scenario::Body::new(body),
         expect: Expectation {
             outcome: Outcome::Unclassified,
             entry: None,
@@ -630,7 +632,7 @@ fn case_for(
             .collect(),
         version: report.product_version.clone(),
         alternatives: Vec::new(),
-    }
+    })
 }
 
 /// Deep-merges a remedy's patch over a case body. A key `*` in the patch
@@ -749,7 +751,7 @@ pub fn lint(report: &Report, source: &Path) -> Vec<String> {
 fn classify_reported(
     area: &'static dyn areas::Area,
     text: Option<&str>,
-) -> (Classification, Vec<String>) {
+) -> (Classification, Vec<crate::ids::EntryId>) {
     let explanation = text.map(|t| crate::explain::explain_in(t, &[area]));
     let candidates = explanation
         .as_ref()
@@ -784,15 +786,16 @@ pub async fn reproduce(path: &Path, options: &RunOptions) -> Result<Reproduction
         report.setup.clone(),
         report.generate.clone(),
         "report",
-    );
+    )?;
     area.check(&case)
         .map_err(|e| e.in_setting(&path.display().to_string(), "setup"))?;
     let run = engine::run_case(Arc::new(case), options).await;
     if let Verdict::Skipped { reason } = &run.verdict {
-        return Err(HarnessError::run(
+        return Err(HarnessError::start_failed(
             "reproduce",
             format!("cannot run the reported client here: {reason}"),
-        ));
+        )
+        .with_fix("install what the reason names, or reproduce on a machine that has it"));
     }
     // Remedies of the case the run fell into (or, failing that, the reported one).
     let entry_id = run
@@ -825,7 +828,7 @@ pub async fn reproduce(path: &Path, options: &RunOptions) -> Result<Reproduction
             apply_patch(&mut body, &patch);
             let mut pki = report.generate.clone();
             pki.certs.extend(remedy.pki.certs.clone());
-            let case = case_for(&report, path, body, pki, &format!("remedy-{}", i + 1));
+            let case = case_for(&report, path, body, pki, &format!("remedy-{}", i + 1))?;
             let result = engine::run_case(Arc::new(case), options).await;
             remedies.push(RemedyRun {
                 name,

@@ -7,8 +7,10 @@
 //! case its expected outcome. `cases` adds single cases by hand. Unknown keys
 //! are errors, everywhere; the area checks the merged body with its own schema.
 
+mod body;
 mod expand;
 mod schema;
 
+pub use body::{Body, BodyError};
 pub use expand::{deep_merge, load_file, load_paths, load_str, Alternative, Case, Expectation};
 pub use schema::{OneOrMany, Rule, ScenarioFile, SingleCase};

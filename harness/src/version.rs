@@ -302,7 +302,7 @@ pub fn select(cases: Vec<Case>, selection: &Selection) -> Result<Vec<Case>, Harn
                 _ => is_newest || differs,
             };
             if keep {
-                out.push(at(&case, version, choice, is_newest));
+                out.push(at(&case, version, choice, is_newest)?);
             }
         }
     }
@@ -324,16 +324,24 @@ fn choose(case: &Case, version: &ProductVersion) -> Result<usize, HarnessError> 
         })
 }
 
-fn at(case: &Case, version: &ProductVersion, choice: usize, is_newest: bool) -> Case {
+fn at(
+    case: &Case,
+    version: &ProductVersion,
+    choice: usize,
+    is_newest: bool,
+) -> Result<Case, HarnessError> {
     let mut c = case.clone();
     let alt = &case.alternatives[choice];
     c.expect = alt.expect.clone();
     c.skip = alt.skip.clone();
     c.version = Some(version.to_string());
     if !is_newest {
-        c.id = format!("{}@{version}", case.id);
+        c.id = case
+            .id
+            .at_release(&version.to_string())
+            .map_err(|e| e.at(case.source.display().to_string(), "versions"))?;
     }
-    c
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -398,6 +398,9 @@ fn up_reports_a_wrong_type_with_file_key_and_fix() {
 #[case::unknown_outcome("area: zeebe-client\ndescription: x\ncases:\n  - name: a\n    body: {}\n    outcome: works\n", &["unknown outcome \"works\""])]
 #[case::unknown_case_body_key("area: zeebe-client\ndescription: x\ncases:\n  - name: a\n    body: {gateway: {}, client: {kind: builtin, certpath: ca.pem}}\n    outcome: connected(1)\n", &["zeebe-client::bad::a: invalid case body: unknown field `certpath`"])]
 #[case::case_without_expectation("area: zeebe-client\ndescription: x\naxes:\n  client:\n    builtin: {client: {kind: builtin}}\n", &["no expect rule matches case zeebe-client::bad::builtin"])]
+#[case::misspelt_entry("area: zeebe-client\ndescription: x\ncases:\n  - name: a\n    body: {gateway: {}, client: {kind: builtin}}\n    outcome: unknown-authority\n    entry: zeebe-client::unknown-authorty\n", &["bad.yaml: cases.a.entry: no catalogue entry zeebe-client::unknown-authorty in area zeebe-client", "fix: did you mean zeebe-client::unknown-authority?"])]
+#[case::entry_of_another_area("area: zeebe-client\ndescription: x\naxes:\n  client:\n    builtin: {client: {kind: builtin}}\nexpect:\n  - outcome: connected(1)\n    entry: kafka-gateway::no-such-entry\n", &["bad.yaml: expect[0].entry: no catalogue entry kafka-gateway::no-such-entry in area zeebe-client", "fix: use one of: zeebe-client::"])]
+#[case::entry_outside_the_grammar("area: zeebe-client\ndescription: x\ncases:\n  - name: a\n    body: {}\n    outcome: connected(1)\n    entry: Unknown Authority\n", &["bad.yaml:", "invalid name \"Unknown Authority\": an entry id is area::name", "fix: write the name as the message says"])]
 fn run_rejects_bad_scenario_files(#[case] yaml: &str, #[case] expected: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let area = dir.path().join("zeebe-client");

@@ -1,23 +1,8 @@
 //! The library as another project uses it: certificates, a reference gateway
 //! and a client, each a value that cleans up when dropped.
 
-use std::time::Duration;
-
-use tlsmatrix::config::zeebe::GatewaySettings;
-use tlsmatrix::nodes::{GatewayNode, Topology};
-use tlsmatrix::peers::{builtin, ZeebeClientConfig};
+use tlsmatrix::modules::zeebe::{Client, Gateway};
 use tlsmatrix::pki::{CertSpec, PkiSpec};
-
-fn client_for(gateway: &GatewayNode, dir: &std::path::Path, ca: Option<&str>) -> ZeebeClientConfig {
-    ZeebeClientConfig {
-        address: format!("localhost:{}", gateway.address().port()),
-        plaintext: false,
-        ca_path: ca.map(str::to_string),
-        env: Default::default(),
-        workdir: dir.to_path_buf(),
-        deadline: Duration::from_secs(10),
-    }
-}
 
 #[tokio::test]
 async fn tls_gateway_with_generated_certificates_serves_topology() {
@@ -29,20 +14,18 @@ async fn tls_gateway_with_generated_certificates_serves_topology() {
         .unwrap()
         .write_to(dir.path())
         .unwrap();
-    let settings = GatewaySettings::plaintext()
-        .with_tls(pki.chain("gateway").unwrap(), pki.key("gateway").unwrap());
-    let gateway = GatewayNode::start(&settings, Topology::with_brokers(3))
+    let gateway = Gateway::default()
+        .with_tls(pki.chain("gateway").unwrap(), pki.key("gateway").unwrap())
+        .with_brokers(3)
+        .start()
         .await
         .unwrap();
+    let client = Client::for_gateway(&gateway).with_workdir(dir.path());
 
-    let trusted = builtin::topology(&client_for(&gateway, dir.path(), Some("ca.pem")))
-        .await
-        .unwrap();
+    let trusted = client.clone().with_ca("ca.pem").topology().await.unwrap();
     assert_eq!(trusted.connected_brokers, Some(3), "{}", trusted.text());
 
-    let untrusted = builtin::topology(&client_for(&gateway, dir.path(), None))
-        .await
-        .unwrap();
+    let untrusted = client.topology().await.unwrap();
     assert_eq!(untrusted.connected_brokers, None);
     assert!(
         untrusted.text().contains("UnknownIssuer"),
@@ -53,16 +36,48 @@ async fn tls_gateway_with_generated_certificates_serves_topology() {
 
 #[tokio::test]
 async fn shutdown_frees_the_port() {
-    let gateway = GatewayNode::start(&GatewaySettings::plaintext(), Topology::default())
-        .await
-        .unwrap();
+    let gateway = Gateway::default().start().await.unwrap();
     let address = gateway.address();
     gateway.shutdown().await;
-    let again = GatewaySettings::plaintext().with_address("127.0.0.1", address.port());
-    let node = GatewayNode::start(&again, Topology::default())
+    let node = Gateway::default()
+        .with_address("127.0.0.1", address.port())
+        .start()
         .await
         .unwrap();
     assert_eq!(node.address(), address);
+}
+
+/// The README's "As a library" example is the crate's doc test, line for
+/// line (the doc test's hidden `# ` lines aside), so the README's compiles.
+#[test]
+fn the_readme_library_example_is_the_doc_test() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("../README.md")).unwrap();
+    let section = readme
+        .split("## As a library")
+        .nth(1)
+        .expect("the README has an As a library section");
+    let readme_example: Vec<&str> = section
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("a rust block in the section")
+        .lines()
+        .collect();
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let doc: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("//!")
+                .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        })
+        .skip_while(|l| *l != "```")
+        .skip(1)
+        .take_while(|l| *l != "```")
+        .filter(|l| !l.starts_with("# "))
+        .collect();
+    assert!(readme_example.len() > 10, "{readme_example:?}");
+    assert_eq!(readme_example, doc);
 }
 
 /// A token server, a gateway with the interceptor and real zbctl: every call
@@ -72,11 +87,9 @@ async fn shutdown_frees_the_port() {
 #[tokio::test]
 async fn audit_has_one_record_per_call_and_no_token_or_secret() {
     use std::collections::BTreeMap;
-    use std::sync::Arc;
     use tlsmatrix::nodes::gateway_auth::GatewayAuth;
     use tlsmatrix::nodes::jwt::SigningKey;
     use tlsmatrix::nodes::token_server::{TokenServer, TokenServerSettings};
-    use tlsmatrix::peers::zbctl;
 
     const SECRET: &str = "secret-4d1f7c2a-never-logged";
     let dir = tempfile::tempdir().unwrap();
@@ -96,30 +109,18 @@ async fn audit_has_one_record_per_call_and_no_token_or_secret() {
     let auth = GatewayAuth::new(gateway_key, "zeebe-api", None, "test")
         .unwrap()
         .with_audit_file(audit_file.clone());
-    let gateway = GatewayNode::start_with_auth(
-        &GatewaySettings::plaintext(),
-        Topology::with_brokers(1),
-        Some(Arc::new(auth)),
-    )
-    .await
-    .unwrap();
-    let mut config = client_for(&gateway, dir.path(), None);
-    config.plaintext = true;
-    config.env = [
-        ("ZEEBE_CLIENT_ID", "auditor"),
-        ("ZEEBE_CLIENT_SECRET", SECRET),
-        (
-            "ZEEBE_AUTHORIZATION_SERVER_URL",
-            server.token_url().as_str(),
-        ),
-        ("ZEEBE_TOKEN_AUDIENCE", "zeebe-api"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let gateway = Gateway::default().with_auth(auth).start().await.unwrap();
+    let client = Client::for_gateway(&gateway)
+        .with_workdir(dir.path())
+        .with_plaintext(true)
+        .with_env("ZEEBE_CLIENT_ID", "auditor")
+        .with_env("ZEEBE_CLIENT_SECRET", SECRET)
+        .with_env("ZEEBE_AUTHORIZATION_SERVER_URL", server.token_url())
+        .with_env("ZEEBE_TOKEN_AUDIENCE", "zeebe-api");
     const CALLS: usize = 3;
     for _ in 0..CALLS {
-        let obs = zbctl::status(&config)
+        let obs = client
+            .zbctl_status()
             .await
             .expect("zbctl installed by ci/setup");
         assert_eq!(obs.connected_brokers, Some(1), "{}", obs.text());

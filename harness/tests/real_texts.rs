@@ -207,7 +207,7 @@ fn every_entry_has_remedies_that_fit_its_area() {
                     .expect("every variable set");
                 for base in &bases {
                     let mut case = (*base).clone();
-                    apply_patch(&mut case.body, &patch);
+                    case.body.edit(|tree| apply_patch(tree, &patch));
                     let mut pki = (*case.pki).clone();
                     pki.certs.extend(remedy.pki.certs.clone());
                     case.pki = std::sync::Arc::new(pki);

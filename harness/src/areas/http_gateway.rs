@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Area, BoxFuture, Requirement};
+use super::{Area, AreaSpec, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::krakend::ServiceSettings;
 use crate::error::HarnessError;
@@ -201,11 +201,10 @@ pub fn area() -> &'static dyn Area {
     })
 }
 
-fn body(case: &Case) -> Result<CaseBody, HarnessError> {
-    super::parse_body(case, file!())
-}
+impl AreaSpec for HttpGatewayArea {
+    type Body = CaseBody;
+    const SCHEMA: &'static str = file!();
 
-impl Area for HttpGatewayArea {
     fn name(&self) -> &'static str {
         "http-gateway"
     }
@@ -214,8 +213,7 @@ impl Area for HttpGatewayArea {
         &self.catalogue
     }
 
-    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
-        let body = body(case)?;
+    fn check(&self, case: &Case, body: &CaseBody) -> Result<Vec<Requirement>, HarnessError> {
         if body.gateway.config_file.is_some() && !body.gateway.config.is_null() {
             return Err(HarnessError::invalid(
                 case.source.display().to_string(),
@@ -252,11 +250,11 @@ impl Area for HttpGatewayArea {
     fn run<'a>(
         &'a self,
         case: &'a Case,
+        body: &'a CaseBody,
         workdir: &'a Path,
         _pki: &'a Materialized,
     ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
         Box::pin(async move {
-            let body = body(case)?;
             if let Some(recipe) = body.openssl_recipe {
                 openssl_recipe::run(recipe, workdir).await?;
             }
@@ -297,8 +295,8 @@ impl Area for HttpGatewayArea {
                 }
             };
             let obs = match body.gateway.backend {
-                Backend::Embedded => run_embedded(&body, &config, workdir).await,
-                Backend::GoOracle => run_oracle(&body, &config, workdir).await,
+                Backend::Embedded => run_embedded(body, &config, workdir).await,
+                Backend::GoOracle => run_oracle(body, &config, workdir).await,
             };
             match upstream {
                 Some(upstream) => {

@@ -45,7 +45,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Area, BoxFuture, Requirement};
+use super::{Area, AreaSpec, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
@@ -239,11 +239,10 @@ pub fn area() -> &'static dyn Area {
     })
 }
 
-fn body(case: &Case) -> Result<CaseBody, HarnessError> {
-    super::parse_body(case, file!())
-}
+impl AreaSpec for KafkaGatewayArea {
+    type Body = CaseBody;
+    const SCHEMA: &'static str = file!();
 
-impl Area for KafkaGatewayArea {
     fn name(&self) -> &'static str {
         "kafka-gateway"
     }
@@ -252,8 +251,7 @@ impl Area for KafkaGatewayArea {
         &self.catalogue
     }
 
-    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
-        let body = body(case)?;
+    fn check(&self, case: &Case, body: &CaseBody) -> Result<Vec<Requirement>, HarnessError> {
         KafkaGatewaySettings::from_env(&format!("{} (gateway.env)", case.id), &body.gateway.env)?;
         for l in body.backend.iter().flat_map(|b| &b.listeners) {
             if SecurityProtocol::parse(l).is_none() {
@@ -287,10 +285,11 @@ impl Area for KafkaGatewayArea {
     fn run<'a>(
         &'a self,
         case: &'a Case,
+        body: &'a CaseBody,
         workdir: &'a Path,
         _pki: &'a Materialized,
     ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
-        Box::pin(async move { run(case, &body(case)?, workdir).await })
+        Box::pin(async move { run(case, body, workdir).await })
     }
 }
 
@@ -314,19 +313,19 @@ async fn post(url_base: &str, path: &str, body: &str) -> Result<(u16, String), H
     let host = url_base.trim_start_matches("http://");
     let mut tcp = tokio::net::TcpStream::connect(host)
         .await
-        .map_err(|e| HarnessError::run("admin API", e))?;
+        .map_err(|e| HarnessError::protocol("admin API", e))?;
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     tcp.write_all(request.as_bytes())
         .await
-        .map_err(|e| HarnessError::run("admin API", e))?;
+        .map_err(|e| HarnessError::protocol("admin API", e))?;
     let mut response = String::new();
     tokio::time::timeout(Duration::from_secs(10), tcp.read_to_string(&mut response))
         .await
-        .map_err(|_| HarnessError::run("admin API", "no answer within 10 s"))?
-        .map_err(|e| HarnessError::run("admin API", e))?;
+        .map_err(|_| HarnessError::deadline("admin API", "no answer within 10 s"))?
+        .map_err(|e| HarnessError::protocol("admin API", e))?;
     let status = response
         .split_whitespace()
         .nth(1)
@@ -357,7 +356,7 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
         BrokerStart::Ready(b) => *b,
         BrokerStart::Refused(stderr) => {
             let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
-            return Err(HarnessError::run(
+            return Err(HarnessError::refused(
                 broker::PEER,
                 format!(
                     "did not start:\n{}",

@@ -40,7 +40,7 @@ use std::sync::{Arc, OnceLock};
 use serde::Deserialize;
 
 use super::zeebe_client::{client_needs, run_zeebe_client, ClientBody};
-use super::{Area, BoxFuture, Requirement};
+use super::{Area, AreaSpec, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::zeebe::{GatewayMode, GatewaySettings};
 use crate::config::{EnvMap, Properties};
@@ -174,14 +174,13 @@ pub fn area() -> &'static dyn Area {
     })
 }
 
-fn body(case: &Case) -> Result<CaseBody, HarnessError> {
-    super::parse_body(case, file!())
-}
-
 /// The file every audit record of a case is appended to.
 pub const AUDIT_FILE: &str = "audit.jsonl";
 
-impl Area for ZeebeAuthArea {
+impl AreaSpec for ZeebeAuthArea {
+    type Body = CaseBody;
+    const SCHEMA: &'static str = file!();
+
     fn name(&self) -> &'static str {
         "zeebe-auth"
     }
@@ -190,8 +189,7 @@ impl Area for ZeebeAuthArea {
         &self.catalogue
     }
 
-    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
-        let body = body(case)?;
+    fn check(&self, case: &Case, body: &CaseBody) -> Result<Vec<Requirement>, HarnessError> {
         if let Some(auth) = &body.gateway.auth {
             // Unknown method names in the rules are bad input, found before anything runs.
             let (key, _) = SigningKey::generate("check")?;
@@ -215,10 +213,11 @@ impl Area for ZeebeAuthArea {
     fn run<'a>(
         &'a self,
         case: &'a Case,
+        body: &'a CaseBody,
         workdir: &'a Path,
         _pki: &'a Materialized,
     ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
-        Box::pin(async move { run(case, &body(case)?, workdir).await })
+        Box::pin(async move { run(case, body, workdir).await })
     }
 }
 

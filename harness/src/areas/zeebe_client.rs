@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Area, BoxFuture, Requirement};
+use super::{Area, AreaSpec, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::zeebe::{GatewayMode, GatewaySettings};
 use crate::config::{EnvMap, Properties};
@@ -157,11 +157,10 @@ pub fn area() -> &'static dyn Area {
     })
 }
 
-fn body(case: &Case) -> Result<CaseBody, HarnessError> {
-    super::parse_body(case, file!())
-}
+impl AreaSpec for ZeebeClientArea {
+    type Body = CaseBody;
+    const SCHEMA: &'static str = file!();
 
-impl Area for ZeebeClientArea {
     fn name(&self) -> &'static str {
         "zeebe-client"
     }
@@ -170,8 +169,7 @@ impl Area for ZeebeClientArea {
         &self.catalogue
     }
 
-    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
-        let body = body(case)?;
+    fn check(&self, case: &Case, body: &CaseBody) -> Result<Vec<Requirement>, HarnessError> {
         let mut needs: Vec<Requirement> = Vec::new();
         if body.gateway.backend == Backend::NettyOracle {
             needs.push(Requirement {
@@ -190,26 +188,30 @@ impl Area for ZeebeClientArea {
     }
 
     /// The embedded cases, with `gateway.backend: containers`.
-    fn on_containers(&self, case: &Case) -> Option<Case> {
+    fn on_containers(&self, case: &Case, _body: &CaseBody) -> Option<Case> {
         if case.label("backend") != Some("embedded") {
             return None;
         }
         let mut case = case.clone();
         case.body
-            .get_mut("gateway")?
-            .as_mapping_mut()?
-            .insert("backend".into(), "containers".into());
+            .edit(|tree| {
+                tree.get_mut("gateway")
+                    .and_then(|g| g.as_mapping_mut())
+                    .map(|g| g.insert("backend".into(), "containers".into()))
+                    .is_some()
+            })
+            .then_some(())?;
         Some(super::label_containers(case))
     }
 
     fn run<'a>(
         &'a self,
         case: &'a Case,
+        body: &'a CaseBody,
         workdir: &'a Path,
         _pki: &'a Materialized,
     ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
         Box::pin(async move {
-            let body = body(case)?;
             if let Some(file) = &body.gateway.config_file {
                 crate::confine::inside(
                     workdir,
@@ -219,9 +221,9 @@ impl Area for ZeebeClientArea {
                 )?;
             }
             match body.gateway.backend {
-                Backend::Embedded => run_embedded(case, &body, workdir).await,
-                Backend::NettyOracle => run_oracle(case, &body, workdir).await,
-                Backend::Containers => run_container(&body, workdir).await,
+                Backend::Embedded => run_embedded(case, body, workdir).await,
+                Backend::NettyOracle => run_oracle(case, body, workdir).await,
+                Backend::Containers => run_container(body, workdir).await,
             }
         })
     }

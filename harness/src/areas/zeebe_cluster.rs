@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Area, BoxFuture, Requirement};
+use super::{Area, AreaSpec, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
@@ -105,7 +105,9 @@ pub fn area() -> &'static dyn Area {
     })
 }
 
-fn body(case: &Case) -> Result<CaseBody, HarnessError> {
+/// The case body, with the cluster's shape checked: at least one broker, at
+/// most one gateway, a gateway when zbctl runs.
+fn parse(case: &Case) -> Result<CaseBody, HarnessError> {
     let body: CaseBody = super::parse_body(case, file!())?;
     let gateways = body
         .nodes
@@ -124,7 +126,14 @@ fn body(case: &Case) -> Result<CaseBody, HarnessError> {
     Ok(body)
 }
 
-impl Area for ZeebeClusterArea {
+impl AreaSpec for ZeebeClusterArea {
+    type Body = CaseBody;
+    const SCHEMA: &'static str = file!();
+
+    fn parse(&self, case: &Case) -> Result<CaseBody, HarnessError> {
+        parse(case)
+    }
+
     fn name(&self) -> &'static str {
         "zeebe-cluster"
     }
@@ -133,8 +142,7 @@ impl Area for ZeebeClusterArea {
         &self.catalogue
     }
 
-    fn check(&self, case: &Case) -> Result<Vec<Requirement>, HarnessError> {
-        let body = body(case)?;
+    fn check(&self, _case: &Case, body: &CaseBody) -> Result<Vec<Requirement>, HarnessError> {
         let mut needs = Vec::new();
         if !body.openssl.is_empty() {
             needs.push(Requirement {
@@ -159,31 +167,34 @@ impl Area for ZeebeClusterArea {
 
     /// Every case whose nodes can run on hosts of their own (no shared
     /// gossip port), with one container per node.
-    fn on_containers(&self, case: &Case) -> Option<Case> {
-        let body = body(case).ok()?;
+    fn on_containers(&self, case: &Case, body: &CaseBody) -> Option<Case> {
         if body.nodes.values().any(|n| n.gossip_port_of.is_some()) {
             return None;
         }
         let mut case = case.clone();
         case.body
-            .as_mapping_mut()?
-            .insert("backend".into(), "containers".into());
+            .edit(|tree| {
+                tree.as_mapping_mut()
+                    .map(|m| m.insert("backend".into(), "containers".into()))
+                    .is_some()
+            })
+            .then_some(())?;
         Some(super::label_containers(case))
     }
 
     fn run<'a>(
         &'a self,
         case: &'a Case,
+        body: &'a CaseBody,
         workdir: &'a Path,
         _pki: &'a Materialized,
     ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
         Box::pin(async move {
-            let body = body(case)?;
             body.openssl.run(workdir).await?;
             cluster_recipe::concatenate(workdir, &body.concat)?;
             match body.backend {
-                ClusterBackend::Embedded => run_cluster(case, &body, workdir).await,
-                ClusterBackend::Containers => run_across_hosts(&body, workdir).await,
+                ClusterBackend::Embedded => run_cluster(case, body, workdir).await,
+                ClusterBackend::Containers => run_across_hosts(body, workdir).await,
             }
         })
     }

@@ -296,7 +296,9 @@ impl GatewayNode {
                 HarnessError::PortInUse {
                     address: bind.clone(),
                     source,
-                    setting: settings.mode.port_setting(),
+                    owner: crate::error::PortOwner::Zeebe {
+                        setting: settings.mode.port_setting(),
+                    },
                 }
             } else {
                 HarnessError::run(format!("gateway on {bind}"), source)

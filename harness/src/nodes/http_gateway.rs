@@ -447,7 +447,7 @@ impl HttpGatewayNode {
                 HarnessError::PortInUse {
                     address: listen.to_string(),
                     source,
-                    setting: "the KrakenD file's `port`, or `tlsmatrix up --port`".to_string(),
+                    owner: crate::error::PortOwner::KrakenD,
                 }
             } else {
                 HarnessError::run(format!("http gateway on {listen}"), source)

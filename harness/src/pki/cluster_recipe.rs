@@ -50,10 +50,10 @@ async fn openssl(dir: &Path, args: &[&str]) -> Result<(), HarnessError> {
     if out.exit_code == Some(0) {
         Ok(())
     } else {
-        Err(HarnessError::run(
-            format!("openssl {}", args.join(" ")),
-            out.stderr.trim(),
-        ))
+        Err(
+            HarnessError::start_failed(format!("openssl {}", args.join(" ")), out.stderr.trim())
+                .with_fix("correct the openssl recipe's step: openssl's own words are above"),
+        )
     }
 }
 

@@ -76,8 +76,8 @@ pub fn differences(results: &[CaseResult]) -> (usize, Vec<Difference>) {
         let actual = comparable(&snapshot_text(r));
         if expected != actual {
             diffs.push(Difference {
-                reference: reference.case.id.clone(),
-                other: r.case.id.clone(),
+                reference: reference.case.id.to_string(),
+                other: r.case.id.to_string(),
                 expected,
                 actual,
             });

@@ -264,7 +264,7 @@ fn detail(out: &mut String, r: &CaseResult) {
     let raw = match (&r.observation, &r.verdict) {
         (Some(obs), _) => redact(obs.text(), dir),
         (None, Verdict::Skipped { reason }) => reason.clone(),
-        (None, Verdict::Error { message }) => message.clone(),
+        (None, Verdict::Error { message, .. }) => message.clone(),
         _ => String::new(),
     };
     let logs = r

@@ -129,7 +129,7 @@ pub fn grids(results: &[CaseResult]) -> Vec<Grid<'_>> {
 fn grid<'a>(title: String, cases: &[&'a CaseResult]) -> Grid<'a> {
     let area = cases
         .first()
-        .map(|r| r.case.area.clone())
+        .map(|r| r.case.area.to_string())
         .unwrap_or_default();
     let labelled = cases.iter().all(|r| !r.case.labels.is_empty());
     // Each axis with the values it takes, in first-seen order.

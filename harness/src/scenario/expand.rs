@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use serde_yaml_ng::Value;
 
+use super::body::Body;
 use super::schema::{OneOrMany, Rule, ScenarioFile};
 use crate::error::HarnessError;
 use crate::hosts::Hosts;
+use crate::ids::{AreaName, CaseId, EntryId};
 use crate::outcome::Outcome;
 use crate::pki::PkiSpec;
 use crate::version::Span;
@@ -19,7 +21,7 @@ pub struct Expectation {
     /// The outcome.
     pub outcome: Outcome,
     /// The catalogue entry that must explain it, if the file names one.
-    pub entry: Option<String>,
+    pub entry: Option<EntryId>,
     /// Why, as the file says.
     pub because: Option<String>,
 }
@@ -39,9 +41,9 @@ pub struct Alternative {
 #[derive(Debug, Clone)]
 pub struct Case {
     /// Stable id: `area::file-stem::value.value...` or `area::file-stem::name`.
-    pub id: String,
+    pub id: CaseId,
     /// The area that runs it.
-    pub area: String,
+    pub area: AreaName,
     /// The scenario file it came from.
     pub source: PathBuf,
     /// Axis name and value per axis, in axis order.
@@ -50,8 +52,8 @@ pub struct Case {
     pub pki: Arc<PkiSpec>,
     /// Host names every client of the case resolves to the nodes.
     pub hosts: Arc<Hosts>,
-    /// The merged case body, checked by the area.
-    pub body: Value,
+    /// The case body: the merged tree and the area's typed body, parsed once.
+    pub body: Body,
     /// What must happen.
     pub expect: Expectation,
     /// Why the case is skipped, when it is.
@@ -157,7 +159,52 @@ pub fn load_str(path: &Path, text: &str) -> Result<Vec<Case>, HarnessError> {
             ));
         }
     }
+    check_entries(&file, &file_name)?;
     expand(&file, &file_name, &stem, path)
+}
+
+/// Every `entry:` of the file names an entry of its area's catalogue (its
+/// own or a common one): a misspelt entry would otherwise only show as a
+/// failing case after it ran.
+fn check_entries(file: &ScenarioFile, file_name: &str) -> Result<(), HarnessError> {
+    let area = crate::areas::find(&file.area).map_err(|e| match e {
+        HarnessError::Invalid {
+            key, problem, fix, ..
+        } => HarnessError::invalid(file_name, key, problem, fix),
+        other => other,
+    })?;
+    let mut named: Vec<(String, &EntryId)> = Vec::new();
+    for (i, rule) in file.expect.iter().enumerate() {
+        named.extend(rule.entry.iter().map(|e| (format!("expect[{i}].entry"), e)));
+    }
+    for single in &file.cases {
+        let key = format!("cases.{}", single.name);
+        named.extend(single.entry.iter().map(|e| (format!("{key}.entry"), e)));
+        for (i, rule) in single.expect.iter().enumerate() {
+            named.extend(
+                rule.entry
+                    .iter()
+                    .map(|e| (format!("{key}.expect[{i}].entry"), e)),
+            );
+        }
+    }
+    for (key, entry) in named {
+        if area.catalogue().entry(entry).is_some() {
+            continue;
+        }
+        let ids: Vec<&str> = area.catalogue().entries().map(|e| e.id.as_str()).collect();
+        let fix = match crate::config::lint::closest(entry, &ids) {
+            Some(near) => format!("did you mean {near}? (`tlsmatrix catalogue` lists every entry)"),
+            None => format!("use one of: {}", ids.join(", ")),
+        };
+        return Err(HarnessError::invalid(
+            file_name,
+            key,
+            format!("no catalogue entry {entry} in area {}", file.area),
+            fix,
+        ));
+    }
+    Ok(())
 }
 
 fn expand(
@@ -279,15 +326,9 @@ fn expand(
                     .all(|(axis, vals)| labels.iter().any(|(a, v)| a == axis && vals.contains(v)))
             };
             if !file.exclude.iter().any(&matches) {
-                let id = format!(
-                    "{}::{stem}::{}",
-                    file.area,
-                    labels
-                        .iter()
-                        .map(|(_, v)| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join(".")
-                );
+                let values: Vec<&str> = labels.iter().map(|(_, v)| v.as_str()).collect();
+                let id = CaseId::new(&file.area, stem, &values.join("."))
+                    .map_err(|e| e.at(file_name, "axes"))?;
                 let rules: Vec<&Rule> = file.expect.iter().filter(|r| matches(&r.when)).collect();
                 let alternatives = alternatives(file_name, &id, &rules)?;
                 let Some(first) = alternatives.first().cloned() else {
@@ -310,7 +351,7 @@ fn expand(
                     labels,
                     pki: pki.clone(),
                     hosts: hosts.clone(),
-                    body,
+                    body: Body::new(body),
                     expect: first.expect,
                     skip: first.skip,
                     files: Vec::new(),
@@ -342,7 +383,8 @@ fn expand(
                 "use lower-case letters, digits and dashes",
             ));
         }
-        let id = format!("{}::{stem}::{}", file.area, single.name);
+        let id = CaseId::new(&file.area, stem, &single.name)
+            .map_err(|e| e.at(file_name, format!("cases.{}", single.name)))?;
         if !ids.insert(id.clone()) {
             return Err(HarnessError::invalid(
                 file_name,
@@ -394,7 +436,7 @@ fn expand(
             labels: Vec::new(),
             pki: pki.clone(),
             hosts: hosts.clone(),
-            body,
+            body: Body::new(body),
             expect: first.expect,
             skip: first.skip,
             files: Vec::new(),

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::hosts::Hosts;
+use crate::ids::{AreaName, EntryId};
 use crate::outcome::Outcome;
 use crate::pki::PkiSpec;
 
@@ -14,7 +15,7 @@ use crate::pki::PkiSpec;
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ScenarioFile {
     /// The area; must equal the folder the file lives in.
-    pub area: String,
+    pub area: AreaName,
     /// What this matrix shows.
     pub description: String,
     /// Certificates every case of the file gets, written to the case directory.
@@ -80,7 +81,7 @@ pub struct Rule {
     pub outcome: Outcome,
     /// The catalogue entry the outcome must be explained by, if any.
     #[serde(default)]
-    pub entry: Option<String>,
+    pub entry: Option<EntryId>,
     /// Why the rule holds: the documentation, a measured fact, a difference
     /// between clients.
     #[serde(default)]
@@ -110,7 +111,7 @@ pub struct SingleCase {
     pub outcome: Option<Outcome>,
     /// The catalogue entry the outcome must be explained by, if any.
     #[serde(default)]
-    pub entry: Option<String>,
+    pub entry: Option<EntryId>,
     /// Why.
     #[serde(default)]
     pub because: Option<String>,
