@@ -8,6 +8,7 @@ pub mod kafka_java;
 pub mod kcat;
 pub mod probe;
 pub mod process;
+pub mod warm;
 pub mod zbctl;
 mod zeebe_settings;
 
