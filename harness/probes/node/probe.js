@@ -175,6 +175,15 @@ function serve() {
     runCase(req.args).then(({ line, code }) => {
       const out = JSON.parse(line);
       out.exit = code;
+      if (!out.ok) {
+        // A failed client is not gone after close(): grpc-js 1.9.7 keeps
+        // re-resolving an IP literal and reconnecting. End here, as the
+        // one-shot probe does, before it reaches the gateway again; the
+        // harness starts a fresh process for the next case.
+        process.stdout.write(JSON.stringify(out) + '\n', () => process.exit(code));
+        setTimeout(() => process.exit(code), 2000).unref();
+        return;
+      }
       process.stdout.write(JSON.stringify(out) + '\n', () => {
         busy = false;
         next();

@@ -372,8 +372,9 @@ pub async fn run(
 /// client closes its channel and event loops. A zeebe-node client that
 /// failed to connect is not gone after `close()`: grpc-js 1.9.7 keeps
 /// re-resolving an IP-literal address in a busy loop, and its subchannel pool
-/// is process-wide, so the Node process of a failed case is ended and a fresh
-/// one serves the next case.
+/// is process-wide, so the Node process of a failed case ends itself right
+/// after its answer (as the one-shot probe exits, before the loop reaches the
+/// gateway again) and a fresh one serves the next case.
 fn reusable_after(probe: Probe, line: &str) -> bool {
     match probe {
         Probe::Node => line.starts_with("{\"ok\":true"),
