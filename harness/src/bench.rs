@@ -8,6 +8,7 @@
 //!   start-to-ready in a container of the reference image;
 //! - Kafka gateway authenticate + metadata over TLS (`nodes::kafka::bench`);
 //! - per-case cost of each area's default matrix, by peer, relative to the floor;
+//! - per-case cost of the Java client and zeebe-node, warm and cold;
 //! - wall time of the full default matrix.
 
 use std::collections::BTreeMap;
@@ -175,6 +176,7 @@ pub async fn bench(
         );
     }
     out.push_str(&auth_layers(iterations.max(1), dir.path()).await?);
+    out.push_str(&warm_and_cold(&arcs, &options).await);
     let t = Instant::now();
     let full = engine::run_all(arcs, &options, jobs, |_| {}).await;
     let wall = t.elapsed();
@@ -186,6 +188,63 @@ pub async fn bench(
         wall.as_secs_f64()
     );
     Ok(out)
+}
+
+/// Java client and zeebe-node cases at most per peer and pass in
+/// [`warm_and_cold`].
+const WARM_COLD_CASES: usize = 40;
+
+/// The per-case cost of the Java client and zeebe-node, warm (long-lived
+/// probes, `crate::peers::warm`) and cold (a process per case): the same
+/// cases one at a time, first warm, then cold. The warm pass includes
+/// starting its one process per peer; cases the warm/cold rule sends cold
+/// are cold in both passes (the line says how many ran warm).
+async fn warm_and_cold(cases: &[Arc<Case>], options: &RunOptions) -> String {
+    use crate::peers::warm;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "per-case cost of the long-lived (warm) and per-case (cold) probes, serial:"
+    );
+    for (label, peer) in [("java", "java-client"), ("node", "zeebe-node")] {
+        let selected: Vec<Arc<Case>> = cases
+            .iter()
+            .filter(|c| c.area == "zeebe-client")
+            .filter(|c| c.labels.iter().any(|(_, v)| v == label))
+            .filter(|c| !c.labels.iter().any(|(_, v)| v == "netty-oracle"))
+            .take(WARM_COLD_CASES)
+            .cloned()
+            .collect();
+        if selected.is_empty() {
+            let _ = writeln!(out, "  {peer:<12} no case selected");
+            continue;
+        }
+        let mut line = format!("  {peer:<12} {:>3} cases", selected.len());
+        for enabled in [true, false] {
+            warm::set_enabled(enabled);
+            let served = warm::served();
+            let results = engine::run_all(selected.clone(), options, 1, |_| {}).await;
+            let served = warm::served() - served;
+            warm::shutdown();
+            let times: Vec<Duration> = results.iter().map(|r| r.elapsed).collect();
+            let mean = times.iter().sum::<Duration>() / times.len().max(1) as u32;
+            let _ = write!(
+                line,
+                "  {}: mean {:>9} median {:>9}{}",
+                if enabled { "warm" } else { "cold" },
+                ms(mean),
+                ms(median(times)),
+                if enabled {
+                    format!(" ({served} warm)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        warm::set_enabled(true);
+        let _ = writeln!(out, "{line}");
+    }
+    out
 }
 
 /// The bench cluster: 3 brokers and a gateway, TLS on every messaging link,

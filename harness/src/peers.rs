@@ -6,6 +6,7 @@ pub mod http_clients;
 pub mod kafka_java;
 pub mod kcat;
 pub mod probe;
+pub mod warm;
 pub mod zbctl;
 mod zeebe_settings;
 

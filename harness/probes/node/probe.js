@@ -2,6 +2,7 @@
 // tlsmatrix client probe for the zeebe-node client (pinned in package.json).
 //
 //   node probe.js --address HOST:PORT [--plaintext] [--ca PATH] [--timeout-ms 5000]
+//   node probe.js --serve      (warm: one JSON request per line on stdin, one result line each)
 //
 // Sends ONE Topology request through ZBClient and prints exactly one JSON line on stdout:
 //   {"ok":true,"brokers":N,"gateway_version":"..."}                                   exit 0
@@ -13,36 +14,6 @@
 // stdout is reserved for our single JSON line, so route every console method to stderr.
 for (const m of ['log', 'info', 'debug', 'warn', 'trace']) {
   console[m] = console.error.bind(console);
-}
-
-let done = false;
-function finish(obj, exitCode) {
-  if (done) return;
-  done = true;
-  // Exit from the write callback so the line is flushed even when stdout is a pipe.
-  // process.exit also drops the client's leftover timers (waitForReady(10000), close timeout).
-  process.stdout.write(JSON.stringify(obj) + '\n', () => process.exit(exitCode));
-  setTimeout(() => process.exit(exitCode), 2000).unref();
-}
-
-function fail(stage, err) {
-  const chain = [];
-  const seen = new Set();
-  for (let e = err; e != null && !seen.has(e) && chain.length < 20; e = e.cause) {
-    seen.add(e);
-    chain.push(e instanceof Error || (e && typeof e.message === 'string') ? String(e.message) : String(e));
-  }
-  finish(
-    {
-      ok: false,
-      stage,
-      error: err && typeof err.message === 'string' ? err.message : String(err),
-      code: err && typeof err.code === 'number' ? err.code : null,
-      details: err && typeof err.details === 'string' ? err.details : null,
-      chain,
-    },
-    1
-  );
 }
 
 function parseArgs(argv) {
@@ -66,78 +37,182 @@ function parseArgs(argv) {
   return a;
 }
 
+// One case: parse its arguments, make a fresh ZBClient, call Topology once. Resolves to
+// { line, code }: the JSON result and the exit code the one-shot probe ends with.
+function runCase(argv) {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (obj, code) => {
+      if (settled) return;
+      settled = true;
+      resolve({ line: JSON.stringify(obj), code });
+    };
+    const fail = (stage, err) => {
+      const chain = [];
+      const seen = new Set();
+      for (let e = err; e != null && !seen.has(e) && chain.length < 20; e = e.cause) {
+        seen.add(e);
+        chain.push(e instanceof Error || (e && typeof e.message === 'string') ? String(e.message) : String(e));
+      }
+      finish(
+        {
+          ok: false,
+          stage,
+          error: err && typeof err.message === 'string' ? err.message : String(err),
+          code: err && typeof err.code === 'number' ? err.code : null,
+          details: err && typeof err.details === 'string' ? err.details : null,
+          chain,
+        },
+        1
+      );
+    };
+
+    let args;
+    try {
+      args = parseArgs(argv);
+    } catch (e) {
+      fail('usage', e);
+      return;
+    }
+
+    // Log sink with the shape ZBLogger expects for `stdout` (info/error); everything to stderr.
+    const stderrLogger = {
+      info: (...m) => console.error(...m),
+      error: (...m) => console.error(...m),
+      debug: (...m) => console.error(...m),
+    };
+
+    let zbc;
+    try {
+      const fs = require('fs');
+      const { ZBClient } = require('zeebe-node');
+      const options = {
+        useTLS: !args.plaintext,
+        // One attempt only: with retry:false, ZBClient.executeOperation calls the RPC directly
+        // (no promise-retry loop). The env var ZEEBE_CLIENT_RETRY cannot turn it back on.
+        retry: false,
+        maxRetries: 0,
+        maxRetryTimeout: 1000,
+        connectionTolerance: 1000,
+        eagerConnection: false,
+        loglevel: 'ERROR',
+        stdout: stderrLogger,
+      };
+      // Only pass customSSL when --ca is given: a constructor customSSL object replaces the
+      // whole env-derived one (ZEEBE_CLIENT_SSL_*), see README.
+      if (args.ca) options.customSSL = { rootCerts: fs.readFileSync(args.ca) };
+      zbc = new ZBClient(args.address, options);
+    } catch (e) {
+      fail('new-client', e);
+      return;
+    }
+
+    function closeQuietly() {
+      // ZBClient.close() can hang (GrpcClient.close waits up to `timeout`), so bound it.
+      return Promise.race([
+        Promise.resolve()
+          .then(() => zbc.close(500))
+          .catch((e) => console.error('probe: close failed:', e && e.message)),
+        new Promise((r) => setTimeout(r, 500).unref()),
+      ]);
+    }
+
+    const timer = setTimeout(() => {
+      const e = new Error(`probe timeout: topology did not complete within ${args.timeoutMs} ms`);
+      fail('timeout', e);
+      // The one-shot probe exits here; a warm one closes the abandoned client.
+      closeQuietly();
+    }, args.timeoutMs);
+
+    zbc
+      .topology()
+      .then((t) => {
+        clearTimeout(timer);
+        const result = {
+          ok: true,
+          brokers: Array.isArray(t && t.brokers) ? t.brokers.length : 0,
+          gateway_version: t && t.gatewayVersion != null ? String(t.gatewayVersion) : '',
+        };
+        return closeQuietly().then(() => finish(result, 0));
+      })
+      .catch((e) => {
+        clearTimeout(timer);
+        return closeQuietly().then(() => fail('topology', e));
+      });
+  });
+}
+
+// Warm mode. Each request line is {"args":[...],"env":{...},"cwd":"...","home":"..."}; the
+// process environment becomes exactly `env` plus HOME=home (as the one-shot probe's
+// environment is), the working directory `cwd`, both through Node's own API (process.env,
+// process.chdir) before the case's fresh ZBClient reads them. Requests are served one at a
+// time; the process ends when stdin closes. What zeebe-node and grpc-js read only once per
+// process (GRPC_* at load, the OAuth token cache under os.homedir() at load,
+// NODE_EXTRA_CA_CERTS, NODE_OPTIONS) the harness never sends here: those cases run cold.
+function serve() {
+  const readline = require('readline');
+  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  const queue = [];
+  let busy = false;
+  const next = () => {
+    if (busy || queue.length === 0) return;
+    busy = true;
+    const raw = queue.shift();
+    let req;
+    try {
+      req = JSON.parse(raw);
+      if (!Array.isArray(req.args)) throw new Error('request without "args"');
+      for (const key of Object.keys(process.env)) delete process.env[key];
+      for (const [k, v] of Object.entries(req.env || {})) process.env[k] = String(v);
+      if (req.home) process.env.HOME = String(req.home);
+      if (req.cwd) process.chdir(String(req.cwd));
+    } catch (e) {
+      process.stdout.write(JSON.stringify({ ok: false, stage: 'serve', error: String(e && e.message), chain: [] }) + '\n');
+      busy = false;
+      setImmediate(next);
+      return;
+    }
+    runCase(req.args).then(({ line, code }) => {
+      const out = JSON.parse(line);
+      out.exit = code;
+      if (!out.ok) {
+        // A failed client is not gone after close(): grpc-js 1.9.7 keeps
+        // re-resolving an IP literal and reconnecting. End here, as the
+        // one-shot probe does, before it reaches the gateway again; the
+        // harness starts a fresh process for the next case.
+        process.stdout.write(JSON.stringify(out) + '\n', () => process.exit(code));
+        setTimeout(() => process.exit(code), 2000).unref();
+        return;
+      }
+      process.stdout.write(JSON.stringify(out) + '\n', () => {
+        busy = false;
+        next();
+      });
+    });
+  };
+  rl.on('line', (line) => {
+    if (line.trim() === '') return;
+    queue.push(line);
+    next();
+  });
+  rl.on('close', () => process.exit(0));
+  // Ready: zeebe-node is loaded before the first request.
+  require('zeebe-node');
+  process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+}
+
 process.on('unhandledRejection', (e) => {
   // zeebe-node can leave rejected promises behind (e.g. GrpcClient.close "Didn't close in time").
   console.error('probe: unhandled rejection:', e && e.message ? e.message : e);
 });
 
-let args;
-try {
-  args = parseArgs(process.argv.slice(2));
-} catch (e) {
-  fail('usage', e);
-  return;
-}
-
-// Log sink with the shape ZBLogger expects for `stdout` (info/error); everything to stderr.
-const stderrLogger = {
-  info: (...m) => console.error(...m),
-  error: (...m) => console.error(...m),
-  debug: (...m) => console.error(...m),
-};
-
-let zbc;
-try {
-  const fs = require('fs');
-  const { ZBClient } = require('zeebe-node');
-  const options = {
-    useTLS: !args.plaintext,
-    // One attempt only: with retry:false, ZBClient.executeOperation calls the RPC directly
-    // (no promise-retry loop). The env var ZEEBE_CLIENT_RETRY cannot turn it back on.
-    retry: false,
-    maxRetries: 0,
-    maxRetryTimeout: 1000,
-    connectionTolerance: 1000,
-    eagerConnection: false,
-    loglevel: 'ERROR',
-    stdout: stderrLogger,
-  };
-  // Only pass customSSL when --ca is given: a constructor customSSL object replaces the
-  // whole env-derived one (ZEEBE_CLIENT_SSL_*), see README.
-  if (args.ca) options.customSSL = { rootCerts: fs.readFileSync(args.ca) };
-  zbc = new ZBClient(args.address, options);
-} catch (e) {
-  fail('new-client', e);
-  return;
-}
-
-const timer = setTimeout(() => {
-  const e = new Error(`probe timeout: topology did not complete within ${args.timeoutMs} ms`);
-  fail('timeout', e);
-}, args.timeoutMs);
-
-zbc
-  .topology()
-  .then((t) => {
-    clearTimeout(timer);
-    const result = {
-      ok: true,
-      brokers: Array.isArray(t && t.brokers) ? t.brokers.length : 0,
-      gateway_version: t && t.gatewayVersion != null ? String(t.gatewayVersion) : '',
-    };
-    return closeQuietly().then(() => finish(result, 0));
-  })
-  .catch((e) => {
-    clearTimeout(timer);
-    return closeQuietly().then(() => fail('topology', e));
+if (process.argv[2] === '--serve') {
+  serve();
+} else {
+  runCase(process.argv.slice(2)).then(({ line, code }) => {
+    // Exit from the write callback so the line is flushed even when stdout is a pipe.
+    // process.exit also drops the client's leftover timers (waitForReady(10000), close timeout).
+    process.stdout.write(line + '\n', () => process.exit(code));
+    setTimeout(() => process.exit(code), 2000).unref();
   });
-
-function closeQuietly() {
-  // ZBClient.close() can hang (GrpcClient.close waits up to `timeout`), so bound it.
-  return Promise.race([
-    Promise.resolve()
-      .then(() => zbc.close(500))
-      .catch((e) => console.error('probe: close failed:', e && e.message)),
-    new Promise((r) => setTimeout(r, 500).unref()),
-  ]);
 }

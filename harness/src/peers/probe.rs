@@ -166,17 +166,36 @@ impl Probe {
         } + jvm
             .as_ref()
             .map_or(std::time::Duration::ZERO, JvmLaunch::dump_allowance);
-        let out = process::run(
-            &program,
-            &args,
-            &config.env,
-            &config.workdir,
-            config.deadline + startup,
-        )
-        .await?;
-        if let Some(jvm) = &jvm {
-            jvm.finish(out.exit_code);
-        }
+        let out = match super::warm::temperature(self, config) {
+            super::warm::Temperature::Warm => {
+                // A warm process is already up, or started within the pool's
+                // own bound: the call's deadline is what is left.
+                let launch = self.program(&[])?;
+                super::warm::run(
+                    self,
+                    &launch.program,
+                    &super::warm::launch_prefix(&launch.args),
+                    &super::warm::probe_args(&args),
+                    config,
+                    config.deadline,
+                )
+                .await?
+            }
+            super::warm::Temperature::Cold => {
+                let out = process::run(
+                    &program,
+                    &args,
+                    &config.env,
+                    &config.workdir,
+                    config.deadline + startup,
+                )
+                .await?;
+                if let Some(jvm) = &jvm {
+                    jvm.finish(out.exit_code);
+                }
+                out
+            }
+        };
         let line = out
             .stdout
             .lines()

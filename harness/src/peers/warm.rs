@@ -1,0 +1,403 @@
+//! Warm real peers: one long-lived probe process per peer kind and job slot
+//! serves cases over a line protocol, instead of a JVM or a Node.js process
+//! per case.
+//!
+//! A probe started with `--serve` prints `{"ready":true}` once its client
+//! library is loaded, then reads one JSON request per line on stdin,
+//! `{"args":[...],"env":{...},"cwd":"...","home":"..."}` (the one-shot probe's
+//! own arguments and the case's environment, working directory and home), and
+//! answers each with the one-shot probe's JSON line plus `"exit":N`. Each
+//! request builds a fresh client. A process serves one request at a time; it
+//! ends when its stdin closes (this process exiting closes it), is killed on
+//! drop, and is registered with the child registry, so an interrupt reaps it.
+//!
+//! Which case runs warm is decided by [`temperature`], and only there.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::probe::Probe;
+use crate::process::{forget_child, register_child, ProcessOutput};
+use super::ZeebeClientConfig;
+use crate::error::HarnessError;
+
+/// Whether a case runs in a warm probe process or in one of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Temperature {
+    /// In a long-lived `--serve` probe, with a fresh client.
+    Warm,
+    /// In a process started for the case, as a user runs the client.
+    Cold,
+}
+
+/// Processes at most per peer kind: one per job slot (`run --jobs` is 4 by
+/// default, at most a few more), so a pool never outgrows the cases in flight.
+const MAX_PROCESSES: usize = 8;
+
+/// Environment variables the Java client reads through its own
+/// `Environment.system()` in `ZeebeClientBuilderImpl.build()`, for each
+/// client (zeebe-client-java 8.4.21, read from the class files), which the
+/// warm probe sets and removes again with `Environment.put`/`remove`. The
+/// OAuth variables are not here: the token call goes through the JDK's
+/// process-wide HTTP keep-alive cache and the credentials cache under
+/// `user.home`.
+const JAVA_PER_CLIENT_ENV: [&str; 8] = [
+    "ZEEBE_INSECURE_CONNECTION",
+    "ZEEBE_CA_CERTIFICATE_PATH",
+    "ZEEBE_KEEP_ALIVE",
+    "ZEEBE_OVERRIDE_AUTHORITY",
+    "ZEEBE_CLIENT_WORKER_STREAM_ENABLED",
+    "ZEEBE_DEFAULT_TENANT_ID",
+    "ZEEBE_DEFAULT_JOB_WORKER_TENANT_IDS",
+    "ZEEBE_CLIENT_USE_DEFAULT_RETRY_POLICY",
+];
+
+/// zeebe-node's OAuth variables: its `OAuthProvider` takes the token cache
+/// directory from `os.homedir()` once, when the module loads.
+const NODE_OAUTH_ENV: [&str; 8] = [
+    "ZEEBE_CLIENT_ID",
+    "ZEEBE_CLIENT_SECRET",
+    "ZEEBE_AUTHORIZATION_SERVER_URL",
+    "ZEEBE_TOKEN_AUDIENCE",
+    "ZEEBE_TOKEN_SCOPE",
+    "ZEEBE_TOKEN_CACHE_DIR",
+    "ZEEBE_CAMUNDA_CLOUD_CLUSTER_ID",
+    "ZEEBE_CLIENT_CUSTOM_AGENT_STRING",
+];
+
+static DISABLED: AtomicBool = AtomicBool::new(false);
+
+/// Cases served warm by this process so far.
+static SERVED: AtomicU64 = AtomicU64::new(0);
+
+/// How many cases this process has run in warm probes (the meta-test checks
+/// that its warm pass really was warm).
+pub fn served() -> u64 {
+    SERVED.load(Ordering::SeqCst)
+}
+
+/// Turns warm peers off (`false`) or back on for this process; the
+/// environment variable `TLSMATRIX_PEERS=cold` turns them off too. The
+/// warm-vs-cold meta-test and `tlsmatrix bench` switch with it.
+pub fn set_enabled(enabled: bool) {
+    DISABLED.store(!enabled, Ordering::SeqCst);
+}
+
+/// True unless [`set_enabled`]`(false)` or `TLSMATRIX_PEERS=cold`.
+pub fn enabled() -> bool {
+    !DISABLED.load(Ordering::SeqCst)
+        && std::env::var("TLSMATRIX_PEERS").map_or(true, |v| v != "cold")
+}
+
+/// Decides whether a probe case runs warm. The rule: a case runs cold when it
+/// gives the client anything the client (or its runtime) reads only once per
+/// process, or that a process has only one of:
+///
+/// - every Go case (a Go probe starts in milliseconds; nothing to gain);
+/// - a case with a hosts file (`hosts:`): its peer sees it as `/etc/hosts` in
+///   a mount namespace of its own, made when the process starts;
+/// - Java: an environment variable other than [`JAVA_PER_CLIENT_ENV`] (e.g.
+///   `JAVA_TOOL_OPTIONS`, read by the JVM at start, with the `javax.net.ssl.*`
+///   properties and the default `SSLContext` behind it; the OAuth variables),
+///   and a path the client would open relative to its working directory that
+///   the warm probe cannot give it verbatim: a JVM's working directory is
+///   fixed at start, so the warm probe resolves a relative `--ca` against the
+///   case directory, which is the same file only when it is a regular file
+///   there (else the client's error would name another path), and a relative
+///   `ZEEBE_CA_CERTIFICATE_PATH` is never rewritten;
+/// - Node: an environment variable not starting with `ZEEBE_` (`GRPC_*`, read
+///   by grpc-js when it loads; `NODE_EXTRA_CA_CERTS` and `NODE_OPTIONS`, read
+///   by Node at start; proxies) or one of [`NODE_OAUTH_ENV`] (the token cache
+///   directory comes from `os.homedir()` once, at load). The working
+///   directory and home are set per case with `process.chdir` and
+///   `process.env`, Node's own API.
+pub fn temperature(probe: Probe, config: &ZeebeClientConfig) -> Temperature {
+    let warm = enabled()
+        && crate::hosts::case_file(&config.workdir).is_none()
+        && match probe {
+            Probe::Go => false,
+            Probe::Java => {
+                config.env.iter().all(|(k, v)| {
+                    JAVA_PER_CLIENT_ENV.contains(&k.as_str())
+                        && (k != "ZEEBE_CA_CERTIFICATE_PATH" || Path::new(v).is_absolute())
+                }) && config.ca_path.as_ref().is_none_or(|ca| {
+                    !ca.is_empty()
+                        && std::fs::metadata(config.workdir.join(ca)).is_ok_and(|m| m.is_file())
+                })
+            }
+            Probe::Node => config
+                .env
+                .keys()
+                .all(|k| k.starts_with("ZEEBE_") && !NODE_OAUTH_ENV.contains(&k.as_str())),
+        };
+    if warm {
+        Temperature::Warm
+    } else {
+        Temperature::Cold
+    }
+}
+
+/// One request of the line protocol.
+#[derive(Serialize)]
+struct Request<'a> {
+    args: &'a [String],
+    env: &'a BTreeMap<String, String>,
+    cwd: &'a Path,
+    home: &'a Path,
+}
+
+/// A running `--serve` probe.
+struct WarmProcess {
+    child: Child,
+    stdin: ChildStdin,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// Its own working directory and home (empty; removed after it).
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for WarmProcess {
+    /// Kills the process and waits for it (SIGKILL ends it at once).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        forget_child(Some(self.child.id()));
+    }
+}
+
+impl WarmProcess {
+    /// Starts `program args --serve` with an empty environment but `HOME`, in
+    /// a directory of its own, and waits (bounded) for its ready line.
+    async fn start(
+        peer: &str,
+        program: &Path,
+        args: &[String],
+        ready_within: Duration,
+    ) -> Result<Self, HarnessError> {
+        let dir = tempfile::Builder::new()
+            .prefix("tlsmatrix-warm-")
+            .tempdir()
+            .map_err(|e| HarnessError::run(peer, format!("cannot make a directory: {e}")))?;
+        let stderr = std::fs::File::create(dir.path().join("stderr.log"))
+            .map_err(|e| HarnessError::run(peer, format!("cannot make its log: {e}")))?;
+        let mut child = std::process::Command::new(program)
+            .args(args)
+            .arg("--serve")
+            .env_clear()
+            .env("HOME", dir.path())
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| {
+                HarnessError::run(program.display().to_string(), format!("cannot start: {e}"))
+            })?;
+        register_child(Some(child.id()));
+        let (stdin, stdout) = match (child.stdin.take(), child.stdout.take()) {
+            (Some(i), Some(o)) => (i, o),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                forget_child(Some(child.id()));
+                return Err(HarnessError::run(peer, "no pipes to the warm probe"));
+            }
+        };
+        // A plain thread reads the lines: the pool outlives any one tokio
+        // runtime, and a channel can be awaited from whichever runs the case.
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut process = Self {
+            child,
+            stdin,
+            lines,
+            _dir: dir,
+        };
+        let ready = process.next_line(ready_within).await;
+        match ready {
+            Some(line) if line.contains("\"ready\":true") => Ok(process),
+            other => Err(HarnessError::run(
+                peer,
+                format!(
+                    "the warm probe did not print its ready line within {ready_within:?} \
+                     (got {other:?}); its stderr:\n{}",
+                    process.stderr_tail()
+                ),
+            )),
+        }
+    }
+
+    /// The next line, or `None` at end of output or after `within`.
+    async fn next_line(&mut self, within: Duration) -> Option<String> {
+        tokio::time::timeout(within, self.lines.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    fn stderr_tail(&self) -> String {
+        let text = std::fs::read_to_string(self._dir.path().join("stderr.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+/// The warm processes of one peer kind.
+struct Pool {
+    idle: Mutex<Vec<WarmProcess>>,
+    slots: tokio::sync::Semaphore,
+}
+
+fn pool(probe: Probe) -> &'static Pool {
+    static JAVA: OnceLock<Pool> = OnceLock::new();
+    static NODE: OnceLock<Pool> = OnceLock::new();
+    static GO: OnceLock<Pool> = OnceLock::new();
+    let cell = match probe {
+        Probe::Java => &JAVA,
+        Probe::Node => &NODE,
+        Probe::Go => &GO,
+    };
+    cell.get_or_init(|| Pool {
+        idle: Mutex::new(Vec::new()),
+        slots: tokio::sync::Semaphore::new(MAX_PROCESSES),
+    })
+}
+
+/// Ends every idle warm process of this process (the bench measures cold
+/// start after it; a run's processes otherwise end with it).
+pub fn shutdown() {
+    for probe in [Probe::Java, Probe::Node, Probe::Go] {
+        if let Ok(mut idle) = pool(probe).idle.lock() {
+            idle.clear();
+        }
+    }
+}
+
+/// Runs one case in a warm `probe`: `program launch_args --serve` when no idle
+/// process is there, then `probe_args` with the case's environment, working
+/// directory and home. The answer comes as the one-shot probe's output would:
+/// its JSON line on stdout, its exit code. The process goes back to the pool
+/// unless the case may have left something behind in it (see
+/// [`reusable_after`]), it did not answer within `deadline`, or it died.
+pub async fn run(
+    probe: Probe,
+    program: &Path,
+    launch_args: &[String],
+    probe_args: &[String],
+    config: &ZeebeClientConfig,
+    deadline: Duration,
+) -> Result<ProcessOutput, HarnessError> {
+    let peer = probe.peer();
+    let pool = pool(probe);
+    let _slot = tokio::time::timeout(deadline, pool.slots.acquire())
+        .await
+        .map_err(|_| HarnessError::run(peer, "no warm probe slot came free before the deadline"))?
+        .map_err(|e| HarnessError::run(peer, e))?;
+    let idle = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
+    let mut process = match idle {
+        Some(p) => p,
+        None => {
+            WarmProcess::start(
+                peer,
+                program,
+                launch_args,
+                super::probe::RUNTIME_STARTUP_ALLOWANCE,
+            )
+            .await?
+        }
+    };
+    let start = Instant::now();
+    let request = serde_json::to_string(&Request {
+        args: probe_args,
+        env: &config.env,
+        cwd: &config.workdir,
+        home: &config.workdir,
+    })
+    .map_err(|e| HarnessError::run(peer, e))?;
+    if let Err(e) = writeln!(process.stdin, "{request}").and_then(|()| process.stdin.flush()) {
+        return Err(HarnessError::run(
+            peer,
+            format!(
+                "the warm probe took no request ({e}); its stderr:\n{}",
+                process.stderr_tail()
+            ),
+        ));
+    }
+    let Some(line) = process.next_line(deadline).await else {
+        // Dropping the process kills it: a hung client is not reused.
+        return Ok(ProcessOutput {
+            exit_code: None,
+            stdout: String::new(),
+            stderr: format!(
+                "tlsmatrix: the warm probe gave no answer within {deadline:?}; its stderr:\n{}",
+                process.stderr_tail()
+            ),
+            elapsed: start.elapsed(),
+            timed_out: true,
+        });
+    };
+    let exit_code = serde_json::from_str::<serde_json::Value>(&line)
+        .ok()
+        .and_then(|v| v.get("exit").and_then(serde_json::Value::as_i64))
+        .map(|c| c as i32);
+    SERVED.fetch_add(1, Ordering::SeqCst);
+    if reusable_after(probe, &line) {
+        if let Ok(mut idle) = pool.idle.lock() {
+            idle.push(process);
+        }
+    }
+    Ok(ProcessOutput {
+        exit_code,
+        stdout: line,
+        stderr: String::new(),
+        elapsed: start.elapsed(),
+        timed_out: false,
+    })
+}
+
+/// Whether a warm process is clean after a case answered `line`. A Java
+/// client closes its channel and event loops. A zeebe-node client that
+/// failed to connect is not gone after `close()`: grpc-js 1.9.7 keeps
+/// re-resolving an IP-literal address in a busy loop, and its subchannel pool
+/// is process-wide, so the Node process of a failed case ends itself right
+/// after its answer (as the one-shot probe exits, before the loop reaches the
+/// gateway again) and a fresh one serves the next case.
+fn reusable_after(probe: Probe, line: &str) -> bool {
+    match probe {
+        Probe::Node => line.starts_with("{\"ok\":true"),
+        Probe::Java | Probe::Go => true,
+    }
+}
+
+/// The probe's program with every argument before its own (`--address` and
+/// after): what a warm process of it is started with. A JVM's class-data
+/// archive is used when there, never written by a warm JVM (it would be
+/// written when the JVM exits, after this process).
+pub fn launch_prefix(args: &[String]) -> Vec<String> {
+    args.iter()
+        .take_while(|a| *a != "--address")
+        .filter(|a| !a.starts_with("-XX:ArchiveClassesAtExit") && !a.starts_with("-Duser.home="))
+        .cloned()
+        .collect()
+}
+
+/// The probe's own arguments (from `--address` on).
+pub fn probe_args(args: &[String]) -> Vec<String> {
+    args.iter()
+        .skip_while(|a| *a != "--address")
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,116 @@
+//! Warm real peers must not change what a case observes: a sample of Java
+//! client and zeebe-node cases (successes and failures, every scenario file
+//! that has them) runs warm, then cold, and every case must give the same
+//! outcome, catalogue entry and redacted snapshot text. The nightly job runs
+//! the same comparison over every Java and Node case (`--run-ignored`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tlsmatrix::engine::{self, RunOptions};
+use tlsmatrix::peers::warm;
+use tlsmatrix::scenario::{self, Case};
+use tlsmatrix::{areas, report, version};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The embedded-backend cases of the Java client and zeebe-node whose peer is
+/// installed (CI installs all; `TLSMATRIX_REQUIRE_PEERS=1` makes a missing
+/// one fail here).
+fn java_and_node_cases() -> Vec<Case> {
+    let cases = scenario::load_paths(&[workspace().join("scenarios")])
+        .and_then(|c| version::select(c, &version::Selection::Newest))
+        .expect("scenarios load");
+    let require = RunOptions::from_env().require_peers;
+    cases
+        .into_iter()
+        .filter(|c| c.skip.is_none() && ["zeebe-client", "zeebe-auth"].contains(&c.area.as_str()))
+        .filter(|c| !c.labels.iter().any(|(_, v)| v == "netty-oracle"))
+        .filter(|c| {
+            c.labels.iter().any(|(_, v)| v == "java" || v == "node")
+                || c.id.contains("java-truststores")
+        })
+        .filter(|c| {
+            let missing = areas::find(&c.area)
+                .and_then(|a| a.check(c))
+                .map(|reqs| reqs.iter().any(|r| (r.locate)().is_err()))
+                .unwrap_or(true);
+            assert!(!(missing && require), "{}: its peer is not installed", c.id);
+            !missing
+        })
+        .collect()
+}
+
+/// Runs `cases` warm, then cold, and lists every difference.
+fn compare(cases: Vec<Case>) -> (usize, u64, Vec<String>) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let cases: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
+    let options = RunOptions::from_env();
+    let pass = |enabled: bool| {
+        warm::set_enabled(enabled);
+        let results = rt.block_on(engine::run_all(cases.clone(), &options, 2, |_| {}));
+        warm::shutdown();
+        results
+    };
+    let before = warm::served();
+    let warm_results = pass(true);
+    let served = warm::served() - before;
+    let cold_results = pass(false);
+    warm::set_enabled(true);
+    let mut problems = Vec::new();
+    for (w, c) in warm_results.iter().zip(&cold_results) {
+        let (wt, ct) = (report::snapshot_text(w), report::snapshot_text(c));
+        let outcome = |r: &engine::CaseResult| r.actual.as_ref().map(|a| a.outcome.id());
+        if outcome(w) != outcome(c) || wt != ct {
+            problems.push(format!(
+                "{}: warm and cold differ\n--- warm\n{wt}\n--- cold\n{ct}",
+                w.case.id
+            ));
+        }
+    }
+    (cases.len(), served, problems)
+}
+
+fn check(cases: Vec<Case>, at_least: usize) {
+    let kind = |c: &Case, k: &str| {
+        c.labels.iter().any(|(_, v)| v == k) || (k == "java" && c.id.contains("java-truststores"))
+    };
+    let java = cases.iter().filter(|c| kind(c, "java")).count();
+    let node = cases.iter().filter(|c| kind(c, "node")).count();
+    assert!(
+        java >= at_least / 2 && node >= at_least / 2,
+        "too few cases to compare: {java} Java, {node} Node"
+    );
+    let (compared, served, problems) = compare(cases);
+    eprintln!(
+        "warm vs cold: {compared} cases compared ({java} Java, {node} Node), {served} served warm"
+    );
+    assert!(
+        served > 0,
+        "no case ran warm: the comparison compared cold with cold"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// Every `step`-th Java and Node case, so the sample spans the scenario files
+/// (the tls-matrix's refused and connected cases, certificates, gateway
+/// configuration, the insecure-environment cases, OAuth).
+#[test]
+fn a_sample_of_cases_is_the_same_warm_and_cold() {
+    let all = java_and_node_cases();
+    let sample: Vec<Case> = all.into_iter().step_by(7).collect();
+    check(sample, 20);
+}
+
+/// The nightly variant: every Java and Node case.
+#[test]
+#[ignore = "every Java and Node case twice (minutes): the nightly job runs it"]
+fn every_case_is_the_same_warm_and_cold() {
+    check(java_and_node_cases(), 20);
+}
