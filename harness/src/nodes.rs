@@ -13,6 +13,8 @@ pub mod jwt;
 pub mod kafka;
 mod log;
 pub mod nginx;
+pub mod nginx_sites;
+pub mod nginx_stream;
 pub mod oracle;
 pub mod tasks;
 pub mod token_server;

@@ -24,7 +24,16 @@
 //!   http2: true
 //!   certificate: proxy-chain.pem
 //!   certificate-key: proxy.key
-//!   upstream-scheme: grpc       # or grpcs (with upstream-ca)
+//!   upstream-scheme: grpc       # grpcs (with upstream-ca), http or https (proxy_pass, HTTP/1)
+//!   upstream-certificate: front-chain.pem     # grpc_ssl_certificate (and -key)
+//!   auth-request: { status: 401 }             # an auth service answering 401
+//!   upstream-mtls: { certificate: ..., certificate-key: ..., client-ca: ca.pem }   # mTLS sidecar
+//! stream-proxy:                 # or: nginx's L4 stream module terminating TLS
+//!   certificate: proxy-chain.pem
+//!   certificate-key: proxy.key
+//!   alpn: [h2]                  # ssl_alpn; none by default
+//!   upstream-tls: false         # true: TLS again towards the gateway (intercepting)
+//! http-gateway: { ... }         # or: the KrakenD-style gateway, backend host "{gateway-url}"
 //! client:                       # as in zeebe-client; `{token-url}` in env values
 //!   kind: zbctl                 # is replaced by the token server's URL
 //!   env: { ZEEBE_CLIENT_ID: zeebe, ZEEBE_CLIENT_SECRET: s3cr3t, ZEEBE_AUTHORIZATION_SERVER_URL: "{token-url}", ZEEBE_TOKEN_AUDIENCE: zeebe-api }
@@ -39,6 +48,8 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 
+mod front;
+
 use super::zeebe_client::{client_needs, run_zeebe_client, ClientBody};
 use super::{Area, AreaSpec, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
@@ -48,7 +59,8 @@ use crate::error::HarnessError;
 use crate::nodes::closed_port::ClosedPort;
 use crate::nodes::gateway_auth::GatewayAuth;
 use crate::nodes::jwt::SigningKey;
-use crate::nodes::nginx::{self, Nginx, NginxSettings, NginxStart};
+use crate::nodes::nginx::NginxSettings;
+use crate::nodes::nginx_stream::StreamSettings;
 use crate::nodes::token_server::{TokenServer, TokenServerSettings};
 use crate::nodes::{GatewayNode, Topology};
 use crate::peers::Observation;
@@ -67,6 +79,13 @@ pub struct CaseBody {
     /// nginx in front of the gateway.
     #[serde(default)]
     pub proxy: Option<NginxSettings>,
+    /// nginx's L4 stream proxy in front of the gateway.
+    #[serde(default)]
+    pub stream_proxy: Option<StreamSettings>,
+    /// The KrakenD-style HTTP gateway in front of the gateway (a KrakenD
+    /// configuration; `{gateway-url}` is the Zeebe gateway's URL).
+    #[serde(default)]
+    pub http_gateway: Option<serde_yaml_ng::Value>,
     /// The client.
     pub client: ClientBody,
 }
@@ -200,13 +219,9 @@ impl AreaSpec for ZeebeAuthArea {
                 &format!("{} (gateway.auth)", case.id),
             )?;
         }
+        front::check(case, &body)?;
         let mut needs = client_needs(case, &body.client)?;
-        if body.proxy.is_some() {
-            needs.push(Requirement {
-                peer: "nginx",
-                locate: nginx::locate,
-            });
-        }
+        needs.extend(front::needs(&body));
         Ok(needs)
     }
 
@@ -313,31 +328,28 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
         ) => return Ok(refused("gateway", e.to_string())),
         Err(e) => return Err(e),
     };
-    let proxy = match &body.proxy {
-        None => None,
-        Some(p) => match Nginx::start(p, gateway.address().port(), workdir).await? {
-            NginxStart::Refused(message) => {
-                gateway.shutdown().await;
-                return Ok(refused("nginx", message));
-            }
-            NginxStart::Ready(nginx) => Some(nginx),
-        },
+    let proxy = match front::Front::start(case, body, gateway.address().port(), workdir).await {
+        Ok(Ok(front)) => front,
+        Ok(Err((node, message))) => {
+            gateway.shutdown().await;
+            return Ok(refused(node, message));
+        }
+        Err(e) => {
+            gateway.shutdown().await;
+            return Err(e);
+        }
     };
-    let port = proxy.as_ref().map_or(gateway.address().port(), Nginx::port);
+    let port = proxy
+        .as_ref()
+        .map_or(gateway.address().port(), front::Front::port);
     let mut client = body.client.clone();
     for value in client.env.values_mut().chain(client.args.iter_mut()) {
         *value = value.replace("{token-url}", &token_url);
     }
     let result = run_zeebe_client(&client, workdir, port).await;
     let mut logs = Vec::new();
-    if let Some(nginx) = proxy {
-        logs.extend(
-            nginx
-                .stop()
-                .await
-                .into_iter()
-                .map(|l| format!("nginx: {l}")),
-        );
+    if let Some(front) = proxy {
+        logs.extend(front.stop().await);
     }
     gateway
         .log()

@@ -1,8 +1,12 @@
 //! Real nginx (Debian package, installed by `ci/setup`) as a TLS-terminating
 //! gRPC proxy in front of the gateway, started as a child process with a
 //! generated configuration in the case directory: `listen ... ssl http2`,
-//! `grpc_pass grpc://` or `grpcs://` upstream, upstream verification with a
-//! trusted CA. nginx runs as a single process (`master_process off`), so
+//! `grpc_pass grpc://` or `grpcs://` upstream (or `proxy_pass http://` /
+//! `https://`, the HTTP/1 misconfiguration real reports show), upstream
+//! verification with a trusted CA, an upstream client certificate, and
+//! `auth_request` to an auth service. Other configurations (the auth service,
+//! an mTLS sidecar: `nodes/nginx_sites.rs`; the L4 `stream` proxy:
+//! `nodes/nginx_stream.rs`) start through [`Nginx::start_config`]. nginx runs as a single process (`master_process off`), so
 //! stopping or killing that process leaves no worker behind; it is ready when
 //! it logs its `getrlimit(RLIMIT_NOFILE)` notice, which comes after its
 //! sockets listen. Its error log (stderr) is the node log.
@@ -52,22 +56,99 @@ pub struct NginxSettings {
     /// Its key.
     #[serde(default)]
     pub certificate_key: Option<String>,
-    /// `grpc` or `grpcs` in `grpc_pass`.
-    #[serde(default = "grpc")]
-    pub upstream_scheme: String,
-    /// `grpc_ssl_trusted_certificate` (with `grpc_ssl_verify on`) for a grpcs upstream.
+    /// `grpc`/`grpcs` (`grpc_pass`) or `http`/`https` (`proxy_pass`, HTTP/1).
+    #[serde(default)]
+    pub upstream_scheme: UpstreamScheme,
+    /// `grpc_ssl_trusted_certificate` (with `grpc_ssl_verify on`) for a TLS upstream.
     #[serde(default)]
     pub upstream_ca: Option<String>,
     /// `grpc_ssl_name`: the name the upstream certificate is checked against.
     #[serde(default = "localhost")]
     pub upstream_name: String,
+    /// `grpc_ssl_certificate`: the client certificate (chain) nginx presents
+    /// to a TLS upstream.
+    #[serde(default)]
+    pub upstream_certificate: Option<String>,
+    /// `grpc_ssl_certificate_key`: its key.
+    #[serde(default)]
+    pub upstream_certificate_key: Option<String>,
+    /// `auth_request`: every request is first sent to an auth service (a
+    /// second nginx) answering this status; 401 and 403 reach the client as
+    /// nginx's HTML error page.
+    #[serde(default)]
+    pub auth_request: Option<AuthRequest>,
+    /// A sidecar (a second nginx) between this proxy and the gateway that
+    /// terminates TLS and requires client certificates, as a service mesh or a
+    /// second ingress does: the proxy's upstream is the sidecar.
+    #[serde(default)]
+    pub upstream_mtls: Option<UpstreamMtls>,
+}
+
+/// The scheme nginx passes requests upstream with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpstreamScheme {
+    /// `grpc_pass grpc://`: gRPC over h2c.
+    #[default]
+    Grpc,
+    /// `grpc_pass grpcs://`: gRPC over TLS.
+    Grpcs,
+    /// `proxy_pass http://`: HTTP/1 (nginx's default proxy), which a gRPC
+    /// upstream does not speak.
+    Http,
+    /// `proxy_pass https://`: HTTP/1 over TLS.
+    Https,
+}
+
+impl UpstreamScheme {
+    /// The scheme as nginx writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::Grpcs => "grpcs",
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
+
+    /// TLS towards the upstream.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Self::Grpcs | Self::Https)
+    }
+
+    /// The directive prefix: `grpc` (`grpc_pass`, `grpc_ssl_*`) or `proxy`.
+    fn directive(self) -> &'static str {
+        match self {
+            Self::Grpc | Self::Grpcs => "grpc",
+            Self::Http | Self::Https => "proxy",
+        }
+    }
+}
+
+/// The auth service behind `auth_request`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AuthRequest {
+    /// The status it answers every subrequest with (2xx lets the request
+    /// through; 401 and 403 are passed to the client).
+    pub status: u16,
+}
+
+/// The mTLS sidecar in front of the gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UpstreamMtls {
+    /// Its certificate chain (`ssl_certificate`).
+    pub certificate: String,
+    /// Its key.
+    pub certificate_key: String,
+    /// The CA whose client certificates it accepts (`ssl_client_certificate`,
+    /// `ssl_verify_client on`).
+    pub client_ca: String,
 }
 
 fn yes() -> bool {
     true
-}
-fn grpc() -> String {
-    "grpc".to_string()
 }
 fn localhost() -> String {
     "localhost".to_string()
@@ -75,6 +156,16 @@ fn localhost() -> String {
 
 /// The nginx.conf for these settings.
 pub fn config(s: &NginxSettings, port: u16, upstream_port: u16) -> String {
+    config_with(s, port, upstream_port, None)
+}
+
+/// [`config`] with the port of the auth service behind `auth_request`.
+pub fn config_with(
+    s: &NginxSettings,
+    port: u16,
+    upstream_port: u16,
+    auth_port: Option<u16>,
+) -> String {
     let mut listen = format!("127.0.0.1:{port}");
     if s.tls {
         listen.push_str(" ssl");
@@ -91,23 +182,40 @@ pub fn config(s: &NginxSettings, port: u16, upstream_port: u16) -> String {
             server.push_str(&format!("    ssl_certificate_key {key};\n"));
         }
     }
+    let scheme = s.upstream_scheme;
+    let d = scheme.directive();
     let mut location = format!(
-        "      grpc_pass {}://127.0.0.1:{upstream_port};\n",
-        s.upstream_scheme
+        "      {d}_pass {}://127.0.0.1:{upstream_port};\n",
+        scheme.as_str()
     );
-    if s.upstream_scheme == "grpcs" {
-        location.push_str("      grpc_ssl_session_reuse off;\n");
-        location.push_str(&format!("      grpc_ssl_name {};\n", s.upstream_name));
-        location.push_str("      grpc_ssl_server_name on;\n");
+    if scheme.is_tls() {
+        location.push_str(&format!("      {d}_ssl_session_reuse off;\n"));
+        location.push_str(&format!("      {d}_ssl_name {};\n", s.upstream_name));
+        location.push_str(&format!("      {d}_ssl_server_name on;\n"));
         if let Some(ca) = &s.upstream_ca {
-            location.push_str("      grpc_ssl_verify on;\n");
-            location.push_str(&format!("      grpc_ssl_trusted_certificate {ca};\n"));
+            location.push_str(&format!("      {d}_ssl_verify on;\n"));
+            location.push_str(&format!("      {d}_ssl_trusted_certificate {ca};\n"));
+        }
+        if let Some(cert) = &s.upstream_certificate {
+            location.push_str(&format!("      {d}_ssl_certificate {cert};\n"));
+        }
+        if let Some(key) = &s.upstream_certificate_key {
+            location.push_str(&format!("      {d}_ssl_certificate_key {key};\n"));
         }
     }
+    if let Some(auth_port) = auth_port {
+        location.push_str("      auth_request /tlsmatrix-auth;\n");
+        server.push_str(&format!(
+            "    location = /tlsmatrix-auth {{\n      internal;\n      proxy_pass http://127.0.0.1:{auth_port}/auth;\n      proxy_pass_request_body off;\n      proxy_set_header Content-Length \"\";\n    }}\n"
+        ));
+    }
     format!(
-        "# generated by tlsmatrix\nmaster_process off;\npid nginx.pid;\nerror_log stderr info;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path tmp/body;\n  proxy_temp_path tmp/proxy;\n  fastcgi_temp_path tmp/fastcgi;\n  uwsgi_temp_path tmp/uwsgi;\n  scgi_temp_path tmp/scgi;\n  server {{\n{server}    location / {{\n{location}    }}\n  }}\n}}\n",
+        "# generated by tlsmatrix\nmaster_process off;\npid nginx.pid;\nerror_log stderr info;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n{TEMP_PATHS}  server {{\n{server}    location / {{\n{location}    }}\n  }}\n}}\n",
     )
 }
+
+/// nginx's temporary directories, inside the case directory.
+pub const TEMP_PATHS: &str = "  client_body_temp_path tmp/body;\n  proxy_temp_path tmp/proxy;\n  fastcgi_temp_path tmp/fastcgi;\n  uwsgi_temp_path tmp/uwsgi;\n  scgi_temp_path tmp/scgi;\n";
 
 /// What starting nginx gave.
 #[derive(Debug)]
@@ -154,22 +262,37 @@ impl Nginx {
         upstream_port: u16,
         workdir: &Path,
     ) -> Result<NginxStart, HarnessError> {
+        Self::start_config(
+            "nginx",
+            &|port| config(settings, port, upstream_port),
+            workdir,
+        )
+        .await
+    }
+
+    /// Writes `NAME.conf` (rendered for the port nginx is given) into
+    /// `workdir` and starts nginx with it.
+    pub async fn start_config(
+        name: &str,
+        render: &(dyn Fn(u16) -> String + Sync),
+        workdir: &Path,
+    ) -> Result<NginxStart, HarnessError> {
         let bin = locate()?;
         // nginx binds its own port, so the free port it is given may be taken
         // by a node of another case before it binds: then it is given another.
         for _ in 0..BIND_ATTEMPTS - 1 {
-            match Self::start_once(&bin, settings, upstream_port, workdir).await? {
+            match Self::start_once(&bin, name, render, workdir).await? {
                 NginxStart::Refused(message) if message.contains(ADDRESS_IN_USE) => continue,
                 started => return Ok(started),
             }
         }
-        Self::start_once(&bin, settings, upstream_port, workdir).await
+        Self::start_once(&bin, name, render, workdir).await
     }
 
     async fn start_once(
         bin: &Path,
-        settings: &NginxSettings,
-        upstream_port: u16,
+        name: &str,
+        render: &(dyn Fn(u16) -> String + Sync),
         workdir: &Path,
     ) -> Result<NginxStart, HarnessError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -179,12 +302,13 @@ impl Nginx {
         let prefix = workdir.to_path_buf();
         std::fs::create_dir_all(prefix.join("tmp"))
             .map_err(|e| HarnessError::write(prefix.join("tmp"), e))?;
-        let text = config(settings, port, upstream_port);
-        crate::pki::write_file(&prefix.join("nginx.conf"), text.as_bytes(), 0o644)?;
+        let text = render(port);
+        let conf = format!("{name}.conf");
+        crate::pki::write_file(&prefix.join(&conf), text.as_bytes(), 0o644)?;
         let cmd = Hermetic::new(bin, &prefix)
             .arg("-p")
             .arg(format!("{}/", prefix.display()))
-            .args(["-c", "nginx.conf", "-g", "daemon off;"])
+            .args(["-c", &conf, "-g", "daemon off;"])
             .command();
         let ready = Ready::Stderr("getrlimit(RLIMIT_NOFILE)".into());
         match ChildProcess::start("nginx", cmd, &ready, READY_DEADLINE).await? {
