@@ -2,12 +2,14 @@
 //! [`Observation`]: what a user would have seen, unclassified.
 
 pub mod builtin;
+pub mod chromium;
 pub mod http_clients;
 pub mod jvm;
 pub mod kafka_java;
 pub mod kcat;
 pub mod probe;
 pub mod process;
+pub mod python;
 pub mod zbctl;
 mod zeebe_settings;
 
