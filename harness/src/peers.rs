@@ -2,10 +2,12 @@
 //! [`Observation`]: what a user would have seen, unclassified.
 
 pub mod builtin;
+pub mod chromium;
 pub mod http_clients;
 pub mod kafka_java;
 pub mod kcat;
 pub mod probe;
+pub mod python;
 pub mod warm;
 pub mod zbctl;
 mod zeebe_settings;

@@ -12,7 +12,7 @@
 //!     tls: { public_key: server.crt, private_key: server.key, enable_mtls: true, ca_certs: [rootCA.pem] }
 //!   config-file: krakend.json # a KrakenD file in the case directory
 //! client:
-//!   kind: curl                # or openssl (s_client)
+//!   kind: curl                # or openssl (s_client), chromium (headless; cacert imported with certutil)
 //!   host: localhost           # the host in the URL / SNI, resolved to 127.0.0.1
 //!   tls: true                 # https (default) or http
 //!   cacert: rootCA.pem        # --cacert / -CAfile
@@ -57,6 +57,7 @@ use crate::nodes::go_tls::GoGeneration;
 use crate::nodes::http_backend::HttpBackendNode;
 use crate::nodes::http_gateway::HttpGatewayNode;
 use crate::nodes::http_oracle::{self, HttpOracle, HttpOracleStart};
+use crate::peers::chromium::{self, BrowserConfig};
 use crate::peers::http_clients::{self, HttpClientConfig};
 use crate::peers::Observation;
 use crate::pki::openssl_recipe::{self, Recipe};
@@ -139,6 +140,9 @@ pub enum ClientKind {
     Curl,
     /// The real `openssl s_client`.
     Openssl,
+    /// Headless Chromium loading the URL (`cacert` imported into its NSS
+    /// trust store; no client certificate, TLS version or `-k` flags).
+    Chromium,
 }
 
 /// The client part of a case.
@@ -231,7 +235,18 @@ impl AreaSpec for HttpGatewayArea {
                 peer: "openssl",
                 locate: || crate::process::tools::OPENSSL.locate(),
             },
+            ClientKind::Chromium => Requirement {
+                peer: chromium::PEER,
+                locate: chromium::locate,
+            },
         }];
+        if body.client.kind == ClientKind::Chromium {
+            check_browser(case, &body.client)?;
+            needs.push(Requirement {
+                peer: "certutil",
+                locate: chromium::locate_certutil,
+            });
+        }
         if body.openssl_recipe.is_some() {
             needs.push(Requirement {
                 peer: "openssl",
@@ -346,6 +361,26 @@ fn refused(message: String) -> Observation {
     }
 }
 
+/// Refuses the curl/openssl flags a browser has no equivalent for.
+fn check_browser(case: &Case, c: &ClientBody) -> Result<(), HarnessError> {
+    let unsupported = [
+        ("cert", c.cert.is_some()),
+        ("key", c.key.is_some()),
+        ("insecure", c.insecure),
+        ("tls-max", c.tls_max.is_some()),
+        ("http2", c.http2),
+    ];
+    match unsupported.iter().find(|(_, set)| *set) {
+        Some((key, _)) => Err(HarnessError::invalid(
+            case.source.display().to_string(),
+            format!("{}: client.{key}", case.id),
+            "the chromium client takes the URL (host, tls, path) and a CA to trust (cacert) only",
+            "drop the key for chromium, or use curl or openssl for this case",
+        )),
+        None => Ok(()),
+    }
+}
+
 async fn run_client(
     body: &CaseBody,
     workdir: &Path,
@@ -369,6 +404,20 @@ async fn run_client(
     match c.kind {
         ClientKind::Curl => http_clients::curl(&config).await,
         ClientKind::Openssl => http_clients::s_client(&config).await,
+        ClientKind::Chromium => {
+            let scheme = if c.tls { "https" } else { "http" };
+            chromium::load(&BrowserConfig {
+                url: format!(
+                    "{scheme}://{}{}",
+                    crate::peers::host_port(&c.host, port),
+                    c.path
+                ),
+                trusted_ca: c.cacert.clone(),
+                workdir: workdir.to_path_buf(),
+                deadline: CLIENT_DEADLINE,
+            })
+            .await
+        }
     }
 }
 

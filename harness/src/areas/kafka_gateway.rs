@@ -125,6 +125,9 @@ pub enum ClientKind {
     Kcat,
     /// The Java `kafka-clients` (`ClientProbe`, `harness/probes/kafka-java`).
     Java,
+    /// kafka-python (pure Python, not librdkafka), `harness/probes/python`;
+    /// metadata only.
+    Python,
 }
 
 /// What the client does.
@@ -272,7 +275,19 @@ impl AreaSpec for KafkaGatewayArea {
                 peer: kafka_java::PEER,
                 locate: kafka_java::locate,
             },
+            ClientKind::Python => Requirement {
+                peer: crate::peers::python::KAFKA_PEER,
+                locate: crate::peers::python::locate_kafka,
+            },
         }];
+        if body.client.kind == ClientKind::Python && body.client.action != Action::Metadata {
+            return Err(HarnessError::invalid(
+                case.source.display().to_string(),
+                format!("{}: client.action", case.id),
+                "the python (kafka-python) client lists metadata only",
+                "use kcat or java for a round trip",
+            ));
+        }
         if body.backend.is_some() {
             needs.push(Requirement {
                 peer: broker::PEER,
@@ -479,6 +494,7 @@ async fn run_gateway(
         }
         (ClientKind::Java, Action::Metadata) => kafka_java::run(&config, "tlsmatrix", 0).await,
         (ClientKind::Java, Action::RoundTrip) => kafka_java::run(&config, "tlsmatrix", 3).await,
+        (ClientKind::Python, _) => crate::peers::python::kafka_describe(&config).await,
     };
     gateway.log().settle(Duration::from_secs(3)).await;
     // kcat retries until its timeout, and a retry's failure can differ in its

@@ -12,7 +12,7 @@
 //!   brokers: 1
 //!   backend: embedded        # or netty-oracle (grpc-java on Netty, a child process)
 //! client:
-//!   kind: zbctl               # or builtin, go, java, node
+//!   kind: zbctl               # or builtin, go, java, node, python (grpcio)
 //!   plaintext: false          # --insecure / usePlaintext()
 //!   ca: ca.pem                # --certPath / caCertificatePath()
 //!   host: 127.0.0.1           # the host name dialled (localhost, 127.0.0.1, ...)
@@ -36,7 +36,7 @@ use crate::error::HarnessError;
 use crate::nodes::oracle::{NettyOracle, OracleStart};
 use crate::nodes::{GatewayNode, Topology};
 use crate::peers::probe::Probe;
-use crate::peers::{builtin, zbctl, Observation, ZeebeClientConfig};
+use crate::peers::{builtin, python, zbctl, Observation, ZeebeClientConfig};
 use crate::pki::Materialized;
 use crate::scenario::Case;
 
@@ -112,6 +112,9 @@ pub enum ClientKind {
     Java,
     /// The zeebe-node library, through its probe.
     Node,
+    /// Python `grpcio` (gRPC core, BoringSSL), through its probe: no Zeebe
+    /// library, so no `ZEEBE_*` variable is read.
+    Python,
 }
 
 /// The client part of a case.
@@ -265,6 +268,10 @@ fn client_requirements(kind: ClientKind) -> Vec<Requirement> {
             peer: "zeebe-node",
             locate: || Probe::Node.locate(),
         }],
+        ClientKind::Python => vec![Requirement {
+            peer: "python-grpcio",
+            locate: python::locate_grpcio,
+        }],
     }
 }
 
@@ -309,6 +316,7 @@ pub(crate) async fn run_zeebe_client_within(
         ClientKind::Go => Probe::Go.topology(&config).await,
         ClientKind::Java => Probe::Java.topology(&config).await,
         ClientKind::Node => Probe::Node.topology(&config).await,
+        ClientKind::Python => python::grpcio_topology(&config).await,
     }
 }
 

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Observation, ZeebeClientConfig};
-use crate::error::HarnessError;
 use crate::process;
 use crate::process::jvm::{JvmLaunch, ProbeJar};
+use super::{Observation, ZeebeClientConfig};
+use crate::error::HarnessError;
 
 /// Extra time a JVM or Node.js probe gets to start before its call's own
 /// timeout begins to matter.
@@ -196,53 +196,66 @@ impl Probe {
                 out
             }
         };
-        let line = out
-            .stdout
-            .lines()
-            .rev()
-            .find(|l| l.trim_start().starts_with('{'));
-        let Some(parsed) = line.and_then(|l| serde_json::from_str::<ProbeLine>(l).ok()) else {
-            return Err(HarnessError::run(
-                self.peer(),
-                format!(
-                    "the probe printed no JSON line (exit {:?}); its stderr:\n{}",
-                    out.exit_code,
-                    out.stderr.trim()
-                ),
-            ));
-        };
-        let mut obs = Observation {
-            peer: self.peer().to_string(),
-            command: Some(format!(
-                "{} {}",
-                program
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("probe"),
-                // Classpaths and script paths vary by checkout: show the probe's own flags.
-                args.iter()
-                    .skip_while(|a| *a != "--address")
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )),
-            exit_code: out.exit_code,
-            elapsed: out.elapsed,
-            ..Observation::default()
-        };
-        if parsed.ok {
-            obs.connected_brokers = Some(parsed.brokers.unwrap_or(0));
-            obs.stdout = format!("Topology: {} broker(s)", parsed.brokers.unwrap_or(0));
-        } else {
-            // The error, then each cause that adds something, one per line.
-            let mut lines = vec![parsed.error.unwrap_or_default()];
-            for cause in parsed.chain {
-                if !lines.iter().any(|l| l.contains(&cause)) {
-                    lines.push(format!("caused by: {cause}"));
-                }
-            }
-            obs.stderr = lines.join("\n");
-        }
-        Ok(obs)
+        read_line(self.peer(), &program, &args, &out)
     }
+}
+
+/// Reads a probe's JSON line (the last line of its stdout that starts with
+/// `{`) into an observation: the broker count on success, else the error and
+/// each cause that adds something, one per line. Shared by every probe that
+/// prints this line, whatever its language.
+pub(crate) fn read_line(
+    peer: &str,
+    program: &Path,
+    args: &[String],
+    out: &process::ProcessOutput,
+) -> Result<Observation, HarnessError> {
+    let line = out
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'));
+    let Some(parsed) = line.and_then(|l| serde_json::from_str::<ProbeLine>(l).ok()) else {
+        return Err(HarnessError::run(
+            peer,
+            format!(
+                "the probe printed no JSON line (exit {:?}); its stderr:\n{}",
+                out.exit_code,
+                out.stderr.trim()
+            ),
+        ));
+    };
+    let mut obs = Observation {
+        peer: peer.to_string(),
+        command: Some(format!(
+            "{} {}",
+            program
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("probe"),
+            // Classpaths and script paths vary by checkout: show the probe's own flags.
+            args.iter()
+                .skip_while(|a| *a != "--address")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+        exit_code: out.exit_code,
+        elapsed: out.elapsed,
+        ..Observation::default()
+    };
+    if parsed.ok {
+        obs.connected_brokers = Some(parsed.brokers.unwrap_or(0));
+        obs.stdout = format!("Topology: {} broker(s)", parsed.brokers.unwrap_or(0));
+    } else {
+        // The error, then each cause that adds something, one per line.
+        let mut lines = vec![parsed.error.unwrap_or_default()];
+        for cause in parsed.chain {
+            if !lines.iter().any(|l| l.contains(&cause)) {
+                lines.push(format!("caused by: {cause}"));
+            }
+        }
+        obs.stderr = lines.join("\n");
+    }
+    Ok(obs)
 }
