@@ -448,11 +448,22 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
             };
             let drifts = drifts?;
             print!("{}", crate::drift::render(&drifts));
-            Ok(if drifts.iter().all(crate::drift::Drift::holds) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            let Some(statements) =
+                until_interrupted(&rt, crate::drift::statements(&cases, &options))
+            else {
+                return Ok(interrupted(rt, false, "drift"));
+            };
+            let statements = statements?;
+            print!("{}", crate::drift::render_statements(&statements));
+            Ok(
+                if drifts.iter().all(crate::drift::Drift::holds)
+                    && statements.iter().all(crate::drift::StatementDrift::agrees)
+                {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                },
+            )
         }
         Command::Bench {
             select,
