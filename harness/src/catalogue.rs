@@ -102,6 +102,69 @@ pub struct Remedy {
     pub pki: crate::pki::PkiSpec,
 }
 
+/// Refuses a statement outside its area, without checks, or naming a
+/// release that is not a release number.
+fn check_statement(file: &str, area: &str, s: &Statement) -> Result<(), HarnessError> {
+    if !s.id.starts_with(&format!("{area}::")) {
+        return Err(HarnessError::invalid(
+            file,
+            &s.id,
+            format!("statement id is outside area {area:?}"),
+            format!("prefix it with `{area}::`"),
+        ));
+    }
+    if s.checks.is_empty() {
+        return Err(HarnessError::invalid(
+            file,
+            format!("{}.checks", s.id),
+            "a documented statement names no case that tests it",
+            "list the cases whose outcome the sentence predicts",
+        ));
+    }
+    if let Some(v) = s
+        .holds_for
+        .iter()
+        .find(|v| crate::version::ProductVersion::parse(v).is_none())
+    {
+        return Err(HarnessError::invalid(
+            file,
+            format!("{}.holds-for", s.id),
+            format!("{v:?} is not a release number"),
+            "write releases such as 8.4.1",
+        ));
+    }
+    Ok(())
+}
+
+/// A sentence of the product's documentation that says how the product
+/// behaves, with the cases that test it: a row of `tlsmatrix drift` that is
+/// not an error text but a claim, measured per release.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Statement {
+    /// Stable id, `area::doc-...`.
+    pub id: String,
+    /// The sentence, verbatim.
+    pub text: String,
+    /// Where it is written: repository, path and commit.
+    pub source: String,
+    /// The cases whose outcome the sentence predicts.
+    pub checks: Vec<StatementCheck>,
+    /// The releases the sentence was measured to hold for (every check's
+    /// outcome as it says); `tlsmatrix drift` fails when a run disagrees.
+    pub holds_for: Vec<String>,
+}
+
+/// One case a documented sentence predicts the outcome of.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StatementCheck {
+    /// The case id, without `@<release>`.
+    pub case: String,
+    /// The outcome the sentence predicts for it.
+    pub says: Outcome,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct CatalogueFile {
@@ -120,6 +183,10 @@ struct CatalogueFile {
     /// Named signature families shared by every area (common.yaml).
     #[serde(default)]
     families: std::collections::BTreeMap<String, Vec<String>>,
+    /// Sentences of the documentation about the product's behaviour, with
+    /// the cases that test them (`tlsmatrix drift`).
+    #[serde(default)]
+    documented_statements: Vec<Statement>,
     entries: Vec<Entry>,
 }
 
@@ -141,6 +208,7 @@ pub struct Catalogue {
     versions: Vec<crate::version::ProductVersion>,
     reveals: Vec<Regex>,
     undecided: Vec<(Undecided, Regex)>,
+    statements: Vec<Statement>,
 }
 
 /// Where an entry's signature matched a pasted text ([`Catalogue::hits`]).
@@ -179,6 +247,7 @@ impl Catalogue {
         let mut entries = Vec::new();
         let mut reveals = Vec::new();
         let mut undecided = Vec::new();
+        let mut statements = Vec::new();
         let parsed = files
             .iter()
             .map(|(name, text)| {
@@ -263,6 +332,10 @@ impl Catalogue {
                     span,
                 });
             }
+            for statement in file.documented_statements {
+                check_statement(name, &file.area, &statement)?;
+                statements.push(statement);
+            }
             reveals.extend(compile(name, "reveals", &file.reveals)?);
             for u in file.undecided {
                 let r = compile(
@@ -280,7 +353,14 @@ impl Catalogue {
             versions,
             reveals,
             undecided,
+            statements,
         })
+    }
+
+    /// The documentation's sentences about the product's behaviour, with the
+    /// cases that test them.
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
     }
 
     /// The product releases the area models, oldest first (empty: one
@@ -490,4 +570,49 @@ fn word_set(text: &str) -> std::collections::BTreeSet<String> {
         .filter(|w| w.len() > 2)
         .map(str::to_lowercase)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATEMENT: &str = r#"
+area: a
+documented-statements:
+  - id: ID
+    text: keys are PKCS8
+    source: somewhere
+    checks: CHECKS
+    holds-for: HOLDS
+entries: []
+"#;
+
+    fn parse(id: &str, checks: &str, holds: &str) -> Result<Catalogue, HarnessError> {
+        let text = STATEMENT
+            .replace("ID", id)
+            .replace("CHECKS", checks)
+            .replace("HOLDS", holds);
+        Catalogue::parse(&[("a.yaml", &text)])
+    }
+
+    #[test]
+    fn documented_statements_are_checked_when_they_load() {
+        let ok = parse(
+            "a::doc",
+            "[{ case: 'a::f::c', says: node-start-failed }]",
+            "['8.4.0']",
+        )
+        .expect("a valid statement");
+        assert_eq!(ok.statements().len(), 1);
+        assert_eq!(ok.statements()[0].checks[0].says, Outcome::NodeStartFailed);
+        let outside = parse("b::doc", "[{ case: c, says: succeeded }]", "[]").unwrap_err();
+        assert!(outside.to_string().contains("outside area"), "{outside}");
+        let unchecked = parse("a::doc", "[]", "[]").unwrap_err();
+        assert!(
+            unchecked.to_string().contains("names no case"),
+            "{unchecked}"
+        );
+        let release = parse("a::doc", "[{ case: c, says: succeeded }]", "['8.x']").unwrap_err();
+        assert!(release.to_string().contains("holds-for"), "{release}");
+    }
 }

@@ -6,4 +6,4 @@ pub mod lint;
 mod properties;
 pub mod zeebe;
 
-pub use properties::{EnvMap, Properties};
+pub use properties::{env_name, EnvMap, Properties};

@@ -25,8 +25,11 @@ mod spec;
 
 pub use algorithm::{KeyAlgorithm, KeyEncoding};
 pub use build::{Issued, Pki};
+pub use keystore::{read_pkcs12, KeyStoreIdentity};
 pub use material::Materialized;
-pub use pem_read::{load_certified_key, parse_certificates, read_certificates, read_private_key};
+pub use pem_read::{
+    certified_key, load_certified_key, parse_certificates, read_certificates, read_private_key,
+};
 pub use spec::{
     CertSpec, ChainShape, Defect, FileSet, Layout, PemFiles, PkiSpec, Store, StoreType, Usage,
 };

@@ -16,7 +16,8 @@
 //! from the same files the netty-oracle is built from:
 //! `harness/probes/java/versions/<version>.properties`, the versions of
 //! Netty, grpc-java, netty-tcnative and BouncyCastle read from the release's
-//! published dependency metadata.
+//! published dependency metadata. Product facts that are not in the runtime
+//! (the keystore keys, [`KEYSTORE_SINCE`]) are constants here with their sources.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -145,7 +146,20 @@ pub struct ProductRuntime {
     /// BouncyCastle (bcpkix) is on the class path, so Netty reads PKCS#1 and
     /// SEC1 keys too (`BouncyCastlePemReader`).
     pub bouncycastle: bool,
+    /// The gateway and the cluster transport read a PKCS#12 keystore
+    /// (`security.keyStore.filePath` / `.password`) as an alternative to PEM
+    /// files: from [`KEYSTORE_SINCE`] on.
+    pub keystore: bool,
 }
+
+/// The first release that reads a PKCS#12 keystore for the gateway's gRPC
+/// server (`zeebe.gateway.security.keyStore.*`, camunda/camunda PR #21375)
+/// and the cluster transport (`zeebe.broker.network.security.keyStore.*`,
+/// `zeebe.gateway.cluster.security.keyStore.*`, PR #21220), both merged in
+/// 2024-08 for 8.6; camunda-docs documents the keys from
+/// versioned_docs/version-8.6 (secure-cluster-communication.md). Earlier
+/// releases do not bind the keys (Spring ignores them).
+pub const KEYSTORE_SINCE: &str = "8.6.0";
 
 /// The runtime files of the releases the Zeebe areas model, oldest first.
 const RUNTIMES: &[(&str, &str)] = &[
@@ -156,6 +170,10 @@ const RUNTIMES: &[(&str, &str)] = &[
     (
         "8.4.1",
         include_str!("../probes/java/versions/8.4.1.properties"),
+    ),
+    (
+        "8.6.0",
+        include_str!("../probes/java/versions/8.6.0.properties"),
     ),
 ];
 
@@ -190,7 +208,14 @@ impl ProductRuntime {
         let bouncycastle = runtime_properties(text)
             .iter()
             .any(|(k, v)| *k == "bouncycastle" && !v.is_empty());
-        Self { bouncycastle }
+        let release = ProductVersion::parse(version.unwrap_or(newest_runtime()));
+        let keystore = release
+            .zip(ProductVersion::parse(KEYSTORE_SINCE))
+            .is_some_and(|(r, since)| r >= since);
+        Self {
+            bouncycastle,
+            keystore,
+        }
     }
 }
 
@@ -373,6 +398,8 @@ mod tests {
     fn runtimes_follow_the_recorded_metadata() {
         assert!(!ProductRuntime::of(Some("8.4.0")).bouncycastle);
         assert!(ProductRuntime::of(Some("8.4.1")).bouncycastle);
-        assert_eq!(ProductRuntime::default(), ProductRuntime::of(Some("8.4.1")));
+        assert!(!ProductRuntime::of(Some("8.4.1")).keystore);
+        assert!(ProductRuntime::of(Some("8.6.0")).keystore);
+        assert_eq!(ProductRuntime::default(), ProductRuntime::of(Some("8.6.0")));
     }
 }

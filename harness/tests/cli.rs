@@ -982,6 +982,17 @@ fn drift_compares_documented_and_todays_texts_per_peer() {
         4,
         "{stdout}"
     );
+    // The documentation's "PKCS8 private key" sentence, measured per release.
+    assert!(stdout.contains("zeebe-client::doc-gateway-key-pkcs8-only\n  documented   `privateKeyPath` is a file path pointing to the certificate's PKCS8 private key"), "{stdout}");
+    assert!(stdout.contains("  8.4.0        [holds]\n    zeebe-client::certificates::rsa-pkcs1.builtin.embedded: node-start-failed"), "{stdout}");
+    assert!(stdout.contains("  8.4.1        [DOES NOT HOLD]\n    zeebe-client::certificates::rsa-pkcs1.builtin.embedded: connected(1)"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "verdict: documentation drift (as recorded): the sentence holds for 8.4.0 only"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("DRIFT CHANGED"), "{stdout}");
 }
 
 /// Writes an executable shell script standing in for a real peer.

@@ -59,11 +59,23 @@ pub(crate) fn drift(mut select: SelectArgs) -> Result<ExitCode, HarnessError> {
     };
     let drifts = drifts?;
     print!("{}", tlsmatrix::drift::render(&drifts));
-    Ok(if drifts.iter().all(tlsmatrix::drift::Drift::holds) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    let Some(statements) = until_interrupted(&rt, tlsmatrix::drift::statements(&cases, &options))
+    else {
+        return Ok(interrupted(rt, false, "drift"));
+    };
+    let statements = statements?;
+    print!("{}", tlsmatrix::drift::render_statements(&statements));
+    Ok(
+        if drifts.iter().all(tlsmatrix::drift::Drift::holds)
+            && statements
+                .iter()
+                .all(tlsmatrix::drift::StatementDrift::agrees)
+        {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 /// `bench`: the figures of `tlsmatrix::bench`.

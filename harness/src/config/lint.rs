@@ -63,6 +63,8 @@ const GATEWAY_KEYS: &[&str] = &[
     "security.enabled",
     "security.certificateChainPath",
     "security.privateKeyPath",
+    "security.keyStore.filePath",
+    "security.keyStore.password",
     "security.authentication.",
     "cluster.",
     "threads.",

@@ -51,6 +51,21 @@ pub struct GatewaySecurity {
     pub certificate_chain_path: Option<PathBuf>,
     /// `security.privateKeyPath`, resolved against the working directory.
     pub private_key_path: Option<PathBuf>,
+    /// `security.keyStore.filePath` (8.6.0 and later): a PKCS#12 keystore
+    /// instead of the two PEM files, resolved against the working directory.
+    pub key_store_path: Option<PathBuf>,
+    /// `security.keyStore.password` (none: the store has no password).
+    pub key_store_password: Option<KeyStorePassword>,
+}
+
+/// A keystore password: shown as `[redacted]`, never in a log or a message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyStorePassword(pub String);
+
+impl std::fmt::Debug for KeyStorePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 /// The settings of a gateway that matter for its client-facing transport.
@@ -91,6 +106,7 @@ impl GatewaySettings {
             enabled: true,
             certificate_chain_path: Some(chain.into()),
             private_key_path: Some(key.into()),
+            ..GatewaySecurity::default()
         };
         self
     }
@@ -147,6 +163,10 @@ impl GatewaySettings {
                 enabled: props.bool(&key("security.enabled"), false)?,
                 certificate_chain_path: path("security.certificateChainPath")?,
                 private_key_path: path("security.privateKeyPath")?,
+                key_store_path: path("security.keyStore.filePath")?,
+                key_store_password: props
+                    .string(&key("security.keyStore.password"))?
+                    .map(KeyStorePassword),
             },
             source: props.source().to_string(),
             runtime: crate::version::ProductRuntime::default(),
@@ -155,9 +175,11 @@ impl GatewaySettings {
         Ok(settings)
     }
 
-    /// Zeebe refuses to start a TLS gateway without both files configured.
+    /// Zeebe refuses to start a TLS gateway without both files configured
+    /// (or, from 8.6.0, a keystore: whether the release reads it, and a
+    /// keystore beside PEM files, are checked when the gateway starts).
     fn validate(&self) -> Result<(), HarnessError> {
-        if !self.security.enabled {
+        if !self.security.enabled || self.security.key_store_path.is_some() {
             return Ok(());
         }
         let p = self.mode.prefix();
@@ -197,6 +219,40 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn keystore_keys_and_their_variables_are_read_and_the_password_never_shown() {
+        let yaml = "zeebe.gateway.security:\n  enabled: true\n  keyStore:\n    filePath: ks.p12\n";
+        let s = GatewaySettings::from_yaml(
+            GatewayMode::Standalone,
+            "g.yaml",
+            yaml,
+            &env(&[("ZEEBE_GATEWAY_SECURITY_KEYSTORE_PASSWORD", "s3cret-pw")]),
+            Path::new("/w"),
+        )
+        .expect("a keystore alone is a complete TLS configuration");
+        assert_eq!(s.security.key_store_path, Some(PathBuf::from("/w/ks.p12")));
+        assert_eq!(
+            s.security.key_store_password,
+            Some(KeyStorePassword("s3cret-pw".into()))
+        );
+        assert!(!format!("{s:?}").contains("s3cret-pw"));
+        let embedded = GatewaySettings::from_yaml(
+            GatewayMode::Embedded,
+            "b.yaml",
+            "",
+            &env(&[
+                ("ZEEBE_BROKER_GATEWAY_SECURITY_ENABLED", "true"),
+                ("ZEEBE_BROKER_GATEWAY_SECURITY_KEYSTORE_FILEPATH", "b.p12"),
+            ]),
+            Path::new("/w"),
+        )
+        .expect("read from the environment");
+        assert_eq!(
+            embedded.security.key_store_path,
+            Some(PathBuf::from("/w/b.p12"))
+        );
     }
 
     #[test]

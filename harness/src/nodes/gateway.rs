@@ -254,7 +254,26 @@ impl GatewayNode {
         topology: TopologySource,
         auth: Option<Arc<GatewayAuth>>,
     ) -> Result<Self, HarnessError> {
-        let acceptor = if settings.security.enabled {
+        let acceptor = if settings.security.enabled
+            && settings.runtime.keystore
+            && settings.security.key_store_path.is_some()
+        {
+            Some(keystore_acceptor(settings).await?)
+        } else if settings.security.enabled {
+            if settings.security.certificate_chain_path.is_none() {
+                // A keystore before 8.6.0: the keys are not read, so the
+                // gateway has no chain (Zeebe 8.4's own refusal).
+                let p = settings.mode.prefix();
+                return Err(HarnessError::invalid(
+                    &settings.source,
+                    format!("{p}.security.certificateChainPath"),
+                    "Expected to find a valid path to a certificate chain but none was found. Edit the gateway configuration file to provide one or to disable TLS.",
+                    format!(
+                        "this release reads no keystore ({p}.security.keyStore.* from {}): give the PEM chain and key",
+                        crate::version::KEYSTORE_SINCE
+                    ),
+                ));
+            }
             // validate() guarantees both paths when TLS is on.
             let chain = settings
                 .security
@@ -440,13 +459,50 @@ pub(crate) fn netty_accepts_key(
     }
 }
 
-fn tls_acceptor(
-    chain: &std::path::Path,
-    key: &std::path::Path,
-    runtime: crate::version::ProductRuntime,
-) -> Result<TlsAcceptor, HarnessError> {
-    netty_accepts_key(key, runtime)?;
-    let certified = pki::load_certified_key(chain, key)?;
+/// Zeebe 8.6's keystore path (`TlsConfigUtil`): PEM files and a keystore
+/// are mutually exclusive; the store must open with its password; the first
+/// entry's key and chain are served.
+async fn keystore_acceptor(settings: &GatewaySettings) -> Result<TlsAcceptor, HarnessError> {
+    let security = &settings.security;
+    let p = settings.mode.prefix();
+    let store = security
+        .key_store_path
+        .as_deref()
+        .unwrap_or_else(|| std::path::Path::new(""));
+    if security.certificate_chain_path.is_some() || security.private_key_path.is_some() {
+        return Err(HarnessError::invalid(
+            &settings.source,
+            format!("{p}.security.keyStore.filePath"),
+            "Expected to configure with a certificate and private key pair, or with a key store and password, but both were provided. Please select only one approach",
+            format!(
+                "keep one: the keystore ({p}.security.keyStore.filePath) or the PEM files ({p}.security.certificateChainPath and privateKeyPath); unset the others, and their {} / {} variables",
+                crate::config::env_name(&format!("{p}.security.certificateChainPath")),
+                crate::config::env_name(&format!("{p}.security.privateKeyPath")),
+            ),
+        ));
+    }
+    if std::fs::File::open(store).is_err() {
+        return Err(HarnessError::invalid(
+            &settings.source,
+            format!("{p}.security.keyStore.filePath"),
+            format!(
+                "Expected the configured network security keystore file '{}' to point to a readable file, but it does not",
+                store.display()
+            ),
+            "point it at the PKCS#12 file, relative to the gateway's working directory",
+        ));
+    }
+    let identity = pki::read_pkcs12(
+        store,
+        security.key_store_password.as_ref().map(|p| p.0.as_str()),
+    )
+    .await
+    .map_err(|e| e.in_setting(&settings.source, &format!("{p}.security.keyStore.password")))?;
+    let certified = pki::certified_key(identity.chain, identity.key, store, store)?;
+    server_config(certified)
+}
+
+fn server_config(certified: Arc<rustls::sign::CertifiedKey>) -> Result<TlsAcceptor, HarnessError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -455,6 +511,15 @@ fn tls_acceptor(
         .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+fn tls_acceptor(
+    chain: &std::path::Path,
+    key: &std::path::Path,
+    runtime: crate::version::ProductRuntime,
+) -> Result<TlsAcceptor, HarnessError> {
+    netty_accepts_key(key, runtime)?;
+    server_config(pki::load_certified_key(chain, key)?)
 }
 
 /// A plaintext gateway checks the HTTP/2 preface as Netty does.

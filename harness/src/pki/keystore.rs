@@ -263,3 +263,136 @@ async fn truststore(name: &str, store: &Store, work: &Path) -> Result<Vec<u8>, H
     let _ = std::fs::remove_file(work.join("trust.store"));
     bytes
 }
+
+/// What a Zeebe node serves from a PKCS#12 keystore: the key of the store's
+/// first alias and that entry's chain, as `TlsConfigUtil` in Zeebe 8.6 takes
+/// them (`keyStore.aliases().nextElement()`; the docs ask for one entry only).
+#[derive(Debug)]
+pub struct KeyStoreIdentity {
+    /// The first entry's certificate and the store's certificates that chain
+    /// from it by issuer, leaf first.
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// The first entry's private key.
+    pub key: rustls::pki_types::PrivateKeyDer<'static>,
+    /// How many key entries the store holds.
+    pub entries: usize,
+}
+
+/// Reads a PKCS#12 keystore as a Zeebe node does, with `openssl pkcs12`
+/// (the tool that made it; the password through the environment). A store
+/// that does not open with the password (none: empty, as Zeebe sanitises it)
+/// is refused with the product's words, naming the file.
+pub async fn read_pkcs12(
+    path: &Path,
+    password: Option<&str>,
+) -> Result<KeyStoreIdentity, HarnessError> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let openssl = tools::OPENSSL.locate()?;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let env: EnvMap = [(
+        "TLSMATRIX_STORE_PASS".to_string(),
+        password.unwrap_or_default().to_string(),
+    )]
+    .into_iter()
+    .chain(std::env::var("PATH").map(|p| ("PATH".to_string(), p)))
+    .collect();
+    let args: Vec<String> = [
+        "pkcs12",
+        "-in",
+        &path.display().to_string(),
+        "-nodes",
+        "-passin",
+        "env:TLSMATRIX_STORE_PASS",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let out = process::run(&openssl, &args, &env, dir, TOOL_DEADLINE).await?;
+    let refused = |detail: &str| {
+        HarnessError::material(
+            path,
+            format!(
+                "Keystore failed to load file: {}, please ensure it is a valid PKCS12 keystore ({detail})",
+                path.display()
+            ),
+            format!(
+                "check the store and its password with: openssl pkcs12 -in {} -noout",
+                path.display()
+            ),
+        )
+    };
+    if out.exit_code != Some(0) {
+        let detail = out
+            .stderr
+            .lines()
+            .next()
+            .unwrap_or("openssl could not open it")
+            .trim()
+            .to_string();
+        return Err(refused(&detail));
+    }
+    // openssl prints each bag in file order: its attributes (localKeyID),
+    // then the PEM block.
+    let mut key_id = String::new();
+    let mut keys: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut certs: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut block: Option<String> = None;
+    for line in out.stdout.lines() {
+        if let Some(text) = block.as_mut() {
+            text.push_str(line);
+            text.push('\n');
+            if line.starts_with("-----END ") {
+                let text = block.take().unwrap_or_default();
+                for pem in pem::parse_many(text.as_bytes()).unwrap_or_default() {
+                    match pem.tag() {
+                        "PRIVATE KEY" => keys.push((key_id.clone(), pem.contents().to_vec())),
+                        "CERTIFICATE" => certs.push((key_id.clone(), pem.contents().to_vec())),
+                        _ => {}
+                    }
+                }
+            }
+        } else if line.starts_with("Bag Attributes") {
+            key_id.clear();
+        } else if let Some(id) = line.trim().strip_prefix("localKeyID:") {
+            key_id = id.trim().to_string();
+        } else if line.starts_with("-----BEGIN ") {
+            block = Some(format!("{line}\n"));
+        }
+    }
+    let Some((id, key)) = keys.first().cloned() else {
+        return Err(refused("it holds no private key entry"));
+    };
+    let Some(leaf) = certs.iter().find(|(c, _)| !id.is_empty() && *c == id) else {
+        return Err(refused("its first key has no certificate"));
+    };
+    let names = |der: &[u8]| {
+        x509_parser::parse_x509_certificate(der)
+            .map(|(_, c)| {
+                (
+                    c.tbs_certificate.subject.as_raw().to_vec(),
+                    c.tbs_certificate.issuer.as_raw().to_vec(),
+                )
+            })
+            .ok()
+    };
+    // The JDK builds an entry's chain from the store's certificates by issuer.
+    let mut chain = vec![leaf.1.clone()];
+    while let Some((subject, issuer)) = chain.last().and_then(|c| names(c)) {
+        if subject == issuer || chain.len() > 10 {
+            break;
+        }
+        let Some(next) = certs
+            .iter()
+            .map(|(_, der)| der)
+            .find(|der| names(der).is_some_and(|(s, _)| s == issuer) && !chain.contains(der))
+        else {
+            break;
+        };
+        chain.push(next.clone());
+    }
+    Ok(KeyStoreIdentity {
+        chain: chain.into_iter().map(CertificateDer::from).collect(),
+        key: PrivateKeyDer::Pkcs8(key.into()),
+        entries: keys.len(),
+    })
+}

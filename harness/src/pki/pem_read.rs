@@ -120,6 +120,17 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, HarnessEr
 pub fn load_certified_key(chain: &Path, key: &Path) -> Result<Arc<CertifiedKey>, HarnessError> {
     let certs = read_certificates(chain)?;
     let key_der = read_private_key(key)?;
+    certified_key(certs, key_der, chain, key)
+}
+
+/// [`load_certified_key`] for a chain and key already read (from a
+/// keystore: `chain` and `key` then both name the store, for messages).
+pub fn certified_key(
+    certs: Vec<CertificateDer<'static>>,
+    key_der: PrivateKeyDer<'static>,
+    chain: &Path,
+    key: &Path,
+) -> Result<Arc<CertifiedKey>, HarnessError> {
     let provider = rustls::crypto::aws_lc_rs::default_provider();
     let signing = provider
         .key_provider

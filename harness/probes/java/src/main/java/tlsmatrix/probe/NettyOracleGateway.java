@@ -1,6 +1,7 @@
 package tlsmatrix.probe;
 
 import io.grpc.MethodDescriptor;
+import io.grpc.netty.GrpcSslContexts;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.NettyServerBuilder;
@@ -15,10 +16,15 @@ import java.io.PrintStream;
 import java.io.Reader;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.ConsoleHandler;
@@ -26,6 +32,7 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogManager;
 import java.util.logging.Logger;
+import io.netty.handler.ssl.SslContextBuilder;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -45,7 +52,9 @@ import tlsmatrix.probe.proto.OracleGatewayProto.TopologyResponse;
  * zeebe.gateway.security.{enabled,certificateChainPath,privateKeyPath} (nested or dotted keys),
  * overridden by ZEEBE_GATEWAY_NETWORK_HOST, ZEEBE_GATEWAY_NETWORK_PORT,
  * ZEEBE_GATEWAY_SECURITY_ENABLED, ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH,
- * ZEEBE_GATEWAY_SECURITY_PRIVATEKEYPATH.
+ * ZEEBE_GATEWAY_SECURITY_PRIVATEKEYPATH, and zeebe.gateway.security.keyStore.{filePath,password}
+ * (ZEEBE_GATEWAY_SECURITY_KEYSTORE_FILEPATH / _PASSWORD), the PKCS#12 keystore Zeebe reads from
+ * 8.6.0 on (read by every build; the scenarios skip keystore cases for older releases).
  *
  * <p>Readiness: exactly one stdout line {@code netty-oracle listening on HOST:PORT (TLS|plaintext)}.
  * Everything else goes to stderr.
@@ -66,6 +75,8 @@ public final class NettyOracleGateway {
   static final String K_TLS = "zeebe.gateway.security.enabled";
   static final String K_CHAIN = "zeebe.gateway.security.certificatechainpath";
   static final String K_KEY = "zeebe.gateway.security.privatekeypath";
+  static final String K_KS_PATH = "zeebe.gateway.security.keystore.filepath";
+  static final String K_KS_PASS = "zeebe.gateway.security.keystore.password";
 
   static final MethodDescriptor<TopologyRequest, TopologyResponse> TOPOLOGY =
       MethodDescriptor.<TopologyRequest, TopologyResponse>newBuilder()
@@ -115,7 +126,13 @@ public final class NettyOracleGateway {
 
     if (tls) {
       try {
-        applyTransportSecurity(builder, cfg.get(K_CHAIN), cfg.get(K_KEY));
+        final String keyStore = cfg.get(K_KS_PATH);
+        if (keyStore != null && !keyStore.isEmpty()) {
+          applyKeyStoreSecurity(
+              builder, cfg.get(K_CHAIN), cfg.get(K_KEY), keyStore, cfg.get(K_KS_PASS));
+        } else {
+          applyTransportSecurity(builder, cfg.get(K_CHAIN), cfg.get(K_KEY));
+        }
       } catch (final RuntimeException e) {
         err.println("netty-oracle: TLS configuration error: " + e);
         for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
@@ -250,6 +267,62 @@ public final class NettyOracleGateway {
     builder.useTransportSecurity(chain, key);
   }
 
+  /**
+   * The Zeebe 8.6 gateway's keystore path (Gateway.setSecurityConfig with TlsConfigUtil, camunda
+   * PRs #21220 and #21375): PEM and keystore are mutually exclusive, the file must be readable,
+   * then the first alias's key and chain of a PKCS#12 store opened with the password (none: "")
+   * go to {@code SslContextBuilder.forServer(key, chain)}; any failure there is wrapped in "Failed
+   * to start messaging service; invalid server TLS configuration".
+   */
+  static void applyKeyStoreSecurity(
+      final NettyServerBuilder builder,
+      final String chainPath,
+      final String keyPath,
+      final String keyStorePath,
+      final String password) {
+    if ((chainPath != null && !chainPath.isEmpty()) || (keyPath != null && !keyPath.isEmpty())) {
+      throw new IllegalArgumentException(
+          "Expected to configure with a certificate and private key pair, or with a key store and"
+              + " password, but both were provided. Please select only one approach");
+    }
+    final File file = new File(keyStorePath);
+    if (!file.canRead()) {
+      throw new IllegalArgumentException(
+          String.format(
+              "Expected the configured network security keystore file '%s' to point to a "
+                  + "readable file, but it does not",
+              file));
+    }
+    try {
+      final String sanitised = Objects.toString(password, "");
+      final KeyStore store = loadPkcs12(file, sanitised);
+      final String alias = store.aliases().nextElement();
+      final PrivateKey key = (PrivateKey) store.getKey(alias, sanitised.toCharArray());
+      final X509Certificate[] chain =
+          Arrays.stream(store.getCertificateChain(alias))
+              .map(X509Certificate.class::cast)
+              .toArray(X509Certificate[]::new);
+      builder.sslContext(GrpcSslContexts.configure(SslContextBuilder.forServer(key, chain)).build());
+    } catch (final Exception e) {
+      throw new IllegalArgumentException(
+          "Failed to start messaging service; invalid server TLS configuration", e);
+    }
+  }
+
+  static KeyStore loadPkcs12(final File file, final String password) throws Exception {
+    final KeyStore store = KeyStore.getInstance("PKCS12");
+    try (InputStream in = new FileInputStream(file)) {
+      store.load(in, password.toCharArray());
+    } catch (final Exception e) {
+      throw new IllegalStateException(
+          String.format(
+              "Keystore failed to load file: %s, please ensure it is a valid PKCS12 keystore",
+              file.toPath()),
+          e);
+    }
+    return store;
+  }
+
   static ServerServiceDefinition topologyService() {
     final TopologyResponse response =
         TopologyResponse.newBuilder()
@@ -326,6 +399,8 @@ public final class NettyOracleGateway {
       {"ZEEBE_GATEWAY_SECURITY_ENABLED", K_TLS},
       {"ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH", K_CHAIN},
       {"ZEEBE_GATEWAY_SECURITY_PRIVATEKEYPATH", K_KEY},
+      {"ZEEBE_GATEWAY_SECURITY_KEYSTORE_FILEPATH", K_KS_PATH},
+      {"ZEEBE_GATEWAY_SECURITY_KEYSTORE_PASSWORD", K_KS_PASS},
     };
     for (final String[] e : env) {
       final String v = System.getenv(e[0]);
