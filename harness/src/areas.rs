@@ -30,6 +30,19 @@ pub struct Requirement {
     pub locate: fn() -> Result<PathBuf, HarnessError>,
 }
 
+/// What a case spends its wall time on, for the scheduler
+/// ([`crate::engine::run_all`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Load {
+    /// Mostly CPU (TLS in process, a JVM or Node process starting): bounded
+    /// by `--jobs`.
+    #[default]
+    Cpu,
+    /// Mostly waiting on a timer or a peer (kcat's metadata timeout, a
+    /// client retrying): many may be in flight while CPU cases stay bounded.
+    Waits,
+}
+
 /// One family of scenarios.
 pub trait Area: Send + Sync {
     /// The area's name: folder under `scenarios/` and `snapshots/`, id prefix.
@@ -58,6 +71,11 @@ pub trait Area: Send + Sync {
     /// this case's nodes in containers. Default: none.
     fn on_containers(&self, _case: &Case) -> Option<Case> {
         None
+    }
+
+    /// What this case mostly spends its wall time on. Default: CPU.
+    fn load(&self, _case: &Case) -> Load {
+        Load::Cpu
     }
 }
 

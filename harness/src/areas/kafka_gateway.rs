@@ -45,7 +45,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Area, BoxFuture, Requirement};
+use super::{Area, BoxFuture, Load, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
@@ -291,6 +291,17 @@ impl Area for KafkaGatewayArea {
         _pki: &'a Materialized,
     ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
         Box::pin(async move { run(case, &body(case)?, workdir).await })
+    }
+
+    /// kcat against the in-process gateway mostly waits (a failing case
+    /// waits out its 2 s metadata timeout; kcat itself is a small C
+    /// process). The Java client and a real broker start a JVM: CPU (and
+    /// half a gigabyte of heap each), so they stay bounded by `--jobs`.
+    fn load(&self, case: &Case) -> Load {
+        match body(case) {
+            Ok(b) if b.client.kind == ClientKind::Kcat && b.backend.is_none() => Load::Waits,
+            _ => Load::Cpu,
+        }
     }
 }
 
