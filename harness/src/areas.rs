@@ -30,6 +30,19 @@ pub struct Requirement {
     pub locate: fn() -> Result<PathBuf, HarnessError>,
 }
 
+/// What a case spends its wall time on, for the scheduler
+/// ([`crate::engine::run_all`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Load {
+    /// Mostly CPU (TLS in process, a JVM or Node process starting): bounded
+    /// by `--jobs`.
+    #[default]
+    Cpu,
+    /// Mostly waiting on a timer or a peer (kcat's metadata timeout, a
+    /// client retrying): many may be in flight while CPU cases stay bounded.
+    Waits,
+}
+
 /// One family of scenarios, as an area module writes it: its case body type
 /// and what it does with a body, parsed once. Every `AreaSpec` is an [`Area`]
 /// (the object-safe form the engine holds), which parses a case's body on
@@ -68,6 +81,11 @@ pub trait AreaSpec: Send + Sync + 'static {
     fn on_containers(&self, _case: &Case, _body: &Self::Body) -> Option<Case> {
         None
     }
+
+    /// See [`Area::load`]. Default: CPU.
+    fn load(&self, _case: &Case, _body: &Self::Body) -> Load {
+        Load::Cpu
+    }
 }
 
 impl<A: AreaSpec> Area for A {
@@ -97,6 +115,10 @@ impl<A: AreaSpec> Area for A {
 
     fn on_containers(&self, case: &Case) -> Option<Case> {
         AreaSpec::on_containers(self, case, body_of(self, case).ok()?)
+    }
+
+    fn load(&self, case: &Case) -> Load {
+        body_of(self, case).map_or(Load::Cpu, |body| AreaSpec::load(self, case, body))
     }
 }
 
@@ -145,6 +167,11 @@ pub trait Area: Send + Sync {
     /// this case's nodes in containers. Default: none.
     fn on_containers(&self, _case: &Case) -> Option<Case> {
         None
+    }
+
+    /// What this case mostly spends its wall time on. Default: CPU.
+    fn load(&self, _case: &Case) -> Load {
+        Load::Cpu
     }
 }
 

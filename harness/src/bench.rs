@@ -151,7 +151,7 @@ pub async fn bench(
     // Per-case cost, one case at a time, then the full matrix at full parallelism.
     let arcs: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
     let options = RunOptions::from_env();
-    let serial = engine::run_all(arcs.clone(), &options, 1, |_| {}).await;
+    let serial = engine::run_all_in(arcs.clone(), &options, engine::Slots::serial(), |_| {}).await;
     let mut by_peer: BTreeMap<(String, String), Vec<Duration>> = BTreeMap::new();
     for r in &serial {
         let peer = r

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::areas;
+use crate::areas::{self, Load};
 use crate::catalogue::Classification;
 use crate::error::{ErrorKind, HarnessError};
 use crate::outcome::Outcome;
@@ -271,19 +271,66 @@ fn verdict_holds(expect: &Expectation, actual: &Classification) -> bool {
             .is_none_or(|entry| actual.entry.as_ref() == Some(entry))
 }
 
-/// Runs cases with at most `parallel` at once, calling `each` as results come
-/// in; returns results in case order.
+/// How many cases of each [`Load`] may be in flight at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slots {
+    /// CPU-bound cases (`--jobs`).
+    pub cpu: usize,
+    /// Cases that mostly wait, on top of the CPU-bound ones.
+    pub waiting: usize,
+}
+
+/// Waiting cases in flight per job slot: a kcat case that waits out its 2 s
+/// metadata timeout uses a few milliseconds of CPU.
+pub const WAITING_PER_JOB: usize = 4;
+
+impl Slots {
+    /// `jobs` CPU-bound cases, and [`WAITING_PER_JOB`] times as many waiting ones.
+    pub fn for_jobs(jobs: usize) -> Self {
+        let jobs = jobs.max(1);
+        Self {
+            cpu: jobs,
+            waiting: jobs * WAITING_PER_JOB,
+        }
+    }
+
+    /// One case at a time, whatever its load (per-case measurements).
+    pub fn serial() -> Self {
+        Self { cpu: 1, waiting: 0 }
+    }
+}
+
+/// Runs cases with [`Slots::for_jobs`]`(parallel)`, calling `each` as results
+/// come in; returns results in case order.
 pub async fn run_all(
     cases: Vec<Arc<Case>>,
     options: &RunOptions,
     parallel: usize,
+    each: impl FnMut(&CaseResult),
+) -> Vec<CaseResult> {
+    run_all_in(cases, options, Slots::for_jobs(parallel), each).await
+}
+
+/// Runs cases with at most `slots.cpu` CPU-bound and `slots.waiting` waiting
+/// cases (by [`areas::Area::load`]) at once, calling `each` as results come
+/// in; returns results in case order. With no waiting slots, every case
+/// takes a CPU slot.
+pub async fn run_all_in(
+    cases: Vec<Arc<Case>>,
+    options: &RunOptions,
+    slots: Slots,
     mut each: impl FnMut(&CaseResult),
 ) -> Vec<CaseResult> {
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+    let cpu = Arc::new(tokio::sync::Semaphore::new(slots.cpu.max(1)));
+    let waiting = Arc::new(tokio::sync::Semaphore::new(slots.waiting));
     let mut handles = Vec::new();
     for case in cases {
         let options = options.clone();
-        let semaphore = semaphore.clone();
+        let load = areas::find(&case.area).map_or(Load::Cpu, |a| a.load(&case));
+        let semaphore = match load {
+            Load::Waits if slots.waiting > 0 => waiting.clone(),
+            _ => cpu.clone(),
+        };
         let task_case = case.clone();
         let handle = tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await;

@@ -21,6 +21,7 @@ mod keystore;
 mod material;
 pub mod openssl_recipe;
 mod pem_read;
+pub mod recipe_cache;
 mod spec;
 
 pub use algorithm::{KeyAlgorithm, KeyEncoding};

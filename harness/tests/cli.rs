@@ -1947,10 +1947,11 @@ fn help_ends_with_examples_of_its_own_command(#[case] args: &[&str]) {
 /// would be printed; returns what the terminal received.
 fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let line = format!("{} {args}", env!("CARGO_BIN_EXE_tlsmatrix"));
+    let line = format!("{} {args}", common::TLSMATRIX);
     let out = runtime().block_on(async {
         tokio::time::timeout(
             DEADLINE,
+            // Not scrubbed: colour needs the terminal's TERM.
             Command::new("script")
                 .args(["-qec", &line, "/dev/null"])
                 .current_dir(dir.path())

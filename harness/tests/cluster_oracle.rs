@@ -16,10 +16,12 @@ use tlsmatrix::nodes::cluster::{
 };
 use tlsmatrix::pki::{CertSpec, ChainShape, Defect, KeyAlgorithm, KeyEncoding, PkiSpec};
 
+mod common;
+
 const SUBJECT: &str = "/C=XX/L=Default City/O=Default Company Ltd";
 
 fn probe() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("probes/cluster-tls/run.sh")
+    common::crate_dir().join("probes/cluster-tls/run.sh")
 }
 
 /// Why the probe cannot run here, if it cannot.
@@ -157,11 +159,7 @@ fn node(name: &str, dir: &Path, chain: &str, key: &str) -> NodeSpec {
 
 /// The reference: broker-0 serves (chain, key), broker-1 dials with its chain.
 fn reference(dir: &Path, chain: &str, key: &str, dialler: (&str, &str)) -> (Seen, String) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::multi_thread_runtime().expect("tokio runtime");
     rt.block_on(async {
         let specs = [
             node("broker-0", dir, chain, key),

@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-const DEADLINE: Duration = Duration::from_secs(60);
+mod common;
+use common::{runtime, tlsmatrix_command, tlsmatrix_std_command, DEADLINE};
 
 const RECIPE_CLUSTER: &str = "\
 openssl: { nodes: [A, B, C, G] }
@@ -27,22 +28,9 @@ nodes:
   gateway: { config: { zeebe.gateway.cluster.security: { enabled: true, certificateChainPath: chainNodeG.pem, privateKeyPath: nodeG.key } } }
 ";
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
 fn up(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlsmatrix"));
-    cmd.args(["up", "cluster.yaml"])
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    let mut cmd = tlsmatrix_command(&["up", "cluster.yaml"], dir);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd
 }
 
@@ -171,14 +159,8 @@ struct MemberProcess {
 
 impl MemberProcess {
     fn spawn(dir: &Path, role: &str, env: &[(String, String)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tlsmatrix"));
-        cmd.args(["up", "node.yaml", "--member", role])
-            .current_dir(dir)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut cmd = tlsmatrix_command(&["up", "node.yaml", "--member", role], dir);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -378,10 +360,7 @@ fn a_member_refuses_a_node_id_outside_the_cluster_and_a_malformed_contact_point(
         ),
     ];
     for (role, env, wanted) in cases {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"));
-        cmd.args(["up", "node.yaml", "--member", role])
-            .current_dir(dir.path())
-            .stdin(Stdio::null());
+        let mut cmd = tlsmatrix_std_command(&["up", "node.yaml", "--member", role], dir.path());
         for (k, v) in env {
             cmd.env(k, v);
         }

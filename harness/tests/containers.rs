@@ -15,18 +15,13 @@ use std::time::Duration;
 use tlsmatrix::config::EnvMap;
 use tlsmatrix::containers::{ContainerStart, ProductContainer, Ready, ReferenceImage, CASE_MOUNT};
 
-const DEADLINE: Duration = Duration::from_secs(60);
-
-fn workspace() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{tlsmatrix_command, tlsmatrix_std_command, workspace, DEADLINE};
 
 /// `tlsmatrix certs` into `dir`: ca.pem, gateway-chain.pem, gateway.key (0600), ...
 async fn certs(dir: &Path) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"))
-        .args(["certs", "--out"])
+    let out = tlsmatrix_command(&["certs", "--out"], dir)
         .arg(dir)
-        .stdin(Stdio::null())
         .output()
         .await
         .expect("tlsmatrix certs");
@@ -226,13 +221,10 @@ async fn a_refused_configuration_in_a_container_reads_as_in_process() {
 /// `tlsmatrix run ARGS --backend containers --jobs 2` from the workspace,
 /// every peer required.
 fn containers_run(args: &[&str]) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tlsmatrix"));
-    cmd.arg("run")
-        .args(args)
+    let mut cmd = tlsmatrix_std_command(&["run"], &workspace());
+    cmd.args(args)
         .args(["--backend", "containers", "--jobs", "2"])
-        .current_dir(workspace())
-        .env("TLSMATRIX_REQUIRE_PEERS", "1")
-        .stdin(Stdio::null());
+        .env("TLSMATRIX_REQUIRE_PEERS", "1");
     cmd
 }
 

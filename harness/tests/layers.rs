@@ -14,6 +14,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 /// (importing module, imported module) pairs that break no rule.
 const RULES: &[(&str, &[&str])] = &[
     (
@@ -85,7 +87,7 @@ fn imported_modules(text: &str) -> BTreeSet<String> {
 
 #[test]
 fn layers_point_one_way() {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = common::crate_dir().join("src");
     let mut files = Vec::new();
     sources(&src, &mut files);
     let mut violations = BTreeSet::new();

@@ -7,8 +7,10 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/real-texts")
+    common::workspace().join("fixtures/real-texts")
 }
 
 #[test]
@@ -81,7 +83,7 @@ fn the_corpus_spans_the_areas_and_stacks() {
 /// same on live runs).
 #[test]
 fn recorded_snapshots_keep_their_entries() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../snapshots");
+    let root = common::workspace().join("snapshots");
     let mut checked = 0;
     let mut moved = Vec::new();
     for area_dir in std::fs::read_dir(&root).expect("snapshots/") {
@@ -162,7 +164,7 @@ fn every_entry_has_remedies_that_fit_its_area() {
         };
         material.vars.insert(*var, sample);
     }
-    let scenarios = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let scenarios = common::workspace().join("scenarios");
     let mut problems = Vec::new();
     let mut checked = 0;
     for area in tlsmatrix::areas::registry() {

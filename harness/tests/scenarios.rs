@@ -7,7 +7,6 @@
 //! verdict, and snapshots the redacted text.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -15,9 +14,8 @@ use tlsmatrix::engine::{self, RunOptions, Verdict};
 use tlsmatrix::scenario::{self, Case};
 use tlsmatrix::{areas, report, version};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{multi_thread_runtime, workspace};
 
 /// Snapshot file stem for a case id (`::` is not portable in file names).
 fn snapshot_name(id: &str) -> String {
@@ -25,11 +23,7 @@ fn snapshot_name(id: &str) -> String {
 }
 
 fn run_case(case: Case, options: RunOptions) -> Result<(), Failed> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failed::from(format!("tokio runtime: {e}")))?;
+    let rt = multi_thread_runtime().map_err(|e| Failed::from(format!("tokio runtime: {e}")))?;
     let area = case.area.clone();
     let result = rt.block_on(engine::run_case(Arc::new(case), &options));
     match &result.verdict {

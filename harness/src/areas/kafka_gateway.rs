@@ -45,7 +45,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Area, AreaSpec, BoxFuture, Requirement};
+use super::{Area, AreaSpec, BoxFuture, Load, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
@@ -305,6 +305,18 @@ impl AreaSpec for KafkaGatewayArea {
         _pki: &'a Materialized,
     ) -> BoxFuture<'a, Result<Observation, HarnessError>> {
         Box::pin(async move { run(case, body, workdir).await })
+    }
+
+    /// kcat against the in-process gateway mostly waits (a failing case
+    /// waits out its 2 s metadata timeout; kcat itself is a small C
+    /// process). The Java client and a real broker start a JVM: CPU (and
+    /// half a gigabyte of heap each), so they stay bounded by `--jobs`.
+    fn load(&self, _case: &Case, b: &Self::Body) -> Load {
+        if b.client.kind == ClientKind::Kcat && b.backend.is_none() {
+            Load::Waits
+        } else {
+            Load::Cpu
+        }
     }
 }
 

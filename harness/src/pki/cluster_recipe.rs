@@ -75,12 +75,25 @@ impl Recipe {
         self.nodes.is_empty() && self.dsa_nodes.is_empty()
     }
 
-    /// Runs the commands in `dir`.
+    /// Runs the commands for `dir`: made once per process for the same
+    /// recipe and `openssl` ([`crate::pki::recipe_cache`]), copied into `dir`.
     pub async fn run(&self, dir: &Path) -> Result<(), HarnessError> {
         if self.is_empty() {
             return Ok(());
         }
-        // A letter becomes part of file names (`node<X>.key`): one plain name.
+        self.check_letters()?;
+        let key = format!(
+            "zeebe-cluster openssl\n{}\n{DEFAULT_SUBJECT}\n{self:?}",
+            locate()?.display()
+        );
+        crate::pki::recipe_cache::materialize(key, dir, |scratch| async move {
+            self.make(&scratch).await
+        })
+        .await
+    }
+
+    /// A letter becomes part of file names (`node<X>.key`): one plain name.
+    fn check_letters(&self) -> Result<(), HarnessError> {
         let lists = [
             ("openssl.nodes", &self.nodes),
             ("openssl.dsa-nodes", &self.dsa_nodes),
@@ -102,6 +115,11 @@ impl Recipe {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Runs the documented commands with the real `openssl` in `dir`.
+    async fn make(&self, dir: &Path) -> Result<(), HarnessError> {
         let subj = DEFAULT_SUBJECT;
         openssl(
             dir,

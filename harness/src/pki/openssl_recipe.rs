@@ -60,12 +60,28 @@ fn krakend_commands() -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Runs `recipe` with the real `openssl` in `dir`. Keys end up 0600.
+/// Runs `recipe` with the real `openssl` for `dir`. Keys end up 0600. The
+/// files are made once per process for the same recipe and `openssl`
+/// ([`super::recipe_cache`]), and copied into `dir`.
 pub async fn run(recipe: Recipe, dir: &Path) -> Result<(), HarnessError> {
     let openssl = tools::OPENSSL.locate()?;
     let commands = match recipe {
         Recipe::Krakend => krakend_commands(),
     };
+    let key = format!(
+        "pki::openssl_recipe {recipe:?}\n{}\n{commands:?}",
+        openssl.display()
+    );
+    super::recipe_cache::materialize(key, dir, |scratch| make(openssl, commands, scratch)).await
+}
+
+/// Runs the commands with the real `openssl` in `dir`; keys made 0600.
+async fn make(
+    openssl: std::path::PathBuf,
+    commands: Vec<Vec<String>>,
+    dir: std::path::PathBuf,
+) -> Result<(), HarnessError> {
+    let dir = dir.as_path();
     for args in commands {
         let out = process::run(
             &openssl,
