@@ -219,9 +219,9 @@ impl AreaSpec for ZeebeAuthArea {
                 &format!("{} (gateway.auth)", case.id),
             )?;
         }
-        front::check(case, &body)?;
+        front::check(case, body)?;
         let mut needs = client_needs(case, &body.client)?;
-        needs.extend(front::needs(&body));
+        needs.extend(front::needs(body));
         Ok(needs)
     }
 

@@ -14,11 +14,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::process;
 use super::Observation;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
 use crate::outcome::Outcome;
+use crate::process;
 
 /// The peer's name in reports (the version is Debian's current package,
 /// not pinned: Debian updates Chromium with its security fixes).

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::process;
-use crate::process::jvm::{JvmLaunch, ProbeJar};
 use super::{Observation, ZeebeClientConfig};
 use crate::error::HarnessError;
+use crate::process;
+use crate::process::jvm::{JvmLaunch, ProbeJar};
 
 /// Extra time a JVM or Node.js probe gets to start before its call's own
 /// timeout begins to matter.

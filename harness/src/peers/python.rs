@@ -9,9 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::process;
 use super::{Observation, ZeebeClientConfig};
 use crate::error::HarnessError;
+use crate::process;
 
 /// The pinned grpcio, as the peer is named in reports.
 pub const GRPCIO_PEER: &str = "python-grpcio 1.85.1";

@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::probe::Probe;
-use crate::process::{forget_child, register_child, ProcessOutput};
 use super::ZeebeClientConfig;
 use crate::error::HarnessError;
+use crate::process::{forget_child, register_child, ProcessOutput};
 
 /// Whether a case runs in a warm probe process or in one of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
