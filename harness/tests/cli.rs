@@ -242,7 +242,7 @@ fn missing_zbctl_skips_with_reason_and_install_command() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("run: 4 passed, 0 failed, 1 skipped"),
+        stderr.contains("run: 5 passed, 0 failed, 1 skipped"),
         "{stderr}"
     );
     assert!(stderr.contains("zbctl is not installed"), "{stderr}");
@@ -914,14 +914,14 @@ fn html_report_renders_in_headless_chromium() {
     };
     let dom = text(&chrome(&["--dump-dom".to_string()]).stdout);
     // One run per case, each coloured and linked to its detail block (the
-    // five Ed25519 cases are skipped on 8.4.1, which the reference does not
+    // six Ed25519 cases are skipped on 8.4.1, which the reference does not
     // model yet).
-    assert_eq!(dom.matches("<a class=\"run pass\"").count(), 70, "{dom}");
-    assert_eq!(dom.matches("<a class=\"run skip\"").count(), 5, "{dom}");
+    assert_eq!(dom.matches("<a class=\"run pass\"").count(), 84, "{dom}");
+    assert_eq!(dom.matches("<a class=\"run skip\"").count(), 6, "{dom}");
     assert!(dom.contains(
         "id=\"zeebe-client::certificates::expired.zbctl.embedded\" href=\"#d-zeebe-client__certificates__expired.zbctl.embedded\" data-outcome=\"certificate-expired\""
     ), "{dom}");
-    assert_eq!(dom.matches("<div class=\"detail\"").count(), 75, "{dom}");
+    assert_eq!(dom.matches("<div class=\"detail\"").count(), 90, "{dom}");
     // A grid: rows are the server-side axis (the certificate material), columns
     // the client-side one (the client); the backend sits inside the cell.
     assert!(
@@ -936,13 +936,13 @@ fn html_report_renders_in_headless_chromium() {
     );
     assert!(
         dom.contains(
-            "<tr data-area=\"zeebe-client\"><th>zeebe-client</th><td>70</td><td>0</td><td>5</td>"
+            "<tr data-area=\"zeebe-client\"><th>zeebe-client</th><td>84</td><td>0</td><td>6</td>"
         ),
         "{dom}"
     );
     // Okabe–Ito: success is bluish green, every outcome has a symbol too.
     assert!(dom.contains("background:#009E73"), "{dom}");
-    assert!(dom.contains("<p id=\"totals\">70 passed, 0 failed, 5 skipped, 0 errors</p>"));
+    assert!(dom.contains("<p id=\"totals\">84 passed, 0 failed, 6 skipped, 0 errors</p>"));
     let _ = std::fs::remove_file(&png);
     chrome(&[
         format!("--screenshot={}", png.display()),

@@ -558,12 +558,18 @@ fn sigint_during_up_of_a_cluster_stops_openssl_and_exits_130() {
         "openssl: { nodes: [A], dsa-nodes: [B] }\nnodes:\n  broker-0: {}\n",
     )
     .unwrap();
-    let dir = root.path().to_path_buf();
+    // The recipe runs in a scratch directory under TMPDIR (the per-run recipe
+    // cache, `pki::recipe_cache`) and is copied into place when it is done:
+    // its CA in the scratch directory means openssl is at the DSA nodes.
+    let scratch = tmp.clone();
     let (code, stderr) = interrupt(
         &["up", "cluster.yaml"],
         root.path(),
         &tmp,
-        || dir.join("ca.pem").exists(),
+        || {
+            std::fs::read_dir(&scratch)
+                .is_ok_and(|entries| entries.flatten().any(|e| e.path().join("ca.pem").exists()))
+        },
         libc::SIGINT,
     );
     assert_eq!(code, Some(130), "{stderr}");
