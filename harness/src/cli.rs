@@ -123,12 +123,36 @@ pub(crate) fn interrupted(rt: tokio::runtime::Runtime, containers: bool, what: &
     ExitCode::from(130)
 }
 
+/// The command's runtime, with SIGINT and SIGTERM listened for from here on.
+///
+/// The listeners are installed when the runtime is built, before the command
+/// writes or starts anything, and they live until the process ends: a signal
+/// that comes before the first `await`, or between two waits (a node served
+/// after it started), is never the default disposition (killed, nothing
+/// cleaned) and never falls between two handlers. Build the runtime first,
+/// then create staging directories or start nodes. One runtime per process:
+/// every command builds exactly one.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, HarnessError> {
-    tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| HarnessError::run("tokio runtime", e))
+        .map_err(|e| HarnessError::run("tokio runtime", e))?;
+    {
+        let _entered = rt.enter();
+        use tokio::signal::unix::{signal, SignalKind};
+        let listeners = signal(SignalKind::interrupt())
+            .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+            .map_err(|e| HarnessError::run("SIGINT/SIGTERM listeners", e))?;
+        // A second runtime in one process keeps the first listeners (none does).
+        let _ = INTERRUPTS.set(tokio::sync::Mutex::new(listeners));
+    }
+    Ok(rt)
 }
+
+/// SIGINT and SIGTERM listeners of this process (see [`runtime`]).
+static INTERRUPTS: std::sync::OnceLock<
+    tokio::sync::Mutex<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+> = std::sync::OnceLock::new();
 
 fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
     match cli.command {
@@ -157,19 +181,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode, HarnessError> {
     }
 }
 
-/// Until SIGINT or SIGTERM comes.
+/// Until SIGINT or SIGTERM comes (one that came since [`runtime`] built the
+/// listeners and no earlier wait consumed counts too).
 pub(crate) async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = signal(SignalKind::terminate());
-    match term {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+    let Some(listeners) = INTERRUPTS.get() else {
+        // Only reached without `runtime()`: nothing to be interrupted.
+        return std::future::pending().await;
+    };
+    let mut guard = listeners.lock().await;
+    let (int, term) = &mut *guard;
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
     }
 }

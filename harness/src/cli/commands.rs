@@ -200,13 +200,15 @@ pub(crate) fn probe(args: ProbeArgs) -> Result<ExitCode, HarnessError> {
 /// never written through, and an interrupt leaves no half-written set (the
 /// staging directory goes with it, exit 130).
 pub(crate) fn certs(out: &Path) -> Result<ExitCode, HarnessError> {
+    // The signal listeners first: a signal once the staging directory exists
+    // must reach the interrupt path, not kill the process with it left behind.
+    let rt = runtime()?;
     std::fs::create_dir_all(out).map_err(|e| HarnessError::write(out, e))?;
     let staging = tempfile::Builder::new()
         .prefix(".tlsmatrix-certs-")
         .tempdir_in(out)
         .map_err(|e| HarnessError::write(out, e))?;
     let dir = staging.path().to_path_buf();
-    let rt = runtime()?;
     let work = rt.spawn_blocking(move || -> Result<usize, HarnessError> {
         let pki = tlsmatrix::pki::manual_set().build()?;
         let written = pki.write_to(&dir)?;
