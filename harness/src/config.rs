@@ -4,6 +4,7 @@
 pub mod krakend;
 pub mod lint;
 mod properties;
+pub mod rest;
 pub mod zeebe;
 
 pub use properties::{env_name, EnvMap, Properties};

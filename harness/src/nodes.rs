@@ -5,6 +5,7 @@ pub mod closed_port;
 pub mod cluster;
 pub mod gateway;
 pub mod gateway_auth;
+pub mod gateway_rest;
 pub mod go_tls;
 pub mod http_backend;
 pub mod http_gateway;

@@ -150,6 +150,9 @@ pub struct ProductRuntime {
     /// (`security.keyStore.filePath` / `.password`) as an alternative to PEM
     /// files: from [`KEYSTORE_SINCE`] on.
     pub keystore: bool,
+    /// The gateway serves its REST API (Spring Boot's `server.*`, TLS from
+    /// `server.ssl.*`) beside gRPC: from [`REST_SINCE`] on.
+    pub rest: bool,
 }
 
 /// The first release that reads a PKCS#12 keystore for the gateway's gRPC
@@ -160,6 +163,57 @@ pub struct ProductRuntime {
 /// versioned_docs/version-8.6 (secure-cluster-communication.md). Earlier
 /// releases do not bind the keys (Spring ignores them).
 pub const KEYSTORE_SINCE: &str = "8.6.0";
+
+/// The first release whose gateway serves a REST API beside gRPC: camunda-docs
+/// documents it from versioned_docs/version-8.5 (apis-tools/zeebe-api-rest,
+/// self-managed base `http://localhost:8080/v1/`), and its TLS keys from the
+/// same release (camunda-docs PR #3557, "SSL configuration for REST API",
+/// labelled target:8.5, merged 2024-04-02). The REST server is Spring Boot's
+/// web server, configured with the common `server.*` properties:
+/// `server.port` (Spring's default 8080), `server.address`, and TLS under
+/// `server.ssl` (`enabled`, `certificate`, `certificate-private-key`, or a
+/// key store), bound from the environment as `SERVER_SSL_ENABLED`,
+/// `SERVER_SSL_CERTIFICATE`, `SERVER_SSL_CERTIFICATEPRIVATEKEY` (Spring's
+/// relaxed binding; the same names in camunda/camunda-platform-helm#3599).
+/// It is configured apart from gRPC's `zeebe.gateway.security.*`: the
+/// version-8.6 page secure-client-communication.md says both parts are set
+/// up separately, with the same or different certificates.
+///
+/// The server under it changed between releases: the version-8.5 and 8.6
+/// pages say the REST server is reactive as of 8.5.0 (Spring WebFlux, Reactor
+/// Netty), while the 8.6.0 distribution's published pom
+/// (io.camunda:camunda-zeebe:8.6.0) has spring-boot-starter-web 3.3.4 and
+/// org.apache.tomcat.embed:tomcat-embed-core 10.1.30 at compile scope and no
+/// WebFlux or Reactor Netty: 8.6.0 serves REST on embedded Tomcat
+/// ([`REST_SERVER_8_6`]). The 8.5.0 distribution pom is not published, so
+/// 8.5's server is taken from the docs only.
+pub const REST_SINCE: &str = "8.5.0";
+
+/// The embedded web server of the 8.6.0 gateway's REST API and its version,
+/// from io.camunda:camunda-zeebe:8.6.0's pom (see [`REST_SINCE`]): the
+/// REST oracle is built on it.
+pub const REST_SERVER_8_6: (&str, &str) = ("org.apache.tomcat.embed:tomcat-embed-core", "10.1.30");
+
+/// The first release whose Camunda 8 REST API is served under `/v2`
+/// (camunda-docs versioned_docs/version-8.6, apis-tools/camunda-api-rest:
+/// self-managed base `http://localhost:8080/v2/`, topology `GET /topology`);
+/// 8.5 serves the Zeebe REST API under `/v1` (deprecated from 8.6, still
+/// documented at `/v1/` there).
+pub const REST_V2_SINCE: &str = "8.6.0";
+
+/// The REST topology path a release documents: `/v2/topology` from
+/// [`REST_V2_SINCE`], `/v1/topology` before.
+pub fn rest_topology_path(version: Option<&str>) -> &'static str {
+    let release = ProductVersion::parse(version.unwrap_or(newest_runtime()));
+    if release
+        .zip(ProductVersion::parse(REST_V2_SINCE))
+        .is_some_and(|(r, since)| r >= since)
+    {
+        "/v2/topology"
+    } else {
+        "/v1/topology"
+    }
+}
 
 /// The runtime files of the releases the Zeebe areas model, oldest first.
 const RUNTIMES: &[(&str, &str)] = &[
@@ -210,11 +264,16 @@ impl ProductRuntime {
             .any(|(k, v)| *k == "bouncycastle" && !v.is_empty());
         let release = ProductVersion::parse(version.unwrap_or(newest_runtime()));
         let keystore = release
+            .clone()
             .zip(ProductVersion::parse(KEYSTORE_SINCE))
+            .is_some_and(|(r, since)| r >= since);
+        let rest = release
+            .zip(ProductVersion::parse(REST_SINCE))
             .is_some_and(|(r, since)| r >= since);
         Self {
             bouncycastle,
             keystore,
+            rest,
         }
     }
 }
@@ -401,5 +460,9 @@ mod tests {
         assert!(!ProductRuntime::of(Some("8.4.1")).keystore);
         assert!(ProductRuntime::of(Some("8.6.0")).keystore);
         assert_eq!(ProductRuntime::default(), ProductRuntime::of(Some("8.6.0")));
+        assert!(!ProductRuntime::of(Some("8.4.1")).rest);
+        assert!(ProductRuntime::of(Some("8.6.0")).rest);
+        assert_eq!(rest_topology_path(Some("8.5.0")), "/v1/topology");
+        assert_eq!(rest_topology_path(Some("8.6.0")), "/v2/topology");
     }
 }

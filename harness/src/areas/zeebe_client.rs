@@ -36,7 +36,7 @@ use crate::error::HarnessError;
 use crate::nodes::oracle::{NettyOracle, OracleStart};
 use crate::nodes::{GatewayNode, Topology};
 use crate::peers::probe::Probe;
-use crate::peers::{builtin, python, zbctl, Observation, ZeebeClientConfig};
+use crate::peers::{builtin, http_clients, python, zbctl, Observation, ZeebeClientConfig};
 use crate::pki::Materialized;
 use crate::scenario::Case;
 
@@ -115,6 +115,10 @@ pub enum ClientKind {
     /// Python `grpcio` (gRPC core, BoringSSL), through its probe: no Zeebe
     /// library, so no `ZEEBE_*` variable is read.
     Python,
+    /// The real curl against the gateway's REST API (`GET /v2/topology`,
+    /// release 8.5.0 and later): `https://` with `--cacert` from `ca`, or
+    /// `http://` when `plaintext`; no `ZEEBE_*` variable is read.
+    Curl,
 }
 
 /// The client part of a case.
@@ -185,6 +189,14 @@ impl AreaSpec for ZeebeClientArea {
                 peer: "docker",
                 locate: crate::containers::locate_docker,
             });
+        }
+        if body.client.kind == ClientKind::Curl && body.gateway.backend != Backend::Embedded {
+            return Err(HarnessError::invalid(
+                case.source.display().to_string(),
+                format!("{}: client.kind", case.id),
+                "curl dials the REST server, which only the embedded reference gateway serves",
+                "give curl cases gateway.backend: embedded (the default)",
+            ));
         }
         needs.extend(client_needs(case, &body.client)?);
         Ok(needs)
@@ -272,6 +284,10 @@ fn client_requirements(kind: ClientKind) -> Vec<Requirement> {
             peer: "python-grpcio",
             locate: python::locate_grpcio,
         }],
+        ClientKind::Curl => vec![Requirement {
+            peer: "curl",
+            locate: http_clients::locate_curl,
+        }],
     }
 }
 
@@ -317,6 +333,33 @@ pub(crate) async fn run_zeebe_client_within(
         ClientKind::Java => Probe::Java.topology(&config).await,
         ClientKind::Node => Probe::Node.topology(&config).await,
         ClientKind::Python => python::grpcio_topology(&config).await,
+        ClientKind::Curl => {
+            http_clients::curl_zeebe_rest(&rest_client(client, workdir, port, deadline)).await
+        }
+    }
+}
+
+/// curl's configuration for a REST case: the documented topology path of the
+/// newest modelled release, `--cacert` from the client's `ca`.
+fn rest_client(
+    client: &ClientBody,
+    workdir: &Path,
+    port: u16,
+    deadline: Duration,
+) -> http_clients::HttpClientConfig {
+    http_clients::HttpClientConfig {
+        host: client.host.clone(),
+        port,
+        tls: !client.plaintext,
+        cacert: client.ca.clone(),
+        cert: None,
+        key: None,
+        insecure: false,
+        tls_max: None,
+        http2: false,
+        path: crate::version::rest_topology_path(None).to_string(),
+        workdir: workdir.to_path_buf(),
+        deadline,
     }
 }
 
@@ -358,6 +401,17 @@ async fn run_embedded(
     settings.runtime = crate::version::ProductRuntime::of(case.version.as_deref());
     settings.host = "127.0.0.1".to_string();
     settings.port = 0;
+    // A release with REST serves it whatever the configuration says (on
+    // Spring's 8080 by default): here on a free loopback port, as gRPC.
+    if settings.runtime.rest {
+        let mut rest = settings
+            .rest
+            .take()
+            .unwrap_or_else(crate::config::rest::RestSettings::plaintext);
+        rest.host = "127.0.0.1".to_string();
+        rest.port = 0;
+        settings.rest = Some(rest);
+    }
     let gateway =
         match GatewayNode::start(&settings, Topology::with_brokers(body.gateway.brokers)).await {
             Ok(gateway) => gateway,
@@ -368,7 +422,21 @@ async fn run_embedded(
             ) => return Ok(refused(e.to_string())),
             Err(e) => return Err(e),
         };
-    let mut obs = run_client(body, workdir, gateway.address().port()).await?;
+    // curl dials the REST port; on a release without REST nothing listens
+    // there (a port reserved and closed, so the refusal is real).
+    let closed;
+    let port = if body.client.kind == ClientKind::Curl {
+        match gateway.rest_address() {
+            Some((address, _)) => address.port(),
+            None => {
+                closed = crate::nodes::closed_port::ClosedPort::reserve("the gateway's REST port")?;
+                closed.port()
+            }
+        }
+    } else {
+        gateway.address().port()
+    };
+    let mut obs = run_client(body, workdir, port).await?;
     gateway.log().settle(SETTLE_DEADLINE).await;
     obs.node_logs = gateway.log().lines();
     gateway.shutdown().await;

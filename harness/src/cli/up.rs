@@ -119,6 +119,13 @@ fn up_gateway(
             node.address(),
             if node.is_tls() { "TLS" } else { "plaintext" }
         );
+        if let Some((address, tls)) = node.rest_address() {
+            println!(
+                "{}{address} ({})",
+                up::GATEWAY_REST_LISTENING,
+                if tls { "TLS" } else { "plaintext" }
+            );
+        }
         let _ = std::io::stdout().flush();
         wait_for_signal().await;
         eprintln!("tlsmatrix gateway: stopping");
@@ -128,10 +135,11 @@ fn up_gateway(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The `ZEEBE_*` variables of this process: what a Zeebe node reads.
+/// The `ZEEBE_*` variables of this process: what a Zeebe node reads; and
+/// the `SERVER_*` ones, Spring's `server.*` (the REST server, 8.5.0 and later).
 fn zeebe_env() -> EnvMap {
     std::env::vars()
-        .filter(|(k, _)| k.starts_with("ZEEBE_"))
+        .filter(|(k, _)| k.starts_with("ZEEBE_") || k.starts_with("SERVER_"))
         .collect()
 }
 

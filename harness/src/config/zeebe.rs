@@ -84,6 +84,9 @@ pub struct GatewaySettings {
     /// The modelled release's runtime (how it reads keys); the newest
     /// modelled release unless a case names another.
     pub runtime: crate::version::ProductRuntime,
+    /// The REST server's `server.*` settings, when any is configured; served
+    /// only by a release that has REST ([`crate::version::REST_SINCE`]).
+    pub rest: Option<super::rest::RestSettings>,
 }
 
 impl GatewaySettings {
@@ -97,7 +100,14 @@ impl GatewaySettings {
             security: GatewaySecurity::default(),
             source: "tlsmatrix".to_string(),
             runtime: crate::version::ProductRuntime::default(),
+            rest: None,
         }
+    }
+
+    /// The same settings with a REST server (release 8.5.0 and later).
+    pub fn with_rest(mut self, rest: super::rest::RestSettings) -> Self {
+        self.rest = Some(rest);
+        self
     }
 
     /// The same settings with TLS on, serving `chain` (leaf first) and `key`.
@@ -170,6 +180,11 @@ impl GatewaySettings {
             },
             source: props.source().to_string(),
             runtime: crate::version::ProductRuntime::default(),
+            rest: if super::rest::RestSettings::configured(props)? {
+                Some(super::rest::RestSettings::from_properties(props, workdir)?)
+            } else {
+                None
+            },
         };
         settings.validate()?;
         Ok(settings)

@@ -219,6 +219,8 @@ pub struct GatewayNode {
     tls: bool,
     log: NodeLog,
     tasks: super::tasks::NodeTasks,
+    /// The REST listener (`server.*`), on a release that has REST.
+    rest: Option<super::gateway_rest::RestListener>,
 }
 
 impl GatewayNode {
@@ -327,6 +329,13 @@ impl GatewayNode {
             .local_addr()
             .map_err(|e| HarnessError::run("gateway", e))?;
         let log = NodeLog::new("gateway");
+        let rest = match &settings.rest {
+            Some(rest) if settings.runtime.rest => Some(
+                super::gateway_rest::RestListener::start(rest, topology.clone(), log.clone())
+                    .await?,
+            ),
+            _ => None,
+        };
         let (stop, stop_rx) = watch::channel(false);
         let (conn_tx, conn_rx) = mpsc::channel::<Result<Conn, std::io::Error>>(64);
         let tls = acceptor.is_some();
@@ -386,6 +395,7 @@ impl GatewayNode {
             tls,
             log,
             tasks: super::tasks::NodeTasks::new(stop, vec![task]),
+            rest,
         })
     }
 
@@ -404,8 +414,18 @@ impl GatewayNode {
         &self.log
     }
 
+    /// The REST server's address and whether it serves TLS: on a release
+    /// with REST ([`crate::version::REST_SINCE`]) whose settings give
+    /// `server.*` ([`GatewaySettings::rest`]).
+    pub fn rest_address(&self) -> Option<(SocketAddr, bool)> {
+        self.rest.as_ref().map(|r| (r.address(), r.is_tls()))
+    }
+
     /// Stops accepting, lets open calls finish (bounded), and waits for the tasks.
     pub async fn shutdown(mut self) {
+        if let Some(rest) = self.rest.take() {
+            rest.shutdown().await;
+        }
         self.tasks.shutdown().await;
     }
 }

@@ -6,6 +6,11 @@
 /// `tlsmatrix up GATEWAY.yaml`: `tlsmatrix gateway listening on ADDRESS (TLS|plaintext)`.
 pub const GATEWAY_LISTENING: &str = "tlsmatrix gateway listening on ";
 
+/// `tlsmatrix up GATEWAY.yaml` with `server.*` configured on a release with
+/// REST (8.5.0 and later), after the gateway line:
+/// `tlsmatrix gateway REST listening on ADDRESS (TLS|plaintext)`.
+pub const GATEWAY_REST_LISTENING: &str = "tlsmatrix gateway REST listening on ";
+
 /// `tlsmatrix up KRAKEND.json`: `tlsmatrix http gateway listening on ADDRESS (...)`.
 pub const HTTP_GATEWAY_LISTENING: &str = "tlsmatrix http gateway listening on ";
 

@@ -130,6 +130,20 @@ pub async fn curl_via(c: &HttpClientConfig, dial: &str) -> Result<Observation, H
     })
 }
 
+/// Runs curl against a Zeebe gateway's REST topology (`c.path`, e.g.
+/// `/v2/topology`): a success is an HTTP answer carrying the topology JSON
+/// (`gatewayVersion`), counted by its brokers (`nodeId`).
+pub async fn curl_zeebe_rest(c: &HttpClientConfig) -> Result<Observation, HarnessError> {
+    let mut obs = curl_via(c, LOOPBACK).await?;
+    obs.direct =
+        (obs.exit_code == Some(0) && obs.stdout.contains(r#""gatewayVersion""#)).then(|| {
+            Outcome::Connected {
+                brokers: obs.stdout.matches(r#""nodeId""#).count() as u32,
+            }
+        });
+    Ok(obs)
+}
+
 /// The `openssl s_client` command line for a configuration (dialling 127.0.0.1).
 pub fn s_client_args(c: &HttpClientConfig) -> Vec<String> {
     s_client_args_via(c, LOOPBACK)
