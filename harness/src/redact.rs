@@ -27,6 +27,11 @@ pub const FILTERS: &[(&str, &str)] = &[
         r"(127\.0\.0\.1|localhost|\[::1\]):[0-9]{1,5}",
         "${1}:[port]",
     ),
+    // curl's connect failure (exit 7): "port N after T ms" (a closed port).
+    (
+        r"(Failed to connect to \S+ port )[0-9]{1,5}( after )[0-9]+ ms\b",
+        "${1}[port]${2}[duration]",
+    ),
     // RFC 3339 times (Go's x509 validity messages).
     (
         r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",
@@ -85,6 +90,17 @@ pub fn redact(text: &str, workdir: Option<&Path>) -> String {
 #[cfg(test)]
 mod tests {
     use super::redact;
+
+    #[test]
+    fn curls_closed_port_text_loses_its_port_and_time() {
+        assert_eq!(
+            redact(
+                "curl: (7) Failed to connect to localhost port 41449 after 4 ms: Couldn't connect to server",
+                None
+            ),
+            "curl: (7) Failed to connect to localhost port [port] after [duration]: Couldn't connect to server"
+        );
+    }
 
     #[test]
     fn keeps_record_header_and_redacts_ports() {
