@@ -29,7 +29,8 @@ pub use build::{Issued, Pki};
 pub use keystore::{read_pkcs12, KeyStoreIdentity};
 pub use material::Materialized;
 pub use pem_read::{
-    certified_key, load_certified_key, parse_certificates, read_certificates, read_private_key,
+    certified_key, load_certified_key, load_certified_key_unchecked, parse_certificates,
+    read_certificates, read_private_key,
 };
 pub use spec::{
     CertSpec, ChainShape, Defect, FileSet, Layout, PemFiles, PkiSpec, Store, StoreType, Usage,

@@ -68,7 +68,10 @@ impl RestListener {
             };
             pki::read_certificates(chain)
                 .map_err(|e| e.in_setting(&settings.source, "server.ssl.certificate"))?;
-            let certified = pki::load_certified_key(chain, key).map_err(|e| {
+            // Spring Boot hands Tomcat the pair without checking that the key
+            // belongs to the certificate: a mismatched pair starts and every
+            // handshake fails (`bad signature`), as on the product.
+            let certified = pki::load_certified_key_unchecked(chain, key).map_err(|e| {
                 e.in_setting(&settings.source, "server.ssl.certificate-private-key")
             })?;
             Some(acceptor(certified)?)
