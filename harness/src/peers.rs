@@ -2,6 +2,7 @@
 //! [`Observation`]: what a user would have seen, unclassified.
 
 pub mod builtin;
+pub mod camunda;
 pub mod chromium;
 pub mod http_clients;
 pub mod kafka_java;

@@ -12,7 +12,7 @@
 //!   brokers: 1
 //!   backend: embedded        # or netty-oracle (grpc-java on Netty, a child process)
 //! client:
-//!   kind: zbctl               # or builtin, go, java, node, python (grpcio)
+//!   kind: zbctl               # or builtin, go, java, camunda, node, python (grpcio)
 //!   plaintext: false          # --insecure / usePlaintext()
 //!   ca: ca.pem                # --certPath / caCertificatePath()
 //!   host: 127.0.0.1           # the host name dialled (localhost, 127.0.0.1, ...)
@@ -36,7 +36,7 @@ use crate::error::HarnessError;
 use crate::nodes::oracle::{NettyOracle, OracleStart};
 use crate::nodes::{GatewayNode, Topology};
 use crate::peers::probe::Probe;
-use crate::peers::{builtin, http_clients, python, zbctl, Observation, ZeebeClientConfig};
+use crate::peers::{builtin, camunda, http_clients, python, zbctl, Observation, ZeebeClientConfig};
 use crate::pki::Materialized;
 use crate::scenario::Case;
 
@@ -110,6 +110,10 @@ pub enum ClientKind {
     Go,
     /// The official Java client library, through its probe.
     Java,
+    /// The Camunda Java client (`CamundaClient`, camunda-client-java 8.9.0),
+    /// through its probe, over gRPC: `plaintext` picks the `http://` scheme
+    /// of its gRPC address, else `https://` (its only TLS switch).
+    Camunda,
     /// The zeebe-node library, through its probe.
     Node,
     /// Python `grpcio` (gRPC core, BoringSSL), through its probe: no Zeebe
@@ -276,6 +280,10 @@ fn client_requirements(kind: ClientKind) -> Vec<Requirement> {
             peer: "java-client",
             locate: || Probe::Java.locate(),
         }],
+        ClientKind::Camunda => vec![Requirement {
+            peer: "camunda-client",
+            locate: camunda::locate,
+        }],
         ClientKind::Node => vec![Requirement {
             peer: "zeebe-node",
             locate: || Probe::Node.locate(),
@@ -331,6 +339,7 @@ pub(crate) async fn run_zeebe_client_within(
         ClientKind::Zbctl => zbctl::status_with(&config, &client.args).await,
         ClientKind::Go => Probe::Go.topology(&config).await,
         ClientKind::Java => Probe::Java.topology(&config).await,
+        ClientKind::Camunda => camunda::topology(&config).await,
         ClientKind::Node => Probe::Node.topology(&config).await,
         ClientKind::Python => python::grpcio_topology(&config).await,
         ClientKind::Curl => {

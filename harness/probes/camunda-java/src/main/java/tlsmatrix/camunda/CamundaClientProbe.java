@@ -1,0 +1,167 @@
+package tlsmatrix.camunda;
+
+import io.camunda.client.CamundaClient;
+import io.camunda.client.api.response.Topology;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Client probe: the official Camunda Java client (io.camunda:camunda-client-java 8.9.0) asks a
+ * gateway for its topology over gRPC and prints exactly one JSON line on stdout.
+ *
+ * <pre>
+ * CamundaClientProbe --address URI [--ca PATH] [--timeout-ms 5000]
+ * </pre>
+ *
+ * <p>{@code URI} is the client's {@code grpcAddress} with its scheme ({@code https://host:port}
+ * or {@code http://host:port}): in 8.9.0 the scheme alone decides TLS, there is no public
+ * {@code usePlaintext()}. The client is built with {@code preferRestOverGrpc(false)} and the
+ * topology request with {@code useGrpc()}, so the call goes over gRPC whatever the environment.
+ * Environment variables (CAMUNDA_*, ZEEBE_*) are left to the client's own builder, which applies
+ * them in build() on top of the values set here.
+ *
+ * <p>Success: {"ok":true,"brokers":N,"gateway_version":"..."} and exit 0. Failure:
+ * {"ok":false,"error":"top exception toString()","chain":["cause 1 toString()",...]} and exit 1;
+ * "chain" lists the causes below the top exception, outermost first. Usage errors exit 2.
+ */
+public final class CamundaClientProbe {
+
+  private CamundaClientProbe() {}
+
+  public static void main(final String[] args) {
+    final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    String address = null;
+    String ca = null;
+    long timeoutMs = 5000;
+    try {
+      for (int i = 0; i < args.length; i++) {
+        switch (args[i]) {
+          case "--address":
+            address = value(args, ++i, "--address");
+            break;
+          case "--ca":
+            ca = value(args, ++i, "--ca");
+            break;
+          case "--timeout-ms":
+            timeoutMs = Long.parseLong(value(args, ++i, "--timeout-ms"));
+            break;
+          default:
+            throw new IllegalArgumentException("unknown argument: " + args[i]);
+        }
+      }
+      if (address == null) {
+        throw new IllegalArgumentException("--address URI is required");
+      }
+    } catch (final IllegalArgumentException e) {
+      out.println(failure(e));
+      System.err.println("usage: CamundaClientProbe --address URI [--ca PATH] [--timeout-ms 5000]");
+      System.exit(2);
+      return;
+    }
+
+    int code;
+    String line;
+    CamundaClient client = null;
+    try {
+      final var builder =
+          CamundaClient.newClientBuilder()
+              .grpcAddress(URI.create(address))
+              .preferRestOverGrpc(false)
+              .defaultRequestTimeout(Duration.ofMillis(timeoutMs));
+      if (ca != null) {
+        builder.caCertificatePath(ca);
+      }
+      client = builder.build();
+      final Topology topology =
+          client
+              .newTopologyRequest()
+              .useGrpc()
+              .requestTimeout(Duration.ofMillis(timeoutMs))
+              .send()
+              .join(timeoutMs + 1000, TimeUnit.MILLISECONDS);
+      line =
+          "{\"ok\":true,\"brokers\":"
+              + topology.getBrokers().size()
+              + ",\"gateway_version\":"
+              + json(topology.getGatewayVersion())
+              + "}";
+      code = 0;
+    } catch (final Throwable t) {
+      line = failure(t);
+      code = 1;
+    } finally {
+      if (client != null) {
+        try {
+          client.close();
+        } catch (final Throwable ignored) {
+          // best effort
+        }
+      }
+    }
+    out.println(line);
+    out.flush();
+    System.exit(code);
+  }
+
+  private static String value(final String[] args, final int i, final String flag) {
+    if (i >= args.length) {
+      throw new IllegalArgumentException(flag + " needs a value");
+    }
+    return args[i];
+  }
+
+  static String failure(final Throwable top) {
+    final StringBuilder sb = new StringBuilder();
+    sb.append("{\"ok\":false,\"error\":").append(json(top.toString())).append(",\"chain\":[");
+    final Map<Throwable, Boolean> seen = new IdentityHashMap<>();
+    seen.put(top, true);
+    final List<String> chain = new ArrayList<>();
+    for (Throwable c = top.getCause(); c != null && !seen.containsKey(c); c = c.getCause()) {
+      seen.put(c, true);
+      chain.add(json(c.toString()));
+    }
+    sb.append(String.join(",", chain)).append("]}");
+    return sb.toString();
+  }
+
+  static String json(final String s) {
+    if (s == null) {
+      return "null";
+    }
+    final StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+    for (int i = 0; i < s.length(); i++) {
+      final char c = s.charAt(i);
+      switch (c) {
+        case '"':
+          sb.append("\\\"");
+          break;
+        case '\\':
+          sb.append("\\\\");
+          break;
+        case '\n':
+          sb.append("\\n");
+          break;
+        case '\r':
+          sb.append("\\r");
+          break;
+        case '\t':
+          sb.append("\\t");
+          break;
+        default:
+          if (c < 0x20) {
+            sb.append(String.format("\\u%04x", (int) c));
+          } else {
+            sb.append(c);
+          }
+      }
+    }
+    return sb.append('"').toString();
+  }
+}

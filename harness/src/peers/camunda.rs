@@ -1,0 +1,123 @@
+//! The Camunda Java client (`io.camunda:camunda-client-java` 8.9.0,
+//! `CamundaClient`, which replaces the Zeebe Java client since Camunda 8.8),
+//! driven through `tlsmatrix.camunda.CamundaClientProbe`
+//! (`harness/probes/camunda-java`, a Maven module and class path of its own,
+//! apart from zeebe-client-java 8.4.21): one JVM per run (cold, no warm
+//! pool), one Topology call over gRPC, one JSON line on stdout in the shape
+//! [`super::probe`] reads.
+//!
+//! Facts about the client, read from the camunda-client-java 8.9.0 sources
+//! jar (Maven Central), classes under `io.camunda.client.impl`:
+//!
+//! * TLS is decided by the scheme of the gRPC address alone
+//!   (`util/AddressUtil.isPlaintextConnection`): `http`/`grpc` mean
+//!   plaintext, `https`/`grpcs` mean TLS, any other scheme is a
+//!   `ClientException` (`Unrecognized scheme '…'`). The public
+//!   `CamundaClientBuilder` of 8.9.0 has no `usePlaintext()`; the probe
+//!   therefore dials `http://HOST:PORT` for a case's `plaintext: true` and
+//!   `https://HOST:PORT` otherwise (`--address URI`).
+//! * With TLS, `CamundaClientImpl.configureConnectionSecurity` uses the
+//!   JDK's trust store when no CA path is set, else
+//!   `GrpcSslContexts.forClient().trustManager(FileInputStream(path))`; an
+//!   empty path is an `IllegalArgumentException` and an unreadable file an
+//!   `IOException` wrapped in a `RuntimeException`, both thrown by `build()`.
+//!   Without TLS the CA path is ignored.
+//! * `CamundaClientBuilderImpl.build()` applies the environment
+//!   (`applyOverrides`) when `applyEnvironmentVariableOverrides` is true,
+//!   the default, so the environment wins over the builder's calls.
+//! * Each setting reads its `CAMUNDA_*` name first and the legacy `ZEEBE_*`
+//!   name only when the first is unset (`BuilderUtils
+//!   .applyEnvironmentValueIfNotNull` stops at the first defined name):
+//!   `CAMUNDA_CA_CERTIFICATE_PATH` / `ZEEBE_CA_CERTIFICATE_PATH`,
+//!   `CAMUNDA_GRPC_ADDRESS` / `ZEEBE_GRPC_ADDRESS`, `CAMUNDA_REST_ADDRESS` /
+//!   `ZEEBE_REST_ADDRESS`, `CAMUNDA_PREFER_REST` / `ZEEBE_PREFER_REST`,
+//!   `CAMUNDA_OVERRIDE_AUTHORITY` / `ZEEBE_OVERRIDE_AUTHORITY` (names in
+//!   `CamundaClientEnvironmentVariables` and
+//!   `LegacyZeebeClientEnvironmentVariables`).
+//! * `ZEEBE_INSECURE_CONNECTION` has no `CAMUNDA_*` twin in 8.9.0; it is
+//!   read with `Boolean.parseBoolean` (case-insensitive `true`) and rewrites
+//!   the scheme of the gRPC and REST addresses (`http` when true, `https`
+//!   otherwise). It is applied *before* the address variables, so a
+//!   `CAMUNDA_GRPC_ADDRESS`/`ZEEBE_GRPC_ADDRESS` replaces its effect.
+//! * The probe sets `preferRestOverGrpc(false)` and asks with `useGrpc()`,
+//!   so `CAMUNDA_PREFER_REST` cannot move the call to REST.
+
+use std::path::PathBuf;
+
+use super::{Observation, ZeebeClientConfig};
+use crate::error::HarnessError;
+use crate::process;
+use crate::process::jvm::ProbeJar;
+
+/// The peer's name, with the pinned library version.
+pub const PEER: &str = "camunda-client 8.9.0";
+
+/// How to build it.
+pub const INSTALL: &str =
+    "bash ci/setup (or: bash harness/probes/camunda-java/build.sh; needs a JDK 17 and Maven)";
+
+const MAIN: &str = "tlsmatrix.camunda.CamundaClientProbe";
+
+fn jar() -> ProbeJar {
+    ProbeJar::new("camunda-java")
+}
+
+/// Finds the JVM and the built probe jar, or says how to build them.
+pub fn locate() -> Result<PathBuf, HarnessError> {
+    jar().locate(PEER, INSTALL)
+}
+
+/// The gRPC address the probe dials: the scheme carries the TLS choice.
+pub fn grpc_address(config: &ZeebeClientConfig) -> String {
+    let scheme = if config.plaintext { "http" } else { "https" };
+    format!("{scheme}://{}", config.address)
+}
+
+/// Runs the probe once (one JVM) and reads its JSON line.
+pub async fn topology(config: &ZeebeClientConfig) -> Result<Observation, HarnessError> {
+    // The JVM takes its home from the password database, not $HOME: keep
+    // the client's credentials cache in the case directory.
+    let flags = [
+        format!("-Duser.home={}", config.workdir.display()),
+        "-Xss512k".to_string(),
+    ];
+    let launch = jar().launch(PEER, INSTALL, MAIN, &flags)?;
+    let mut args = launch.args.clone();
+    args.push("--address".to_string());
+    args.push(grpc_address(config));
+    if let Some(ca) = &config.ca_path {
+        args.push("--ca".to_string());
+        args.push(ca.clone());
+    }
+    let timeout = config
+        .deadline
+        .saturating_sub(std::time::Duration::from_secs(2));
+    args.push("--timeout-ms".to_string());
+    args.push(timeout.as_millis().to_string());
+    let bound = config.deadline + super::probe::RUNTIME_STARTUP_ALLOWANCE + launch.dump_allowance();
+    let out = process::run(&launch.java, &args, &config.env, &config.workdir, bound).await?;
+    launch.finish(out.exit_code);
+    super::probe::read_line(PEER, &launch.java, &args, &out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(plaintext: bool) -> ZeebeClientConfig {
+        ZeebeClientConfig {
+            address: "127.0.0.1:26500".into(),
+            plaintext,
+            ca_path: None,
+            env: Default::default(),
+            workdir: PathBuf::from("/tmp"),
+            deadline: std::time::Duration::from_secs(10),
+        }
+    }
+
+    #[test]
+    fn the_scheme_carries_the_tls_choice() {
+        assert_eq!(grpc_address(&config(false)), "https://127.0.0.1:26500");
+        assert_eq!(grpc_address(&config(true)), "http://127.0.0.1:26500");
+    }
+}
