@@ -14,6 +14,7 @@ use std::pin::Pin;
 
 use crate::catalogue::Catalogue;
 use crate::error::HarnessError;
+use crate::nodes::Refusal;
 use crate::peers::Observation;
 use crate::pki::Materialized;
 use crate::scenario::{BodyError, Case};
@@ -212,6 +213,19 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
             format!("see the case body schema in {schema}"),
         )
     })
+}
+
+/// A node that refused to start, as the case's observation: an outcome of
+/// the case (the product fails at startup), not a harness error. Shown as
+/// `peer` with the refusal's message and its collected log lines as the
+/// node logs; the catalogue classifies the message.
+pub(crate) fn refused(peer: &str, refusal: Refusal) -> Observation {
+    Observation {
+        peer: peer.to_string(),
+        stderr: refusal.message,
+        node_logs: refusal.logs,
+        ..Observation::default()
+    }
 }
 
 /// An area's catalogue (compiled in) with the common entries. The test suite

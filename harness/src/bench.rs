@@ -112,14 +112,13 @@ pub async fn bench(
         let mut oracle_starts = Vec::new();
         for _ in 0..5 {
             let t = Instant::now();
-            if let crate::nodes::oracle::OracleStart::Ready(oracle) =
-                crate::nodes::oracle::NettyOracle::start(
-                    None,
-                    &Default::default(),
-                    dir.path(),
-                    None,
-                )
-                .await?
+            if let crate::nodes::Started::Ready(oracle) = crate::nodes::oracle::NettyOracle::start(
+                None,
+                &Default::default(),
+                dir.path(),
+                None,
+            )
+            .await?
             {
                 oracle_starts.push(t.elapsed());
                 oracle.stop().await;
@@ -294,7 +293,8 @@ async fn cluster_start(
 /// reference image (built beforehand, not timed): container start to ready
 /// (for the cluster: formed), or why it was not measured.
 async fn container_start(dir: &std::path::Path, chain: &str, key: &str) -> String {
-    use crate::containers::{ContainerStart, ProductContainer, ReferenceImage};
+    use crate::containers::{ProductContainer, ReferenceImage};
+    use crate::nodes::Started;
     let image = match ReferenceImage::get().await {
         Ok(image) => image,
         Err(e) => return format!("containers: not measured ({e})\n"),
@@ -323,12 +323,12 @@ async fn container_start(dir: &std::path::Path, chain: &str, key: &str) -> Strin
         let mut times = Vec::new();
         for _ in 0..3 {
             match spec.start().await {
-                Ok(ContainerStart::Ready(node)) => {
+                Ok(Started::Ready(node)) => {
                     times.push(node.startup());
                     node.stop().await;
                 }
-                Ok(ContainerStart::Refused(m)) => {
-                    return format!("{out}containers: not measured ({m})\n")
+                Ok(Started::Refused(r)) => {
+                    return format!("{out}containers: not measured ({})\n", r.message)
                 }
                 Err(e) => return format!("{out}containers: not measured ({e})\n"),
             }
@@ -351,8 +351,8 @@ async fn across_hosts(
     chain: &str,
     key: &str,
 ) -> String {
-    use crate::containers::ClusterAcrossHosts;
     use crate::nodes::cluster::ClusterFile;
+    use crate::nodes::Started;
     const LABEL: &str = "cluster start-to-ready across containers (one per node: 3 brokers + gateway, TLS, reference image)";
     let file = match ClusterFile::parse("bench cluster", &cluster_file_text(chain, key)) {
         Ok(file) => file,
@@ -362,9 +362,12 @@ async fn across_hosts(
     for _ in 0..3 {
         let t = Instant::now();
         let cluster = match image.zeebe_cluster_across_hosts(dir, &file).await {
-            Ok(ClusterAcrossHosts::Ready(cluster)) => cluster,
-            Ok(ClusterAcrossHosts::Refused { node, text }) => {
-                return format!("{LABEL}: not measured ({node} refused: {text})\n")
+            Ok(Started::Ready(cluster)) => cluster,
+            Ok(Started::Refused(r)) => {
+                return format!(
+                    "{LABEL}: not measured ({} refused: {})\n",
+                    r.node, r.message
+                )
             }
             Err(e) => return format!("{LABEL}: not measured ({e})\n"),
         };
@@ -419,7 +422,8 @@ async fn calls(url: &str, token: Option<&str>, n: usize) -> Result<Duration, Har
 async fn auth_layers(n: usize, dir: &std::path::Path) -> Result<String, HarnessError> {
     use crate::nodes::gateway_auth::GatewayAuth;
     use crate::nodes::jwt::{Claims, SigningKey};
-    use crate::nodes::nginx::{Nginx, NginxSettings, NginxStart};
+    use crate::nodes::nginx::{Nginx, NginxSettings};
+    use crate::nodes::Started;
     let n = n.max(20);
     let mut out = String::new();
     let plain = GatewayNode::start(&GatewaySettings::plaintext(), Topology::default()).await?;
@@ -461,7 +465,7 @@ async fn auth_layers(n: usize, dir: &std::path::Path) -> Result<String, HarnessE
     let settings: NginxSettings =
         serde_yaml_ng::from_str("{tls: false}").map_err(|e| HarnessError::run("bench", e))?;
     match Nginx::start(&settings, guarded.address().port(), dir).await {
-        Ok(NginxStart::Ready(nginx)) => {
+        Ok(Started::Ready(nginx)) => {
             let through = calls(
                 &format!("http://127.0.0.1:{}", nginx.port()),
                 Some(&token),
@@ -477,8 +481,9 @@ async fn auth_layers(n: usize, dir: &std::path::Path) -> Result<String, HarnessE
                 ms(through.saturating_sub(with_auth))
             );
         }
-        Ok(NginxStart::Refused(e)) => {
-            let _ = writeln!(out, "  + nginx in front: refused its configuration: {e}");
+        Ok(Started::Refused(r)) => {
+            let msg = r.message;
+            let _ = writeln!(out, "  + nginx in front: refused its configuration: {msg}");
         }
         Err(e) => {
             let _ = writeln!(out, "  + nginx in front: not measured ({e})");

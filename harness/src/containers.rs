@@ -35,9 +35,11 @@ use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageE
 
 use crate::config::EnvMap;
 use crate::error::HarnessError;
+use crate::nodes::stack::{RunningNode, StopFuture};
 use crate::nodes::up;
+use crate::process::{Refusal, Started};
 
-pub use cluster::{ClusterAcrossHosts, ContainerCluster};
+pub use cluster::ContainerCluster;
 pub use reaper::{left_by, reap_own, reap_stale, unique_name, Reaped};
 
 /// The reference nodes' image name.
@@ -349,9 +351,9 @@ impl ProductContainer {
 
     /// Starts the container and waits for readiness (bounded by
     /// [`STARTUP_DEADLINE`]). A container that exits or never becomes ready is
-    /// [`ContainerStart::Refused`] with its logs: for a node, that is the
+    /// [`Started::Refused`] with what it said: for a node, that is the
     /// product refusing its configuration.
-    pub async fn start(&self) -> Result<ContainerStart, HarnessError> {
+    pub async fn start(&self) -> Result<Started<ContainerNode>, HarnessError> {
         docker_engine().await?;
         let wait = match &self.ready {
             Ready::Stdout(text) => WaitFor::message_on_stdout(text),
@@ -384,7 +386,7 @@ impl ProductContainer {
             .container_name
             .clone()
             .unwrap_or_else(|| unique_name(&self.image.replace(['/', ':'], "-")));
-        request = request.with_container_name(name);
+        request = request.with_container_name(&name);
         if !self.cmd.is_empty() {
             request = request.with_cmd(self.cmd.clone());
         }
@@ -416,7 +418,8 @@ impl ProductContainer {
                     .get_host_port_ipv4(port)
                     .await
                     .map_err(|e| image_error(&self.reference(), e))?;
-                Ok(ContainerStart::Ready(ContainerNode {
+                Ok(Started::Ready(ContainerNode {
+                    name,
                     container,
                     host_port,
                     startup: started.elapsed(),
@@ -437,11 +440,8 @@ impl ProductContainer {
                 })
                 .await;
                 let output = captured.lock().map(|t| t.clone()).unwrap_or_default();
-                Ok(ContainerStart::Refused(refusal(
-                    &self.reference(),
-                    &e.to_string(),
-                    &output,
-                )))
+                let said = refusal(&self.reference(), &e.to_string(), &output);
+                Ok(Started::Refused(Refusal::new(name, said)))
             }
             Err(e) => Err(image_error(&self.reference(), e)),
         }
@@ -478,17 +478,10 @@ fn image_error(reference: &str, e: testcontainers::TestcontainersError) -> Harne
     )
 }
 
-/// The result of starting a container.
-#[allow(clippy::large_enum_variant)]
-pub enum ContainerStart {
-    /// Running and ready.
-    Ready(ContainerNode),
-    /// It exited or never became ready; what it said.
-    Refused(String),
-}
-
 /// A running container, stopped and removed when dropped.
 pub struct ContainerNode {
+    /// The container's name.
+    name: String,
     container: ContainerAsync<GenericImage>,
     host_port: u16,
     startup: Duration,
@@ -550,6 +543,26 @@ impl ContainerNode {
     /// Stops and removes the container.
     pub async fn stop(self) {
         let _ = self.container.rm().await;
+    }
+}
+
+impl RunningNode for ContainerNode {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn address(&self) -> Option<std::net::SocketAddr> {
+        Some(([127, 0, 0, 1], self.host_port).into())
+    }
+
+    /// Its node log lines (see [`ContainerNode::log_lines`]), then the
+    /// container is removed.
+    fn stop(self: Box<Self>) -> StopFuture {
+        Box::pin(async move {
+            let lines = self.log_lines();
+            ContainerNode::stop(*self).await;
+            lines
+        })
     }
 }
 

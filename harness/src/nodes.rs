@@ -1,5 +1,9 @@
 //! Reference nodes: in-process implementations of the products' servers, each a
 //! value that stops when dropped (testcontainers style).
+//!
+//! Every node starts the same way: its start gives a [`Started`] (ready, or a
+//! typed [`Refusal`]), the running node is a [`RunningNode`], and a chain of
+//! nodes is a [`NodeStack`] (`stack.rs`).
 
 pub mod closed_port;
 pub mod cluster;
@@ -17,6 +21,7 @@ pub mod nginx;
 pub mod nginx_sites;
 pub mod nginx_stream;
 pub mod oracle;
+pub mod stack;
 pub mod tasks;
 pub mod token_server;
 pub mod up;
@@ -24,6 +29,9 @@ pub mod wire;
 
 pub use gateway::{GatewayNode, Topology};
 pub use log::NodeLog;
+pub use stack::{prefixed, NodeLines, NodeStack, RunningNode};
+
+pub use crate::process::{Refusal, Started};
 
 /// A host as addresses and URLs take it: an IPv6 literal in brackets (`[::1]`).
 pub fn bracketed(host: &str) -> String {

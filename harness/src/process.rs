@@ -6,6 +6,9 @@
 //! - [`command`]: the one hermetic command builder (an empty environment,
 //!   `HOME` and the working directory, the case's hosts file);
 //! - [`run`]: a tool run to completion, bounded, output captured;
+//! - [`lifecycle`]: the one result of starting anything, [`Started`] (ready,
+//!   or a typed [`Refusal`]), shared by child processes, in-process nodes
+//!   and containers;
 //! - [`child`]: a long-running child started with one readiness model
 //!   ([`Ready`]), the same one containers wait on;
 //! - [`registry`]: the children that may still run, killed and reaped on
@@ -15,12 +18,14 @@
 pub mod child;
 pub mod command;
 pub mod jvm;
+pub mod lifecycle;
 pub mod registry;
 pub mod run;
 pub mod tools;
 
-pub use child::{ChildProcess, ChildStart};
+pub use child::ChildProcess;
 pub use command::Hermetic;
+pub use lifecycle::{Refusal, Started};
 pub use registry::{forget_child, kill_all_children, register_child};
 pub use run::{run, run_with_input, ProcessOutput};
 pub use tools::{locate, tools_dir, Tool};

@@ -12,8 +12,9 @@ use std::process::Command;
 
 use rstest::rstest;
 use tlsmatrix::nodes::cluster::{
-    Cluster, ClusterSecurity, ClusterStart, ConfiguredPath, NodeRole, NodeSettings, NodeSpec,
+    Cluster, ClusterSecurity, ConfiguredPath, NodeRole, NodeSettings, NodeSpec,
 };
+use tlsmatrix::nodes::Started;
 use tlsmatrix::pki::{CertSpec, ChainShape, Defect, KeyAlgorithm, KeyEncoding, PkiSpec};
 
 mod common;
@@ -166,8 +167,8 @@ fn reference(dir: &Path, chain: &str, key: &str, dialler: (&str, &str)) -> (Seen
             node("broker-1", dir, dialler.0, dialler.1),
         ];
         match Cluster::start(&specs).await.unwrap() {
-            ClusterStart::NodeFailed(f) => (Seen::StartFailed, f.error.to_string()),
-            ClusterStart::Ready(cluster) => {
+            Started::Refused(r) => (Seen::StartFailed, r.message),
+            Started::Ready(cluster) => {
                 let formation = cluster.form().await;
                 let logs = cluster.logs().join("\n");
                 cluster.shutdown().await;

@@ -13,7 +13,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tlsmatrix::config::EnvMap;
-use tlsmatrix::containers::{ContainerStart, ProductContainer, Ready, ReferenceImage, CASE_MOUNT};
+use tlsmatrix::containers::{ProductContainer, Ready, ReferenceImage, CASE_MOUNT};
+use tlsmatrix::nodes::Started;
 
 mod common;
 use common::{tlsmatrix_command, tlsmatrix_std_command, workspace, DEADLINE};
@@ -69,7 +70,7 @@ async fn reference_gateway_container_serves_tls_to_real_zbctl() {
     .unwrap();
     let image = ReferenceImage::get().await.expect("reference image built");
     let spec = image.zeebe_gateway(dir.path(), "gateway.yaml", &EnvMap::new());
-    let ContainerStart::Ready(node) = spec.start().await.expect("container started") else {
+    let Started::Ready(node) = spec.start().await.expect("container started") else {
         panic!("the reference gateway refused its configuration");
     };
     let (code, text) = zbctl_status(dir.path(), node.port(), &["--certPath", "ca.pem"]).await;
@@ -102,7 +103,7 @@ async fn reference_cluster_container_forms_over_tls() {
     let spec = image.zeebe_cluster(dir.path(), "cluster.yaml", &EnvMap::new());
     // Ready means `tlsmatrix cluster ready (formed)`: a partial cluster
     // prints `(partial)` and never becomes ready.
-    let ContainerStart::Ready(node) = spec.start().await.expect("container started") else {
+    let Started::Ready(node) = spec.start().await.expect("container started") else {
         panic!("the cluster did not form in its container");
     };
     node.stop().await;
@@ -120,7 +121,6 @@ const TLS_GATEWAY: &str = "{ env: { ZEEBE_GATEWAY_CLUSTER_SECURITY_ENABLED: \"tr
 async fn in_process_and_across_hosts(
     cluster: &str,
 ) -> (String, String, bool, u16, tempfile::TempDir) {
-    use tlsmatrix::containers::ClusterAcrossHosts;
     use tlsmatrix::nodes::cluster::ClusterFile;
     let dir = tempfile::tempdir().unwrap();
     certs(dir.path()).await;
@@ -133,7 +133,7 @@ async fn in_process_and_across_hosts(
     in_process.shutdown().await;
 
     let image = ReferenceImage::get().await.expect("reference image built");
-    let ClusterAcrossHosts::Ready(across) = image
+    let Started::Ready(across) = image
         .zeebe_cluster_across_hosts(dir.path(), &file)
         .await
         .expect("docker answered")
@@ -212,9 +212,10 @@ async fn a_refused_configuration_in_a_container_reads_as_in_process() {
     .unwrap();
     let image = ReferenceImage::get().await.expect("reference image built");
     let spec = image.zeebe_gateway(dir.path(), "gateway.yaml", &EnvMap::new());
-    let ContainerStart::Refused(message) = spec.start().await.expect("docker answered") else {
+    let Started::Refused(refusal) = spec.start().await.expect("docker answered") else {
         panic!("a gateway without a certificate chain became ready");
     };
+    let message = refusal.message;
     assert!(message.contains("certificateChainPath"), "{message}");
 }
 
@@ -379,7 +380,7 @@ async fn users_zeebe_image_with_documented_env_and_read_only_certs() {
         .push((dir.path().to_path_buf(), CASE_MOUNT.to_string()));
     // The key is 0600 and ours: the container reads it as our uid.
     spec.user = Some(unsafe { libc::getuid() }.to_string());
-    let ContainerStart::Ready(node) = spec.start().await.expect("docker answered") else {
+    let Started::Ready(node) = spec.start().await.expect("docker answered") else {
         panic!("{reference} did not become ready");
     };
     let (code, text) = zbctl_status(dir.path(), node.port(), &["--certPath", "ca.pem"]).await;

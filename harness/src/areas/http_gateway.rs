@@ -49,14 +49,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Area, AreaSpec, BoxFuture, Requirement};
+use super::{refused, Area, AreaSpec, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::krakend::ServiceSettings;
 use crate::error::HarnessError;
 use crate::nodes::go_tls::GoGeneration;
 use crate::nodes::http_backend::HttpBackendNode;
 use crate::nodes::http_gateway::HttpGatewayNode;
-use crate::nodes::http_oracle::{self, HttpOracle, HttpOracleStart};
+use crate::nodes::http_oracle::{self, HttpOracle};
+use crate::nodes::Started;
 use crate::peers::chromium::{self, BrowserConfig};
 use crate::peers::http_clients::{self, HttpClientConfig};
 use crate::peers::Observation;
@@ -352,15 +353,6 @@ fn keep_diagnostic_lines(mut obs: Observation, logs: Vec<String>) -> Observation
     obs
 }
 
-/// A gateway that refused its configuration, shown with its own message.
-fn refused(message: String) -> Observation {
-    Observation {
-        peer: "gateway".to_string(),
-        stderr: message,
-        ..Observation::default()
-    }
-}
-
 /// Refuses the curl/openssl flags a browser has no equivalent for.
 fn check_browser(case: &Case, c: &ClientBody) -> Result<(), HarnessError> {
     let unsupported = [
@@ -431,14 +423,9 @@ async fn run_embedded(
         Ok(settings) => HttpGatewayNode::start(&settings, body.gateway.go, listen).await,
         Err(e) => Err(e),
     };
-    let gateway = match started {
-        Ok(gateway) => gateway,
-        Err(
-            e @ (HarnessError::Material { .. }
-            | HarnessError::Invalid { .. }
-            | HarnessError::Io { .. }),
-        ) => return Ok(refused(e.to_string())),
-        Err(e) => return Err(e),
+    let gateway = match Started::in_process("gateway", started)? {
+        Started::Ready(gateway) => gateway,
+        Started::Refused(r) => return Ok(refused("gateway", r)),
     };
     let obs = run_client(body, workdir, gateway.address().port()).await?;
     gateway.log().settle(SETTLE_DEADLINE).await;
@@ -453,8 +440,8 @@ async fn run_oracle(
     workdir: &Path,
 ) -> Result<Observation, HarnessError> {
     match HttpOracle::start(config, workdir).await? {
-        HttpOracleStart::Refused(message) => Ok(refused(message)),
-        HttpOracleStart::Ready(oracle) => {
+        Started::Refused(r) => Ok(refused("gateway", r)),
+        Started::Ready(oracle) => {
             let result = run_client(body, workdir, oracle.port()).await;
             let logs = oracle.stop().await;
             Ok(keep_diagnostic_lines(result?, logs))

@@ -49,9 +49,10 @@ use super::{Area, AreaSpec, BoxFuture, Load, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
-use crate::nodes::kafka::broker::{self, BrokerSpec, BrokerStart, KafkaBroker};
+use crate::nodes::kafka::broker::{self, BrokerSpec, KafkaBroker};
 use crate::nodes::kafka::tenants::{self, GatewayClaims};
 use crate::nodes::kafka::{KafkaGateway, KafkaGatewaySettings, SecurityProtocol};
+use crate::nodes::Started;
 use crate::peers::kafka_java;
 use crate::peers::kcat::{self, KafkaClientConfig};
 use crate::peers::Observation;
@@ -380,9 +381,10 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
             .map(|t| (workdir.join(&t.chain), workdir.join(&t.key))),
     };
     let kafka = match KafkaBroker::start(&spec, workdir).await? {
-        BrokerStart::Ready(b) => *b,
-        BrokerStart::Refused(stderr) => {
-            let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
+        Started::Ready(b) => b,
+        Started::Refused(r) => {
+            // A broker the harness configured: its refusal is the harness's.
+            let tail: Vec<&str> = r.message.lines().rev().take(10).collect();
             return Err(HarnessError::refused(
                 broker::PEER,
                 format!(

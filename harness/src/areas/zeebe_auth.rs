@@ -51,7 +51,7 @@ use serde::Deserialize;
 mod front;
 
 use super::zeebe_client::{client_needs, run_zeebe_client, ClientBody};
-use super::{Area, AreaSpec, BoxFuture, Requirement};
+use super::{refused, Area, AreaSpec, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::zeebe::{GatewayMode, GatewaySettings};
 use crate::config::{EnvMap, Properties};
@@ -62,7 +62,7 @@ use crate::nodes::jwt::SigningKey;
 use crate::nodes::nginx::NginxSettings;
 use crate::nodes::nginx_stream::StreamSettings;
 use crate::nodes::token_server::{TokenServer, TokenServerSettings};
-use crate::nodes::{GatewayNode, Topology};
+use crate::nodes::{GatewayNode, Started, Topology};
 use crate::peers::Observation;
 use crate::pki::Materialized;
 use crate::scenario::Case;
@@ -236,15 +236,6 @@ impl AreaSpec for ZeebeAuthArea {
     }
 }
 
-/// A node that refused its configuration, shown with its own message.
-fn refused(node: &str, message: String) -> Observation {
-    Observation {
-        peer: node.to_string(),
-        stderr: message,
-        ..Observation::default()
-    }
-}
-
 async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation, HarnessError> {
     // Keys: the trusted one and, for a rogue token server, another; both 0600.
     let (trusted, trusted_der) = SigningKey::generate("tlsmatrix-trusted")?;
@@ -313,26 +304,19 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
         )),
         None => None,
     };
-    let gateway = match GatewayNode::start_with_auth(
-        &settings,
-        Topology::with_brokers(1),
-        auth.clone(),
-    )
-    .await
-    {
-        Ok(g) => g,
-        Err(
-            e @ (HarnessError::Material { .. }
-            | HarnessError::Invalid { .. }
-            | HarnessError::Io { .. }),
-        ) => return Ok(refused("gateway", e.to_string())),
-        Err(e) => return Err(e),
+    let started =
+        GatewayNode::start_with_auth(&settings, Topology::with_brokers(1), auth.clone()).await;
+    let gateway = match Started::in_process("gateway", started)? {
+        Started::Ready(g) => g,
+        Started::Refused(r) => return Ok(refused("gateway", r)),
     };
     let proxy = match front::Front::start(case, body, gateway.address().port(), workdir).await {
-        Ok(Ok(front)) => front,
-        Ok(Err((node, message))) => {
+        Ok(None) => None,
+        Ok(Some(Started::Ready(front))) => Some(front),
+        Ok(Some(Started::Refused(r))) => {
             gateway.shutdown().await;
-            return Ok(refused(node, message));
+            // The case shows the refusing node's own message only.
+            return Ok(refused(&r.node.clone(), r.with_logs(Vec::new())));
         }
         Err(e) => {
             gateway.shutdown().await;

@@ -28,13 +28,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Area, AreaSpec, BoxFuture, Requirement};
+use super::{refused, Area, AreaSpec, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::zeebe::{GatewayMode, GatewaySettings};
 use crate::config::{EnvMap, Properties};
 use crate::error::HarnessError;
-use crate::nodes::oracle::{NettyOracle, OracleStart};
-use crate::nodes::{GatewayNode, Topology};
+use crate::nodes::oracle::NettyOracle;
+use crate::nodes::{GatewayNode, Started, Topology};
 use crate::peers::probe::Probe;
 use crate::peers::{builtin, camunda, http_clients, python, zbctl, Observation, ZeebeClientConfig};
 use crate::pki::Materialized;
@@ -372,16 +372,6 @@ fn rest_client(
     }
 }
 
-/// A gateway that refused its configuration: an outcome of the case (Zeebe
-/// fails at startup), shown with the gateway's own message.
-fn refused(message: String) -> Observation {
-    Observation {
-        peer: "gateway".to_string(),
-        stderr: message,
-        ..Observation::default()
-    }
-}
-
 async fn run_embedded(
     case: &Case,
     body: &CaseBody,
@@ -421,16 +411,11 @@ async fn run_embedded(
         rest.port = 0;
         settings.rest = Some(rest);
     }
-    let gateway =
-        match GatewayNode::start(&settings, Topology::with_brokers(body.gateway.brokers)).await {
-            Ok(gateway) => gateway,
-            Err(
-                e @ (HarnessError::Material { .. }
-                | HarnessError::Invalid { .. }
-                | HarnessError::Io { .. }),
-            ) => return Ok(refused(e.to_string())),
-            Err(e) => return Err(e),
-        };
+    let started = GatewayNode::start(&settings, Topology::with_brokers(body.gateway.brokers)).await;
+    let gateway = match Started::in_process("gateway", started)? {
+        Started::Ready(gateway) => gateway,
+        Started::Refused(r) => return Ok(refused("gateway", r)),
+    };
     // curl dials the REST port; on a release without REST nothing listens
     // there (a port reserved and closed, so the refusal is real).
     let closed;
@@ -474,8 +459,8 @@ async fn run_oracle(
     )
     .await?
     {
-        OracleStart::Refused(message) => Ok(refused(message)),
-        OracleStart::Ready(oracle) => {
+        Started::Refused(r) => Ok(refused("gateway", r)),
+        Started::Ready(oracle) => {
             let result = run_client(body, workdir, oracle.port()).await;
             let logs = oracle.stop().await;
             let mut obs = result?;
@@ -508,7 +493,7 @@ fn config_file(
 /// The reference gateway in a container: configured from the same file and
 /// environment as in process, the case directory mounted read-only.
 async fn run_container(body: &CaseBody, workdir: &Path) -> Result<Observation, HarnessError> {
-    use crate::containers::{ContainerStart, ReferenceImage};
+    use crate::containers::ReferenceImage;
     let config = match config_file(body, workdir, "container-gateway.yaml")? {
         Some(file) => file,
         None => {
@@ -525,8 +510,8 @@ async fn run_container(body: &CaseBody, workdir: &Path) -> Result<Observation, H
     spec.cmd
         .extend(["--brokers".to_string(), body.gateway.brokers.to_string()]);
     match spec.start().await? {
-        ContainerStart::Refused(message) => Ok(refused(message)),
-        ContainerStart::Ready(node) => {
+        Started::Refused(r) => Ok(refused("gateway", r)),
+        Started::Ready(node) => {
             let result = run_client(body, workdir, node.port()).await;
             let logs = node.log_lines();
             node.stop().await;

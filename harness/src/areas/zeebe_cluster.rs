@@ -39,7 +39,8 @@ use super::{Area, AreaSpec, BoxFuture, Requirement};
 use crate::catalogue::Catalogue;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
-use crate::nodes::cluster::{node_specs, Cluster, ClusterFile, ClusterStart, NodeBody, NodeRole};
+use crate::nodes::cluster::{node_specs, Cluster, ClusterFile, NodeBody, NodeRole};
+use crate::nodes::{prefixed, Refusal, Started};
 use crate::outcome::Outcome;
 use crate::peers::{zbctl, Observation, ZeebeClientConfig};
 use crate::pki::cluster_recipe::{self, Recipe};
@@ -201,14 +202,11 @@ impl AreaSpec for ZeebeClusterArea {
 }
 
 /// A node that refused its configuration: the case's outcome, with its error
-/// (classified by the catalogue, so that the entry and its fix are named).
-fn refused(node: &str, error: &HarnessError, logs: Vec<String>) -> Observation {
-    Observation {
-        peer: "cluster".to_string(),
-        stderr: format!("{node} did not start: {error}"),
-        node_logs: logs,
-        ..Observation::default()
-    }
+/// (classified by the catalogue, so that the entry and its fix are named)
+/// after the node's name, and the logs collected up to it.
+fn refused(refusal: Refusal) -> Observation {
+    let message = refusal.did_not_start();
+    super::refused("cluster", Refusal { message, ..refusal })
 }
 
 async fn run_cluster(
@@ -219,17 +217,15 @@ async fn run_cluster(
     let source = format!("{}: {}", case.source.display(), case.id);
     let mut specs = match node_specs(&source, &body.nodes, case_dir)? {
         Ok(specs) => specs,
-        Err((node, e)) => return Ok(refused(&node, &e, Vec::new())),
+        Err(r) => return Ok(refused(r)),
     };
     let runtime = crate::version::ProductRuntime::of(case.version.as_deref());
     for spec in &mut specs {
         spec.settings.runtime = runtime;
     }
     let cluster = match Cluster::start(&specs).await? {
-        ClusterStart::Ready(cluster) => cluster,
-        ClusterStart::NodeFailed(failure) => {
-            return Ok(refused(&failure.node, &failure.error, failure.logs))
-        }
+        Started::Ready(cluster) => cluster,
+        Started::Refused(r) => return Ok(refused(r)),
     };
     let formation = cluster.form().await;
     let mut obs = observe(
@@ -249,7 +245,7 @@ async fn run_cluster(
 /// The case with one container per node: the same observation, read from
 /// the gateway's own formation report (or the last broker's).
 async fn run_across_hosts(body: &CaseBody, case_dir: &Path) -> Result<Observation, HarnessError> {
-    use crate::containers::{ClusterAcrossHosts, ReferenceImage};
+    use crate::containers::ReferenceImage;
     let file = ClusterFile {
         openssl: body.openssl.clone(),
         concat: body.concat.clone(),
@@ -258,14 +254,9 @@ async fn run_across_hosts(body: &CaseBody, case_dir: &Path) -> Result<Observatio
     let launches = file.members(case_dir)?;
     let image = ReferenceImage::get().await?;
     let cluster = match image.start_members(case_dir, launches).await? {
-        ClusterAcrossHosts::Ready(cluster) => cluster,
-        ClusterAcrossHosts::Refused { node, text } => {
-            return Ok(Observation {
-                peer: "cluster".to_string(),
-                stderr: format!("{node} did not start: {text}"),
-                ..Observation::default()
-            })
-        }
+        Started::Ready(cluster) => cluster,
+        // The containers started before it are not part of the case's logs.
+        Started::Refused(r) => return Ok(refused(r.with_logs(Vec::new()))),
     };
     let result = async {
         let (report, formed) = cluster.formation(CLIENT_DEADLINE).await?;
@@ -280,11 +271,7 @@ async fn run_across_hosts(body: &CaseBody, case_dir: &Path) -> Result<Observatio
     .await;
     let logs: Vec<String> = cluster
         .nodes()
-        .flat_map(|(name, node)| {
-            node.log_lines()
-                .into_iter()
-                .map(move |line| format!("[{name}] {line}"))
-        })
+        .flat_map(|(name, node)| prefixed(name, node.log_lines()))
         .collect();
     cluster.stop().await;
     let mut obs = result?;

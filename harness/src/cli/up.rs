@@ -9,10 +9,8 @@ use std::process::ExitCode;
 use tlsmatrix::config::zeebe::{GatewayMode, GatewaySettings};
 use tlsmatrix::config::EnvMap;
 use tlsmatrix::error::HarnessError;
-use tlsmatrix::nodes::cluster::{
-    ClusterMember, MemberSettings, MemberStart, NodeRole, JOIN_DEADLINE,
-};
-use tlsmatrix::nodes::{up, GatewayNode, Topology};
+use tlsmatrix::nodes::cluster::{ClusterMember, MemberSettings, NodeRole, JOIN_DEADLINE};
+use tlsmatrix::nodes::{up, GatewayNode, Started, Topology};
 
 use super::args::{MemberArg, ModeArg, UpArgs};
 use super::{interrupted, runtime, until_interrupted, wait_for_signal};
@@ -212,8 +210,8 @@ fn up_member(
         return Ok(interrupted(rt, false, "the node"));
     };
     let member = match started? {
-        MemberStart::Ready(member) => member,
-        MemberStart::Refused(e) => return Err(e),
+        Started::Ready(member) => member,
+        Started::Refused(r) => return Err(r.into_error()),
     };
     rt.block_on(async {
         println!("{}{}", up::CLUSTER_NODE, member.addresses());

@@ -14,34 +14,24 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{ContainerNode, ContainerStart, Ready, ReferenceImage, CASE_MOUNT};
+use super::{ContainerNode, Ready, ReferenceImage, CASE_MOUNT};
 use crate::error::HarnessError;
 use crate::nodes::cluster::{ClusterFile, MemberLaunch, NodeRole, INTERNAL_PORT, JOIN_DEADLINE};
 use crate::nodes::up;
+use crate::nodes::NodeStack;
+use crate::process::{Refusal, Started};
 
 /// The line a member prints once it listens.
 const LISTENING: &str = up::CLUSTER_NODE;
 /// The line a member prints once it has formed as it sees the cluster.
 const FORMED: &str = up::MEMBER_READY;
 
-/// The result of starting a cluster across containers.
-#[allow(clippy::large_enum_variant)]
-pub enum ClusterAcrossHosts {
-    /// Every node's container runs.
-    Ready(ContainerCluster),
-    /// A node refused its configuration: which, and what it said.
-    Refused {
-        /// The node's name.
-        node: String,
-        /// Its error (the same text as in process).
-        text: String,
-    },
-}
-
 /// One running container per node. Dropping it removes every container and
 /// the network.
 pub struct ContainerCluster {
-    nodes: Vec<(MemberLaunch, ContainerNode)>,
+    /// Each node's launch, in the order of `nodes`.
+    launches: Vec<MemberLaunch>,
+    nodes: NodeStack<ContainerNode>,
     network: String,
 }
 
@@ -49,12 +39,14 @@ impl ReferenceImage {
     /// Starts `file`'s cluster in `dir` (the files are made there first, and
     /// the directory is mounted read-only in every container) with one
     /// container per node. Ready when every node listens; see
-    /// [`ContainerCluster::formation`] for the formation.
+    /// [`ContainerCluster::formation`] for the formation. A node that refuses
+    /// its configuration refuses the start, under the node's name, with its
+    /// error (the same text as in process).
     pub async fn zeebe_cluster_across_hosts(
         &self,
         dir: &Path,
         file: &ClusterFile,
-    ) -> Result<ClusterAcrossHosts, HarnessError> {
+    ) -> Result<Started<ContainerCluster>, HarnessError> {
         file.make_files(dir).await?;
         let launches = file.members(dir)?;
         self.start_members(dir, launches).await
@@ -66,7 +58,7 @@ impl ReferenceImage {
         &self,
         dir: &Path,
         mut launches: Vec<MemberLaunch>,
-    ) -> Result<ClusterAcrossHosts, HarnessError> {
+    ) -> Result<Started<ContainerCluster>, HarnessError> {
         // The gateway first: every broker then finds it as a contact point.
         launches.sort_by_key(|l| (l.role == NodeRole::Broker, l.node_id));
         let network = super::unique_name("");
@@ -75,7 +67,8 @@ impl ReferenceImage {
             .iter()
             .map(|l| format!("{}:{INTERNAL_PORT}", host(&l.name)))
             .collect();
-        let mut nodes: Vec<(MemberLaunch, ContainerNode)> = Vec::new();
+        let mut nodes = NodeStack::new();
+        let mut started = Vec::new();
         for launch in launches {
             let mut spec = self.up(
                 dir,
@@ -108,20 +101,17 @@ impl ReferenceImage {
             }
             spec.network = Some(network.clone());
             spec.container_name = Some(host(&launch.name));
-            match spec.start().await? {
-                ContainerStart::Ready(node) => nodes.push((launch, node)),
-                ContainerStart::Refused(text) => {
-                    for (_, node) in nodes {
-                        node.stop().await;
-                    }
-                    return Ok(ClusterAcrossHosts::Refused {
-                        node: launch.name,
-                        text,
-                    });
-                }
+            let container = spec
+                .start()
+                .await?
+                .map_refusal(|r| Refusal::new(&launch.name, r.message));
+            if let Err(refusal) = nodes.push(container).await {
+                return Ok(Started::Refused(refusal));
             }
+            started.push(launch);
         }
-        Ok(ClusterAcrossHosts::Ready(ContainerCluster {
+        Ok(Started::Ready(ContainerCluster {
+            launches: started,
             nodes,
             network,
         }))
@@ -136,7 +126,8 @@ impl ContainerCluster {
 
     /// Each node's name and container.
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &ContainerNode)> {
-        self.nodes.iter().map(|(l, n)| (l.name.as_str(), n))
+        let names = self.launches.iter().map(|l| l.name.as_str());
+        names.zip(self.nodes.nodes())
     }
 
     /// The host port of the gateway's gRPC endpoint, when there is a gateway.
@@ -148,11 +139,12 @@ impl ContainerCluster {
 
     /// The node whose report covers the cluster: the gateway, else the
     /// broker started last.
-    fn reporter(&self) -> Option<&(MemberLaunch, ContainerNode)> {
-        self.nodes
-            .iter()
+    fn reporter(&self) -> Option<(&MemberLaunch, &ContainerNode)> {
+        let mut nodes = self.launches.iter().zip(self.nodes.nodes());
+        nodes
+            .clone()
             .find(|(l, _)| l.role == NodeRole::Gateway)
-            .or(self.nodes.last())
+            .or_else(|| nodes.next_back())
     }
 
     /// Waits (bounded by the join deadline and `slack`) for the reporting node
@@ -184,10 +176,9 @@ impl ContainerCluster {
         Ok((report.join("\n"), line.contains(up::FORMED)))
     }
 
-    /// Stops and removes every container (the network goes with the last).
+    /// Stops and removes every container, the last started first (the
+    /// network goes with the last).
     pub async fn stop(self) {
-        for (_, node) in self.nodes {
-            node.stop().await;
-        }
+        self.nodes.stop().await;
     }
 }

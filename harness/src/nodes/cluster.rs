@@ -37,7 +37,7 @@ use tokio::sync::watch;
 pub use file::{node_spec, node_specs, start_order, ClusterFile, MemberLaunch, NodeBody};
 pub use formation::{Formation, Link, PartitionState};
 pub use gossip::{Contact, GossippedReport, Member, PartitionRole};
-pub use member::{ClusterMember, MemberSettings, MemberStart, INTERNAL_PORT, JOIN_DEADLINE};
+pub use member::{ClusterMember, MemberSettings, INTERNAL_PORT, JOIN_DEADLINE};
 pub use messaging::{java_hash, LinkError, CLUSTER_NAME};
 pub use settings::{env_var, ClusterSecurity, ConfiguredPath, NodeRole, NodeSettings};
 
@@ -46,8 +46,10 @@ use self::gossip::Gossip;
 use self::tls::NodeTls;
 use super::gateway::{GatewayNode, TopologySource};
 use super::log::NodeLog;
+use super::stack::{prefixed, NodeStack, RunningNode, StopFuture};
 use crate::config::zeebe::GatewaySettings;
 use crate::error::HarnessError;
+use crate::process::{Refusal, Started};
 use crate::proto::{partition, BrokerInfo, Partition, TopologyResponse};
 
 /// How long gossip may take to converge, in process.
@@ -61,26 +63,6 @@ pub struct NodeSpec {
     /// Bind the gossip endpoint to the port another (earlier) node already
     /// uses: a port collision, on purpose.
     pub gossip_port_of: Option<String>,
-}
-
-/// A node that refused to start.
-#[derive(Debug)]
-pub struct StartFailure {
-    /// The node's name.
-    pub node: String,
-    /// Why, naming the file, key and fix.
-    pub error: HarnessError,
-    /// The log lines of every node up to the failure (`[node] line`).
-    pub logs: Vec<String>,
-}
-
-/// The result of starting a cluster.
-#[derive(Debug)]
-pub enum ClusterStart {
-    /// Every node started.
-    Ready(Cluster),
-    /// A node refused to start; the nodes started before it are stopped.
-    NodeFailed(StartFailure),
 }
 
 /// Where one running node listens.
@@ -125,7 +107,7 @@ impl std::fmt::Display for NodeAddresses {
     }
 }
 
-struct RunningNode {
+struct InProcessNode {
     name: String,
     role: NodeRole,
     log: NodeLog,
@@ -138,7 +120,7 @@ struct RunningNode {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-impl RunningNode {
+impl InProcessNode {
     fn addresses(&self) -> NodeAddresses {
         let me = self.gossip.me();
         NodeAddresses {
@@ -164,7 +146,46 @@ impl RunningNode {
     }
 }
 
-impl Drop for RunningNode {
+impl InProcessNode {
+    /// Its log lines: the startup lines in order, then the lines logged
+    /// later sorted (connections run concurrently, so their order varies
+    /// between runs).
+    fn ordered_lines(&self) -> Vec<String> {
+        let lines = self.log.lines();
+        let split = self.startup_lines.min(lines.len());
+        let (startup, later) = lines.split_at(split);
+        let mut later = later.to_vec();
+        later.sort();
+        let mut out = startup.to_vec();
+        out.extend(later);
+        out
+    }
+}
+
+impl RunningNode for InProcessNode {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn address(&self) -> Option<SocketAddr> {
+        let addresses = self.addresses();
+        Some(addresses.grpc.unwrap_or(addresses.messaging))
+    }
+
+    /// Its log lines as they are now; then its gateway stops (bounded) and
+    /// the rest of it when dropped.
+    fn stop(mut self: Box<Self>) -> StopFuture {
+        Box::pin(async move {
+            let lines = self.ordered_lines();
+            if let Some(gateway) = self.gateway.take() {
+                gateway.shutdown().await;
+            }
+            lines
+        })
+    }
+}
+
+impl Drop for InProcessNode {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
         for task in &self.tasks {
@@ -175,7 +196,7 @@ impl Drop for RunningNode {
 
 /// A running cluster. Dropping it stops every node.
 pub struct Cluster {
-    nodes: Vec<RunningNode>,
+    nodes: NodeStack<InProcessNode>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -185,6 +206,7 @@ impl std::fmt::Debug for Cluster {
                 "nodes",
                 &self
                     .nodes
+                    .nodes()
                     .iter()
                     .map(|n| n.name.as_str())
                     .collect::<Vec<_>>(),
@@ -246,20 +268,17 @@ fn topology_of(gossip: &Gossip) -> TopologyResponse {
     }
 }
 
-fn prefixed(name: &str, lines: impl IntoIterator<Item = String>) -> Vec<String> {
-    lines.into_iter().map(|l| format!("[{name}] {l}")).collect()
-}
-
 impl Cluster {
     /// Starts the nodes in order (brokers get node ids 0, 1, ... in order). A
-    /// node whose configuration Zeebe would refuse makes the whole start fail
-    /// with that node's error.
-    pub async fn start(specs: &[NodeSpec]) -> Result<ClusterStart, HarnessError> {
+    /// node whose configuration Zeebe would refuse refuses the whole start:
+    /// the nodes before it stop, and the refusal carries that node's error
+    /// and every node's log lines (`[node] line`) up to it.
+    pub async fn start(specs: &[NodeSpec]) -> Result<Started<Cluster>, HarnessError> {
         let brokers = specs
             .iter()
             .filter(|s| s.settings.role == NodeRole::Broker)
             .count() as u32;
-        let mut nodes: Vec<RunningNode> = Vec::new();
+        let mut nodes: NodeStack<InProcessNode> = NodeStack::new();
         let mut next_id = 0;
         // Every cluster in process is its own, whatever ports it reuses.
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -277,7 +296,7 @@ impl Cluster {
             });
             let gossip = match &spec.gossip_port_of {
                 None => loopback,
-                Some(other) => match nodes.iter().find(|n| &n.name == other) {
+                Some(other) => match nodes.nodes().iter().find(|n| &n.name == other) {
                     Some(n) => n.gossip_addr,
                     None => {
                         return Err(HarnessError::invalid(
@@ -294,40 +313,43 @@ impl Cluster {
                 gossip: Some(gossip),
                 advertised: None,
                 contacts: nodes
+                    .nodes()
                     .iter()
                     .map(|n| Contact::Address(n.gossip_addr))
                     .collect(),
                 grpc: GatewaySettings::plaintext(),
                 cluster: cluster.clone(),
             };
-            match start_node(settings, node_id, brokers, placement).await? {
-                Ok(node) => nodes.push(node),
-                Err(error) => {
-                    let mut logs = Cluster { nodes }.logs();
-                    logs.push(format!(
-                        "[{}] ERROR failed to start {}: {error}",
-                        settings.name,
-                        settings.role.label()
-                    ));
-                    return Ok(ClusterStart::NodeFailed(StartFailure {
-                        node: settings.name.clone(),
-                        error,
-                        logs,
-                    }));
-                }
+            let started = start_node(settings, node_id, brokers, placement)
+                .await?
+                .map_refusal(|r| {
+                    let line = format!(
+                        "ERROR failed to start {}: {}",
+                        settings.role.label(),
+                        r.message
+                    );
+                    r.with_logs(vec![line])
+                });
+            if let Err(refusal) = nodes.push(started).await {
+                return Ok(Started::Refused(refusal));
             }
         }
-        Ok(ClusterStart::Ready(Cluster { nodes }))
+        Ok(Started::Ready(Cluster { nodes }))
     }
 
     /// Every node's addresses, in start order.
     pub fn addresses(&self) -> Vec<NodeAddresses> {
-        self.nodes.iter().map(RunningNode::addresses).collect()
+        self.nodes
+            .nodes()
+            .iter()
+            .map(InProcessNode::addresses)
+            .collect()
     }
 
     /// The client (gRPC) address of the standalone gateway, if there is one.
     pub fn gateway_address(&self) -> Option<SocketAddr> {
         self.nodes
+            .nodes()
             .iter()
             .find_map(|n| n.gateway.as_ref().map(GatewayNode::address))
     }
@@ -336,17 +358,11 @@ impl Cluster {
     /// order, then the lines logged later sorted (connections run concurrently,
     /// so their order varies between runs).
     pub fn logs(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for node in &self.nodes {
-            let lines = node.log.lines();
-            let split = node.startup_lines.min(lines.len());
-            let (startup, later) = lines.split_at(split);
-            let mut later = later.to_vec();
-            later.sort();
-            out.extend(prefixed(&node.name, startup.iter().cloned()));
-            out.extend(prefixed(&node.name, later));
-        }
-        out
+        self.nodes
+            .nodes()
+            .iter()
+            .flat_map(|node| prefixed(&node.name, node.ordered_lines()))
+            .collect()
     }
 
     /// Forms the cluster: every node runs the formation steps at once,
@@ -354,10 +370,11 @@ impl Cluster {
     /// then read from the first node's gossip view, once it holds every
     /// node's report (bounded).
     pub async fn form(&self) -> Formation {
-        let total = self.nodes.len();
+        let nodes = self.nodes.nodes();
+        let total = nodes.len();
         let deadline = tokio::time::Instant::now() + GOSSIP_DEADLINE;
         let mut forming = tokio::task::JoinSet::new();
-        for node in &self.nodes {
+        for node in nodes {
             forming.spawn(formation::form_node(
                 node.forming(),
                 Expect::Members(total),
@@ -365,10 +382,10 @@ impl Cluster {
             ));
         }
         forming.join_all().await;
-        for node in &self.nodes {
+        for node in nodes {
             node.log.settle(SETTLE_DEADLINE).await;
         }
-        let Some(first) = self.nodes.first() else {
+        let Some(first) = nodes.first() else {
             return Formation::from_view(&BTreeMap::new(), &[]);
         };
         first
@@ -377,17 +394,14 @@ impl Cluster {
                 view.len() == total && view.values().all(|m| m.report.is_some())
             })
             .await;
-        let order: Vec<String> = self.nodes.iter().map(|n| n.name.clone()).collect();
+        let order: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
         Formation::from_view(&first.gossip.members(), &order)
     }
 
-    /// Stops every node and waits for the gateways to stop (bounded).
-    pub async fn shutdown(mut self) {
-        for node in &mut self.nodes {
-            if let Some(gateway) = node.gateway.take() {
-                gateway.shutdown().await;
-            }
-        }
+    /// Stops every node, the last started first, and waits for the
+    /// gateways to stop (bounded).
+    pub async fn shutdown(self) {
+        self.nodes.stop().await;
     }
 }
 
@@ -409,17 +423,18 @@ struct Placement {
     grpc: GatewaySettings,
 }
 
-/// Starts one node. The outer error is the harness's; the inner one is the
-/// node refusing its configuration.
+/// Starts one node. The error is the harness's; a refusal is the node
+/// refusing its configuration (its error naming the file, key and fix).
 async fn start_node(
     settings: &NodeSettings,
     node_id: Option<u32>,
     cluster_size: u32,
     placement: Placement,
-) -> Result<Result<RunningNode, HarnessError>, HarnessError> {
+) -> Result<Started<InProcessNode>, HarnessError> {
+    let refused = |e: HarnessError| Ok(Started::Refused(Refusal::of_error(&settings.name, e)));
     let tls = match tls::load(settings) {
         Ok(tls) => tls,
-        Err(e) => return Ok(Err(e)),
+        Err(e) => return refused(e),
     };
     let port_key = match settings.role {
         NodeRole::Broker => "zeebe.broker.network.internalApi.port",
@@ -438,7 +453,7 @@ async fn start_node(
     };
     let listener = match TcpListener::bind(placement.messaging).await {
         Ok(listener) => listener,
-        Err(e) => return Ok(Err(bind_error("messaging (TCP)", placement.messaging, e))),
+        Err(e) => return refused(bind_error("messaging (TCP)", placement.messaging, e)),
     };
     let messaging_bound = listener
         .local_addr()
@@ -446,7 +461,7 @@ async fn start_node(
     let gossip_bind = placement.gossip.unwrap_or(messaging_bound);
     let socket = match UdpSocket::bind(gossip_bind).await {
         Ok(socket) => socket,
-        Err(e) => return Ok(Err(bind_error("gossip (UDP)", gossip_bind, e))),
+        Err(e) => return refused(bind_error("gossip (UDP)", gossip_bind, e)),
     };
     let gossip_bound = socket
         .local_addr()
@@ -494,12 +509,12 @@ async fn start_node(
             match GatewayNode::start_with_topology(&placement.grpc, source).await {
                 Ok(gateway) => Some(gateway),
                 // Its client-facing settings refused, or its port taken.
-                Err(e) => return Ok(Err(e)),
+                Err(e) => return refused(e),
             }
         }
     };
     let startup_lines = log.lines().len();
-    Ok(Ok(RunningNode {
+    Ok(Started::Ready(InProcessNode {
         name: settings.name.clone(),
         role: settings.role,
         log,
@@ -565,7 +580,7 @@ mod tests {
             })
             .collect();
         let started = std::time::Instant::now();
-        let ClusterStart::Ready(cluster) = Cluster::start(&specs).await.unwrap() else {
+        let Started::Ready(cluster) = Cluster::start(&specs).await.unwrap() else {
             panic!("a node did not start");
         };
         let formation = cluster.form().await;

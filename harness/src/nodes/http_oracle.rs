@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::HarnessError;
-use crate::process::{ChildProcess, ChildStart, Hermetic, Ready};
+use crate::nodes::stack::{RunningNode, StopFuture};
+use crate::process::{ChildProcess, Hermetic, Ready, Refusal, Started};
 
 /// How to build it.
 pub const INSTALL: &str = "bash ci/setup (or: bash harness/oracles/http-go/build.sh; needs Go)";
@@ -29,19 +30,10 @@ pub fn locate() -> Result<PathBuf, HarnessError> {
     }
 }
 
-/// What starting the oracle gave.
-#[derive(Debug)]
-pub enum HttpOracleStart {
-    /// Listening.
-    Ready(HttpOracle),
-    /// It refused its configuration; its log lines.
-    Refused(String),
-}
-
 /// A running Go oracle.
 #[derive(Debug)]
 pub struct HttpOracle {
-    node: Box<ChildProcess>,
+    node: ChildProcess,
     port: u16,
 }
 
@@ -59,26 +51,26 @@ fn log_lines(stderr: &str) -> Vec<String> {
 
 impl HttpOracle {
     /// Starts the oracle on `config` (relative to `workdir`, its working
-    /// directory), on 127.0.0.1 and a free port.
-    pub async fn start(config: &str, workdir: &Path) -> Result<HttpOracleStart, HarnessError> {
+    /// directory), on 127.0.0.1 and a free port. A refusal's message is its
+    /// log lines.
+    pub async fn start(config: &str, workdir: &Path) -> Result<Started<Self>, HarnessError> {
         let cmd = Hermetic::new(locate()?, workdir)
             .args(["--config", config, "--listen", "127.0.0.1:0"])
             .home()
             .command();
         let ready = Ready::Stdout("TLSMATRIX-READY ".into());
-        match ChildProcess::start("go-oracle", cmd, &ready, READY_DEADLINE).await? {
-            ChildStart::Refused(stderr) => {
-                Ok(HttpOracleStart::Refused(log_lines(&stderr).join("\n")))
-            }
-            ChildStart::Ready(node, addr) => {
+        ChildProcess::start("go-oracle", cmd, &ready, READY_DEADLINE)
+            .await?
+            .map_refusal(|r| Refusal::new(r.node, log_lines(&r.message).join("\n")))
+            .try_map(|node| {
+                let addr = node.payload();
                 let port = addr
                     .rsplit(':')
                     .next()
                     .and_then(|p| p.parse().ok())
                     .ok_or_else(|| HarnessError::run("go-oracle", format!("no port in: {addr}")))?;
-                Ok(HttpOracleStart::Ready(Self { node, port }))
-            }
-        }
+                Ok(Self { node, port })
+            })
     }
 
     /// The port it listens on.
@@ -89,5 +81,19 @@ impl HttpOracle {
     /// Stops it and returns its log lines.
     pub async fn stop(self) -> Vec<String> {
         log_lines(&self.node.stop().await)
+    }
+}
+
+impl RunningNode for HttpOracle {
+    fn name(&self) -> &str {
+        "go-oracle"
+    }
+
+    fn address(&self) -> Option<std::net::SocketAddr> {
+        Some(([127, 0, 0, 1], self.port).into())
+    }
+
+    fn stop(self: Box<Self>) -> StopFuture {
+        Box::pin(HttpOracle::stop(*self))
     }
 }

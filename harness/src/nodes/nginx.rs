@@ -21,7 +21,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::HarnessError;
-use crate::process::{tools, ChildProcess, ChildStart, Hermetic, Ready};
+use crate::nodes::stack::{RunningNode, StopFuture};
+use crate::process::{tools, ChildProcess, Hermetic, Ready, Refusal, Started};
 
 /// How to install nginx.
 pub const INSTALL: &str = tools::NGINX.install;
@@ -217,19 +218,11 @@ pub fn config_with(
 /// nginx's temporary directories, inside the case directory.
 pub const TEMP_PATHS: &str = "  client_body_temp_path tmp/body;\n  proxy_temp_path tmp/proxy;\n  fastcgi_temp_path tmp/fastcgi;\n  uwsgi_temp_path tmp/uwsgi;\n  scgi_temp_path tmp/scgi;\n";
 
-/// What starting nginx gave.
-#[derive(Debug)]
-pub enum NginxStart {
-    /// Listening.
-    Ready(Nginx),
-    /// nginx refused its configuration; its own error lines.
-    Refused(String),
-}
-
 /// A running nginx.
 #[derive(Debug)]
 pub struct Nginx {
-    node: Box<ChildProcess>,
+    name: String,
+    node: ChildProcess,
     port: u16,
 }
 
@@ -261,7 +254,7 @@ impl Nginx {
         settings: &NginxSettings,
         upstream_port: u16,
         workdir: &Path,
-    ) -> Result<NginxStart, HarnessError> {
+    ) -> Result<Started<Self>, HarnessError> {
         Self::start_config(
             "nginx",
             &|port| config(settings, port, upstream_port),
@@ -271,18 +264,19 @@ impl Nginx {
     }
 
     /// Writes `NAME.conf` (rendered for the port nginx is given) into
-    /// `workdir` and starts nginx with it.
+    /// `workdir` and starts nginx with it, as the node `NAME`. A refusal's
+    /// message is nginx's own error lines.
     pub async fn start_config(
         name: &str,
         render: &(dyn Fn(u16) -> String + Sync),
         workdir: &Path,
-    ) -> Result<NginxStart, HarnessError> {
+    ) -> Result<Started<Self>, HarnessError> {
         let bin = locate()?;
         // nginx binds its own port, so the free port it is given may be taken
         // by a node of another case before it binds: then it is given another.
         for _ in 0..BIND_ATTEMPTS - 1 {
             match Self::start_once(&bin, name, render, workdir).await? {
-                NginxStart::Refused(message) if message.contains(ADDRESS_IN_USE) => continue,
+                Started::Refused(r) if r.message.contains(ADDRESS_IN_USE) => continue,
                 started => return Ok(started),
             }
         }
@@ -294,7 +288,7 @@ impl Nginx {
         name: &str,
         render: &(dyn Fn(u16) -> String + Sync),
         workdir: &Path,
-    ) -> Result<NginxStart, HarnessError> {
+    ) -> Result<Started<Self>, HarnessError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| HarnessError::run("nginx", e))?
@@ -311,12 +305,14 @@ impl Nginx {
             .args(["-c", &conf, "-g", "daemon off;"])
             .command();
         let ready = Ready::Stderr("getrlimit(RLIMIT_NOFILE)".into());
-        match ChildProcess::start("nginx", cmd, &ready, READY_DEADLINE).await? {
-            ChildStart::Refused(stderr) => {
-                Ok(NginxStart::Refused(operator_lines(&stderr).join("\n")))
-            }
-            ChildStart::Ready(node, _) => Ok(NginxStart::Ready(Self { node, port })),
-        }
+        let started = ChildProcess::start("nginx", cmd, &ready, READY_DEADLINE).await?;
+        Ok(started
+            .map_refusal(|r| Refusal::new(name, operator_lines(&r.message).join("\n")))
+            .map(|node| Self {
+                name: name.to_string(),
+                node,
+                port,
+            }))
     }
 
     /// The port nginx listens on.
@@ -327,6 +323,20 @@ impl Nginx {
     /// Stops nginx (SIGTERM: fast shutdown) and returns its operator-level log.
     pub async fn stop(self) -> Vec<String> {
         operator_lines(&self.node.stop().await)
+    }
+}
+
+impl RunningNode for Nginx {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn address(&self) -> Option<std::net::SocketAddr> {
+        Some(([127, 0, 0, 1], self.port).into())
+    }
+
+    fn stop(self: Box<Self>) -> StopFuture {
+        Box::pin(Nginx::stop(*self))
     }
 }
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::config::EnvMap;
 use crate::error::HarnessError;
+use crate::nodes::stack::{RunningNode, StopFuture};
 use crate::process::jvm::{JvmLaunch, ProbeJar};
-use crate::process::{ChildProcess, ChildStart, Hermetic, Ready};
+use crate::process::{ChildProcess, Hermetic, Ready, Refusal, Started};
 
 /// How long the JVM may take to print its listening line
 /// (`TLSMATRIX_ORACLE_READY_SECS` overrides it).
@@ -22,20 +23,10 @@ fn ready_deadline() -> Duration {
         .map_or(READY_DEADLINE, Duration::from_secs)
 }
 
-/// What starting the oracle gave.
-#[derive(Debug)]
-pub enum OracleStart {
-    /// Listening.
-    Ready(NettyOracle),
-    /// The oracle refused its configuration (as Zeebe would at startup); its
-    /// stderr, stack frames left out.
-    Refused(String),
-}
-
 /// A running netty-oracle gateway.
 #[derive(Debug)]
 pub struct NettyOracle {
-    node: Box<ChildProcess>,
+    node: ChildProcess,
     /// Told how the JVM exited, for its class-data archive.
     jvm: JvmLaunch,
     port: u16,
@@ -83,13 +74,14 @@ impl NettyOracle {
     /// Starts the oracle with `--config config` (relative to `workdir`) and the
     /// gateway's environment, forced onto 127.0.0.1 and a free port.
     /// `release` picks the build of that release's runtime (the newest
-    /// modelled release when `None`).
+    /// modelled release when `None`). A refusal (as Zeebe's at startup)
+    /// says its stderr, stack frames left out.
     pub async fn start(
         config: Option<&str>,
         env: &EnvMap,
         workdir: &Path,
         release: Option<&str>,
-    ) -> Result<OracleStart, HarnessError> {
+    ) -> Result<Started<Self>, HarnessError> {
         // Keeps log lines written while the shutdown hook drains the server.
         let logging = ["-Djava.util.logging.manager=tlsmatrix.probe.KeepLogsLogManager".into()];
         let jvm = probe_jar(release).launch(
@@ -115,19 +107,21 @@ impl NettyOracle {
             ready_deadline(),
         )
         .await?;
-        let (node, rest) = match started {
-            ChildStart::Refused(stderr) => {
-                return Ok(OracleStart::Refused(operator_lines(&stderr).join("\n")))
+        let node = match started {
+            Started::Refused(r) => {
+                let lines = operator_lines(&r.message).join("\n");
+                return Ok(Started::Refused(Refusal::new(r.node, lines)));
             }
-            ChildStart::Ready(node, rest) => (node, rest),
+            Started::Ready(node) => node,
         };
-        let (addr, mode) = rest.split_once(' ').unwrap_or((&rest, ""));
+        let rest = node.payload();
+        let (addr, mode) = rest.split_once(' ').unwrap_or((rest, ""));
         let port = addr
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
             .ok_or_else(|| HarnessError::run("netty-oracle", format!("no port in: {rest}")))?;
-        Ok(OracleStart::Ready(Self {
+        Ok(Started::Ready(Self {
             jvm,
             tls: mode.contains("TLS"),
             node,
@@ -155,5 +149,19 @@ impl NettyOracle {
             .into_iter()
             .filter(|l| seen.insert(l.clone()))
             .collect()
+    }
+}
+
+impl RunningNode for NettyOracle {
+    fn name(&self) -> &str {
+        "netty-oracle"
+    }
+
+    fn address(&self) -> Option<std::net::SocketAddr> {
+        Some(([127, 0, 0, 1], self.port).into())
+    }
+
+    fn stop(self: Box<Self>) -> StopFuture {
+        Box::pin(NettyOracle::stop(*self))
     }
 }

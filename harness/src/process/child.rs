@@ -6,22 +6,13 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, Command};
 
+use super::lifecycle::{Refusal, Started};
 use super::registry::{forget_child, register_child};
 use super::Ready;
 use crate::error::HarnessError;
-
-/// What starting a child node gave.
-#[derive(Debug)]
-pub enum ChildStart {
-    /// Listening; the readiness line's payload.
-    Ready(Box<ChildProcess>, String),
-    /// It exited before its readiness line: it refused its configuration. Its
-    /// whole stderr.
-    Refused(String),
-}
 
 /// A running child node.
 #[derive(Debug)]
@@ -29,169 +20,173 @@ pub struct ChildProcess {
     name: String,
     child: Child,
     pid: Option<u32>,
+    /// The rest of a stdout readiness line (an address); empty for a
+    /// stderr-ready child.
+    payload: String,
     /// For a stderr-ready child: the task collecting its stderr.
     stderr_task: Option<tokio::sync::oneshot::Receiver<String>>,
 }
 
-impl ChildProcess {
-    /// Spawns `cmd` (its stdio piped, killed on drop) and waits up to
-    /// `deadline` for `ready`; with [`Ready::Stdout`], the rest of that
-    /// line comes with it.
-    pub async fn start(
-        name: &str,
-        cmd: Command,
-        ready: &Ready,
-        deadline: Duration,
-    ) -> Result<ChildStart, HarnessError> {
-        match ready {
-            Ready::Stdout(prefix) => Self::start_on_stdout(name, cmd, prefix, deadline).await,
-            Ready::Stderr(text) => Self::start_on_stderr(name, cmd, text, deadline).await,
-            Ready::Healthcheck => Err(HarnessError::run(
-                name,
-                "a child process has no HEALTHCHECK: wait for a line of its output",
-            )),
-        }
-    }
+/// The stream a child announces readiness on, and how a line is matched.
+enum Watch<'a> {
+    /// The first stdout line must start with this; the rest is the payload.
+    /// Stdout is not the log (stderr is, read when the child ends).
+    Stdout(&'a str),
+    /// The first stderr line containing this; every stderr line is the log.
+    Stderr(&'a str),
+}
 
-    /// Spawns `cmd` (stdout and stderr piped, killed on drop) and waits up to
-    /// `deadline` for a stdout line starting with `ready_prefix`; returns the
-    /// rest of that line.
-    async fn start_on_stdout(
-        name: &str,
-        mut cmd: Command,
-        ready_prefix: &str,
-        deadline: Duration,
-    ) -> Result<ChildStart, HarnessError> {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| HarnessError::run(name, format!("cannot start: {e}")))?;
-        let pid = child.id();
-        register_child(pid);
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| HarnessError::run(name, "no stdout"))?;
-        let mut lines = BufReader::new(stdout).lines();
-        let mut node = Self {
-            name: name.to_string(),
-            child,
-            pid,
-            stderr_task: None,
-        };
-        match tokio::time::timeout(deadline, lines.next_line()).await {
-            Ok(Ok(Some(line))) => match line.strip_prefix(ready_prefix) {
-                Some(rest) => Ok(ChildStart::Ready(Box::new(node), rest.trim().to_string())),
-                None => Err(HarnessError::run(
-                    name,
-                    format!("unexpected readiness line: {line}"),
-                )),
-            },
-            Ok(_) => {
-                // stdout closed: it exited, refusing its configuration.
-                let stderr = node.read_stderr().await;
-                let _ = node.child.wait().await;
-                forget_child(node.pid);
-                Ok(ChildStart::Refused(stderr))
-            }
-            Err(_) => {
-                let _ = node.child.start_kill();
-                let stderr = node.read_stderr().await;
-                let _ = node.child.wait().await;
-                forget_child(node.pid);
-                let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
-                Err(HarnessError::run(
-                    name,
-                    format!(
-                        "not ready within {deadline:?}; its last log lines:\n{}",
-                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                    ),
-                ))
-            }
-        }
-    }
+/// How the wait for the readiness line ended.
+enum Waited {
+    /// The readiness line, with its payload.
+    Ready(String),
+    /// A first stdout line that is not the readiness line.
+    Unexpected(String),
+    /// The stream closed first: the child exited.
+    Ended,
+}
 
-    /// Like [`Self::start_on_stdout`] for a process that announces readiness on
-    /// stderr (nginx logs `start worker process` once it listens): ready at the
-    /// first stderr line containing `ready_text`. The lines before it are kept
-    /// and returned by [`stop`](Self::stop) with the rest.
-    async fn start_on_stderr(
-        name: &str,
-        mut cmd: Command,
-        ready_text: &str,
-        deadline: Duration,
-    ) -> Result<ChildStart, HarnessError> {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| HarnessError::run(name, format!("cannot start: {e}")))?;
-        let pid = child.id();
-        register_child(pid);
-        let stderr = child
-            .stderr
-            .take()
-            .ok_or_else(|| HarnessError::run(name, "no stderr"))?;
-        let mut lines = BufReader::new(stderr).lines();
-        let mut seen = String::new();
-        let waited = tokio::time::timeout(deadline, async {
-            loop {
-                match lines.next_line().await {
-                    Ok(Some(line)) => {
-                        let ready = line.contains(ready_text);
-                        seen.push_str(&line);
-                        seen.push('\n');
-                        if ready {
-                            return true;
-                        }
+impl Watch<'_> {
+    /// Reads lines until readiness or the end of the stream; the lines that
+    /// are the child's log are kept in `log`.
+    async fn wait(
+        &self,
+        lines: &mut Lines<BufReader<Box<dyn AsyncRead + Send + Unpin>>>,
+        log: &mut String,
+    ) -> Waited {
+        while let Ok(Some(line)) = lines.next_line().await {
+            match self {
+                Self::Stdout(prefix) => {
+                    return match line.strip_prefix(prefix) {
+                        Some(rest) => Waited::Ready(rest.trim().to_string()),
+                        None => Waited::Unexpected(line),
                     }
-                    _ => return false,
+                }
+                Self::Stderr(text) => {
+                    log.push_str(&line);
+                    log.push('\n');
+                    if line.contains(text) {
+                        return Waited::Ready(String::new());
+                    }
                 }
             }
-        })
-        .await;
+        }
+        Waited::Ended
+    }
+}
+
+impl ChildProcess {
+    /// Spawns `cmd` (its stdio piped, killed on drop) and waits up to
+    /// `deadline` for `ready`: a stdout line starting with a prefix (the
+    /// rest of it is [`Self::payload`]) or a stderr line containing a text
+    /// (nginx logs `getrlimit(RLIMIT_NOFILE)` once it listens; the stderr
+    /// lines before it are kept and returned by [`Self::stop`] with the
+    /// rest). A child that exits first refused its configuration: its whole
+    /// stderr is the refusal's message.
+    pub async fn start(
+        name: &str,
+        mut cmd: Command,
+        ready: &Ready,
+        deadline: Duration,
+    ) -> Result<Started<ChildProcess>, HarnessError> {
+        let watch = match ready {
+            Ready::Stdout(prefix) => Watch::Stdout(prefix),
+            Ready::Stderr(text) => Watch::Stderr(text),
+            Ready::Healthcheck => {
+                return Err(HarnessError::run(
+                    name,
+                    "a child process has no HEALTHCHECK: wait for a line of its output",
+                ))
+            }
+        };
+        let stdout = match watch {
+            Watch::Stdout(_) => Stdio::piped(),
+            Watch::Stderr(_) => Stdio::null(),
+        };
+        cmd.stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| HarnessError::run(name, format!("cannot start: {e}")))?;
+        let pid = child.id();
+        register_child(pid);
+        let watched: Option<Box<dyn AsyncRead + Send + Unpin>> = match watch {
+            Watch::Stdout(_) => child.stdout.take().map(|s| Box::new(s) as _),
+            Watch::Stderr(_) => child.stderr.take().map(|s| Box::new(s) as _),
+        };
         let mut node = Self {
             name: name.to_string(),
             child,
             pid,
+            payload: String::new(),
             stderr_task: None,
         };
+        let Some(watched) = watched else {
+            let missing = match watch {
+                Watch::Stdout(_) => "no stdout",
+                Watch::Stderr(_) => "no stderr",
+            };
+            return Err(HarnessError::run(name, missing));
+        };
+        let mut lines = BufReader::new(watched).lines();
+        let mut log = String::new();
+        let waited = tokio::time::timeout(deadline, watch.wait(&mut lines, &mut log)).await;
         match waited {
-            Ok(true) => {
-                // Keep reading stderr in the background so the pipe never fills;
-                // stop() returns everything.
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                tokio::spawn(async move {
-                    let mut rest = seen;
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        rest.push_str(&line);
-                        rest.push('\n');
-                    }
-                    let _ = tx.send(rest);
-                });
-                node.stderr_task = Some(rx);
-                Ok(ChildStart::Ready(Box::new(node), String::new()))
+            Ok(Waited::Ready(payload)) => {
+                if let Watch::Stderr(_) = watch {
+                    // Keep reading stderr in the background so the pipe
+                    // never fills; stop() returns everything.
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    tokio::spawn(async move {
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            log.push_str(&line);
+                            log.push('\n');
+                        }
+                        let _ = tx.send(log);
+                    });
+                    node.stderr_task = Some(rx);
+                }
+                node.payload = payload;
+                Ok(Started::Ready(node))
             }
-            Ok(false) => {
+            Ok(Waited::Unexpected(line)) => Err(HarnessError::run(
+                name,
+                format!("unexpected readiness line: {line}"),
+            )),
+            Ok(Waited::Ended) => {
+                // It exited, refusing its configuration.
+                log.push_str(&node.read_stderr().await);
                 let _ = node.child.wait().await;
                 forget_child(node.pid);
-                Ok(ChildStart::Refused(seen))
+                Ok(Started::Refused(Refusal::new(name, log)))
             }
             Err(_) => {
                 let _ = node.child.start_kill();
+                log.push_str(&node.read_stderr().await);
                 let _ = node.child.wait().await;
                 forget_child(node.pid);
+                let log = match watch {
+                    Watch::Stderr(_) => format!("its log so far:\n{log}"),
+                    Watch::Stdout(_) => {
+                        let tail: Vec<&str> = log.lines().rev().take(10).collect();
+                        let tail: Vec<&str> = tail.into_iter().rev().collect();
+                        format!("its last log lines:\n{}", tail.join("\n"))
+                    }
+                };
                 Err(HarnessError::run(
                     name,
-                    format!("not ready within {deadline:?}; its log so far:\n{seen}"),
+                    format!("not ready within {deadline:?}; {log}"),
                 ))
             }
         }
+    }
+
+    /// The rest of its stdout readiness line (an address, listeners); empty
+    /// for a child ready on stderr.
+    pub fn payload(&self) -> &str {
+        &self.payload
     }
 
     async fn read_stderr(&mut self) -> String {

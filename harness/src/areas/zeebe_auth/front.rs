@@ -19,8 +19,8 @@ use crate::config::krakend::ServiceSettings;
 use crate::error::HarnessError;
 use crate::nodes::go_tls::GoGeneration;
 use crate::nodes::http_gateway::HttpGatewayNode;
-use crate::nodes::nginx::{self, Nginx, NginxSettings, NginxStart};
-use crate::nodes::{nginx_sites, nginx_stream};
+use crate::nodes::nginx::{self, Nginx, NginxSettings};
+use crate::nodes::{nginx_sites, nginx_stream, NodeStack, RunningNode, Started};
 use crate::scenario::Case;
 
 /// The text a KrakenD configuration uses for the Zeebe gateway's URL.
@@ -127,34 +127,33 @@ fn krakend_settings(
     ServiceSettings::from_value(&source, &value, workdir)
 }
 
-/// The running front: every node with the prefix of its log lines.
+/// The running front: its nodes in start order, the one the client dials
+/// last.
 pub struct Front {
-    nginx: Vec<(&'static str, Nginx)>,
-    http_gateway: Option<HttpGatewayNode>,
+    nodes: NodeStack,
     port: u16,
 }
 
-/// A node of the front that refused its configuration: its name and its own
-/// message.
-pub type Refusal = (&'static str, String);
+fn boxed<N: RunningNode + 'static>(started: Started<N>) -> Started<Box<dyn RunningNode>> {
+    started.map(|node| Box::new(node) as Box<dyn RunningNode>)
+}
 
-fn ready(name: &'static str, started: NginxStart) -> Result<(&'static str, Nginx), Refusal> {
-    match started {
-        NginxStart::Ready(n) => Ok((name, n)),
-        NginxStart::Refused(message) => Err((name, message)),
-    }
+/// The port a started node listens on (every node of a front serves).
+fn port_of(node: &dyn RunningNode) -> u16 {
+    node.address().map_or(0, |a| a.port())
 }
 
 impl Front {
     /// Starts the case's front towards the gateway on `gateway_port`; `None`
-    /// when the client dials the gateway itself.
+    /// when the client dials the gateway itself. A node that refuses its
+    /// configuration stops the ones started before it.
     pub async fn start(
         case: &Case,
         body: &CaseBody,
         gateway_port: u16,
         workdir: &Path,
-    ) -> Result<Result<Option<Self>, Refusal>, HarnessError> {
-        let mut nginx = Vec::new();
+    ) -> Result<Option<Started<Self>>, HarnessError> {
+        let mut nodes = NodeStack::new();
         if let Some(p) = &body.proxy {
             let mut upstream = gateway_port;
             if let Some(mtls) = &p.upstream_mtls {
@@ -164,12 +163,9 @@ impl Front {
                     workdir,
                 )
                 .await?;
-                match ready("sidecar", started) {
-                    Ok(n) => {
-                        upstream = n.1.port();
-                        nginx.push(n);
-                    }
-                    Err(r) => return Ok(Err(r)),
+                match nodes.push(boxed(started)).await {
+                    Ok(sidecar) => upstream = port_of(sidecar),
+                    Err(r) => return Ok(Some(Started::Refused(r))),
                 }
             }
             let mut auth_port = None;
@@ -180,12 +176,9 @@ impl Front {
                     workdir,
                 )
                 .await?;
-                match ready("auth", started) {
-                    Ok(n) => {
-                        auth_port = Some(n.1.port());
-                        nginx.push(n);
-                    }
-                    Err(r) => return Ok(Err(r)),
+                match nodes.push(boxed(started)).await {
+                    Ok(auth) => auth_port = Some(port_of(auth)),
+                    Err(r) => return Ok(Some(Started::Refused(r))),
                 }
             }
             let started = Nginx::start_config(
@@ -194,15 +187,7 @@ impl Front {
                 workdir,
             )
             .await?;
-            return Ok(ready("nginx", started).map(|n| {
-                let port = n.1.port();
-                nginx.insert(0, n);
-                Some(Self {
-                    nginx,
-                    http_gateway: None,
-                    port,
-                })
-            }));
+            return Ok(Some(Self::dialed(nodes, boxed(started)).await));
         }
         if let Some(s) = &body.stream_proxy {
             let module = nginx_stream::locate_module()?;
@@ -213,13 +198,7 @@ impl Front {
                 workdir,
             )
             .await?;
-            return Ok(ready("stream-proxy", started).map(|n| {
-                Some(Self {
-                    port: n.1.port(),
-                    nginx: vec![n],
-                    http_gateway: None,
-                })
-            }));
+            return Ok(Some(Self::dialed(nodes, boxed(started)).await));
         }
         if let Some(value) = &body.http_gateway {
             let settings = krakend_settings(case, value, workdir, gateway_port)?;
@@ -229,13 +208,20 @@ impl Front {
                 "127.0.0.1:0".parse().expect("valid address"),
             )
             .await?;
-            return Ok(Ok(Some(Self {
-                port: node.address().port(),
-                nginx: Vec::new(),
-                http_gateway: Some(node),
-            })));
+            return Ok(Some(Self::dialed(nodes, boxed(Started::Ready(node))).await));
         }
-        Ok(Ok(None))
+        Ok(None)
+    }
+
+    /// The front with `dialed`, the node the client dials, on top of `nodes`.
+    async fn dialed(mut nodes: NodeStack, dialed: Started<Box<dyn RunningNode>>) -> Started<Self> {
+        match nodes.push(dialed).await {
+            Ok(node) => {
+                let port = port_of(node.as_ref());
+                Started::Ready(Self { nodes, port })
+            }
+            Err(r) => Started::Refused(r),
+        }
     }
 
     /// The port the client dials.
@@ -243,31 +229,22 @@ impl Front {
         self.port
     }
 
-    /// Stops every node, the one the client dials first, and returns their
-    /// log lines, each prefixed with its node's name.
+    /// Stops every node (the last started first) and returns their log
+    /// lines: the node the client dials first, then the others in start
+    /// order, each line `node: line` (this area's snapshots hold that form,
+    /// older than the stack's `[node] line`).
     pub async fn stop(self) -> Vec<String> {
-        let mut logs = Vec::new();
-        for (name, node) in self.nginx {
-            logs.extend(
-                node.stop()
-                    .await
-                    .into_iter()
-                    .map(|l| format!("{name}: {l}")),
-            );
+        let mut stopped = self.nodes.stop().await;
+        if let Some(dialed) = stopped.pop() {
+            stopped.insert(0, dialed);
         }
-        if let Some(node) = self.http_gateway {
-            node.log()
-                .settle(super::super::zeebe_client::SETTLE_DEADLINE)
-                .await;
-            logs.extend(
-                node.log()
-                    .lines()
-                    .into_iter()
-                    .map(|l| format!("http-gateway: {l}")),
-            );
-            node.shutdown().await;
-        }
-        logs
+        stopped
+            .into_iter()
+            .flat_map(|n| {
+                let node = n.node;
+                n.lines.into_iter().map(move |l| format!("{node}: {l}"))
+            })
+            .collect()
     }
 }
 

@@ -10,10 +10,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Cluster, ClusterStart, NodeRole, NodeSettings, NodeSpec};
+use super::{Cluster, NodeRole, NodeSettings, NodeSpec};
 use crate::config::{EnvMap, Properties};
 use crate::error::HarnessError;
 use crate::pki::cluster_recipe::{self, Recipe};
+use crate::process::{Refusal, Started};
 
 /// A cluster file for `tlsmatrix up`: a case body without the client.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,13 +51,18 @@ impl ClusterFile {
         self.make_files(workdir).await?;
         let specs = match node_specs(source, &self.nodes, workdir)? {
             Ok(specs) => specs,
-            Err((node, e)) => return Err(HarnessError::run(format!("{node} did not start"), e)),
+            Err(r) => {
+                return Err(HarnessError::run(
+                    format!("{} did not start", r.node),
+                    r.message,
+                ))
+            }
         };
         match Cluster::start(&specs).await? {
-            ClusterStart::Ready(cluster) => Ok(cluster),
-            ClusterStart::NodeFailed(f) => Err(HarnessError::run(
-                format!("{} did not start", f.node),
-                f.error,
+            Started::Ready(cluster) => Ok(cluster),
+            Started::Refused(r) => Err(HarnessError::run(
+                format!("{} did not start", r.node),
+                r.message,
             )),
         }
     }
@@ -278,9 +284,9 @@ pub fn start_order(nodes: &BTreeMap<String, NodeBody>) -> Vec<(&String, &NodeBod
 }
 
 /// Every node's spec, brokers first (node ids in name order), the gateway
-/// last; `Err((node, refusal))` for the first node whose configuration Zeebe
-/// would refuse.
-pub type Specs = Result<Vec<NodeSpec>, (String, HarnessError)>;
+/// last; the [`Refusal`] of the first node whose configuration Zeebe would
+/// refuse.
+pub type Specs = Result<Vec<NodeSpec>, Refusal>;
 
 /// Reads every node's settings in [`start_order`] (see [`Specs`]).
 pub fn node_specs(
@@ -293,7 +299,7 @@ pub fn node_specs(
     for (name, node) in ordered {
         match node_spec(source, name, node, dir)? {
             Ok(spec) => specs.push(spec),
-            Err(e) => return Ok(Err((name.clone(), e))),
+            Err(e) => return Ok(Err(Refusal::of_error(name, e))),
         }
     }
     Ok(Ok(specs))

@@ -32,11 +32,12 @@ use std::time::Duration;
 use super::formation::{self, Expect, Formation};
 use super::gossip::Contact;
 use super::settings::{env_var, NodeRole, NodeSettings};
-use super::{start_node, NodeAddresses, Placement, RunningNode, SETTLE_DEADLINE};
+use super::{start_node, InProcessNode, NodeAddresses, Placement, SETTLE_DEADLINE};
 use crate::config::zeebe::{GatewayMode, GatewaySettings};
 use crate::config::Properties;
 use crate::error::HarnessError;
 use crate::nodes::gateway::GatewayNode;
+use crate::process::{Refusal, Started};
 
 /// Zeebe's default internal (cluster) port, TCP and UDP.
 pub const INTERNAL_PORT: u16 = 26502;
@@ -181,19 +182,9 @@ impl MemberSettings {
     }
 }
 
-/// The result of starting a node on its own.
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
-pub enum MemberStart {
-    /// It started and is joining.
-    Ready(ClusterMember),
-    /// It refused its configuration: why, naming the file, key and fix.
-    Refused(HarnessError),
-}
-
 /// A node running on its own. Dropping it stops it.
 pub struct ClusterMember {
-    node: RunningNode,
+    node: InProcessNode,
 }
 
 impl std::fmt::Debug for ClusterMember {
@@ -224,8 +215,9 @@ fn host_name() -> Option<String> {
 
 impl ClusterMember {
     /// Binds the internal port, starts gossiping to the contact points (names
-    /// are resolved until they resolve) and, for a gateway, serves gRPC.
-    pub async fn start(settings: &MemberSettings) -> Result<MemberStart, HarnessError> {
+    /// are resolved until they resolve) and, for a gateway, serves gRPC. A
+    /// refusal keeps its error (file, key and fix) as its cause.
+    pub async fn start(settings: &MemberSettings) -> Result<Started<Self>, HarnessError> {
         let node = &settings.node;
         let (host_key, advertised_key) = match node.role {
             NodeRole::Broker => (
@@ -248,20 +240,21 @@ impl ClusterMember {
                 ),
             )
         };
+        let refused = |e| Ok(Started::Refused(Refusal::of_error(&node.name, e)));
         let Some(bind_ip) = resolve(&settings.host).await else {
-            return Ok(MemberStart::Refused(unresolved(host_key, &settings.host)));
+            return refused(unresolved(host_key, &settings.host));
         };
         let advertised = match &settings.advertised_host {
             Some(host) => match resolve(host).await {
                 Some(ip) => Some(ip),
-                None => return Ok(MemberStart::Refused(unresolved(advertised_key, host))),
+                None => return refused(unresolved(advertised_key, host)),
             },
             None if bind_ip.is_unspecified() => {
                 // As Zeebe: an unspecified bind address advertises this host.
                 let name = host_name().unwrap_or_else(|| "localhost".to_string());
                 match resolve(&name).await {
                     Some(ip) => Some(ip),
-                    None => return Ok(MemberStart::Refused(unresolved(advertised_key, &name))),
+                    None => return refused(unresolved(advertised_key, &name)),
                 }
             }
             None => None,
@@ -284,12 +277,8 @@ impl ClusterMember {
                 .unwrap_or_else(GatewaySettings::plaintext),
             cluster: settings.cluster_name.clone(),
         };
-        Ok(
-            match start_node(node, settings.node_id, settings.cluster_size, placement).await? {
-                Ok(node) => MemberStart::Ready(ClusterMember { node }),
-                Err(e) => MemberStart::Refused(e),
-            },
-        )
+        let started = start_node(node, settings.node_id, settings.cluster_size, placement).await?;
+        Ok(started.map(|node| ClusterMember { node }))
     }
 
     /// Where the node listens.

@@ -12,13 +12,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::broker::{BrokerSpec, BrokerStart, KafkaBroker};
+use super::broker::{BrokerSpec, KafkaBroker};
 use super::tenants::{self, GatewayClaims};
 use super::upstream::{BackendSettings, Upstream};
 use super::{KafkaGateway, KafkaGatewaySettings, SecurityProtocol};
 use crate::config::EnvMap;
 use crate::error::HarnessError;
 use crate::pki::{CertSpec, PkiSpec};
+use crate::process::Started;
 
 const SECRET: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0-tlsmatrix-bench";
 
@@ -150,12 +151,12 @@ pub async fn auth_metadata(n: usize, dir: &Path) -> Result<String, HarnessError>
         tls: Some((dir.join("kafka-chain.pem"), dir.join("kafka.key"))),
     };
     let broker = match KafkaBroker::start(&spec, &dir).await? {
-        BrokerStart::Ready(b) => *b,
-        BrokerStart::Refused(e) => {
+        Started::Ready(b) => b,
+        Started::Refused(r) => {
             let _ = writeln!(
                 out,
                 "  real broker: did not start: {}",
-                e.lines().last().unwrap_or_default()
+                r.message.lines().last().unwrap_or_default()
             );
             return Ok(out);
         }

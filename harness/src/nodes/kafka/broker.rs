@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::HarnessError;
+use crate::nodes::stack::{RunningNode, StopFuture};
 use crate::process::jvm::{self, JvmLaunch};
-use crate::process::{ChildProcess, ChildStart, Hermetic, Ready};
+use crate::process::{ChildProcess, Hermetic, Ready, Started};
 
 /// The peer's name in requirements and reports.
 pub const PEER: &str = "kafka 3.8.1 broker";
@@ -47,18 +48,10 @@ pub struct KafkaBroker {
     pub start_to_ready: Duration,
 }
 
-/// What starting gave.
-#[derive(Debug)]
-pub enum BrokerStart {
-    /// Ready.
-    Ready(Box<KafkaBroker>),
-    /// It exited before being ready; its stderr.
-    Refused(String),
-}
-
 impl KafkaBroker {
-    /// Starts a broker in `dir/kafka-broker` (fresh per case).
-    pub async fn start(spec: &BrokerSpec, dir: &Path) -> Result<BrokerStart, HarnessError> {
+    /// Starts a broker in `dir/kafka-broker` (fresh per case). A broker that
+    /// exits before being ready is refused with its whole stderr.
+    pub async fn start(spec: &BrokerSpec, dir: &Path) -> Result<Started<Self>, HarnessError> {
         locate()?;
         let jvm = jvm::kafka_java_launch(PEER, "tlsmatrix.kafka.Broker", "-Xmx512m", dir)?;
         let mut args = jvm.args.clone();
@@ -87,23 +80,22 @@ impl KafkaBroker {
             .command();
         let t = Instant::now();
         let ready = Ready::Stdout("TLSMATRIX-READY ".into());
-        match ChildProcess::start(PEER, cmd, &ready, READY_DEADLINE).await? {
-            ChildStart::Refused(stderr) => Ok(BrokerStart::Refused(stderr)),
-            ChildStart::Ready(node, rest) => {
-                let listeners = rest
-                    .split_whitespace()
-                    .skip(1)
-                    .filter_map(|kv| kv.split_once('='))
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                Ok(BrokerStart::Ready(Box::new(Self {
-                    node: *node,
-                    jvm,
-                    listeners,
-                    start_to_ready: t.elapsed(),
-                })))
+        let started = ChildProcess::start(PEER, cmd, &ready, READY_DEADLINE).await?;
+        Ok(started.map(|node| {
+            let listeners = node
+                .payload()
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Self {
+                node,
+                jvm,
+                listeners,
+                start_to_ready: t.elapsed(),
             }
-        }
+        }))
     }
 
     /// `host:port` of a listener.
@@ -132,6 +124,20 @@ impl KafkaBroker {
         let (stderr, exit_code) = self.node.stop_with_exit().await;
         self.jvm.finish(exit_code);
         notable_lines(&stderr)
+    }
+}
+
+impl RunningNode for KafkaBroker {
+    fn name(&self) -> &str {
+        PEER
+    }
+
+    fn address(&self) -> Option<std::net::SocketAddr> {
+        self.listeners.values().find_map(|a| a.parse().ok())
+    }
+
+    fn stop(self: Box<Self>) -> StopFuture {
+        Box::pin(KafkaBroker::stop(*self))
     }
 }
 
