@@ -142,3 +142,38 @@ fn imports_are_read_from_groups_and_paths() {
             .collect()
     );
 }
+
+/// One lifecycle (issue 17): every start gives `process::Started<N>` (ready,
+/// or a typed `Refusal`); no module defines a start enum of its own, a
+/// refusal as a bare string or an ad-hoc refusal type.
+#[test]
+fn one_start_type() {
+    let src = common::crate_dir().join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let own = [
+        regex::Regex::new(r"enum \w*Start\b").unwrap(),
+        regex::Regex::new(r"Refused\((String|HarnessError)\)").unwrap(),
+        regex::Regex::new(r"type Refusal\b").unwrap(),
+    ];
+    let mut found = Vec::new();
+    let mut started = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let rel = file.strip_prefix(&src).unwrap().display().to_string();
+        for (n, line) in text.lines().enumerate() {
+            if own.iter().any(|re| re.is_match(line)) {
+                found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+            if line.contains("pub enum Started<") {
+                started.push(rel.clone());
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a start result of its own; return process::Started<N> with a process::Refusal instead:\n{}",
+        found.join("\n")
+    );
+    assert_eq!(started, ["process/lifecycle.rs"], "one Started type");
+}
