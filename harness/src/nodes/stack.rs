@@ -14,7 +14,10 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use super::gateway::GatewayNode;
+use super::http_backend::HttpBackendNode;
 use super::http_gateway::HttpGatewayNode;
+use super::kafka::KafkaGateway;
+use super::token_server::TokenServer;
 use crate::process::{Refusal, Started};
 
 /// A future a node's stop returns.
@@ -144,43 +147,41 @@ impl<N: RunningNode + 'static> NodeStack<N> {
     }
 }
 
-impl RunningNode for GatewayNode {
-    fn name(&self) -> &str {
-        "gateway"
-    }
+/// [`RunningNode`] for an in-process node with `log()` and `shutdown()`:
+/// its stop waits (bounded) for the connections still being handled to
+/// finish logging, takes its lines and shuts it down.
+macro_rules! in_process_node {
+    ($ty:ty, $name:literal, |$node:ident| $address:expr) => {
+        impl RunningNode for $ty {
+            fn name(&self) -> &str {
+                $name
+            }
 
-    fn address(&self) -> Option<SocketAddr> {
-        Some(GatewayNode::address(self))
-    }
+            fn address(&self) -> Option<SocketAddr> {
+                let $node = self;
+                Some($address)
+            }
 
-    fn stop(self: Box<Self>) -> StopFuture {
-        Box::pin(async move {
-            self.log().settle(SETTLE_DEADLINE).await;
-            let lines = self.log().lines();
-            self.shutdown().await;
-            lines
-        })
-    }
+            fn stop(self: Box<Self>) -> StopFuture {
+                Box::pin(async move {
+                    self.log().settle(SETTLE_DEADLINE).await;
+                    let lines = self.log().lines();
+                    self.shutdown().await;
+                    lines
+                })
+            }
+        }
+    };
 }
 
-impl RunningNode for HttpGatewayNode {
-    fn name(&self) -> &str {
-        "http-gateway"
-    }
-
-    fn address(&self) -> Option<SocketAddr> {
-        Some(HttpGatewayNode::address(self))
-    }
-
-    fn stop(self: Box<Self>) -> StopFuture {
-        Box::pin(async move {
-            self.log().settle(SETTLE_DEADLINE).await;
-            let lines = self.log().lines();
-            self.shutdown().await;
-            lines
-        })
-    }
-}
+in_process_node!(GatewayNode, "gateway", |node| node.address());
+in_process_node!(HttpGatewayNode, "http-gateway", |node| node.address());
+in_process_node!(TokenServer, "token-server", |node| node.address());
+in_process_node!(KafkaGateway, "kafka-gateway", |node| node.address());
+in_process_node!(HttpBackendNode, "backend", |node| SocketAddr::from((
+    [127, 0, 0, 1],
+    node.port()
+)));
 
 #[cfg(test)]
 mod tests {

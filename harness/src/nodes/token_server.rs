@@ -148,6 +148,11 @@ impl TokenServer {
         )
     }
 
+    /// The address it listens on (127.0.0.1).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
     /// The key a gateway should trust.
     pub fn verifying_key(&self) -> VerifyingKey {
         self.verifying.clone()

@@ -313,3 +313,21 @@ impl ClusterMember {
         }
     }
 }
+
+impl crate::nodes::RunningNode for ClusterMember {
+    fn name(&self) -> &str {
+        &self.node.name
+    }
+
+    fn address(&self) -> Option<SocketAddr> {
+        Some(self.gateway_address().unwrap_or(self.addresses().messaging))
+    }
+
+    fn stop(self: Box<Self>) -> crate::nodes::stack::StopFuture {
+        Box::pin(async move {
+            let lines = self.logs();
+            self.shutdown().await;
+            lines
+        })
+    }
+}
