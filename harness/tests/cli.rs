@@ -641,7 +641,7 @@ fn reproduce_emits_a_scenario_that_runs_green() {
 #[case::missing_field("area: zeebe-client\ntitle: t\nsetup: {}\n", &["reported-error: missing field `reported-error`", "see fixtures/reports/unknown-authority.yaml"])]
 #[case::empty_error_text("area: zeebe-client\ntitle: t\nreported-error: \"  \"\nsetup: {}\n", &["reported-error: the reported error text is empty"])]
 #[case::unreadable_file("area: zeebe-client\ntitle: t\nreported-error: x\nsetup: {}\nfiles: {ca.pem: missing-ca.pem}\n", &["report.yaml: files.ca.pem:", "missing-ca.pem: cannot read"])]
-#[case::setup_not_in_schema("area: zeebe-client\ntitle: t\nreported-error: x\nsetup: {client: {kind: curl}}\n", &["report.yaml: zeebe-client::reproduce::report: invalid case body: unknown variant `curl`"])]
+#[case::setup_not_in_schema("area: zeebe-client\ntitle: t\nreported-error: x\nsetup: {client: {kind: kcat}}\n", &["report.yaml: zeebe-client::reproduce::report: invalid case body: unknown variant `kcat`"])]
 fn reproduce_rejects_bad_reports(#[case] yaml: &str, #[case] expected: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "report.yaml", yaml);
