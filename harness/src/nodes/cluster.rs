@@ -417,7 +417,7 @@ async fn start_node(
     cluster_size: u32,
     placement: Placement,
 ) -> Result<Result<RunningNode, HarnessError>, HarnessError> {
-    let tls = match tls::load(settings) {
+    let tls = match tls::load(settings).await {
         Ok(tls) => tls,
         Err(e) => return Ok(Err(e)),
     };
@@ -533,6 +533,7 @@ mod tests {
                         raw: format!("{name}.key"),
                         resolved: dir.join(format!("{name}.key")),
                     }),
+                    ..Default::default()
                 },
                 workdir: dir.to_path_buf(),
                 runtime: crate::version::ProductRuntime::default(),

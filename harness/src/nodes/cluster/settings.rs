@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::zeebe::KeyStorePassword;
 use crate::config::Properties;
 use crate::error::HarnessError;
 
@@ -59,6 +60,12 @@ pub struct ClusterSecurity {
     pub certificate_chain_path: Option<ConfiguredPath>,
     /// `privateKeyPath`: the PEM private key of the chain's first certificate.
     pub private_key_path: Option<ConfiguredPath>,
+    /// `keyStore.filePath` (read from 8.6.0, see
+    /// [`crate::version::KEYSTORE_SINCE`]): a PKCS#12 keystore instead of
+    /// the two PEM files; its first entry's chain is also the node's trust.
+    pub key_store_path: Option<ConfiguredPath>,
+    /// `keyStore.password` (none: the store is opened with an empty one).
+    pub key_store_password: Option<KeyStorePassword>,
 }
 
 /// Everything a cluster node needs to start.
@@ -111,6 +118,10 @@ impl NodeSettings {
                 enabled: props.bool(&format!("{prefix}.enabled"), false)?,
                 certificate_chain_path: path("certificateChainPath")?,
                 private_key_path: path("privateKeyPath")?,
+                key_store_path: path("keyStore.filePath")?,
+                key_store_password: props
+                    .string(&format!("{prefix}.keyStore.password"))?
+                    .map(KeyStorePassword),
             },
             workdir: workdir.to_path_buf(),
             source: props.source().to_string(),
@@ -120,8 +131,20 @@ impl NodeSettings {
         Ok(settings)
     }
 
-    /// Zeebe refuses to start with TLS enabled but a file not configured.
+    /// Zeebe refuses to start with TLS enabled but a file not configured; a
+    /// keystore is complete on its own (whether the release reads it is
+    /// checked when the node loads its TLS, [`Self::require_pem_files`]).
     fn validate(&self) -> Result<(), HarnessError> {
+        if self.security.key_store_path.is_some() {
+            return Ok(());
+        }
+        self.require_pem_files()
+    }
+
+    /// With TLS enabled, both PEM paths must be configured (`SystemContext`):
+    /// what a release without keystore keys requires even when a keystore is
+    /// configured, since it ignores those keys.
+    pub fn require_pem_files(&self) -> Result<(), HarnessError> {
         if !self.security.enabled {
             return Ok(());
         }
