@@ -225,6 +225,51 @@ mod tests {
     }
 
     #[test]
+    fn keystore_keys_and_variables_are_read_per_role_and_the_password_never_shown() {
+        let yaml =
+            "zeebe.broker.network.security: { enabled: true, keyStore: { filePath: a.p12 } }\n";
+        let env: EnvMap = [(
+            "ZEEBE_BROKER_NETWORK_SECURITY_KEYSTORE_PASSWORD",
+            "s3cret-pw",
+        )]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let props = Properties::from_yaml("broker.yaml", yaml, env).unwrap();
+        let s =
+            NodeSettings::from_properties("broker-0", NodeRole::Broker, &props, Path::new("/w"))
+                .expect("a keystore alone is a complete TLS configuration");
+        let store = s.security.key_store_path.clone().unwrap();
+        assert_eq!(store.resolved, PathBuf::from("/w/a.p12"));
+        assert_eq!(
+            s.security.key_store_password.as_ref().map(|p| p.0.as_str()),
+            Some("s3cret-pw")
+        );
+        assert!(!format!("{s:?}").contains("s3cret-pw"));
+        // A release without keyStore keys needs the PEM files all the same.
+        let err = s.require_pem_files().unwrap_err().to_string();
+        assert!(
+            err.contains("certificateChainPath: TLS is enabled"),
+            "{err}"
+        );
+
+        let env: EnvMap = [("ZEEBE_GATEWAY_CLUSTER_SECURITY_KEYSTORE_FILEPATH", "g.p12")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let props = Properties::from_yaml(
+            "gateway.yaml",
+            "zeebe.gateway.cluster.security.enabled: true\n",
+            env,
+        )
+        .unwrap();
+        let g =
+            NodeSettings::from_properties("gateway", NodeRole::Gateway, &props, Path::new("/w"))
+                .unwrap();
+        assert_eq!(g.security.key_store_path.unwrap().raw, "g.p12");
+    }
+
+    #[test]
     fn enabled_without_key_names_key_variable_and_fix() {
         let yaml =
             "zeebe.gateway.cluster.security: { enabled: true, certificateChainPath: c.pem }\n";
