@@ -161,8 +161,66 @@ pub struct ProductRuntime {
 /// `zeebe.gateway.cluster.security.keyStore.*`, PR #21220), both merged in
 /// 2024-08 for 8.6; camunda-docs documents the keys from
 /// versioned_docs/version-8.6 (secure-cluster-communication.md). Earlier
-/// releases do not bind the keys (Spring ignores them).
+/// releases do not bind the keys: their `SecurityCfg` classes have no
+/// `keyStore` property and Spring Boot's `@ConfigurationProperties` binding
+/// ignores unknown keys, so a keystore-only TLS configuration is a TLS
+/// configuration without a certificate chain there.
+///
+/// # What 8.6.0 does with the keys (read from its sources)
+///
+/// Sources: the `-sources.jar` files of release 8.6.0 on Maven Central
+/// (SHA-1 of each jar): `io.camunda:zeebe-util:8.6.0`
+/// (92065ee2a9953a4675c4cd1d7e482b522279a792), `zeebe-atomix-cluster`
+/// (cdd43a57720b24f79d0cd492b9e7768f1d3d1116), `zeebe-broker`
+/// (07b55ee9f39d9ce5a4404aff2fb32d1543d4be90), `zeebe-gateway`
+/// (b8aa29d0683db9fad0068fb2ace0fec13926427d) and `camunda-zeebe`
+/// (fa97ed27e7c74abbf77f6987f84859e68812b0b8). The gRPC server's
+/// `io.camunda:zeebe-gateway-grpc` is not published on Maven Central; its
+/// `Gateway.setSecurityConfig` was read in camunda/camunda
+/// `zeebe/gateway-grpc/src/main/java/io/camunda/zeebe/gateway/Gateway.java`
+/// at commits 01c9b0a92255af527ddfb6046beae2902e79ab21 and
+/// cb609c54d542d9d539b458ffb8437a5f758ef680 (main after 8.6, the same
+/// method in both; it calls the 8.6.0 `TlsConfigUtil` above).
+///
+/// - Both a keystore and a PEM chain or key: `TlsConfigUtil.validateTlsConfig`
+///   throws [`KEYSTORE_AND_PEM_REFUSED`]. Called by the gateway's gRPC server
+///   (`Gateway.setSecurityConfig`) and by a broker (`SystemContext`
+///   `validateNetworkSecurityConfig`, when `network.security.enabled`). A
+///   standalone gateway's cluster side does not call it
+///   (`GatewayBasedConfiguration.messagingConfig` in camunda-zeebe): its
+///   `MessagingConfig.configureTls(keyStore, password, key, chain)` keeps the
+///   keystore and drops the PEM paths when a keystore is set.
+/// - A keystore file that cannot be read: the same validation says
+///   "Expected the configured network security keystore file '…' to point
+///   to a readable file, but it does not" (gateway gRPC server and broker).
+/// - Opening the store: `KeyStore.getInstance("PKCS12")`, loaded with the
+///   password (`null` becomes the empty password); any failure becomes
+///   `IllegalStateException("Keystore failed to load file: <path>, please
+///   ensure it is a valid PKCS12 keystore")` with the JDK's exception as
+///   cause, which the caller wraps again: `IllegalArgumentException`
+///   (gateway) or `MessagingException` (cluster transport) "Failed to start
+///   messaging service; invalid server TLS configuration". A wrong password
+///   is the JDK's `java.io.IOException: keystore password was incorrect`
+///   (measured: OpenJDK 17.0.15, a store from `openssl pkcs12 -export`).
+/// - More than one entry: the first alias (`keyStore.aliases().nextElement()`)
+///   gives both the key and the chain, for the gateway and the cluster
+///   transport alike. The JDK's PKCS#12 store keeps file order, and a store
+///   written by keytool holds its key entries before its trusted-certificate
+///   entries (measured, OpenJDK 17.0.15: a store with entry `a`, then `b`
+///   added with `keytool -importkeystore`, lists `[a, b]` and serves `a`; a
+///   trusted CA added with `keytool -importcert` comes after the key entry).
+/// - The cluster transport's client side trusts the keystore's chain
+///   (`NettyMessagingService.loadClientSslContext`:
+///   `trustManager(TlsConfigUtil.getCertificateChain(keyStore, password))`),
+///   as it trusts the PEM chain file otherwise: a store whose chain lacks
+///   the CA makes its node trust only its own certificate.
+/// - Key paths: a broker's `keyStore.filePath` is resolved against the
+///   broker's base directory (`KeyStoreCfg.init`), as its PEM paths are.
 pub const KEYSTORE_SINCE: &str = "8.6.0";
+
+/// `TlsConfigUtil.validateTlsConfig`'s refusal of a keystore beside PEM
+/// files (Zeebe 8.6.0, `io.camunda:zeebe-util:8.6.0`; see [`KEYSTORE_SINCE`]).
+pub const KEYSTORE_AND_PEM_REFUSED: &str = "Expected to configure with a certificate and private key pair, or with a key store and password, but both were provided. Please select only one approach";
 
 /// The first release whose gateway serves a REST API beside gRPC: camunda-docs
 /// documents it from versioned_docs/version-8.5 (apis-tools/zeebe-api-rest,

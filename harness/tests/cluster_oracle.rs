@@ -1,6 +1,7 @@
 //! The reference cluster against the cluster-tls probe (Netty's OpenSSL engine
 //! with contexts built as Zeebe's `NettyMessagingService` builds them): for a
-//! subset of certificate situations (16), does the node start, does the dialling
+//! subset of certificate situations (16 with PEM files, 5 with PKCS#12
+//! keystores as Zeebe 8.6.0 reads them), does the node start, does the dialling
 //! node's handshake succeed, and do both sides report the same failure?
 //!
 //! Needs `java` and the Netty jars in the local Maven repository (see
@@ -120,6 +121,43 @@ fn material(dir: &Path) {
              openssl pkey -in nodeD.key -traditional -out nodeD-traditional.key"
         ),
     );
+    // PKCS#12 keystores (Zeebe 8.6.0 on) as users make them: openssl pkcs12
+    // -export from a chain and key; a renewed certificate added after an
+    // expired one with keytool -importkeystore; a leaf exported alone.
+    sh(
+        dir,
+        &format!(
+            "set -e
+             export TLSMATRIX_STORE_PASS={STORE_PASSWORD} OTHER_PASS=another-secret
+             p12() {{ openssl pkcs12 -export -in $1-chain.pem -inkey $1.key -name $1 -out $2 -passout env:${{3:-TLSMATRIX_STORE_PASS}}; }}
+             p12 leaf leaf.p12; p12 dialler dialler.p12; p12 expired renewed.p12
+             p12 leaf other-password.p12 OTHER_PASS
+             openssl pkcs12 -export -in dialler.pem -inkey dialler.key -name dialler -out dialler-leaf.p12 -passout env:TLSMATRIX_STORE_PASS
+             keytool -importkeystore -noprompt -srckeystore leaf.p12 -srcstoretype PKCS12 -srcstorepass:env TLSMATRIX_STORE_PASS \
+               -destkeystore renewed.p12 -deststoretype PKCS12 -deststorepass:env TLSMATRIX_STORE_PASS >/dev/null 2>&1"
+        ),
+    );
+}
+
+/// The password of the keystores `material` makes (one store has another).
+const STORE_PASSWORD: &str = "node-secret";
+
+/// A broker reading a PKCS#12 keystore, on 8.6.0 (the first release that does).
+fn keystore_node(name: &str, dir: &Path, store: &str) -> NodeSpec {
+    let mut spec = node(name, dir, store, store);
+    spec.settings.security = ClusterSecurity {
+        enabled: true,
+        key_store_path: Some(ConfiguredPath {
+            raw: store.to_string(),
+            resolved: dir.join(store),
+        }),
+        key_store_password: Some(tlsmatrix::config::zeebe::KeyStorePassword(
+            STORE_PASSWORD.to_string(),
+        )),
+        ..Default::default()
+    };
+    spec.settings.runtime = tlsmatrix::version::ProductRuntime::of(Some("8.6.0"));
+    spec
 }
 
 /// What one side of the comparison found.
@@ -146,6 +184,7 @@ fn node(name: &str, dir: &Path, chain: &str, key: &str) -> NodeSpec {
                 enabled: true,
                 certificate_chain_path: Some(path(chain)),
                 private_key_path: Some(path(key)),
+                ..Default::default()
             },
             workdir: dir.to_path_buf(),
             source: "oracle".to_string(),
@@ -162,9 +201,16 @@ fn node(name: &str, dir: &Path, chain: &str, key: &str) -> NodeSpec {
 fn reference(dir: &Path, chain: &str, key: &str, dialler: (&str, &str)) -> (Seen, String) {
     let rt = common::multi_thread_runtime().expect("tokio runtime");
     rt.block_on(async {
+        let node = |name: &str, chain: &str, key: &str| {
+            if chain.ends_with(".p12") {
+                keystore_node(name, dir, chain)
+            } else {
+                node(name, dir, chain, key)
+            }
+        };
         let specs = [
-            node("broker-0", dir, chain, key),
-            node("broker-1", dir, dialler.0, dialler.1),
+            node("broker-0", chain, key),
+            node("broker-1", dialler.0, dialler.1),
         ];
         match Cluster::start(&specs).await.unwrap() {
             Started::Refused(r) => (Seen::StartFailed, r.message),
@@ -190,6 +236,7 @@ fn reference(dir: &Path, chain: &str, key: &str, dialler: (&str, &str)) -> (Seen
 fn netty(dir: &Path, chain: &str, key: &str, dialler_chain: &str) -> (Seen, String) {
     let out = Command::new(probe())
         .args([chain, key, dialler_chain])
+        .env("TLSMATRIX_STORE_PASS", STORE_PASSWORD)
         .current_dir(dir)
         .output()
         .expect("run.sh");
@@ -226,6 +273,11 @@ fn netty(dir: &Path, chain: &str, key: &str, dialler_chain: &str) -> (Seen, Stri
 #[case::ec_sec1_key("sec1-chain.pem", "sec1.key", ("dialler-chain.pem", "dialler.key"), &["File does not contain valid private key"])]
 #[case::ed25519_key("ed25519-chain.pem", "ed25519.key", ("dialler-chain.pem", "dialler.key"), &["File does not contain valid private key"])]
 #[case::chain_file_without_certificate("leaf.key", "leaf.key", ("dialler-chain.pem", "dialler.key"), &["File does not contain valid certificates"])]
+#[case::keystores("leaf.p12", "-", ("dialler.p12", "-"), &[])]
+#[case::keystore_wrong_password("other-password.p12", "-", ("dialler.p12", "-"), &["Failed to start messaging service; invalid server TLS configuration", "Keystore failed to load file", "keystore password was incorrect"])]
+#[case::keystore_expired_entry_first("renewed.p12", "-", ("dialler.p12", "-"), &["validity check failed", "SSLV3_ALERT_CERTIFICATE_EXPIRED"])]
+#[case::keystore_dialler_chain_without_ca("leaf.p12", "-", ("dialler-leaf.p12", "-"), &["PKIX path building failed", "TLSV1_ALERT_INTERNAL_ERROR"])]
+#[case::keystore_serving_pem_dialler("leaf-chain.pem", "leaf.key", ("dialler.p12", "-"), &[])]
 fn reference_agrees_with_netty(
     #[case] chain: &str,
     #[case] key: &str,

@@ -16,6 +16,12 @@
  * NettyMessagingService's handshake handlers (which do not handle exceptions
  * on the server side), and prints what each side sees; Netty's own warnings
  * go to stderr (java.util.logging).
+ * A SERVER_CHAIN or DIALLER_CHAIN ending in .p12 is a PKCS#12 keystore, read as Zeebe 8.6's
+ * NettyMessagingService reads keyStore.filePath (TlsConfigUtil): opened with the password in
+ * TLSMATRIX_STORE_PASS (none: ""), the first alias's key and chain served
+ * (SslContextBuilder.forServer(key, chain)), that same chain trusted when dialling
+ * (trustManager(chain)); SERVER_KEY is then not read. A server store that fails is wrapped
+ * as loadServerSslContext wraps it.
  * run.sh builds the classpath; README.md lists what it measured.
  */
 import io.netty.bootstrap.Bootstrap;
@@ -37,11 +43,51 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import java.io.File;
+import java.io.FileInputStream;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.Objects;
 import java.nio.ByteBuffer;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult.HandshakeStatus;
 
 public class ClusterTlsProbe {
+  static String storePassword() {
+    return Objects.toString(System.getenv("TLSMATRIX_STORE_PASS"), "");
+  }
+  static KeyStore store(String path) throws Exception {
+    final KeyStore ks = KeyStore.getInstance("PKCS12");
+    try (FileInputStream in = new FileInputStream(path)) {
+      ks.load(in, storePassword().toCharArray());
+    } catch (Exception e) {
+      throw new IllegalStateException(String.format(
+          "Keystore failed to load file: %s, please ensure it is a valid PKCS12 keystore",
+          new File(path).toPath()), e);
+    }
+    return ks;
+  }
+  static X509Certificate[] chainOf(KeyStore ks) throws Exception {
+    final String alias = ks.aliases().nextElement();
+    return Arrays.stream(ks.getCertificateChain(alias))
+        .map(X509Certificate.class::cast).toArray(X509Certificate[]::new);
+  }
+  static SslContextBuilder serverBuilder(String chain, String key) throws Exception {
+    if (!chain.endsWith(".p12")) return SslContextBuilder.forServer(new File(chain), new File(key));
+    try {
+      final KeyStore ks = store(chain);
+      final PrivateKey pk = (PrivateKey) ks.getKey(ks.aliases().nextElement(), storePassword().toCharArray());
+      return SslContextBuilder.forServer(pk, chainOf(ks));
+    } catch (Exception e) {
+      throw new IllegalStateException("Failed to start messaging service; invalid server TLS configuration", e);
+    }
+  }
+  static SslContextBuilder clientBuilder(String chain) throws Exception {
+    return chain.endsWith(".p12")
+        ? SslContextBuilder.forClient().trustManager(chainOf(store(chain)))
+        : SslContextBuilder.forClient().trustManager(new File(chain));
+  }
   static String describe(Throwable t) {
     StringBuilder sb = new StringBuilder(t.toString());
     Throwable c = t.getCause();
@@ -118,11 +164,11 @@ public class ClusterTlsProbe {
     // a[0] server chain, a[1] server key, a[2] client (dialler) chain
     SslContext server, client;
     try {
-      server = SslContextBuilder.forServer(new File(a[0]), new File(a[1]))
+      server = serverBuilder(a[0], a[1])
           .sslProvider(SslProvider.OPENSSL_REFCNT).protocols("TLSv1.3").build();
     } catch (Throwable t) { System.out.println("server-context: " + describe(t)); return; }
     try {
-      client = SslContextBuilder.forClient().trustManager(new File(a[2]))
+      client = clientBuilder(a[2])
           .sslProvider(SslProvider.OPENSSL_REFCNT).protocols("TLSv1.3").build();
     } catch (Throwable t) { System.out.println("client-context: " + describe(t)); return; }
     SSLEngine c = client.newEngine(ByteBufAllocator.DEFAULT);

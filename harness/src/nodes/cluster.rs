@@ -432,7 +432,7 @@ async fn start_node(
     placement: Placement,
 ) -> Result<Started<InProcessNode>, HarnessError> {
     let refused = |e: HarnessError| Ok(Started::Refused(Refusal::of_error(&settings.name, e)));
-    let tls = match tls::load(settings) {
+    let tls = match tls::load(settings).await {
         Ok(tls) => tls,
         Err(e) => return refused(e),
     };
@@ -548,6 +548,7 @@ mod tests {
                         raw: format!("{name}.key"),
                         resolved: dir.join(format!("{name}.key")),
                     }),
+                    ..Default::default()
                 },
                 workdir: dir.to_path_buf(),
                 runtime: crate::version::ProductRuntime::default(),

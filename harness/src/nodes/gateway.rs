@@ -493,7 +493,7 @@ async fn keystore_acceptor(settings: &GatewaySettings) -> Result<TlsAcceptor, Ha
         return Err(HarnessError::invalid(
             &settings.source,
             format!("{p}.security.keyStore.filePath"),
-            "Expected to configure with a certificate and private key pair, or with a key store and password, but both were provided. Please select only one approach",
+            crate::version::KEYSTORE_AND_PEM_REFUSED,
             format!(
                 "keep one: the keystore ({p}.security.keyStore.filePath) or the PEM files ({p}.security.certificateChainPath and privateKeyPath); unset the others, and their {} / {} variables",
                 crate::config::env_name(&format!("{p}.security.certificateChainPath")),

@@ -82,13 +82,18 @@ impl NettyOracle {
         workdir: &Path,
         release: Option<&str>,
     ) -> Result<Started<Self>, HarnessError> {
-        // Keeps log lines written while the shutdown hook drains the server.
-        let logging = ["-Djava.util.logging.manager=tlsmatrix.probe.KeepLogsLogManager".into()];
+        // Keeps log lines written while the shutdown hook drains the server;
+        // a release before 8.6.0 does not bind the keyStore keys.
+        let keystore = crate::version::ProductRuntime::of(release).keystore;
+        let properties = [
+            "-Djava.util.logging.manager=tlsmatrix.probe.KeepLogsLogManager".into(),
+            format!("-Dtlsmatrix.keystore={keystore}"),
+        ];
         let jvm = probe_jar(release).launch(
             "netty-oracle",
             INSTALL,
             "tlsmatrix.probe.NettyOracleGateway",
-            &logging,
+            &properties,
         )?;
         let mut cmd = Hermetic::new(&jvm.java, workdir).args(&jvm.args);
         if let Some(config) = config {

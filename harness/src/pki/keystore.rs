@@ -54,7 +54,10 @@ impl Pki {
             }
             for store in &files.keystores {
                 check_passwords(name, store)?;
-                let bytes = keystore(name, store, work.path()).await?;
+                let mut bytes = keystore(name, store, work.path()).await?;
+                if !store.then.is_empty() {
+                    bytes = self.append_entries(name, store, bytes, work.path()).await?;
+                }
                 super::write_file(
                     &crate::confine::inside(dir, &store.file, "pki", name)?,
                     &bytes,
@@ -81,6 +84,79 @@ impl Pki {
             }
         }
         Ok(())
+    }
+}
+
+impl Pki {
+    /// Adds the key entries `store.then` names to a PKCS#12 store, each with
+    /// `keytool -importkeystore` from a one-entry store of its own, in order.
+    async fn append_entries(
+        &self,
+        name: &str,
+        store: &Store,
+        bytes: Vec<u8>,
+        work: &Path,
+    ) -> Result<Vec<u8>, HarnessError> {
+        if store.kind != StoreType::Pkcs12 {
+            return Err(invalid(
+                name,
+                "keystores.then",
+                "more entries are written to PKCS#12 keystores only",
+                "use type: pkcs12, or drop then",
+            ));
+        }
+        let merged = work.join("merged.p12");
+        super::write_file(&merged, &bytes, 0o600)?;
+        let keytool = tools::KEYTOOL.locate()?;
+        for other in &store.then {
+            let Some(issued) = self.get(other) else {
+                return Err(invalid(
+                    name,
+                    "keystores.then",
+                    &format!("{other:?} is not a certificate of this set"),
+                    "name a certificate defined under pki:",
+                ));
+            };
+            let chain: String = self.chain(other).iter().map(|c| c.cert_pem()).collect();
+            let entry = work.join(".entry");
+            std::fs::create_dir_all(&entry).map_err(|e| HarnessError::write(&entry, e))?;
+            super::write_file(&entry.join("chain.pem"), chain.as_bytes(), 0o644)?;
+            super::write_file(&entry.join("key.pem"), issued.key_pem()?.as_bytes(), 0o600)?;
+            let single = Store {
+                alias: Some(other.clone()),
+                then: Vec::new(),
+                ..store.clone()
+            };
+            let one = keystore(other, &single, &entry).await?;
+            super::write_file(&entry.join("entry.p12"), &one, 0o600)?;
+            run(
+                &keytool,
+                &[
+                    "-importkeystore",
+                    "-noprompt",
+                    "-srckeystore",
+                    ".entry/entry.p12",
+                    "-srcstoretype",
+                    "PKCS12",
+                    "-srcstorepass:env",
+                    "TLSMATRIX_STORE_PASS",
+                    "-destkeystore",
+                    "merged.p12",
+                    "-deststoretype",
+                    "PKCS12",
+                    "-deststorepass:env",
+                    "TLSMATRIX_STORE_PASS",
+                ],
+                &[("TLSMATRIX_STORE_PASS", store.store_password.as_str())],
+                work,
+                &format!("pki: {name}.files.keystores.then ({other})"),
+            )
+            .await?;
+            let _ = std::fs::remove_dir_all(&entry);
+        }
+        let bytes = std::fs::read(&merged).map_err(|e| HarnessError::read(&merged, e));
+        let _ = std::fs::remove_file(&merged);
+        bytes
     }
 }
 
@@ -264,6 +340,11 @@ async fn truststore(name: &str, store: &Store, work: &Path) -> Result<Vec<u8>, H
     bytes
 }
 
+/// The sentence both Zeebe 8.6 callers of `TlsConfigUtil` wrap a keystore
+/// failure in (`Gateway.setSecurityConfig`, `NettyMessagingService.loadServerSslContext`).
+pub const KEYSTORE_WRAPPER: &str =
+    "Failed to start messaging service; invalid server TLS configuration";
+
 /// What a Zeebe node serves from a PKCS#12 keystore: the key of the store's
 /// first alias and that entry's chain, as `TlsConfigUtil` in Zeebe 8.6 takes
 /// them (`keyStore.aliases().nextElement()`; the docs ask for one entry only).
@@ -281,7 +362,14 @@ pub struct KeyStoreIdentity {
 /// Reads a PKCS#12 keystore as a Zeebe node does, with `openssl pkcs12`
 /// (the tool that made it; the password through the environment). A store
 /// that does not open with the password (none: empty, as Zeebe sanitises it)
-/// is refused with the product's words, naming the file.
+/// is refused with the product's words, naming the file: Zeebe 8.6's
+/// `TlsConfigUtil` wraps the JDK's `KeyStore.load` failure in "Keystore
+/// failed to load file", and both callers (the gateway's gRPC server and the
+/// cluster transport) wrap that in "Failed to start messaging service;
+/// invalid server TLS configuration" (sources: [`crate::version::KEYSTORE_SINCE`]).
+/// A wrong password is the JDK's `java.io.IOException: keystore password was
+/// incorrect` (measured with OpenJDK 17 on a store from `openssl pkcs12
+/// -export`, where openssl says "Mac verify error").
 pub async fn read_pkcs12(
     path: &Path,
     password: Option<&str>,
@@ -312,7 +400,7 @@ pub async fn read_pkcs12(
         HarnessError::material(
             path,
             format!(
-                "Keystore failed to load file: {}, please ensure it is a valid PKCS12 keystore ({detail})",
+                "{KEYSTORE_WRAPPER}; caused by: java.lang.IllegalStateException: Keystore failed to load file: {}, please ensure it is a valid PKCS12 keystore; caused by: {detail}",
                 path.display()
             ),
             format!(
@@ -322,13 +410,19 @@ pub async fn read_pkcs12(
         )
     };
     if out.exit_code != Some(0) {
-        let detail = out
+        let first = out
             .stderr
             .lines()
             .next()
             .unwrap_or("openssl could not open it")
             .trim()
             .to_string();
+        let detail = if first.starts_with("Mac verify error") {
+            // openssl's "Mac verify error: invalid password?"; the JDK's words.
+            "java.io.IOException: keystore password was incorrect".to_string()
+        } else {
+            format!("(openssl pkcs12: {first})")
+        };
         return Err(refused(&detail));
     }
     // openssl prints each bag in file order: its attributes (localKeyID),

@@ -147,6 +147,13 @@ pub struct Store {
     /// The entry's alias; defaults to the certificate's name.
     #[serde(default)]
     pub alias: Option<String>,
+    /// More key entries after this certificate's own (PKCS#12 keystores
+    /// only): other certificates of the set, each added in order with
+    /// `keytool -importkeystore` under its own name as alias, as a renewed
+    /// certificate is added to an existing store. The JDK keeps the file
+    /// order, so this certificate's entry stays the first alias.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub then: Vec<String>,
 }
 
 /// A keystore format.

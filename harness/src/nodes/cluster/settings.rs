@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::zeebe::KeyStorePassword;
 use crate::config::Properties;
 use crate::error::HarnessError;
 
@@ -59,6 +60,12 @@ pub struct ClusterSecurity {
     pub certificate_chain_path: Option<ConfiguredPath>,
     /// `privateKeyPath`: the PEM private key of the chain's first certificate.
     pub private_key_path: Option<ConfiguredPath>,
+    /// `keyStore.filePath` (read from 8.6.0, see
+    /// [`crate::version::KEYSTORE_SINCE`]): a PKCS#12 keystore instead of
+    /// the two PEM files; its first entry's chain is also the node's trust.
+    pub key_store_path: Option<ConfiguredPath>,
+    /// `keyStore.password` (none: the store is opened with an empty one).
+    pub key_store_password: Option<KeyStorePassword>,
 }
 
 /// Everything a cluster node needs to start.
@@ -111,6 +118,10 @@ impl NodeSettings {
                 enabled: props.bool(&format!("{prefix}.enabled"), false)?,
                 certificate_chain_path: path("certificateChainPath")?,
                 private_key_path: path("privateKeyPath")?,
+                key_store_path: path("keyStore.filePath")?,
+                key_store_password: props
+                    .string(&format!("{prefix}.keyStore.password"))?
+                    .map(KeyStorePassword),
             },
             workdir: workdir.to_path_buf(),
             source: props.source().to_string(),
@@ -120,8 +131,20 @@ impl NodeSettings {
         Ok(settings)
     }
 
-    /// Zeebe refuses to start with TLS enabled but a file not configured.
+    /// Zeebe refuses to start with TLS enabled but a file not configured; a
+    /// keystore is complete on its own (whether the release reads it is
+    /// checked when the node loads its TLS, [`Self::require_pem_files`]).
     fn validate(&self) -> Result<(), HarnessError> {
+        if self.security.key_store_path.is_some() {
+            return Ok(());
+        }
+        self.require_pem_files()
+    }
+
+    /// With TLS enabled, both PEM paths must be configured (`SystemContext`):
+    /// what a release without keystore keys requires even when a keystore is
+    /// configured, since it ignores those keys.
+    pub fn require_pem_files(&self) -> Result<(), HarnessError> {
         if !self.security.enabled {
             return Ok(());
         }
@@ -199,6 +222,51 @@ mod tests {
             (chain.raw.as_str(), chain.resolved),
             ("b.pem", PathBuf::from("/w/b.pem"))
         );
+    }
+
+    #[test]
+    fn keystore_keys_and_variables_are_read_per_role_and_the_password_never_shown() {
+        let yaml =
+            "zeebe.broker.network.security: { enabled: true, keyStore: { filePath: a.p12 } }\n";
+        let env: EnvMap = [(
+            "ZEEBE_BROKER_NETWORK_SECURITY_KEYSTORE_PASSWORD",
+            "s3cret-pw",
+        )]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let props = Properties::from_yaml("broker.yaml", yaml, env).unwrap();
+        let s =
+            NodeSettings::from_properties("broker-0", NodeRole::Broker, &props, Path::new("/w"))
+                .expect("a keystore alone is a complete TLS configuration");
+        let store = s.security.key_store_path.clone().unwrap();
+        assert_eq!(store.resolved, PathBuf::from("/w/a.p12"));
+        assert_eq!(
+            s.security.key_store_password.as_ref().map(|p| p.0.as_str()),
+            Some("s3cret-pw")
+        );
+        assert!(!format!("{s:?}").contains("s3cret-pw"));
+        // A release without keyStore keys needs the PEM files all the same.
+        let err = s.require_pem_files().unwrap_err().to_string();
+        assert!(
+            err.contains("certificateChainPath: TLS is enabled"),
+            "{err}"
+        );
+
+        let env: EnvMap = [("ZEEBE_GATEWAY_CLUSTER_SECURITY_KEYSTORE_FILEPATH", "g.p12")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let props = Properties::from_yaml(
+            "gateway.yaml",
+            "zeebe.gateway.cluster.security.enabled: true\n",
+            env,
+        )
+        .unwrap();
+        let g =
+            NodeSettings::from_properties("gateway", NodeRole::Gateway, &props, Path::new("/w"))
+                .unwrap();
+        assert_eq!(g.security.key_store_path.unwrap().raw, "g.p12");
     }
 
     #[test]

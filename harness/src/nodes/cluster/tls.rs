@@ -174,11 +174,134 @@ fn traditional_dsa(path: &Path) -> Option<HarnessError> {
 }
 
 /// Loads a node's TLS material, or `None` when its security is disabled.
-pub fn load(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessError> {
+/// From 8.6.0 a configured keystore is read instead of the PEM files
+/// ([`keystore`]); an older release does not bind the `keyStore` keys
+/// (Spring ignores them), so it needs the PEM files as before.
+pub async fn load(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessError> {
     let security = &settings.security;
     if !security.enabled {
         return Ok(None);
     }
+    if let Some(store) = &security.key_store_path {
+        if settings.runtime.keystore {
+            return keystore(settings, store).await.map(Some);
+        }
+        settings.require_pem_files()?;
+    }
+    pem(settings)
+}
+
+/// Zeebe 8.6's keystore path for the cluster transport (sources and
+/// measurements: [`crate::version::KEYSTORE_SINCE`]). A broker validates
+/// first (`SystemContext` with `TlsConfigUtil.validateTlsConfig`): PEM files
+/// beside a keystore are refused, and the store must be readable. A
+/// standalone gateway does not validate: `MessagingConfig.configureTls`
+/// takes the keystore and drops the PEM paths. Then `NettyMessagingService`
+/// opens the store (PKCS#12, the password or an empty one), serves the first
+/// alias's key and chain, and trusts that same chain when it dials.
+async fn keystore(
+    settings: &NodeSettings,
+    store: &ConfiguredPath,
+) -> Result<NodeTls, HarnessError> {
+    let security = &settings.security;
+    let prefix = settings.role.security_prefix();
+    let full = |k: &str| format!("{prefix}.{k}");
+    if settings.role == super::settings::NodeRole::Broker {
+        if security.certificate_chain_path.is_some() || security.private_key_path.is_some() {
+            return Err(HarnessError::invalid(
+                &settings.source,
+                full("keyStore.filePath"),
+                crate::version::KEYSTORE_AND_PEM_REFUSED,
+                format!(
+                    "keep one on {}: the keystore ({}) or the PEM files ({} and {}); unset the others, and their {} / {} variables",
+                    settings.name,
+                    full("keyStore.filePath"),
+                    full("certificateChainPath"),
+                    full("privateKeyPath"),
+                    super::settings::env_var(&full("certificateChainPath")),
+                    super::settings::env_var(&full("privateKeyPath")),
+                ),
+            ));
+        }
+        if std::fs::File::open(&store.resolved).is_err() {
+            return Err(HarnessError::invalid(
+                &settings.source,
+                full("keyStore.filePath"),
+                format!(
+                    "Expected the configured network security keystore file '{}' to point to a readable file, but it does not ({:?} resolved against the node's working directory {})",
+                    store.resolved.display(),
+                    store.raw,
+                    settings.workdir.display()
+                ),
+                format!(
+                    "give an absolute path, or a path relative to the working directory of {} (or set {})",
+                    settings.name,
+                    super::settings::env_var(&full("keyStore.filePath"))
+                ),
+            ));
+        }
+    }
+    let identity = pki::read_pkcs12(
+        &store.resolved,
+        security.key_store_password.as_ref().map(|p| p.0.as_str()),
+    )
+    .await
+    .map_err(|e| e.in_setting(&settings.source, &full("keyStore.password")))?;
+    let signing = provider()
+        .key_provider
+        .load_private_key(identity.key)
+        .map_err(|e| {
+            HarnessError::material(
+                &store.resolved,
+                format!("the first entry's private key cannot be used: {e}"),
+                "put an RSA or EC (P-256/P-384) key entry first in the store",
+            )
+            .in_setting(&settings.source, &full("keyStore.filePath"))
+        })?;
+    node_tls(
+        settings,
+        ServerTls::Serve(serve(settings, identity.chain.clone(), signing)?),
+        identity.chain,
+    )
+}
+
+/// A TLS 1.3 acceptor serving `certs` with `signing`.
+fn serve(
+    settings: &NodeSettings,
+    certs: Vec<rustls::pki_types::CertificateDer<'static>>,
+    signing: Arc<dyn rustls::sign::SigningKey>,
+) -> Result<TlsAcceptor, HarnessError> {
+    let certified = Arc::new(rustls::sign::CertifiedKey::new(certs, signing));
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| HarnessError::run(&settings.name, e))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Both directions of a node's TLS: `server`, and a TLS 1.3 client that
+/// trusts `trust` (the node's own chain).
+fn node_tls(
+    settings: &NodeSettings,
+    server: ServerTls,
+    trust: Vec<rustls::pki_types::CertificateDer<'static>>,
+) -> Result<NodeTls, HarnessError> {
+    let client = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| HarnessError::run(&settings.name, e))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(ChainTrust::new(trust, provider())))
+        .with_no_client_auth();
+    Ok(NodeTls {
+        server,
+        connector: TlsConnector::from(Arc::new(client)),
+    })
+}
+
+/// The PEM path: the chain and key files.
+fn pem(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessError> {
+    let security = &settings.security;
     let (Some(chain), Some(key)) = (&security.certificate_chain_path, &security.private_key_path)
     else {
         // NodeSettings::from_properties refuses this combination.
@@ -270,23 +393,8 @@ pub fn load(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessError> {
                 ),
             }
         } else {
-            let certified = Arc::new(rustls::sign::CertifiedKey::new(certs.clone(), signing));
-            let config = rustls::ServerConfig::builder_with_provider(provider())
-                .with_protocol_versions(&[&rustls::version::TLS13])
-                .map_err(|e| HarnessError::run(&settings.name, e))?
-                .with_no_client_auth()
-                .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
-            ServerTls::Serve(TlsAcceptor::from(Arc::new(config)))
+            ServerTls::Serve(serve(settings, certs.clone(), signing)?)
         }
     };
-    let client = rustls::ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| HarnessError::run(&settings.name, e))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(ChainTrust::new(certs, provider())))
-        .with_no_client_auth();
-    Ok(Some(NodeTls {
-        server,
-        connector: TlsConnector::from(Arc::new(client)),
-    }))
+    node_tls(settings, server, certs).map(Some)
 }

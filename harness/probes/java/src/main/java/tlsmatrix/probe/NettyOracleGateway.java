@@ -54,7 +54,9 @@ import tlsmatrix.probe.proto.OracleGatewayProto.TopologyResponse;
  * ZEEBE_GATEWAY_SECURITY_ENABLED, ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH,
  * ZEEBE_GATEWAY_SECURITY_PRIVATEKEYPATH, and zeebe.gateway.security.keyStore.{filePath,password}
  * (ZEEBE_GATEWAY_SECURITY_KEYSTORE_FILEPATH / _PASSWORD), the PKCS#12 keystore Zeebe reads from
- * 8.6.0 on (read by every build; the scenarios skip keystore cases for older releases).
+ * 8.6.0 on. An older release has no such keys and Spring ignores unknown keys: started with
+ * {@code -Dtlsmatrix.keystore=false} (what the harness passes for a release before 8.6.0) the
+ * oracle ignores them too.
  *
  * <p>Readiness: exactly one stdout line {@code netty-oracle listening on HOST:PORT (TLS|plaintext)}.
  * Everything else goes to stderr.
@@ -77,6 +79,9 @@ public final class NettyOracleGateway {
   static final String K_KEY = "zeebe.gateway.security.privatekeypath";
   static final String K_KS_PATH = "zeebe.gateway.security.keystore.filepath";
   static final String K_KS_PASS = "zeebe.gateway.security.keystore.password";
+
+  /** Whether the modelled release binds the keyStore keys (8.6.0 on); see the class comment. */
+  static final boolean READS_KEYSTORE = !"false".equals(System.getProperty("tlsmatrix.keystore"));
 
   static final MethodDescriptor<TopologyRequest, TopologyResponse> TOPOLOGY =
       MethodDescriptor.<TopologyRequest, TopologyResponse>newBuilder()
@@ -125,9 +130,10 @@ public final class NettyOracleGateway {
             .addService(topologyService());
 
     if (tls) {
+      final String keyStore = READS_KEYSTORE ? cfg.get(K_KS_PATH) : null;
+      final boolean useKeyStore = keyStore != null && !keyStore.isEmpty();
       try {
-        final String keyStore = cfg.get(K_KS_PATH);
-        if (keyStore != null && !keyStore.isEmpty()) {
+        if (useKeyStore) {
           applyKeyStoreSecurity(
               builder, cfg.get(K_CHAIN), cfg.get(K_KEY), keyStore, cfg.get(K_KS_PASS));
         } else {
@@ -135,8 +141,11 @@ public final class NettyOracleGateway {
         }
       } catch (final RuntimeException e) {
         err.println("netty-oracle: TLS configuration error: " + e);
+        // A keystore failure says why only in its causes (the JDK's "keystore password was
+        // incorrect" two levels down), so they stay on the lines an operator reads.
+        final String cause = useKeyStore ? "netty-oracle: caused by: " : "  caused by: ";
         for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-          err.println("  caused by: " + c);
+          err.println(cause + c);
         }
         System.exit(3);
         return;
