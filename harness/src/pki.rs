@@ -26,7 +26,7 @@ mod spec;
 
 pub use algorithm::{KeyAlgorithm, KeyEncoding};
 pub use build::{Issued, Pki};
-pub use keystore::{read_pkcs12, KeyStoreIdentity};
+pub use keystore::{jdk_store_refusal, read_pkcs12, KeyStoreIdentity, KEYSTORE_WRAPPER};
 pub use material::Materialized;
 pub use pem_read::{
     certified_key, load_certified_key, load_certified_key_unchecked, parse_certificates,

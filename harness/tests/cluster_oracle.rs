@@ -2,7 +2,8 @@
 //! with contexts built as Zeebe's `NettyMessagingService` builds them): for a
 //! subset of certificate situations (16 with PEM files, 5 with PKCS#12
 //! keystores as Zeebe 8.6.0 reads them), does the node start, does the dialling
-//! node's handshake succeed, and do both sides report the same failure?
+//! node's handshake succeed, and do both sides report the same failure? And
+//! what does a JVM trust store (`javax.net.ssl.trustStore`) change (5)?
 //!
 //! Needs `java` and the Netty jars in the local Maven repository (see
 //! `harness/probes/cluster-tls/run.sh`); without them each case prints why it
@@ -13,7 +14,7 @@ use std::process::Command;
 
 use rstest::rstest;
 use tlsmatrix::nodes::cluster::{
-    Cluster, ClusterSecurity, ConfiguredPath, NodeRole, NodeSettings, NodeSpec,
+    Cluster, ClusterSecurity, ConfiguredPath, JvmTrustStore, NodeRole, NodeSettings, NodeSpec,
 };
 use tlsmatrix::nodes::Started;
 use tlsmatrix::pki::{CertSpec, ChainShape, Defect, KeyAlgorithm, KeyEncoding, PkiSpec};
@@ -139,6 +140,18 @@ fn material(dir: &Path) {
     );
 }
 
+/// A JVM trust store (`javax.net.ssl.trustStore`) holding the CA, as a user
+/// makes one with keytool, and the JVM options that name it.
+fn jvm_trust_store(dir: &Path) {
+    sh(
+        dir,
+        "keytool -importcert -noprompt -alias ca -file ca.pem -keystore jvm-trust.p12 \
+           -storetype PKCS12 -storepass changeit >/dev/null 2>&1 && \
+         keytool -importcert -noprompt -alias ca -file ca.pem -keystore jvm-trust.jks \
+           -storetype JKS -storepass changeit >/dev/null 2>&1",
+    );
+}
+
 /// The password of the keystores `material` makes (one store has another).
 const STORE_PASSWORD: &str = "node-secret";
 
@@ -192,6 +205,7 @@ fn node(name: &str, dir: &Path, chain: &str, key: &str) -> NodeSpec {
             // without BouncyCastle, as Zeebe 8.4.0 shipped; the reference reads
             // keys as that release did, so both sides model one runtime.
             runtime: tlsmatrix::version::ProductRuntime::of(Some("8.4.0")),
+            jvm_trust_store: None,
         },
         gossip_port_of: None,
     }
@@ -199,6 +213,23 @@ fn node(name: &str, dir: &Path, chain: &str, key: &str) -> NodeSpec {
 
 /// The reference: broker-0 serves (chain, key), broker-1 dials with its chain.
 fn reference(dir: &Path, chain: &str, key: &str, dialler: (&str, &str)) -> (Seen, String) {
+    reference_with_jvm_options(dir, chain, key, dialler, None)
+}
+
+/// The reference, both nodes' environment carrying `java_options` in
+/// `JAVA_OPTS`.
+fn reference_with_jvm_options(
+    dir: &Path,
+    chain: &str,
+    key: &str,
+    dialler: (&str, &str),
+    java_options: Option<&str>,
+) -> (Seen, String) {
+    let jvm_trust_store = java_options.and_then(|options| {
+        let env = [("JAVA_OPTS".to_string(), options.to_string())].into();
+        let props = tlsmatrix::config::Properties::from_yaml("oracle", "", env).unwrap();
+        JvmTrustStore::from_env(&props, dir)
+    });
     let rt = common::multi_thread_runtime().expect("tokio runtime");
     rt.block_on(async {
         let node = |name: &str, chain: &str, key: &str| {
@@ -208,10 +239,13 @@ fn reference(dir: &Path, chain: &str, key: &str, dialler: (&str, &str)) -> (Seen
                 node(name, dir, chain, key)
             }
         };
-        let specs = [
+        let mut specs = [
             node("broker-0", chain, key),
             node("broker-1", dialler.0, dialler.1),
         ];
+        for spec in &mut specs {
+            spec.settings.jvm_trust_store = jvm_trust_store.clone();
+        }
         match Cluster::start(&specs).await.unwrap() {
             Started::Refused(r) => (Seen::StartFailed, r.message),
             Started::Ready(cluster) => {
@@ -234,12 +268,27 @@ fn reference(dir: &Path, chain: &str, key: &str, dialler: (&str, &str)) -> (Seen
 
 /// The probe: Netty + BoringSSL + the JDK trust manager.
 fn netty(dir: &Path, chain: &str, key: &str, dialler_chain: &str) -> (Seen, String) {
-    let out = Command::new(probe())
+    netty_with_jvm_options(dir, chain, key, dialler_chain, None)
+}
+
+/// The probe, its JVM started with `java_options` in `JAVA_TOOL_OPTIONS`
+/// (read by every JVM at start, as `JAVA_OPTS` is by Zeebe's start script).
+fn netty_with_jvm_options(
+    dir: &Path,
+    chain: &str,
+    key: &str,
+    dialler_chain: &str,
+    java_options: Option<&str>,
+) -> (Seen, String) {
+    let mut command = Command::new(probe());
+    command
         .args([chain, key, dialler_chain])
         .env("TLSMATRIX_STORE_PASS", STORE_PASSWORD)
-        .current_dir(dir)
-        .output()
-        .expect("run.sh");
+        .current_dir(dir);
+    if let Some(options) = java_options {
+        command.env("JAVA_TOOL_OPTIONS", options);
+    }
+    let out = command.output().expect("run.sh");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let seen = if text.starts_with("server-context:") {
         Seen::StartFailed
@@ -296,6 +345,95 @@ fn reference_agrees_with_netty(
     material(dir.path());
     let (theirs, their_text) = netty(dir.path(), chain, key, dialler.0);
     let (ours, our_text) = reference(dir.path(), chain, key, dialler);
+    assert_eq!(ours, theirs, "netty:\n{their_text}\nreference:\n{our_text}");
+    for text in texts {
+        assert!(
+            their_text.contains(text),
+            "netty does not say {text:?}:\n{their_text}"
+        );
+        assert!(
+            our_text.contains(text),
+            "the reference does not say {text:?}:\n{our_text}"
+        );
+    }
+}
+
+/// The JVM's trust store is not the cluster transport's: the dialling context
+/// is `trustManager(certificateChain)`, so a `javax.net.ssl.trustStore` never
+/// makes a peer trusted (the seed says it does; see
+/// `zeebe-cluster::doc-jvm-truststore`). But the server context, built without
+/// a trust manager, opens the JVM's default one: a wrong password stops the
+/// node. The probe's JVM gets the properties in `JAVA_TOOL_OPTIONS`, the
+/// reference's nodes in `JAVA_OPTS`; both must give `expected` and `texts`.
+#[rstest]
+#[case::leaf_only_dialler_ca_in_jvm_truststore(
+    ("dialler.pem", "dialler.key"),
+    "-Djavax.net.ssl.trustStore=jvm-trust.p12 -Djavax.net.ssl.trustStorePassword=changeit -Djavax.net.ssl.trustStoreType=PKCS12",
+    Seen::Failed,
+    &["PKIX path building failed"]
+)]
+#[case::jvm_truststore_path_missing(
+    ("dialler-chain.pem", "dialler.key"),
+    "-Djavax.net.ssl.trustStore=no-such-trust.p12 -Djavax.net.ssl.trustStorePassword=changeit",
+    Seen::Connected,
+    &[]
+)]
+#[case::jvm_truststore_path_missing_wrong_password(
+    ("dialler-chain.pem", "dialler.key"),
+    "-Djavax.net.ssl.trustStore=no-such-trust.p12 -Djavax.net.ssl.trustStorePassword=wrong-password",
+    Seen::StartFailed,
+    &["unable to setup trustmanager", "problem accessing trust store"]
+)]
+#[case::jvm_truststore_wrong_password(
+    ("dialler-chain.pem", "dialler.key"),
+    "-Djavax.net.ssl.trustStore=jvm-trust.p12 -Djavax.net.ssl.trustStorePassword=wrong-password",
+    Seen::StartFailed,
+    &["unable to setup trustmanager", "problem accessing trust store", "keystore password was incorrect"]
+)]
+#[case::jvm_truststore_jks_wrong_password(
+    ("dialler-chain.pem", "dialler.key"),
+    "-Djavax.net.ssl.trustStore=jvm-trust.jks -Djavax.net.ssl.trustStorePassword=wrong-password -Djavax.net.ssl.trustStoreType=JKS",
+    Seen::StartFailed,
+    &["unable to setup trustmanager", "problem accessing trust store", "Keystore was tampered with, or password was incorrect"]
+)]
+#[case::jvm_truststore_right_password(
+    ("dialler-chain.pem", "dialler.key"),
+    "-Djavax.net.ssl.trustStore=jvm-trust.jks -Djavax.net.ssl.trustStorePassword=changeit",
+    Seen::Connected,
+    &[]
+)]
+fn jvm_trust_store_is_not_consulted(
+    #[case] dialler: (&str, &str),
+    #[case] java_options: &str,
+    #[case] expected: Seen,
+    #[case] texts: &[&str],
+) {
+    if let Some(why) = unavailable() {
+        assert!(
+            std::env::var("TLSMATRIX_REQUIRE_PEERS").map_or(true, |v| v != "1" && v != "true"),
+            "cluster-tls probe required but unavailable: {why}"
+        );
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    material(dir.path());
+    jvm_trust_store(dir.path());
+    let (theirs, their_text) = netty_with_jvm_options(
+        dir.path(),
+        "leaf-chain.pem",
+        "leaf.key",
+        dialler.0,
+        Some(java_options),
+    );
+    assert_eq!(theirs, expected, "netty:\n{their_text}");
+    let (ours, our_text) = reference_with_jvm_options(
+        dir.path(),
+        "leaf-chain.pem",
+        "leaf.key",
+        dialler,
+        Some(java_options),
+    );
     assert_eq!(ours, theirs, "netty:\n{their_text}\nreference:\n{our_text}");
     for text in texts {
         assert!(

@@ -85,6 +85,13 @@ impl Properties {
         })
     }
 
+    /// The raw value of environment variable `name`, if the node's
+    /// environment sets it (for variables that are not Spring keys, such as
+    /// `JAVA_OPTS`).
+    pub fn env_value(&self, name: &str) -> Option<&str> {
+        self.env.get(name).map(String::as_str)
+    }
+
     /// The file name used in errors.
     pub fn source(&self) -> &str {
         &self.source

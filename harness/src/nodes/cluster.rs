@@ -20,6 +20,7 @@
 pub mod file;
 mod formation;
 mod gossip;
+mod jvm_trust;
 mod member;
 mod messaging;
 mod settings;
@@ -37,6 +38,7 @@ use tokio::sync::watch;
 pub use file::{node_spec, node_specs, start_order, ClusterFile, MemberLaunch, NodeBody};
 pub use formation::{Formation, Link, PartitionState};
 pub use gossip::{Contact, GossippedReport, Member, PartitionRole};
+pub use jvm_trust::JvmTrustStore;
 pub use member::{ClusterMember, MemberSettings, INTERNAL_PORT, JOIN_DEADLINE};
 pub use messaging::{java_hash, LinkError, CLUSTER_NAME};
 pub use settings::{env_var, ClusterSecurity, ConfiguredPath, NodeRole, NodeSettings};
@@ -553,6 +555,7 @@ mod tests {
                 workdir: dir.to_path_buf(),
                 runtime: crate::version::ProductRuntime::default(),
                 source: "test".to_string(),
+                jvm_trust_store: None,
             },
             gossip_port_of: None,
         }

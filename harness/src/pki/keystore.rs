@@ -490,3 +490,68 @@ pub async fn read_pkcs12(
         entries: keys.len(),
     })
 }
+
+/// Whether the JDK's `KeyStore.load(stream, password)` opens the store at
+/// `path` with `password`, as the JVM does with `javax.net.ssl.trustStore`
+/// and `javax.net.ssl.trustStorePassword`: `None` when it opens, else the
+/// JDK's exception. The format is taken from the file, as JDK 17's
+/// `keystore.type.compat` does (`0xFEEDFEED`: JKS, else PKCS#12), whatever
+/// `javax.net.ssl.trustStoreType` says.
+///
+/// * JKS: the store ends with SHA-1 over the password (UTF-16BE), the words
+///   "Mighty Aphrodite" and the store's bytes (`sun.security.provider.JavaKeyStore
+///   .engineLoad`); a mismatch is `java.io.IOException: Keystore was
+///   tampered with, or password was incorrect`.
+/// * PKCS#12: `openssl pkcs12 -nokeys` with the password; its "Mac verify
+///   error" is the JDK's `java.io.IOException: keystore password was
+///   incorrect` (measured: OpenJDK 17 on a store from `keytool -importcert`,
+///   `harness/tests/cluster_oracle.rs`).
+pub async fn jdk_store_refusal(
+    path: &Path,
+    password: &str,
+) -> Result<Option<String>, HarnessError> {
+    let bytes = std::fs::read(path).map_err(|e| HarnessError::read(path, e))?;
+    if bytes.starts_with(&[0xFE, 0xED, 0xFE, 0xED]) {
+        const DIGEST: usize = 20;
+        if bytes.len() < DIGEST {
+            return Ok(Some("java.io.EOFException".to_string()));
+        }
+        let (body, stored) = bytes.split_at(bytes.len() - DIGEST);
+        let mut context =
+            aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY);
+        let utf16: Vec<u8> = password.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        context.update(&utf16);
+        context.update(b"Mighty Aphrodite");
+        context.update(body);
+        return Ok((context.finish().as_ref() != stored).then(|| {
+            "java.io.IOException: Keystore was tampered with, or password was incorrect".to_string()
+        }));
+    }
+    let openssl = tools::OPENSSL.locate()?;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let env: EnvMap = [("TLSMATRIX_STORE_PASS".to_string(), password.to_string())]
+        .into_iter()
+        .chain(std::env::var("PATH").map(|p| ("PATH".to_string(), p)))
+        .collect();
+    let args: Vec<String> = [
+        "pkcs12",
+        "-in",
+        &path.display().to_string(),
+        "-nokeys",
+        "-passin",
+        "env:TLSMATRIX_STORE_PASS",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let out = process::run(&openssl, &args, &env, dir, TOOL_DEADLINE).await?;
+    if out.exit_code == Some(0) {
+        return Ok(None);
+    }
+    let first = out.stderr.lines().next().unwrap_or("").trim().to_string();
+    Ok(Some(if first.starts_with("Mac verify error") {
+        "java.io.IOException: keystore password was incorrect".to_string()
+    } else {
+        format!("java.io.IOException: (openssl pkcs12: {first})")
+    }))
+}

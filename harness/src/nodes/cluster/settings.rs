@@ -83,6 +83,9 @@ pub struct NodeSettings {
     pub source: String,
     /// The modelled release's runtime (how it reads keys).
     pub runtime: crate::version::ProductRuntime,
+    /// The JVM trust store its environment names (`javax.net.ssl.trustStore`
+    /// in `JAVA_OPTS` or `JAVA_TOOL_OPTIONS`), see [`super::jvm_trust`].
+    pub jvm_trust_store: Option<super::jvm_trust::JvmTrustStore>,
 }
 
 /// The environment variable Spring binds to a dotted key.
@@ -126,6 +129,7 @@ impl NodeSettings {
             workdir: workdir.to_path_buf(),
             source: props.source().to_string(),
             runtime: crate::version::ProductRuntime::default(),
+            jvm_trust_store: super::jvm_trust::JvmTrustStore::from_env(props, workdir),
         };
         settings.validate()?;
         Ok(settings)

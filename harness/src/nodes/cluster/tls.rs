@@ -182,13 +182,20 @@ pub async fn load(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessErr
     if !security.enabled {
         return Ok(None);
     }
-    if let Some(store) = &security.key_store_path {
-        if settings.runtime.keystore {
-            return keystore(settings, store).await.map(Some);
+    let tls = match &security.key_store_path {
+        Some(store) if settings.runtime.keystore => keystore(settings, store).await.map(Some),
+        Some(_) => {
+            settings.require_pem_files()?;
+            pem(settings)
         }
-        settings.require_pem_files()?;
+        None => pem(settings),
+    }?;
+    // The server context is built from the key material first; building it
+    // then opens the JVM's default trust store (see super::jvm_trust).
+    if let Some(store) = &settings.jvm_trust_store {
+        store.check(&settings.name, &settings.source).await?;
     }
-    pem(settings)
+    Ok(tls)
 }
 
 /// Zeebe 8.6's keystore path for the cluster transport (sources and

@@ -1,7 +1,22 @@
 //! How a cluster node verifies the node it dials, as Zeebe's messaging client
-//! does: every certificate of the node's own chain file is trusted (the seed: "the
-//! certificate chain will be part of the trust store of the node"), plus the
-//! system roots; no host name check; no client certificate (not mTLS).
+//! does: the certificates of the node's own chain file (or of its keystore's
+//! first entry, from 8.6.0) are the whole trust store; no host name check; no
+//! client certificate (not mTLS).
+//!
+//! Trust: `NettyMessagingService.loadClientSslContext` calls
+//! `SslContextBuilder.forClient().trustManager(certificateChain)` (8.6.0 on,
+//! with a keystore: `trustManager(TlsConfigUtil.getCertificateChain(...))`).
+//! Netty builds a trust manager factory over a key store holding only those
+//! certificates, so neither the JVM's default trust store (`cacerts`,
+//! `javax.net.ssl.trustStore`) nor the system roots are consulted, whatever
+//! the seed's "default Java trust store ... configurable via
+//! `javax.net.ssl.trustStore`" says. Measured with the cluster-tls probe
+//! (Netty 4.1.122 + tcnative 2.0.72, JDK 17) in
+//! `harness/tests/cluster_oracle.rs::jvm_trust_store_is_not_consulted`: a
+//! leaf-only chain stays untrusted with the CA in a `javax.net.ssl.trustStore`,
+//! and a trust store path that does not exist or a wrong trust store password
+//! changes nothing. The seed's sentence is the documented statement
+//! `zeebe-cluster::doc-jvm-truststore` (`tlsmatrix drift`).
 //!
 //! Host names: Zeebe's `NettyMessagingService.loadClientSslContext` builds
 //! `SslContextBuilder.forClient().trustManager(certificateChain)` and its client
@@ -19,7 +34,7 @@
 //! the path is built with x509-parser (issuer by subject and signature), not
 //! webpki, which refuses v1 leaves.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -30,15 +45,8 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 /// How long a path may be, leaf to anchor.
 const MAX_PATH: usize = 8;
 
-/// The system's root certificates, loaded once (what the JVM's default trust
-/// store holds on the same machine, approximately).
-fn system_roots() -> &'static [CertificateDer<'static>] {
-    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
-}
-
-/// A server-certificate verifier trusting a chain file's certificates and the
-/// system roots, without a host name check.
+/// A server-certificate verifier trusting a chain file's certificates (and
+/// nothing else), without a host name check.
 #[derive(Debug)]
 pub struct ChainTrust {
     anchors: Vec<CertificateDer<'static>>,
@@ -46,7 +54,7 @@ pub struct ChainTrust {
 }
 
 impl ChainTrust {
-    /// Trusts `chain` (every certificate in it) and the system roots.
+    /// Trusts `chain` (every certificate in it), and only that.
     pub fn new(chain: Vec<CertificateDer<'static>>, provider: Arc<CryptoProvider>) -> Self {
         Self {
             anchors: chain,
@@ -76,10 +84,7 @@ pub fn verify_path(
         .iter()
         .map(|der| parse(der).ok_or(CertificateError::BadEncoding))
         .collect::<Result<_, _>>()?;
-    let is_anchor = |der: &[u8]| {
-        anchors.iter().any(|a| a.as_ref() == der)
-            || system_roots().iter().any(|a| a.as_ref() == der)
-    };
+    let is_anchor = |der: &[u8]| anchors.iter().any(|a| a.as_ref() == der);
     let mut current = parsed.first().ok_or(CertificateError::BadEncoding)?;
     // A trusted certificate carrying the issuer's name but not its key: the
     // JDK picks it as the anchor by name and fails on the signature ("signature
@@ -99,7 +104,6 @@ pub fn verify_path(
         }
         let same_name: Vec<X509Certificate<'_>> = anchors
             .iter()
-            .chain(system_roots().iter())
             .filter_map(|a| parse(a.as_ref()))
             .filter(|a| {
                 a.as_ref() != current.as_ref() && current.issuer().as_raw() == a.subject().as_raw()
