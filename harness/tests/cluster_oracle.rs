@@ -144,20 +144,21 @@ const STORE_PASSWORD: &str = "node-secret";
 
 /// A broker reading a PKCS#12 keystore, on 8.6.0 (the first release that does).
 fn keystore_node(name: &str, dir: &Path, store: &str) -> NodeSpec {
-    let mut spec = node(name, dir, store, store);
-    spec.settings.security = ClusterSecurity {
-        enabled: true,
-        key_store_path: Some(ConfiguredPath {
-            raw: store.to_string(),
-            resolved: dir.join(store),
-        }),
-        key_store_password: Some(tlsmatrix::config::zeebe::KeyStorePassword(
-            STORE_PASSWORD.to_string(),
-        )),
-        ..Default::default()
-    };
-    spec.settings.runtime = tlsmatrix::version::ProductRuntime::of(Some("8.6.0"));
-    spec
+    let settings = node(name, dir, store, store)
+        .settings()
+        .clone()
+        .with_security(
+            ClusterSecurity::default()
+                .with_enabled(true)
+                .with_key_store(
+                    ConfiguredPath::new(store, dir),
+                    Some(tlsmatrix::config::zeebe::KeyStorePassword::new(
+                        STORE_PASSWORD,
+                    )),
+                ),
+        )
+        .with_runtime(tlsmatrix::version::ProductRuntime::of(Some("8.6.0")));
+    NodeSpec::new(settings)
 }
 
 /// What one side of the comparison found.
@@ -172,29 +173,20 @@ enum Seen {
 }
 
 fn node(name: &str, dir: &Path, chain: &str, key: &str) -> NodeSpec {
-    let path = |p: &str| ConfiguredPath {
-        raw: p.to_string(),
-        resolved: dir.join(p),
-    };
-    NodeSpec {
-        settings: NodeSettings {
-            name: name.to_string(),
-            role: NodeRole::Broker,
-            security: ClusterSecurity {
-                enabled: true,
-                certificate_chain_path: Some(path(chain)),
-                private_key_path: Some(path(key)),
-                ..Default::default()
-            },
-            workdir: dir.to_path_buf(),
-            source: "oracle".to_string(),
+    let path = |p: &str| ConfiguredPath::new(p, dir);
+    NodeSpec::new(
+        NodeSettings::new(name, NodeRole::Broker, dir)
+            .with_security(
+                ClusterSecurity::default()
+                    .with_enabled(true)
+                    .with_pem_files(path(chain), path(key)),
+            )
+            .with_source("oracle")
             // The transport probe (harness/probes/cluster-tls) runs Netty
             // without BouncyCastle, as Zeebe 8.4.0 shipped; the reference reads
             // keys as that release did, so both sides model one runtime.
-            runtime: tlsmatrix::version::ProductRuntime::of(Some("8.4.0")),
-        },
-        gossip_port_of: None,
-    }
+            .with_runtime(tlsmatrix::version::ProductRuntime::of(Some("8.4.0"))),
+    )
 }
 
 /// The reference: broker-0 serves (chain, key), broker-1 dials with its chain.
