@@ -26,9 +26,21 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug, Clone, Copy)]
 pub struct Requirement {
     /// The peer's name, as reports show it.
-    pub peer: &'static str,
+    pub(crate) peer: &'static str,
     /// Finds it, or says how to install it.
-    pub locate: fn() -> Result<PathBuf, HarnessError>,
+    pub(crate) locate: fn() -> Result<PathBuf, HarnessError>,
+}
+
+impl Requirement {
+    /// The peer's name, as reports show it.
+    pub fn peer(&self) -> &'static str {
+        self.peer
+    }
+
+    /// Finds the peer, or says how to install it.
+    pub fn locate(&self) -> Result<PathBuf, HarnessError> {
+        (self.locate)()
+    }
 }
 
 /// What a case spends its wall time on, for the scheduler

@@ -19,57 +19,147 @@ use crate::pasted::Pasted;
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Entry {
     /// Stable id, `area::case`.
-    pub id: EntryId,
+    pub(crate) id: EntryId,
     /// One line saying what is misconfigured.
-    pub title: String,
+    pub(crate) title: String,
     /// True when the product documentation describes this case; false for cases
     /// tlsmatrix observed on real peers beyond the documentation.
-    pub documented: bool,
+    pub(crate) documented: bool,
     /// The outcome this case is.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// The client messages the documentation shows, verbatim.
     #[serde(default)]
-    pub documented_messages: Vec<String>,
+    pub(crate) documented_messages: Vec<String>,
     /// The node log lines the documentation shows, verbatim.
     #[serde(default)]
-    pub documented_node_messages: Vec<String>,
+    pub(crate) documented_node_messages: Vec<String>,
     /// Regular expressions that recognise this case in client output, today's
     /// texts and the documented ones.
-    pub signatures: Vec<String>,
+    pub(crate) signatures: Vec<String>,
     /// How to fix it.
-    pub fix: String,
+    pub(crate) fix: String,
     /// The settings the fix touches: configuration keys, environment variables,
     /// client flags and builder methods, exactly as the products spell them.
     #[serde(default)]
-    pub settings: Vec<String>,
+    pub(crate) settings: Vec<String>,
     /// The fix in machine form: each remedy is a patch to a case body (and
     /// certificates it needs), tried one at a time by `tlsmatrix reproduce`.
     #[serde(default)]
-    pub remedies: Vec<Remedy>,
+    pub(crate) remedies: Vec<Remedy>,
     /// Why the entry has no `remedies`: the fix is outside what a case body
     /// can express (another program holds the port, a product version).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub no_remedy: Option<String>,
+    pub(crate) no_remedy: Option<String>,
     /// Regular expressions for words around an error that point to this entry
     /// rather than to another with the same signature (`token` for the token
     /// server's certificate, `upstream` for a proxy's backend). Used only to
     /// rank pasted texts, never to classify a run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub context: Vec<String>,
+    pub(crate) context: Vec<String>,
     /// The shared signature families (`families:` in common.yaml) whose texts
     /// also point to this entry when a user pastes them: the same failure as
     /// other stacks print it (Go, OpenSSL 1.1 and 3, BoringSSL, JSSE, Node,
     /// Python, .NET, librdkafka). Used only to rank pasted texts, never to
     /// classify a run, so our own runs keep their specific signatures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub families: Vec<String>,
+    pub(crate) families: Vec<String>,
     /// The first product release the entry holds for (inclusive); a run of
     /// an older release does not classify into it (see [`crate::version`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// The first product release the entry no longer holds for (exclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
+}
+
+impl Entry {
+    /// Stable id, `area::case`.
+    pub fn id(&self) -> &EntryId {
+        &self.id
+    }
+
+    /// One line saying what is misconfigured.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// True when the product documentation describes this case; false for cases
+    /// tlsmatrix observed on real peers beyond the documentation.
+    pub fn documented(&self) -> bool {
+        self.documented
+    }
+
+    /// The outcome this case is.
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
+    /// The client messages the documentation shows, verbatim.
+    pub fn documented_messages(&self) -> &[String] {
+        &self.documented_messages
+    }
+
+    /// The node log lines the documentation shows, verbatim.
+    pub fn documented_node_messages(&self) -> &[String] {
+        &self.documented_node_messages
+    }
+
+    /// Regular expressions that recognise this case in client output, today's
+    /// texts and the documented ones.
+    pub fn signatures(&self) -> &[String] {
+        &self.signatures
+    }
+
+    /// How to fix it.
+    pub fn fix(&self) -> &str {
+        &self.fix
+    }
+
+    /// The settings the fix touches: configuration keys, environment variables,
+    /// client flags and builder methods, exactly as the products spell them.
+    pub fn settings(&self) -> &[String] {
+        &self.settings
+    }
+
+    /// The fix in machine form: each remedy is a patch to a case body (and
+    /// certificates it needs), tried one at a time by `tlsmatrix reproduce`.
+    pub fn remedies(&self) -> &[Remedy] {
+        &self.remedies
+    }
+
+    /// Why the entry has no `remedies`: the fix is outside what a case body
+    /// can express (another program holds the port, a product version).
+    pub fn no_remedy(&self) -> Option<&str> {
+        self.no_remedy.as_deref()
+    }
+
+    /// Regular expressions for words around an error that point to this entry
+    /// rather than to another with the same signature (`token` for the token
+    /// server's certificate, `upstream` for a proxy's backend). Used only to
+    /// rank pasted texts, never to classify a run.
+    pub fn context(&self) -> &[String] {
+        &self.context
+    }
+
+    /// The shared signature families (`families:` in common.yaml) whose texts
+    /// also point to this entry when a user pastes them: the same failure as
+    /// other stacks print it (Go, OpenSSL 1.1 and 3, BoringSSL, JSSE, Node,
+    /// Python, .NET, librdkafka). Used only to rank pasted texts, never to
+    /// classify a run, so our own runs keep their specific signatures.
+    pub fn families(&self) -> &[String] {
+        &self.families
+    }
+
+    /// The first product release the entry holds for (inclusive); a run of
+    /// an older release does not classify into it (see [`crate::version`]).
+    pub fn since(&self) -> Option<&str> {
+        self.since.as_deref()
+    }
+
+    /// The first product release the entry no longer holds for (exclusive).
+    pub fn until(&self) -> Option<&str> {
+        self.until.as_deref()
+    }
 }
 
 /// A line that says a connection failed without saying why (`UNAVAILABLE: io
@@ -79,14 +169,14 @@ pub struct Entry {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Undecided {
     /// A regular expression for the undecided line.
-    pub signature: String,
+    pub(crate) signature: String,
     /// Which stack prints it, in words.
-    pub printed_by: String,
+    pub(crate) printed_by: String,
     /// Where the deciding lines are, in words.
-    pub look_for: String,
+    pub(crate) look_for: String,
     /// The entries it may be, most likely first; their signatures are what to
     /// look for.
-    pub candidates: Vec<String>,
+    pub(crate) candidates: Vec<String>,
 }
 
 /// One way to fix a case, as a patch to the case body.
@@ -94,12 +184,29 @@ pub struct Undecided {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Remedy {
     /// What the remedy changes, in words.
-    pub name: String,
+    pub(crate) name: String,
     /// Deep-merged over the case body.
-    pub patch: serde_yaml_ng::Value,
+    pub(crate) patch: serde_yaml_ng::Value,
     /// Certificates the patch refers to, added to the case's set.
     #[serde(default)]
-    pub pki: crate::pki::PkiSpec,
+    pub(crate) pki: crate::pki::PkiSpec,
+}
+
+impl Remedy {
+    /// What the remedy changes, in words.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Deep-merged over the case body.
+    pub fn patch(&self) -> &serde_yaml_ng::Value {
+        &self.patch
+    }
+
+    /// Certificates the patch refers to, added to the case's set.
+    pub fn pki(&self) -> &crate::pki::PkiSpec {
+        &self.pki
+    }
 }
 
 /// Refuses a statement outside its area, without checks, or naming a
@@ -143,16 +250,16 @@ fn check_statement(file: &str, area: &str, s: &Statement) -> Result<(), HarnessE
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Statement {
     /// Stable id, `area::doc-...`.
-    pub id: String,
+    pub(crate) id: String,
     /// The sentence, verbatim.
-    pub text: String,
+    pub(crate) text: String,
     /// Where it is written: repository, path and commit.
-    pub source: String,
+    pub(crate) source: String,
     /// The cases whose outcome the sentence predicts.
-    pub checks: Vec<StatementCheck>,
+    pub(crate) checks: Vec<StatementCheck>,
     /// The releases the sentence was measured to hold for (every check's
     /// outcome as it says); `tlsmatrix drift` fails when a run disagrees.
-    pub holds_for: Vec<String>,
+    pub(crate) holds_for: Vec<String>,
 }
 
 /// One case a documented sentence predicts the outcome of.
@@ -160,9 +267,9 @@ pub struct Statement {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct StatementCheck {
     /// The case id, without `@<release>`.
-    pub case: String,
+    pub(crate) case: String,
     /// The outcome the sentence predicts for it.
-    pub says: Outcome,
+    pub(crate) says: Outcome,
 }
 
 #[derive(Debug, Deserialize)]

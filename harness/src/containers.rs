@@ -301,30 +301,118 @@ pub use crate::process::Ready;
 #[derive(Debug, Clone)]
 pub struct ProductContainer {
     /// Image name (`camunda/zeebe`, `nginx`, `apache/kafka`, ...).
-    pub image: String,
+    pub(crate) image: String,
     /// Image tag.
-    pub tag: String,
+    pub(crate) tag: String,
     /// Environment variables, as the product documents them.
-    pub env: EnvMap,
+    pub(crate) env: EnvMap,
     /// (host path, container path), always read-only: certificates and
     /// configuration files.
-    pub mounts: Vec<(PathBuf, String)>,
+    pub(crate) mounts: Vec<(PathBuf, String)>,
     /// Command (arguments to the image's entry point); empty: the image's own.
-    pub cmd: Vec<String>,
+    pub(crate) cmd: Vec<String>,
     /// The container port clients dial (mapped to a free host port).
-    pub port: u16,
+    pub(crate) port: u16,
     /// Readiness condition.
-    pub ready: Ready,
+    pub(crate) ready: Ready,
     /// User (uid or name) the container runs as; none: the image's own. Keys
     /// stay 0600 on the host, so an image that runs as another user needs the
     /// host's uid here to read them.
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// A Docker network to join (created when missing, removed with its last
     /// container); other containers on it reach this one by its name.
-    pub network: Option<String>,
+    pub(crate) network: Option<String>,
     /// The container's name (unique on the engine); none: one made by
     /// [`unique_name`].
-    pub container_name: Option<String>,
+    pub(crate) container_name: Option<String>,
+}
+
+impl ProductContainer {
+    /// Image name (`camunda/zeebe`, `nginx`, `apache/kafka`, ...).
+    pub fn image(&self) -> &str {
+        &self.image
+    }
+
+    /// Image tag.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// Environment variables, as the product documents them.
+    pub fn env(&self) -> &EnvMap {
+        &self.env
+    }
+
+    /// (host path, container path), always read-only: certificates and
+    /// configuration files.
+    pub fn mounts(&self) -> &[(PathBuf, String)] {
+        &self.mounts
+    }
+
+    /// Command (arguments to the image's entry point); empty: the image's own.
+    pub fn cmd(&self) -> &[String] {
+        &self.cmd
+    }
+
+    /// Readiness condition.
+    pub fn ready(&self) -> &Ready {
+        &self.ready
+    }
+
+    /// User (uid or name) the container runs as; none: the image's own. Keys
+    /// stay 0600 on the host, so an image that runs as another user needs the
+    /// host's uid here to read them.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// A Docker network to join (created when missing, removed with its last
+    /// container); other containers on it reach this one by its name.
+    pub fn network(&self) -> Option<&str> {
+        self.network.as_deref()
+    }
+
+    /// The container's name (unique on the engine); none: one made by
+    /// [`unique_name`].
+    pub fn container_name(&self) -> Option<&str> {
+        self.container_name.as_deref()
+    }
+
+    /// The same container with the environment variable `key` set to `value`.
+    pub fn with_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// The same container with the host directory `host` mounted read-only at `target`.
+    pub fn with_mount(mut self, host: impl Into<PathBuf>, target: impl Into<String>) -> Self {
+        self.mounts.push((host.into(), target.into()));
+        self
+    }
+
+    /// The same container running `cmd` instead of the image's command.
+    pub fn with_cmd(mut self, cmd: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.cmd = cmd.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The same container running as `user` (a uid, `uid:gid` or a name).
+    pub fn with_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The same container on the Docker network `network`.
+    pub fn with_network(mut self, network: impl Into<String>) -> Self {
+        self.network = Some(network.into());
+        self
+    }
+
+    /// The same container named `name`.
+    pub fn with_container_name(mut self, name: impl Into<String>) -> Self {
+        self.container_name = Some(name.into());
+        self
+    }
 }
 
 impl ProductContainer {

@@ -55,31 +55,81 @@ pub enum SourceKind {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct RealText {
     /// Unique id, `area/slug-n`.
-    pub id: String,
+    pub(crate) id: String,
     /// `owner/repo#number` or the page's URL.
-    pub source: String,
+    pub(crate) source: String,
     /// Product and version where stated, else `unknown`.
-    pub product: String,
+    pub(crate) product: String,
     /// The program that printed it, where stated.
-    pub client: String,
+    pub(crate) client: String,
     /// The TLS/gRPC stack that produced it.
-    pub stack: String,
+    pub(crate) stack: String,
     /// What kind of text it is.
-    pub source_kind: SourceKind,
+    pub(crate) source_kind: SourceKind,
     /// The error lines, verbatim.
-    pub text: String,
+    pub(crate) text: String,
     /// The catalogue entry of the cause the thread established, `unknown` or
     /// `new` (a cause no entry covers yet).
-    pub cause: String,
+    pub(crate) cause: String,
     /// What the thread established, in our words.
     #[serde(default)]
-    pub cause_note: Option<String>,
+    pub(crate) cause_note: Option<String>,
     /// Why explain does not get it right (a known miss, listed in the README).
     #[serde(default)]
-    pub miss: Option<String>,
+    pub(crate) miss: Option<String>,
 }
 
 impl RealText {
+    /// Unique id, `area/slug-n`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// `owner/repo#number` or the page's URL.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Product and version where stated, else `unknown`.
+    pub fn product(&self) -> &str {
+        &self.product
+    }
+
+    /// The program that printed it, where stated.
+    pub fn client(&self) -> &str {
+        &self.client
+    }
+
+    /// The TLS/gRPC stack that produced it.
+    pub fn stack(&self) -> &str {
+        &self.stack
+    }
+
+    /// What kind of text it is.
+    pub fn source_kind(&self) -> SourceKind {
+        self.source_kind
+    }
+
+    /// The error lines, verbatim.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The catalogue entry of the cause the thread established, `unknown` or `new`.
+    pub fn cause(&self) -> &str {
+        &self.cause
+    }
+
+    /// What the thread established, in our words.
+    pub fn cause_note(&self) -> Option<&str> {
+        self.cause_note.as_deref()
+    }
+
+    /// Why explain does not get it right (a known miss).
+    pub fn miss(&self) -> Option<&str> {
+        self.miss.as_deref()
+    }
+
     /// True when the thread established a cause that a catalogue entry names.
     pub fn known(&self) -> bool {
         self.cause.contains("::")
@@ -97,7 +147,14 @@ struct CorpusFile {
 #[derive(Debug)]
 pub struct Corpus {
     /// (file, area, text), in file order.
-    pub texts: Vec<(PathBuf, String, RealText)>,
+    pub(crate) texts: Vec<(PathBuf, String, RealText)>,
+}
+
+impl Corpus {
+    /// (file, area, text), in file order.
+    pub fn texts(&self) -> &[(PathBuf, String, RealText)] {
+        &self.texts
+    }
 }
 
 /// Loads every `*.yaml` of `dir`, checking ids are unique and causes name

@@ -20,7 +20,23 @@ use crate::scenario::{Case, Expectation};
 pub struct RunOptions {
     /// Treat a missing real peer as an error instead of a skip (CI sets
     /// `TLSMATRIX_REQUIRE_PEERS=1`, so a broken install cannot pass as skips).
-    pub require_peers: bool,
+    pub(crate) require_peers: bool,
+}
+
+impl RunOptions {
+    /// The same options, treating a missing real peer as an error when `require`.
+    pub fn with_require_peers(mut self, require: bool) -> Self {
+        self.require_peers = require;
+        self
+    }
+}
+
+impl RunOptions {
+    /// Treat a missing real peer as an error instead of a skip (CI sets
+    /// `TLSMATRIX_REQUIRE_PEERS=1`, so a broken install cannot pass as skips).
+    pub fn require_peers(&self) -> bool {
+        self.require_peers
+    }
 }
 
 impl RunOptions {
@@ -275,9 +291,9 @@ fn verdict_holds(expect: &Expectation, actual: &Classification) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slots {
     /// CPU-bound cases (`--jobs`).
-    pub cpu: usize,
+    pub(crate) cpu: usize,
     /// Cases that mostly wait, on top of the CPU-bound ones.
-    pub waiting: usize,
+    pub(crate) waiting: usize,
 }
 
 /// Waiting cases in flight per job slot: a kcat case that waits out its 2 s

@@ -37,7 +37,7 @@ pub const HOSTS_FILE: &str = "tlsmatrix-hosts";
 #[serde(transparent)]
 pub struct Hosts {
     /// Name → address.
-    pub names: BTreeMap<String, IpAddr>,
+    pub(crate) names: BTreeMap<String, IpAddr>,
 }
 
 impl Hosts {

@@ -35,27 +35,27 @@ const PLAN: &str = include_str!("../plans/probe.yaml");
 #[serde(deny_unknown_fields)]
 pub struct Attempt {
     /// Short name shown in the report.
-    pub id: String,
+    pub(crate) id: String,
     /// What the attempt does, in words.
-    pub says: String,
+    pub(crate) says: String,
     /// Dial with TLS.
     #[serde(default)]
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// Verify the server against `--ca` (else the system roots).
     #[serde(default)]
-    pub ca: bool,
+    pub(crate) ca: bool,
     /// Present `--cert`/`--key`.
     #[serde(default)]
-    pub cert: bool,
+    pub(crate) cert: bool,
     /// Do not verify the server.
     #[serde(default)]
-    pub insecure: bool,
+    pub(crate) insecure: bool,
     /// SASL PLAIN with `--username`/`--password`.
     #[serde(default)]
-    pub sasl: bool,
+    pub(crate) sasl: bool,
     /// Options the attempt requires: `ca`, `cert`, `credentials`.
     #[serde(default)]
-    pub needs: Vec<String>,
+    pub(crate) needs: Vec<String>,
 }
 
 /// The probe plans of every area that has one, by area name.
@@ -74,23 +74,94 @@ pub fn plans() -> Result<BTreeMap<String, Vec<Attempt>>, HarnessError> {
 #[derive(Debug, Clone)]
 pub struct ProbeOptions {
     /// `host:port` (`[v6]:port` for IPv6 literals).
-    pub address: String,
+    pub(crate) address: String,
     /// The area whose client side runs.
-    pub area: String,
+    pub(crate) area: String,
     /// Client kinds, as the area's case bodies name them; empty: the area's default.
-    pub clients: Vec<String>,
+    pub(crate) clients: Vec<String>,
     /// CA file for the attempts that verify against it.
-    pub ca: Option<PathBuf>,
+    pub(crate) ca: Option<PathBuf>,
     /// Client certificate (chain) file.
-    pub cert: Option<PathBuf>,
+    pub(crate) cert: Option<PathBuf>,
     /// Client private key file (only handed to the client, never read or shown).
-    pub key: Option<PathBuf>,
+    pub(crate) key: Option<PathBuf>,
     /// SASL username.
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// SASL password (never shown).
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// Bound on the reachability check and on each client run.
-    pub deadline: Duration,
+    pub(crate) deadline: Duration,
+}
+
+impl ProbeOptions {
+    /// Probes `address` (`host:port`) with `area`'s default clients, each
+    /// attempt bounded by 10 s.
+    pub fn new(address: impl Into<String>, area: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            area: area.into(),
+            clients: Vec::new(),
+            ca: None,
+            cert: None,
+            key: None,
+            username: None,
+            password: None,
+            deadline: Duration::from_secs(10),
+        }
+    }
+
+    /// The same options running these client kinds (empty: the area's default).
+    pub fn with_clients(mut self, clients: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.clients = clients.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The same options verifying against the CA file `ca`.
+    pub fn with_ca(mut self, ca: impl Into<PathBuf>) -> Self {
+        self.ca = Some(ca.into());
+        self
+    }
+
+    /// The same options presenting the client certificate (chain) file `cert`.
+    pub fn with_cert(mut self, cert: impl Into<PathBuf>) -> Self {
+        self.cert = Some(cert.into());
+        self
+    }
+
+    /// The same options with the client private key file `key` (only handed to
+    /// the client, never read or shown).
+    pub fn with_key(mut self, key: impl Into<PathBuf>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// The same options with the SASL `username`.
+    pub fn with_username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// The same options with the SASL `password` (never shown).
+    pub fn with_password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// The same options bounding the reachability check and each client run by `deadline`.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// `host:port` probed.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The area whose client side runs.
+    pub fn area(&self) -> &str {
+        &self.area
+    }
 }
 
 /// Whether the address answered at the TCP level.

@@ -47,38 +47,38 @@ pub use material::{Material, VARIABLES};
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Report {
     /// The area the report is about.
-    pub area: crate::ids::AreaName,
+    pub(crate) area: crate::ids::AreaName,
     /// One line saying what the user reports.
-    pub title: String,
+    pub(crate) title: String,
     /// The error text the user saw, verbatim (client output, a node's or a
     /// proxy's log, a stack trace). Optional when `expect` is given.
     #[serde(default)]
-    pub reported_error: Option<String>,
+    pub(crate) reported_error: Option<String>,
     /// The outcome the user saw when there is no error text to quote: a
     /// silent misconfiguration (it connects and should not, say).
     #[serde(default)]
-    pub expect: Option<Outcome>,
+    pub(crate) expect: Option<Outcome>,
     /// The setup as a case body of the area.
-    pub setup: serde_yaml_ng::Value,
+    pub(crate) setup: serde_yaml_ng::Value,
     /// The user's own files: name in the case directory → path relative to the report.
     #[serde(default)]
-    pub files: std::collections::BTreeMap<String, PathBuf>,
+    pub(crate) files: std::collections::BTreeMap<String, PathBuf>,
     /// Certificates generated like the user's.
     #[serde(default)]
-    pub generate: PkiSpec,
+    pub(crate) generate: PkiSpec,
     /// The product release the user runs (`8.4.0`), one an area models; the
     /// newest modelled release when absent.
     #[serde(default)]
-    pub product_version: Option<String>,
+    pub(crate) product_version: Option<String>,
     /// Files the setup names that do not exist on the user's machine either
     /// (the report is about a missing file): exempt from the check that every
     /// named certificate, key or store file is written.
     #[serde(default)]
-    pub absent: Vec<String>,
+    pub(crate) absent: Vec<String>,
     /// The user's host names, resolved to the reference nodes for every
     /// client (see [`crate::hosts`]).
     #[serde(default)]
-    pub hosts: Hosts,
+    pub(crate) hosts: Hosts,
 }
 
 /// One remedy tried.

@@ -73,9 +73,9 @@ impl fmt::Display for ProductVersion {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Span {
     /// The first release it holds for.
-    pub since: Option<ProductVersion>,
+    pub(crate) since: Option<ProductVersion>,
     /// The first release it no longer holds for (exclusive).
-    pub until: Option<ProductVersion>,
+    pub(crate) until: Option<ProductVersion>,
 }
 
 impl Span {
@@ -145,14 +145,14 @@ impl Span {
 pub struct ProductRuntime {
     /// BouncyCastle (bcpkix) is on the class path, so Netty reads PKCS#1 and
     /// SEC1 keys too (`BouncyCastlePemReader`).
-    pub bouncycastle: bool,
+    pub(crate) bouncycastle: bool,
     /// The gateway and the cluster transport read a PKCS#12 keystore
     /// (`security.keyStore.filePath` / `.password`) as an alternative to PEM
     /// files: from [`KEYSTORE_SINCE`] on.
-    pub keystore: bool,
+    pub(crate) keystore: bool,
     /// The gateway serves its REST API (Spring Boot's `server.*`, TLS from
     /// `server.ssl.*`) beside gRPC: from [`REST_SINCE`] on.
-    pub rest: bool,
+    pub(crate) rest: bool,
 }
 
 /// The first release that reads a PKCS#12 keystore for the gateway's gRPC

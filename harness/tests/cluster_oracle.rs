@@ -157,20 +157,21 @@ const STORE_PASSWORD: &str = "node-secret";
 
 /// A broker reading a PKCS#12 keystore, on 8.6.0 (the first release that does).
 fn keystore_node(name: &str, dir: &Path, store: &str) -> NodeSpec {
-    let mut spec = node(name, dir, store, store);
-    spec.settings.security = ClusterSecurity {
-        enabled: true,
-        key_store_path: Some(ConfiguredPath {
-            raw: store.to_string(),
-            resolved: dir.join(store),
-        }),
-        key_store_password: Some(tlsmatrix::config::zeebe::KeyStorePassword(
-            STORE_PASSWORD.to_string(),
-        )),
-        ..Default::default()
-    };
-    spec.settings.runtime = tlsmatrix::version::ProductRuntime::of(Some("8.6.0"));
-    spec
+    let settings = node(name, dir, store, store)
+        .settings()
+        .clone()
+        .with_security(
+            ClusterSecurity::default()
+                .with_enabled(true)
+                .with_key_store(
+                    ConfiguredPath::new(store, dir),
+                    Some(tlsmatrix::config::zeebe::KeyStorePassword::new(
+                        STORE_PASSWORD,
+                    )),
+                ),
+        )
+        .with_runtime(tlsmatrix::version::ProductRuntime::of(Some("8.6.0")));
+    NodeSpec::new(settings)
 }
 
 /// What one side of the comparison found.
@@ -185,30 +186,20 @@ enum Seen {
 }
 
 fn node(name: &str, dir: &Path, chain: &str, key: &str) -> NodeSpec {
-    let path = |p: &str| ConfiguredPath {
-        raw: p.to_string(),
-        resolved: dir.join(p),
-    };
-    NodeSpec {
-        settings: NodeSettings {
-            name: name.to_string(),
-            role: NodeRole::Broker,
-            security: ClusterSecurity {
-                enabled: true,
-                certificate_chain_path: Some(path(chain)),
-                private_key_path: Some(path(key)),
-                ..Default::default()
-            },
-            workdir: dir.to_path_buf(),
-            source: "oracle".to_string(),
+    let path = |p: &str| ConfiguredPath::new(p, dir);
+    NodeSpec::new(
+        NodeSettings::new(name, NodeRole::Broker, dir)
+            .with_security(
+                ClusterSecurity::default()
+                    .with_enabled(true)
+                    .with_pem_files(path(chain), path(key)),
+            )
+            .with_source("oracle")
             // The transport probe (harness/probes/cluster-tls) runs Netty
             // without BouncyCastle, as Zeebe 8.4.0 shipped; the reference reads
             // keys as that release did, so both sides model one runtime.
-            runtime: tlsmatrix::version::ProductRuntime::of(Some("8.4.0")),
-            jvm_trust_store: None,
-        },
-        gossip_port_of: None,
-    }
+            .with_runtime(tlsmatrix::version::ProductRuntime::of(Some("8.4.0"))),
+    )
 }
 
 /// The reference: broker-0 serves (chain, key), broker-1 dials with its chain.
@@ -239,13 +230,17 @@ fn reference_with_jvm_options(
                 node(name, dir, chain, key)
             }
         };
-        let mut specs = [
-            node("broker-0", chain, key),
-            node("broker-1", dialler.0, dialler.1),
+        let with_store = |spec: NodeSpec| {
+            NodeSpec::new(
+                spec.settings()
+                    .clone()
+                    .with_jvm_trust_store(jvm_trust_store.clone()),
+            )
+        };
+        let specs = [
+            with_store(node("broker-0", chain, key)),
+            with_store(node("broker-1", dialler.0, dialler.1)),
         ];
-        for spec in &mut specs {
-            spec.settings.jvm_trust_store = jvm_trust_store.clone();
-        }
         match Cluster::start(&specs).await.unwrap() {
             Started::Refused(r) => (Seen::StartFailed, r.message),
             Started::Ready(cluster) => {

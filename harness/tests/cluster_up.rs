@@ -38,7 +38,7 @@ fn up(dir: &Path) -> Command {
 fn up_starts_the_openssl_recipe_cluster_and_zbctl_lists_three_brokers() {
     let zbctl = match tlsmatrix::peers::zbctl::locate() {
         Ok(zbctl) => zbctl,
-        Err(e) if !tlsmatrix::engine::RunOptions::from_env().require_peers => {
+        Err(e) if !tlsmatrix::engine::RunOptions::from_env().require_peers() => {
             eprintln!("skipped: {e}");
             return;
         }

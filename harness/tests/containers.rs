@@ -362,24 +362,19 @@ async fn users_zeebe_image_with_documented_env_and_read_only_certs() {
     };
     let dir = tempfile::tempdir().unwrap();
     certs(dir.path()).await;
-    let mut spec = ProductContainer::named(&reference, 26500, ready);
-    for (k, v) in [
-        ("ZEEBE_BROKER_GATEWAY_SECURITY_ENABLED", "true".to_string()),
-        (
+    let spec = ProductContainer::named(&reference, 26500, ready)
+        .with_env("ZEEBE_BROKER_GATEWAY_SECURITY_ENABLED", "true")
+        .with_env(
             "ZEEBE_BROKER_GATEWAY_SECURITY_CERTIFICATECHAINPATH",
             format!("{CASE_MOUNT}/gateway-chain.pem"),
-        ),
-        (
+        )
+        .with_env(
             "ZEEBE_BROKER_GATEWAY_SECURITY_PRIVATEKEYPATH",
             format!("{CASE_MOUNT}/gateway.key"),
-        ),
-    ] {
-        spec.env.insert(k.to_string(), v);
-    }
-    spec.mounts
-        .push((dir.path().to_path_buf(), CASE_MOUNT.to_string()));
-    // The key is 0600 and ours: the container reads it as our uid.
-    spec.user = Some(unsafe { libc::getuid() }.to_string());
+        )
+        .with_mount(dir.path(), CASE_MOUNT)
+        // The key is 0600 and ours: the container reads it as our uid.
+        .with_user(unsafe { libc::getuid() }.to_string());
     let Started::Ready(node) = spec.start().await.expect("docker answered") else {
         panic!("{reference} did not become ready");
     };

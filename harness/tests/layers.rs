@@ -177,3 +177,142 @@ fn one_start_type() {
     );
     assert_eq!(started, ["process/lifecycle.rs"], "one Started type");
 }
+
+/// Results the library hands back to its callers, which they only read: these
+/// may keep `pub` fields (a plain record, like testcontainers' exec result).
+/// Everything a caller builds or passes in (settings, specs, options, scenario
+/// data) has crate-private fields, `Default` or a constructor, `with_*`
+/// builders and getters (issue 17, item 6).
+const RECORDS: &[&str] = &[
+    "AttemptResult",
+    "AuditRecord",
+    "CaseResult",
+    "Candidate",
+    "CertificateFacts",
+    "ChainCheck",
+    "Classification",
+    "ClientCertificateRequest",
+    "CorruptBatch",
+    "Diagnosis",
+    "Difference",
+    "Drift",
+    "Endpoint",
+    "Explanation",
+    "Finding",
+    "Formation",
+    "Found",
+    "Grid",
+    "Hit",
+    "Issued",
+    "Link",
+    "LinkError",
+    "NameError",
+    "NodeAddresses",
+    "NodeLines",
+    "Observation",
+    "Offer",
+    "PartitionState",
+    "Pasted",
+    "ProcessOutput",
+    "Ranked",
+    "Reaped",
+    "Refusal",
+    "RemedyRun",
+    "Reproduction",
+    "Scored",
+    "StatementDrift",
+    "Totals",
+    "Undecision",
+    "Unit",
+    "UnknownOutcome",
+];
+
+/// Input types that still have `pub` fields: the peers' client configurations,
+/// left alone while `peers/` changes in parallel (camunda-sdk). A ratchet like
+/// `KNOWN`: a new one fails, and so does an entry that no longer has pub fields.
+const PUB_FIELDS_KNOWN: &[&str] = &[
+    "BrowserConfig",
+    "HttpClientConfig",
+    "KafkaClientConfig",
+    "ZeebeClientConfig",
+];
+
+/// The `pub struct`s of a source text that have `pub` fields (named fields
+/// at the body's first level, or a tuple struct's `(pub T)`); `pub(crate)`
+/// structs and fields are not part of the public API and are not counted.
+fn structs_with_pub_fields(text: &str) -> Vec<String> {
+    let field = regex::Regex::new(r"^\s*pub [a-z_0-9]+\s*:").unwrap();
+    let head = regex::Regex::new(r"^\s*pub struct (\w+)").unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some(c) = head.captures(lines[i]) {
+            let name = c[1].to_string();
+            let line = lines[i].trim_end();
+            if line.ends_with('{') {
+                let mut depth = 1i32;
+                let mut has = false;
+                while depth > 0 && i + 1 < lines.len() {
+                    i += 1;
+                    has |= depth == 1 && field.is_match(lines[i]);
+                    depth += lines[i].matches('{').count() as i32;
+                    depth -= lines[i].matches('}').count() as i32;
+                }
+                if has {
+                    found.push(name);
+                }
+            } else if line.contains("(pub ") {
+                found.push(name);
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+/// A testcontainers-style public API (issue 17, item 6): no public type that
+/// callers build has `pub` fields they could mutate. The rule: a `pub struct`
+/// with `pub` fields is a record in `RECORDS` (a result handed back, only
+/// read) or a known input in `PUB_FIELDS_KNOWN`; anything else gives its
+/// fields `pub(crate)` and adds `with_*` builders and getters.
+#[test]
+fn public_types_have_no_pub_fields() {
+    let src = common::crate_dir().join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut found = BTreeSet::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap().display().to_string();
+        if rel == "main.rs" || rel == "cli.rs" || rel.starts_with("cli/") {
+            continue; // the binary's own modules are not exported
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for name in structs_with_pub_fields(&text) {
+            if !RECORDS.contains(&name.as_str()) {
+                found.insert(name);
+            }
+        }
+    }
+    let known: BTreeSet<String> = PUB_FIELDS_KNOWN.iter().map(|s| s.to_string()).collect();
+    let new: Vec<_> = found.difference(&known).collect();
+    let gone: Vec<_> = known.difference(&found).collect();
+    assert!(
+        new.is_empty(),
+        "public types with pub fields callers could mutate: {new:?}; make the fields pub(crate) \
+         and add with_* builders and getters, or list a returned result in RECORDS (tests/layers.rs)"
+    );
+    assert!(
+        gone.is_empty(),
+        "these types no longer have pub fields: remove them from PUB_FIELDS_KNOWN in tests/layers.rs: {gone:?}"
+    );
+}
+
+#[test]
+fn pub_fields_are_found_in_named_and_tuple_structs() {
+    let text = "pub struct A {\n    pub a: u8,\n    inner: X { pub b: u8 },\n}\n\
+                pub struct B {\n    pub(crate) b: u8,\n}\n\
+                pub struct C(pub String);\npub struct D(pub(crate) String);\n\
+                pub(crate) struct E {\n    pub e: u8,\n}\n";
+    assert_eq!(structs_with_pub_fields(text), ["A", "C"]);
+}

@@ -86,7 +86,6 @@ fn the_readme_library_example_is_the_doc_test() {
 /// audit file or any node log.
 #[tokio::test]
 async fn audit_has_one_record_per_call_and_no_token_or_secret() {
-    use std::collections::BTreeMap;
     use tlsmatrix::nodes::gateway_auth::GatewayAuth;
     use tlsmatrix::nodes::jwt::SigningKey;
     use tlsmatrix::nodes::token_server::{TokenServer, TokenServerSettings};
@@ -96,11 +95,9 @@ async fn audit_has_one_record_per_call_and_no_token_or_secret() {
     let (key, _) = SigningKey::generate("audit-test").unwrap();
     let gateway_key = key.verifying_key();
     let server = TokenServer::start(
-        TokenServerSettings {
-            clients: BTreeMap::from([("auditor".to_string(), SECRET.to_string())]),
-            expires_in: 300,
-            tls: None,
-        },
+        TokenServerSettings::default()
+            .with_client("auditor", SECRET)
+            .with_expires_in(300),
         key,
     )
     .await

@@ -58,22 +58,19 @@ fn every_known_cause_is_on_top_except_the_listed_misses() {
 #[test]
 fn the_corpus_spans_the_areas_and_stacks() {
     let corpus = tlsmatrix::corpus::load(&corpus_dir()).expect("the corpus loads");
-    let areas: std::collections::BTreeSet<_> = corpus.texts.iter().map(|(_, a, _)| a).collect();
+    let areas: std::collections::BTreeSet<_> = corpus.texts().iter().map(|(_, a, _)| a).collect();
     assert_eq!(areas.len(), 5, "{areas:?}");
-    let stacks: std::collections::BTreeSet<_> = corpus
-        .texts
-        .iter()
-        .map(|(_, _, t)| t.stack.as_str())
-        .collect();
+    let stacks: std::collections::BTreeSet<_> =
+        corpus.texts().iter().map(|(_, _, t)| t.stack()).collect();
     assert!(stacks.len() >= 8, "{stacks:?}");
-    for (_, _, t) in &corpus.texts {
+    for (_, _, t) in corpus.texts() {
         assert!(
-            t.source.contains('#') || t.source.starts_with("https://"),
+            t.source().contains('#') || t.source().starts_with("https://"),
             "{}: source {:?} is neither owner/repo#number nor a URL",
-            t.id,
-            t.source
+            t.id(),
+            t.source()
         );
-        assert!(!t.text.trim().is_empty(), "{}: empty text", t.id);
+        assert!(!t.text().trim().is_empty(), "{}: empty text", t.id());
     }
 }
 
@@ -134,8 +131,8 @@ fn every_entry_is_reachable() {
     let mut unreachable = Vec::new();
     for area in tlsmatrix::areas::registry() {
         for entry in area.catalogue().entries() {
-            if entry.signatures.is_empty() && entry.families.is_empty() {
-                unreachable.push(entry.id.clone());
+            if entry.signatures().is_empty() && entry.families().is_empty() {
+                unreachable.push(entry.id().clone());
             }
         }
     }
@@ -162,7 +159,7 @@ fn every_entry_has_remedies_that_fit_its_area() {
             "gateway-protocol" | "client-protocol" => "SASL_SSL".to_string(),
             _ => format!("x-{var}"),
         };
-        material.vars.insert(*var, sample);
+        material = material.with_var(var, sample);
     }
     let scenarios = common::workspace().join("scenarios");
     let mut problems = Vec::new();
@@ -171,27 +168,27 @@ fn every_entry_has_remedies_that_fit_its_area() {
         let cases = tlsmatrix::scenario::load_paths(&[scenarios.join(area.name())])
             .expect("the area's scenarios load");
         for entry in area.catalogue().entries() {
-            match (entry.remedies.is_empty(), &entry.no_remedy) {
+            match (entry.remedies().is_empty(), &entry.no_remedy()) {
                 (true, None) => {
-                    problems.push(format!("{}: neither remedies nor no-remedy", entry.id))
+                    problems.push(format!("{}: neither remedies nor no-remedy", entry.id()))
                 }
                 (false, Some(_)) => {
-                    problems.push(format!("{}: both remedies and no-remedy", entry.id))
+                    problems.push(format!("{}: both remedies and no-remedy", entry.id()))
                 }
                 _ => {}
             }
             let mut bases: Vec<_> = cases
                 .iter()
-                .filter(|c| c.expect.entry.as_deref() == Some(entry.id.as_str()))
+                .filter(|c| c.expect().entry() == Some(entry.id()))
                 .collect();
             if bases.is_empty() {
                 bases.extend(cases.first());
             }
-            for remedy in &entry.remedies {
+            for remedy in entry.remedies() {
                 let text = format!(
                     "{} {}",
-                    remedy.name,
-                    serde_yaml_ng::to_string(&remedy.patch).unwrap()
+                    remedy.name(),
+                    serde_yaml_ng::to_string(remedy.patch()).unwrap()
                 );
                 for cap in token.captures_iter(&text) {
                     let var = &cap[1];
@@ -200,24 +197,27 @@ fn every_entry_has_remedies_that_fit_its_area() {
                     if !known {
                         problems.push(format!(
                             "{}: remedy {:?} uses {{{var}}}, not a material variable",
-                            entry.id, remedy.name
+                            entry.id(),
+                            remedy.name()
                         ));
                     }
                 }
                 let patch = material
-                    .substitute(&remedy.patch)
+                    .substitute(remedy.patch())
                     .expect("every variable set");
                 for base in &bases {
-                    let mut case = (*base).clone();
-                    case.body.edit(|tree| apply_patch(tree, &patch));
-                    let mut pki = (*case.pki).clone();
-                    pki.certs.extend(remedy.pki.certs.clone());
-                    case.pki = std::sync::Arc::new(pki);
+                    let pki = base.pki().clone().with_all(remedy.pki());
+                    let case = (*base)
+                        .clone()
+                        .with_body_edit(|tree| apply_patch(tree, &patch))
+                        .with_pki(pki);
                     checked += 1;
                     if let Err(e) = area.check(&case) {
                         problems.push(format!(
                             "{}: remedy {:?} over {}: {e}",
-                            entry.id, remedy.name, case.id
+                            entry.id(),
+                            remedy.name(),
+                            case.id()
                         ));
                     }
                 }

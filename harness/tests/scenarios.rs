@@ -24,7 +24,7 @@ fn snapshot_name(id: &str) -> String {
 
 fn run_case(case: Case, options: RunOptions) -> Result<(), Failed> {
     let rt = multi_thread_runtime().map_err(|e| Failed::from(format!("tokio runtime: {e}")))?;
-    let area = case.area.clone();
+    let area = case.area().clone();
     let result = rt.block_on(engine::run_case(Arc::new(case), &options));
     match &result.verdict {
         Verdict::Passed => {}
@@ -39,10 +39,10 @@ fn run_case(case: Case, options: RunOptions) -> Result<(), Failed> {
     settings.set_snapshot_path(workspace().join("snapshots").join(&area));
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    settings.set_input_file(&result.case.source);
+    settings.set_input_file(result.case.source());
     settings.bind(|| {
         insta::assert_snapshot!(
-            snapshot_name(&result.case.id),
+            snapshot_name(result.case.id()),
             report::snapshot_text(&result)
         );
     });
@@ -50,7 +50,7 @@ fn run_case(case: Case, options: RunOptions) -> Result<(), Failed> {
 }
 
 fn snapshots_belong_to_cases(cases: &[Case]) -> Result<(), Failed> {
-    let ids: BTreeSet<String> = cases.iter().map(|c| snapshot_name(&c.id)).collect();
+    let ids: BTreeSet<String> = cases.iter().map(|c| snapshot_name(c.id())).collect();
     let mut orphans = Vec::new();
     let mut count = 0;
     for area in areas::registry() {
@@ -89,19 +89,20 @@ fn catalogue_documented_texts_classify() -> Result<(), Failed> {
     let mut checked = 0;
     for area in areas::registry() {
         for entry in area.catalogue().entries() {
-            if entry.documented && entry.documented_messages.is_empty() {
+            if entry.documented() && entry.documented_messages().is_empty() {
                 problems.push(format!(
                     "{}: documented but without documented messages",
-                    entry.id
+                    entry.id()
                 ));
             }
-            for text in &entry.documented_messages {
+            for text in entry.documented_messages() {
                 checked += 1;
                 let got = area.catalogue().classify_text(text);
-                if got.entry.as_deref() != Some(entry.id.as_str()) {
+                if got.entry.as_deref() != Some(entry.id().as_str()) {
                     problems.push(format!(
                         "{}: its documented text classifies as {:?}",
-                        entry.id, got.entry
+                        entry.id(),
+                        got.entry
                     ));
                 }
             }
@@ -128,27 +129,28 @@ fn backends_agree(cases: &[Case]) -> Result<(), Failed> {
         )
         .ok()
     };
-    for case in cases.iter().filter(|c| c.skip.is_none()) {
+    for case in cases.iter().filter(|c| c.skip().is_none()) {
         let Some(reference) = reference_of(case, cases) else {
             continue;
         };
         // A reference case skipped with a reason in the data (a divergence
         // found and written down) has nothing to compare against.
-        if reference.skip.is_some() {
+        if reference.skip().is_some() {
             continue;
         }
         let value = case
-            .labels
+            .labels()
             .last()
             .map(|(_, v)| v.as_str())
             .unwrap_or_default();
         let (Some(expected), Some(actual)) = (
-            read(&reference.id, &reference.area),
-            read(&case.id, &case.area),
+            read(reference.id(), reference.area()),
+            read(case.id(), case.area()),
         ) else {
             problems.push(format!(
                 "{}: snapshot of it or of {} missing",
-                case.id, reference.id
+                case.id(),
+                reference.id()
             ));
             continue;
         };
@@ -156,8 +158,8 @@ fn backends_agree(cases: &[Case]) -> Result<(), Failed> {
         if comparable(&expected) != comparable(&actual) {
             problems.push(format!(
                 "{} differs from {}:\n--- reference\n{}\n--- {value}\n{}",
-                case.id,
-                reference.id,
+                case.id(),
+                reference.id(),
                 comparable(&expected),
                 comparable(&actual)
             ));
@@ -213,18 +215,18 @@ fn main() {
         // Only the cases this process may run are checked (nextest runs each test
         // in its own process with `--exact NAME`; checks start JVMs and such).
         let selected = match (&args.filter, args.exact) {
-            (Some(f), true) => f == &case.id,
-            (Some(f), false) => case.id.contains(f.as_str()),
+            (Some(f), true) => f == case.id(),
+            (Some(f), false) => case.id().contains(f.as_str()),
             (None, _) => true,
         };
         let missing_peer = selected
-            && areas::find(&case.area)
+            && areas::find(case.area())
                 .and_then(|a| a.check(&case))
-                .map(|reqs| reqs.iter().any(|r| (r.locate)().is_err()))
+                .map(|reqs| reqs.iter().any(|r| r.locate().is_err()))
                 .unwrap_or(false);
-        let ignored = case.skip.is_some() || (missing_peer && !options.require_peers);
+        let ignored = case.skip().is_some() || (missing_peer && !options.require_peers());
         let options = options.clone();
-        let id = case.id.clone();
+        let id = case.id().clone();
         trials.push(Trial::test(id, move || run_case(case, options)).with_ignored_flag(ignored));
     }
     libtest_mimic::run(&args, trials).exit();

@@ -23,21 +23,27 @@ fn java_and_node_cases() -> Vec<Case> {
     let cases = scenario::load_paths(&[workspace().join("scenarios")])
         .and_then(|c| version::select(c, &version::Selection::Newest))
         .expect("scenarios load");
-    let require = RunOptions::from_env().require_peers;
+    let require = RunOptions::from_env().require_peers();
     cases
         .into_iter()
-        .filter(|c| c.skip.is_none() && ["zeebe-client", "zeebe-auth"].contains(&c.area.as_str()))
-        .filter(|c| !c.labels.iter().any(|(_, v)| v == "netty-oracle"))
         .filter(|c| {
-            c.labels.iter().any(|(_, v)| v == "java" || v == "node")
-                || c.id.contains("java-truststores")
+            c.skip().is_none() && ["zeebe-client", "zeebe-auth"].contains(&c.area().as_str())
+        })
+        .filter(|c| !c.labels().iter().any(|(_, v)| v == "netty-oracle"))
+        .filter(|c| {
+            c.labels().iter().any(|(_, v)| v == "java" || v == "node")
+                || c.id().contains("java-truststores")
         })
         .filter(|c| {
-            let missing = areas::find(&c.area)
+            let missing = areas::find(c.area())
                 .and_then(|a| a.check(c))
-                .map(|reqs| reqs.iter().any(|r| (r.locate)().is_err()))
+                .map(|reqs| reqs.iter().any(|r| r.locate().is_err()))
                 .unwrap_or(true);
-            assert!(!(missing && require), "{}: its peer is not installed", c.id);
+            assert!(
+                !(missing && require),
+                "{}: its peer is not installed",
+                c.id()
+            );
             !missing
         })
         .collect()
@@ -70,7 +76,7 @@ fn compare(cases: Vec<Case>) -> (usize, u64, Vec<String>) {
         if outcome(w) != outcome(c) || wt != ct {
             problems.push(format!(
                 "{}: warm and cold differ\n--- warm\n{wt}\n--- cold\n{ct}",
-                w.case.id
+                w.case.id()
             ));
         }
     }
@@ -79,7 +85,8 @@ fn compare(cases: Vec<Case>) -> (usize, u64, Vec<String>) {
 
 fn check(cases: Vec<Case>, at_least: usize) {
     let kind = |c: &Case, k: &str| {
-        c.labels.iter().any(|(_, v)| v == k) || (k == "java" && c.id.contains("java-truststores"))
+        c.labels().iter().any(|(_, v)| v == k)
+            || (k == "java" && c.id().contains("java-truststores"))
     };
     let java = cases.iter().filter(|c| kind(c, "java")).count();
     let node = cases.iter().filter(|c| kind(c, "node")).count();

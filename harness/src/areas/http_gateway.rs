@@ -78,14 +78,14 @@ const CONFIG_FILE: &str = "krakend.json";
 pub struct CaseBody {
     /// A documented openssl recipe to run in the case directory first.
     #[serde(default)]
-    pub openssl_recipe: Option<Recipe>,
+    pub(crate) openssl_recipe: Option<Recipe>,
     /// The gateway under test.
-    pub gateway: GatewayBody,
+    pub(crate) gateway: GatewayBody,
     /// The client.
-    pub client: ClientBody,
+    pub(crate) client: ClientBody,
     /// The reference backend server the gateway's endpoints call.
     #[serde(default)]
-    pub upstream: Option<UpstreamBody>,
+    pub(crate) upstream: Option<UpstreamBody>,
 }
 
 /// The reference backend server of a case.
@@ -93,12 +93,12 @@ pub struct CaseBody {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct UpstreamBody {
     /// Its certificate chain file.
-    pub cert: String,
+    pub(crate) cert: String,
     /// Its key file.
-    pub key: String,
+    pub(crate) key: String,
     /// A CA file: when given, a client certificate from it is required.
     #[serde(default)]
-    pub client_ca: Option<String>,
+    pub(crate) client_ca: Option<String>,
 }
 
 /// What the gateway configuration says for the backend's port.
@@ -121,16 +121,16 @@ pub enum Backend {
 pub struct GatewayBody {
     /// Which implementation serves.
     #[serde(default)]
-    pub backend: Backend,
+    pub(crate) backend: Backend,
     /// Which Go generation the reference emulates.
     #[serde(default)]
-    pub go: GoGeneration,
+    pub(crate) go: GoGeneration,
     /// krakend.json as a tree.
     #[serde(default)]
-    pub config: serde_yaml_ng::Value,
+    pub(crate) config: serde_yaml_ng::Value,
     /// Or: a KrakenD file in the case directory.
     #[serde(default)]
-    pub config_file: Option<String>,
+    pub(crate) config_file: Option<String>,
 }
 
 /// Which client runs.
@@ -151,34 +151,34 @@ pub enum ClientKind {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ClientBody {
     /// Which client.
-    pub kind: ClientKind,
+    pub(crate) kind: ClientKind,
     /// The host name dialled.
     #[serde(default = "localhost")]
-    pub host: String,
+    pub(crate) host: String,
     /// https (true) or http.
     #[serde(default = "yes")]
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// CA file.
     #[serde(default)]
-    pub cacert: Option<String>,
+    pub(crate) cacert: Option<String>,
     /// Client certificate file.
     #[serde(default)]
-    pub cert: Option<String>,
+    pub(crate) cert: Option<String>,
     /// Client key file.
     #[serde(default)]
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// Skip server verification.
     #[serde(default)]
-    pub insecure: bool,
+    pub(crate) insecure: bool,
     /// Highest TLS version offered.
     #[serde(default)]
-    pub tls_max: Option<String>,
+    pub(crate) tls_max: Option<String>,
     /// Let curl negotiate HTTP/2.
     #[serde(default)]
-    pub http2: bool,
+    pub(crate) http2: bool,
     /// URL path.
     #[serde(default = "health")]
-    pub path: String,
+    pub(crate) path: String,
 }
 
 fn localhost() -> String {

@@ -67,12 +67,12 @@ pub const CLIENT_DEADLINE: Duration = Duration::from_secs(10);
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct CaseBody {
     /// The gateway.
-    pub gateway: GatewayBody,
+    pub(crate) gateway: GatewayBody,
     /// The client.
-    pub client: ClientBody,
+    pub(crate) client: ClientBody,
     /// A real Kafka broker behind the gateway (needs Java and the probe jar).
     #[serde(default)]
-    pub backend: Option<BackendBody>,
+    pub(crate) backend: Option<BackendBody>,
 }
 
 /// The real Kafka broker of a case. The gateway's `KAFKA_*` values may name
@@ -81,13 +81,13 @@ pub struct CaseBody {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct BackendBody {
     /// Listeners, each named by its protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL).
-    pub listeners: Vec<String>,
+    pub(crate) listeners: Vec<String>,
     /// PLAIN users of its SASL listeners.
     #[serde(default)]
-    pub users: BTreeMap<String, String>,
+    pub(crate) users: BTreeMap<String, String>,
     /// Certificate of its TLS listeners (PKCS#8 key).
     #[serde(default)]
-    pub tls: Option<TlsFiles>,
+    pub(crate) tls: Option<TlsFiles>,
 }
 
 /// The gateway part of a case.
@@ -96,16 +96,16 @@ pub struct BackendBody {
 pub struct GatewayBody {
     /// Environment (the documented variables).
     #[serde(default)]
-    pub env: EnvMap,
+    pub(crate) env: EnvMap,
     /// Listener certificate.
     #[serde(default)]
-    pub tls: Option<TlsFiles>,
+    pub(crate) tls: Option<TlsFiles>,
     /// Tenants that exist.
     #[serde(default)]
-    pub tenants: BTreeSet<String>,
+    pub(crate) tenants: BTreeSet<String>,
     /// The backend's users.
     #[serde(default)]
-    pub backend_users: BTreeMap<String, String>,
+    pub(crate) backend_users: BTreeMap<String, String>,
 }
 
 /// A certificate chain and key in the case directory.
@@ -113,9 +113,9 @@ pub struct GatewayBody {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct TlsFiles {
     /// Chain file.
-    pub chain: String,
+    pub(crate) chain: String,
     /// Key file.
-    pub key: String,
+    pub(crate) key: String,
 }
 
 /// Which client runs.
@@ -166,13 +166,13 @@ pub enum Password {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AdminTokenRequest {
     /// `orgId-clusterId`.
-    pub tenant: String,
+    pub(crate) tenant: String,
     /// The user.
-    pub user: String,
+    pub(crate) user: String,
     /// Master username sent.
-    pub master_username: String,
+    pub(crate) master_username: String,
     /// Master password sent.
-    pub master_password: String,
+    pub(crate) master_password: String,
 }
 
 /// A token minted outside the gateway.
@@ -180,13 +180,13 @@ pub struct AdminTokenRequest {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ForgedToken {
     /// orgId.
-    pub org_id: i64,
+    pub(crate) org_id: i64,
     /// clusterId.
-    pub cluster_id: String,
+    pub(crate) cluster_id: String,
     /// username.
-    pub username: String,
+    pub(crate) username: String,
     /// The HMAC secret it is signed with.
-    pub secret: String,
+    pub(crate) secret: String,
 }
 
 /// The client part of a case.
@@ -194,34 +194,34 @@ pub struct ForgedToken {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ClientBody {
     /// Which client.
-    pub kind: ClientKind,
+    pub(crate) kind: ClientKind,
     /// What it does.
     #[serde(default)]
-    pub action: Action,
+    pub(crate) action: Action,
     /// `security.protocol`.
     #[serde(default = "plaintext")]
-    pub security_protocol: String,
+    pub(crate) security_protocol: String,
     /// `sasl.mechanisms`.
     #[serde(default)]
-    pub sasl_mechanism: Option<String>,
+    pub(crate) sasl_mechanism: Option<String>,
     /// `sasl.username`.
     #[serde(default)]
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// `sasl.password`.
     #[serde(default)]
-    pub password: Option<Password>,
+    pub(crate) password: Option<Password>,
     /// `ssl.ca.location`.
     #[serde(default)]
-    pub ca: Option<String>,
+    pub(crate) ca: Option<String>,
     /// The bootstrap host name dialled (default `127.0.0.1`); a case's
     /// `hosts:` name resolves to the gateway.
     #[serde(default)]
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Further client properties, as the user sets them: kcat's `-X`, the
     /// Java client's properties (`ssl.endpoint.identification.algorithm`,
     /// `ssl.truststore.location`, `ssl.keystore.password`, ...).
     #[serde(default)]
-    pub properties: BTreeMap<String, String>,
+    pub(crate) properties: BTreeMap<String, String>,
 }
 
 fn plaintext() -> String {

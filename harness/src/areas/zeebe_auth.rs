@@ -73,21 +73,21 @@ use crate::scenario::Case;
 pub struct CaseBody {
     /// The OAuth token server.
     #[serde(default)]
-    pub token_server: TokenServerBody,
+    pub(crate) token_server: TokenServerBody,
     /// The gateway and its interceptor.
-    pub gateway: GatewayBody,
+    pub(crate) gateway: GatewayBody,
     /// nginx in front of the gateway.
     #[serde(default)]
-    pub proxy: Option<NginxSettings>,
+    pub(crate) proxy: Option<NginxSettings>,
     /// nginx's L4 stream proxy in front of the gateway.
     #[serde(default)]
-    pub stream_proxy: Option<StreamSettings>,
+    pub(crate) stream_proxy: Option<StreamSettings>,
     /// The KrakenD-style HTTP gateway in front of the gateway (a KrakenD
     /// configuration; `{gateway-url}` is the Zeebe gateway's URL).
     #[serde(default)]
-    pub http_gateway: Option<serde_yaml_ng::Value>,
+    pub(crate) http_gateway: Option<serde_yaml_ng::Value>,
     /// The client.
-    pub client: ClientBody,
+    pub(crate) client: ClientBody,
 }
 
 /// Which key signs the token server's tokens.
@@ -107,25 +107,25 @@ pub enum SigningKeyChoice {
 pub struct TokenServerBody {
     /// Serve https.
     #[serde(default)]
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// TLS chain file.
     #[serde(default)]
-    pub chain: Option<String>,
+    pub(crate) chain: Option<String>,
     /// TLS key file.
     #[serde(default)]
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// Registered clients.
     #[serde(default = "default_clients")]
-    pub clients: BTreeMap<String, String>,
+    pub(crate) clients: BTreeMap<String, String>,
     /// Token lifetime in seconds.
     #[serde(default = "five_minutes")]
-    pub expires_in: i64,
+    pub(crate) expires_in: i64,
     /// Which key signs.
     #[serde(default)]
-    pub signing_key: SigningKeyChoice,
+    pub(crate) signing_key: SigningKeyChoice,
     /// Whether it runs at all.
     #[serde(default = "yes")]
-    pub running: bool,
+    pub(crate) running: bool,
 }
 
 impl Default for TokenServerBody {
@@ -158,13 +158,13 @@ fn yes() -> bool {
 pub struct GatewayBody {
     /// Zeebe YAML as a tree.
     #[serde(default)]
-    pub config: serde_yaml_ng::Value,
+    pub(crate) config: serde_yaml_ng::Value,
     /// Environment.
     #[serde(default)]
-    pub env: EnvMap,
+    pub(crate) env: EnvMap,
     /// The interceptor; absent = none.
     #[serde(default)]
-    pub auth: Option<AuthBody>,
+    pub(crate) auth: Option<AuthBody>,
 }
 
 /// The interceptor's settings.
@@ -172,10 +172,10 @@ pub struct GatewayBody {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AuthBody {
     /// The audience tokens must carry.
-    pub audience: String,
+    pub(crate) audience: String,
     /// Client id → allowed gateway methods; absent = all methods.
     #[serde(default)]
-    pub rules: Option<BTreeMap<String, Vec<String>>>,
+    pub(crate) rules: Option<BTreeMap<String, Vec<String>>>,
 }
 
 struct ZeebeAuthArea {

@@ -50,9 +50,9 @@ pub const SETTLE_DEADLINE: Duration = Duration::from_secs(3);
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct CaseBody {
     /// The gateway under test.
-    pub gateway: GatewayBody,
+    pub(crate) gateway: GatewayBody,
     /// The client.
-    pub client: ClientBody,
+    pub(crate) client: ClientBody,
 }
 
 /// The gateway part of a case.
@@ -61,22 +61,22 @@ pub struct CaseBody {
 pub struct GatewayBody {
     /// Standalone or embedded configuration shape.
     #[serde(default)]
-    pub mode: GatewayMode,
+    pub(crate) mode: GatewayMode,
     /// The Zeebe YAML, as a tree.
     #[serde(default)]
-    pub config: serde_yaml_ng::Value,
+    pub(crate) config: serde_yaml_ng::Value,
     /// Or: a Zeebe YAML file in the case directory (a user's own `gateway.yaml`).
     #[serde(default)]
-    pub config_file: Option<String>,
+    pub(crate) config_file: Option<String>,
     /// Environment variables of the gateway process.
     #[serde(default)]
-    pub env: EnvMap,
+    pub(crate) env: EnvMap,
     /// Which implementation serves: the in-process reference or the netty-oracle.
     #[serde(default)]
-    pub backend: Backend,
+    pub(crate) backend: Backend,
     /// Brokers in the reported topology.
     #[serde(default = "one")]
-    pub brokers: u32,
+    pub(crate) brokers: u32,
 }
 
 fn one() -> u32 {
@@ -130,23 +130,23 @@ pub enum ClientKind {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ClientBody {
     /// Which client.
-    pub kind: ClientKind,
+    pub(crate) kind: ClientKind,
     /// Plaintext switch.
     #[serde(default)]
-    pub plaintext: bool,
+    pub(crate) plaintext: bool,
     /// CA file, relative to the case directory.
     #[serde(default)]
-    pub ca: Option<String>,
+    pub(crate) ca: Option<String>,
     /// The host name to dial.
     #[serde(default = "localhost_ip")]
-    pub host: String,
+    pub(crate) host: String,
     /// Environment variables of the client.
     #[serde(default)]
-    pub env: EnvMap,
+    pub(crate) env: EnvMap,
     /// Extra command-line flags, zbctl only (its OAuth flags: `--clientId`,
     /// `--clientSecret`, `--authzUrl`, `--audience`).
     #[serde(default)]
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 fn localhost_ip() -> String {

@@ -56,18 +56,18 @@ pub const CLIENT_DEADLINE: Duration = Duration::from_secs(10);
 pub struct CaseBody {
     /// Certificates made with the documented openssl commands.
     #[serde(default)]
-    pub openssl: Recipe,
+    pub(crate) openssl: Recipe,
     /// Files made by concatenating others (`out: [part, ...]`).
     #[serde(default)]
-    pub concat: BTreeMap<String, Vec<String>>,
+    pub(crate) concat: BTreeMap<String, Vec<String>>,
     /// The nodes, by name.
-    pub nodes: BTreeMap<String, NodeBody>,
+    pub(crate) nodes: BTreeMap<String, NodeBody>,
     /// The client.
     #[serde(default)]
-    pub client: ClientBody,
+    pub(crate) client: ClientBody,
     /// Where the nodes run (set by `tlsmatrix run --backend containers`).
     #[serde(default)]
-    pub backend: ClusterBackend,
+    pub(crate) backend: ClusterBackend,
 }
 
 /// Where a case's nodes run.
@@ -88,7 +88,7 @@ pub enum ClusterBackend {
 pub struct ClientBody {
     /// Run the real `zbctl status` against the standalone gateway.
     #[serde(default)]
-    pub zbctl: bool,
+    pub(crate) zbctl: bool,
 }
 
 struct ZeebeClusterArea {

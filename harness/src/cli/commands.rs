@@ -138,11 +138,11 @@ pub(crate) fn catalogue() -> Result<ExitCode, HarnessError> {
             );
         }
         for e in area.catalogue().entries() {
-            let span = area.catalogue().span(&e.id).describe();
+            let span = area.catalogue().span(e.id()).describe();
             println!(
                 "{} [{}{}] -> {}",
-                e.id,
-                if e.documented {
+                e.id(),
+                if e.documented() {
                     "documented"
                 } else {
                     "observed"
@@ -152,10 +152,10 @@ pub(crate) fn catalogue() -> Result<ExitCode, HarnessError> {
                 } else {
                     format!(", {span}")
                 },
-                e.outcome.id()
+                e.outcome().id()
             );
-            println!("  {}", e.title);
-            println!("  fix: {}", e.fix);
+            println!("  {}", e.title());
+            println!("  fix: {}", e.fix());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -163,17 +163,24 @@ pub(crate) fn catalogue() -> Result<ExitCode, HarnessError> {
 
 /// `probe ADDRESS`: an area's client attempts against a live endpoint.
 pub(crate) fn probe(args: ProbeArgs) -> Result<ExitCode, HarnessError> {
-    let options = tlsmatrix::live_probe::ProbeOptions {
-        address: args.address,
-        area: args.area,
-        clients: args.client,
-        ca: args.ca,
-        cert: args.cert,
-        key: args.key,
-        username: args.username,
-        password: args.password,
-        deadline: std::time::Duration::from_secs(args.timeout.max(1)),
-    };
+    let mut options = tlsmatrix::live_probe::ProbeOptions::new(args.address, args.area)
+        .with_clients(args.client)
+        .with_deadline(std::time::Duration::from_secs(args.timeout.max(1)));
+    if let Some(ca) = args.ca {
+        options = options.with_ca(ca);
+    }
+    if let Some(cert) = args.cert {
+        options = options.with_cert(cert);
+    }
+    if let Some(key) = args.key {
+        options = options.with_key(key);
+    }
+    if let Some(username) = args.username {
+        options = options.with_username(username);
+    }
+    if let Some(password) = args.password {
+        options = options.with_password(password);
+    }
     let rt = runtime()?;
     let Some(diagnosis) = until_interrupted(&rt, tlsmatrix::live_probe::probe(&options)) else {
         return Ok(interrupted(rt, false, "the probe"));

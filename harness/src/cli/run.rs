@@ -19,7 +19,7 @@ use super::{interrupted, runtime, until_interrupted};
 /// `list`: the ids of the selected cases.
 pub(crate) fn list(select: &SelectArgs) -> Result<ExitCode, HarnessError> {
     for case in select_cases(select)? {
-        println!("{}", case.id);
+        println!("{}", case.id());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -73,7 +73,7 @@ pub(crate) fn select_cases(select: &SelectArgs) -> Result<Vec<Case>, HarnessErro
     let set = builder.build().map_err(|e| {
         HarnessError::invalid("command line", "--filter", e.to_string(), "fix the glob")
     })?;
-    Ok(cases.into_iter().filter(|c| set.is_match(&c.id)).collect())
+    Ok(cases.into_iter().filter(|c| set.is_match(c.id())).collect())
 }
 
 /// `--backend` names a backend some selected case runs on (or `all`,
@@ -102,7 +102,7 @@ fn check_backend(backend: &BackendArg, cases: &[Case]) -> Result<(), HarnessErro
 /// containers ([`tlsmatrix::areas::Area::on_containers`]); cases an area cannot
 /// place are left out.
 fn on_containers(case: Case) -> Option<Case> {
-    let area = tlsmatrix::areas::find(&case.area).ok()?;
+    let area = tlsmatrix::areas::find(case.area()).ok()?;
     let case = area.on_containers(&case)?;
     area.check(&case).ok()?;
     Some(case)
@@ -133,7 +133,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     let mut rounds = Vec::new();
     for _ in 0..repeat {
         let run = engine::run_all(cases.clone(), &options, args.jobs, |r| {
-            bar.set_message(r.case.id.to_string());
+            bar.set_message(r.case.id().to_string());
             bar.inc(1);
         });
         // Ctrl-C / SIGTERM: stop, and let the runtime's shutdown drop every
@@ -253,7 +253,7 @@ fn flapping(rounds: &[Vec<engine::CaseResult>]) -> Vec<String> {
         }
         if seen.len() > 1 {
             let counts: Vec<String> = seen.iter().map(|(o, c, _)| format!("{o} ×{c}")).collect();
-            let mut line = format!("{} changed outcome: {}", r.case.id, counts.join(", "));
+            let mut line = format!("{} changed outcome: {}", r.case.id(), counts.join(", "));
             for (o, _, first_seen) in seen.iter().skip(1) {
                 line.push_str(&format!("\n  first {o} at {first_seen}"));
             }

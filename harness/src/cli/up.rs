@@ -96,7 +96,7 @@ fn up_gateway(
         eprintln!("tlsmatrix: warning: {warning}");
     }
     let settings = GatewaySettings::from_properties(mode, &props, workdir)?;
-    if settings.host == "0.0.0.0" {
+    if settings.host() == "0.0.0.0" {
         // Zeebe's own default; `up` follows the product (see the README).
         eprintln!(
             "tlsmatrix: note: {source}: {}.network.host: listening on all interfaces (0.0.0.0), Zeebe's default; set it to 127.0.0.1 to keep the gateway local",
@@ -147,7 +147,7 @@ fn zeebe_env() -> EnvMap {
 fn up_cluster(config: &Path, text: &str, workdir: &Path) -> Result<ExitCode, HarnessError> {
     let source = config.display().to_string();
     let file = tlsmatrix::nodes::cluster::ClusterFile::parse(&source, text)?;
-    if file.nodes.is_empty() {
+    if file.nodes().is_empty() {
         return Err(HarnessError::invalid(
             &source,
             "nodes",
@@ -250,10 +250,10 @@ fn up_http(config: &Path, port: Option<u16>, workdir: &Path) -> Result<ExitCode,
     use tlsmatrix::config::krakend::ServiceSettings;
     use tlsmatrix::nodes::http_gateway::HttpGatewayNode;
     let settings = ServiceSettings::from_file(config, workdir)?;
-    for warning in &settings.warnings {
+    for warning in settings.warnings() {
         eprintln!("tlsmatrix: warning: {warning}");
     }
-    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(settings.port)));
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(settings.port())));
     let rt = runtime()?;
     let start = HttpGatewayNode::start(&settings, Default::default(), listen);
     let Some(node) = until_interrupted(&rt, start) else {

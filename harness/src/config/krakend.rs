@@ -76,37 +76,60 @@ impl TlsVersion {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceTls {
     /// `public_key`: the server certificate (chain) file, resolved.
-    pub public_key: PathBuf,
+    pub(crate) public_key: PathBuf,
     /// `private_key`: its key file, resolved.
-    pub private_key: PathBuf,
+    pub(crate) private_key: PathBuf,
     /// `enable_mtls`: every endpoint requires a verified client certificate.
-    pub enable_mtls: bool,
+    pub(crate) enable_mtls: bool,
     /// `ca_certs`: extra CA files for client certificates, as written and resolved.
-    pub ca_certs: Vec<(String, PathBuf)>,
+    pub(crate) ca_certs: Vec<(String, PathBuf)>,
     /// `disable_system_ca_pool`: leave the system roots out of the client CA pool.
-    pub disable_system_ca_pool: bool,
+    pub(crate) disable_system_ca_pool: bool,
     /// `min_version` (KrakenD's default: TLS13).
-    pub min_version: TlsVersion,
+    pub(crate) min_version: TlsVersion,
     /// `max_version` (KrakenD's default: TLS13).
-    pub max_version: TlsVersion,
+    pub(crate) max_version: TlsVersion,
     /// The file this came from, as errors name it.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 /// The service settings tlsmatrix reads from a KrakenD file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceSettings {
     /// `port` (KrakenD's default: 8080).
-    pub port: u16,
+    pub(crate) port: u16,
     /// The `tls` object, when present and not `disabled`.
-    pub tls: Option<ServiceTls>,
+    pub(crate) tls: Option<ServiceTls>,
     /// What KrakenD accepts silently but an operator should hear about
     /// (an unknown TLS version name falls back to TLS13).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// `endpoints`, each with its backends.
-    pub endpoints: Vec<EndpointSettings>,
+    pub(crate) endpoints: Vec<EndpointSettings>,
     /// `extra_config.router.return_error_msg`.
-    pub return_error_msg: bool,
+    pub(crate) return_error_msg: bool,
+}
+
+impl ServiceSettings {
+    /// `port` (KrakenD's default: 8080).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// What KrakenD accepts silently but an operator should hear about
+    /// (an unknown TLS version name falls back to TLS13).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// `endpoints`, each with its backends.
+    pub fn endpoints(&self) -> &[EndpointSettings] {
+        &self.endpoints
+    }
+
+    /// `extra_config.router.return_error_msg`.
+    pub fn return_error_msg(&self) -> bool {
+        self.return_error_msg
+    }
 }
 
 /// KrakenD's default port.
@@ -117,18 +140,18 @@ pub const DEFAULT_PORT: u16 = 8080;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigPath {
     /// As written (what KrakenD's log lines show).
-    pub given: String,
+    pub(crate) given: String,
     /// Resolved.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 /// One `client_certs` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientCert {
     /// `certificate`: the certificate (chain) PEM file.
-    pub certificate: ConfigPath,
+    pub(crate) certificate: ConfigPath,
     /// `private_key`: its key.
-    pub private_key: ConfigPath,
+    pub(crate) private_key: ConfigPath,
 }
 
 /// A `client_tls` object: how the gateway dials HTTPS backends.
@@ -136,45 +159,45 @@ pub struct ClientCert {
 pub struct ClientTls {
     /// `allow_insecure_connections`: skip verification of the backend's
     /// certificate (Go's `InsecureSkipVerify`).
-    pub allow_insecure_connections: bool,
+    pub(crate) allow_insecure_connections: bool,
     /// `ca_certs`: CA files trusted besides the system pool.
-    pub ca_certs: Vec<ConfigPath>,
+    pub(crate) ca_certs: Vec<ConfigPath>,
     /// `disable_system_ca_pool`: leave the system roots out.
-    pub disable_system_ca_pool: bool,
+    pub(crate) disable_system_ca_pool: bool,
     /// `client_certs`: certificates the gateway can present to backends.
-    pub client_certs: Vec<ClientCert>,
+    pub(crate) client_certs: Vec<ClientCert>,
     /// `min_version` (unset: TLS13, as lura's `parseTLSVersion`).
-    pub min_version: TlsVersion,
+    pub(crate) min_version: TlsVersion,
     /// `max_version` (unset: TLS13).
-    pub max_version: TlsVersion,
+    pub(crate) max_version: TlsVersion,
 }
 
 /// One `backend` entry of an endpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackendSettings {
     /// `host`: base URLs (`https://127.0.0.1:8443`); the first one is dialled.
-    pub hosts: Vec<String>,
+    pub(crate) hosts: Vec<String>,
     /// `url_pattern`: the path appended to the host.
-    pub url_pattern: String,
+    pub(crate) url_pattern: String,
     /// `method` (default: the endpoint's).
-    pub method: String,
+    pub(crate) method: String,
     /// The client TLS in force for this backend: its own
     /// `extra_config."backend/http/client".client_tls`, else the service's
     /// `client_tls`, else none (Go's defaults).
-    pub client_tls: Option<ClientTls>,
+    pub(crate) client_tls: Option<ClientTls>,
     /// Where `client_tls` came from, as a JSON path (for log lines and errors).
-    pub client_tls_path: Option<String>,
+    pub(crate) client_tls_path: Option<String>,
 }
 
 /// One `endpoints` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointSettings {
     /// `endpoint`: the path the gateway serves.
-    pub endpoint: String,
+    pub(crate) endpoint: String,
     /// `method` (default GET).
-    pub method: String,
+    pub(crate) method: String,
     /// `backend`: the calls made for it (the reference calls the first one).
-    pub backends: Vec<BackendSettings>,
+    pub(crate) backends: Vec<BackendSettings>,
 }
 
 struct Reader<'a> {

@@ -37,32 +37,66 @@ pub struct RestSsl {
     /// `server.ssl.enabled`. Spring Boot's `Ssl.enabled` defaults to true
     /// once any `server.ssl` key binds, so a certificate and key alone turn
     /// TLS on (spring-boot 3.x `Ssl`, `Ssl.isEnabled`).
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// `server.ssl.certificate`: the PEM chain, leaf first (a `file:` prefix
     /// is Spring's resource syntax and is dropped), against the working
     /// directory.
-    pub certificate: Option<PathBuf>,
+    pub(crate) certificate: Option<PathBuf>,
     /// `server.ssl.certificate-private-key`: the PEM private key.
-    pub certificate_private_key: Option<PathBuf>,
+    pub(crate) certificate_private_key: Option<PathBuf>,
     /// `server.ssl.key-store` or `server.ssl.bundle` is set: a store or bundle
     /// the reference does not read (refused with the key named).
-    pub store: Option<String>,
+    pub(crate) store: Option<String>,
 }
 
 /// The REST server's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestSettings {
     /// `server.address` (Spring's default: every interface).
-    pub host: String,
+    pub(crate) host: String,
     /// `server.port` (Spring's default 8080).
-    pub port: u16,
+    pub(crate) port: u16,
     /// `server.ssl.*`.
-    pub ssl: RestSsl,
+    pub(crate) ssl: RestSsl,
     /// Where the settings came from, for messages.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 impl RestSettings {
+    /// The same settings with `server.ssl` on, serving the PEM `certificate`
+    /// (leaf first) and `certificate-private-key`.
+    pub fn with_tls(mut self, certificate: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.ssl = RestSsl {
+            enabled: true,
+            certificate: Some(certificate.into()),
+            certificate_private_key: Some(key.into()),
+            store: None,
+        };
+        self
+    }
+
+    /// The same settings listening on `host:port` (port 0 picks a free port).
+    pub fn with_address(mut self, host: &str, port: u16) -> Self {
+        self.host = host.to_string();
+        self.port = port;
+        self
+    }
+
+    /// `server.address`.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// `server.port` (0: a free port is picked at start).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// True when `server.ssl` is on.
+    pub fn tls(&self) -> bool {
+        self.ssl.enabled
+    }
+
     /// A plaintext REST server on `127.0.0.1` with a free port.
     pub fn plaintext() -> Self {
         Self {

@@ -46,21 +46,50 @@ pub const DEFAULT_PORT: u16 = 26500;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GatewaySecurity {
     /// `security.enabled`: TLS between clients and the gateway.
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// `security.certificateChainPath`, resolved against the working directory.
-    pub certificate_chain_path: Option<PathBuf>,
+    pub(crate) certificate_chain_path: Option<PathBuf>,
     /// `security.privateKeyPath`, resolved against the working directory.
-    pub private_key_path: Option<PathBuf>,
+    pub(crate) private_key_path: Option<PathBuf>,
     /// `security.keyStore.filePath` (8.6.0 and later): a PKCS#12 keystore
     /// instead of the two PEM files, resolved against the working directory.
-    pub key_store_path: Option<PathBuf>,
+    pub(crate) key_store_path: Option<PathBuf>,
     /// `security.keyStore.password` (none: the store has no password).
-    pub key_store_password: Option<KeyStorePassword>,
+    pub(crate) key_store_password: Option<KeyStorePassword>,
+}
+
+impl GatewaySecurity {
+    /// `security.enabled`.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// `security.certificateChainPath`, resolved.
+    pub fn certificate_chain_path(&self) -> Option<&Path> {
+        self.certificate_chain_path.as_deref()
+    }
+
+    /// `security.privateKeyPath`, resolved.
+    pub fn private_key_path(&self) -> Option<&Path> {
+        self.private_key_path.as_deref()
+    }
+
+    /// `security.keyStore.filePath`, resolved.
+    pub fn key_store_path(&self) -> Option<&Path> {
+        self.key_store_path.as_deref()
+    }
 }
 
 /// A keystore password: shown as `[redacted]`, never in a log or a message.
 #[derive(Clone, PartialEq, Eq)]
-pub struct KeyStorePassword(pub String);
+pub struct KeyStorePassword(pub(crate) String);
+
+impl KeyStorePassword {
+    /// A keystore password (never shown by `Debug`).
+    pub fn new(password: impl Into<String>) -> Self {
+        Self(password.into())
+    }
+}
 
 impl std::fmt::Debug for KeyStorePassword {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,21 +101,21 @@ impl std::fmt::Debug for KeyStorePassword {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewaySettings {
     /// The shape the settings were read from.
-    pub mode: GatewayMode,
+    pub(crate) mode: GatewayMode,
     /// `network.host` (Zeebe's default `0.0.0.0`).
-    pub host: String,
+    pub(crate) host: String,
     /// `network.port` (Zeebe's default 26500).
-    pub port: u16,
+    pub(crate) port: u16,
     /// `security.*`.
-    pub security: GatewaySecurity,
+    pub(crate) security: GatewaySecurity,
     /// Where the settings came from, for messages.
-    pub source: String,
+    pub(crate) source: String,
     /// The modelled release's runtime (how it reads keys); the newest
     /// modelled release unless a case names another.
-    pub runtime: crate::version::ProductRuntime,
+    pub(crate) runtime: crate::version::ProductRuntime,
     /// The REST server's `server.*` settings, when any is configured; served
     /// only by a release that has REST ([`crate::version::REST_SINCE`]).
-    pub rest: Option<super::rest::RestSettings>,
+    pub(crate) rest: Option<super::rest::RestSettings>,
 }
 
 impl GatewaySettings {
@@ -119,6 +148,64 @@ impl GatewaySettings {
             ..GatewaySecurity::default()
         };
         self
+    }
+
+    /// The same settings with TLS on, serving the first entry of the PKCS#12
+    /// keystore `store` opened with `password` (none: an empty one); read
+    /// from 8.6.0 ([`crate::version::KEYSTORE_SINCE`]).
+    pub fn with_key_store(
+        mut self,
+        store: impl Into<PathBuf>,
+        password: Option<KeyStorePassword>,
+    ) -> Self {
+        self.security = GatewaySecurity {
+            enabled: true,
+            key_store_path: Some(store.into()),
+            key_store_password: password,
+            ..GatewaySecurity::default()
+        };
+        self
+    }
+
+    /// The same settings read as `runtime`'s release reads them.
+    pub fn with_runtime(mut self, runtime: crate::version::ProductRuntime) -> Self {
+        self.runtime = runtime;
+        self
+    }
+
+    /// The shape the settings were read from.
+    pub fn mode(&self) -> GatewayMode {
+        self.mode
+    }
+
+    /// `network.host`.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// `network.port` (0: a free port is picked at start).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `security.*`.
+    pub fn security(&self) -> &GatewaySecurity {
+        &self.security
+    }
+
+    /// Where the settings came from, for messages.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The modelled release's runtime.
+    pub fn runtime(&self) -> &crate::version::ProductRuntime {
+        &self.runtime
+    }
+
+    /// The REST server's settings, when any is configured.
+    pub fn rest(&self) -> Option<&super::rest::RestSettings> {
+        self.rest.as_ref()
     }
 
     /// The same settings listening on `host:port` (port 0 picks a free port).

@@ -61,10 +61,37 @@ const GOSSIP_DEADLINE: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct NodeSpec {
     /// Its settings.
-    pub settings: NodeSettings,
+    pub(crate) settings: NodeSettings,
     /// Bind the gossip endpoint to the port another (earlier) node already
     /// uses: a port collision, on purpose.
-    pub gossip_port_of: Option<String>,
+    pub(crate) gossip_port_of: Option<String>,
+}
+
+impl NodeSpec {
+    /// A node started with `settings`.
+    pub fn new(settings: NodeSettings) -> Self {
+        Self {
+            settings,
+            gossip_port_of: None,
+        }
+    }
+
+    /// The same node binding its gossip endpoint to the port `node` (an
+    /// earlier node) already uses: a port collision, on purpose.
+    pub fn with_gossip_port_of(mut self, node: impl Into<String>) -> Self {
+        self.gossip_port_of = Some(node.into());
+        self
+    }
+
+    /// Its settings.
+    pub fn settings(&self) -> &NodeSettings {
+        &self.settings
+    }
+
+    /// The node whose gossip port this one binds, if any.
+    pub fn gossip_port_of(&self) -> Option<&str> {
+        self.gossip_port_of.as_deref()
+    }
 }
 
 /// Where one running node listens.

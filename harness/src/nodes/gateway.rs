@@ -37,11 +37,11 @@ const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Topology {
     /// Number of brokers (node ids 0..brokers).
-    pub brokers: u32,
+    pub(crate) brokers: u32,
     /// Number of partitions, spread round-robin over the brokers.
-    pub partitions: u32,
+    pub(crate) partitions: u32,
     /// Replication factor reported.
-    pub replication_factor: u32,
+    pub(crate) replication_factor: u32,
 }
 
 impl Default for Topology {

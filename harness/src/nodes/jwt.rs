@@ -18,18 +18,18 @@ use crate::error::HarnessError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     /// Issuer (the token server's URL).
-    pub iss: String,
+    pub(crate) iss: String,
     /// Subject: the OAuth client id.
-    pub sub: String,
+    pub(crate) sub: String,
     /// Audience the token was issued for.
-    pub aud: String,
+    pub(crate) aud: String,
     /// Issued at (Unix seconds).
-    pub iat: i64,
+    pub(crate) iat: i64,
     /// Expiry (Unix seconds).
-    pub exp: i64,
+    pub(crate) exp: i64,
     /// Space-separated scopes.
     #[serde(default)]
-    pub scope: String,
+    pub(crate) scope: String,
 }
 
 /// Why a token was refused, in words an audit record carries.

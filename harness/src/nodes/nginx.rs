@@ -47,42 +47,42 @@ pub fn locate() -> Result<PathBuf, HarnessError> {
 pub struct NginxSettings {
     /// TLS on the listener (`listen ... ssl`).
     #[serde(default = "yes")]
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// HTTP/2 on the listener (`listen ... http2`); gRPC needs it.
     #[serde(default = "yes")]
-    pub http2: bool,
+    pub(crate) http2: bool,
     /// The listener's certificate chain and key (case-directory files).
     #[serde(default)]
-    pub certificate: Option<String>,
+    pub(crate) certificate: Option<String>,
     /// Its key.
     #[serde(default)]
-    pub certificate_key: Option<String>,
+    pub(crate) certificate_key: Option<String>,
     /// `grpc`/`grpcs` (`grpc_pass`) or `http`/`https` (`proxy_pass`, HTTP/1).
     #[serde(default)]
-    pub upstream_scheme: UpstreamScheme,
+    pub(crate) upstream_scheme: UpstreamScheme,
     /// `grpc_ssl_trusted_certificate` (with `grpc_ssl_verify on`) for a TLS upstream.
     #[serde(default)]
-    pub upstream_ca: Option<String>,
+    pub(crate) upstream_ca: Option<String>,
     /// `grpc_ssl_name`: the name the upstream certificate is checked against.
     #[serde(default = "localhost")]
-    pub upstream_name: String,
+    pub(crate) upstream_name: String,
     /// `grpc_ssl_certificate`: the client certificate (chain) nginx presents
     /// to a TLS upstream.
     #[serde(default)]
-    pub upstream_certificate: Option<String>,
+    pub(crate) upstream_certificate: Option<String>,
     /// `grpc_ssl_certificate_key`: its key.
     #[serde(default)]
-    pub upstream_certificate_key: Option<String>,
+    pub(crate) upstream_certificate_key: Option<String>,
     /// `auth_request`: every request is first sent to an auth service (a
     /// second nginx) answering this status; 401 and 403 reach the client as
     /// nginx's HTML error page.
     #[serde(default)]
-    pub auth_request: Option<AuthRequest>,
+    pub(crate) auth_request: Option<AuthRequest>,
     /// A sidecar (a second nginx) between this proxy and the gateway that
     /// terminates TLS and requires client certificates, as a service mesh or a
     /// second ingress does: the proxy's upstream is the sidecar.
     #[serde(default)]
-    pub upstream_mtls: Option<UpstreamMtls>,
+    pub(crate) upstream_mtls: Option<UpstreamMtls>,
 }
 
 /// The scheme nginx passes requests upstream with.
@@ -132,7 +132,7 @@ impl UpstreamScheme {
 pub struct AuthRequest {
     /// The status it answers every subrequest with (2xx lets the request
     /// through; 401 and 403 are passed to the client).
-    pub status: u16,
+    pub(crate) status: u16,
 }
 
 /// The mTLS sidecar in front of the gateway.
@@ -140,12 +140,12 @@ pub struct AuthRequest {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct UpstreamMtls {
     /// Its certificate chain (`ssl_certificate`).
-    pub certificate: String,
+    pub(crate) certificate: String,
     /// Its key.
-    pub certificate_key: String,
+    pub(crate) certificate_key: String,
     /// The CA whose client certificates it accepts (`ssl_client_certificate`,
     /// `ssl_verify_client on`).
-    pub client_ca: String,
+    pub(crate) client_ca: String,
 }
 
 fn yes() -> bool {

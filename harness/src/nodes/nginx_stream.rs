@@ -38,23 +38,23 @@ pub fn locate_module() -> Result<PathBuf, HarnessError> {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct StreamSettings {
     /// The listener's certificate chain (`ssl_certificate`).
-    pub certificate: String,
+    pub(crate) certificate: String,
     /// Its key.
-    pub certificate_key: String,
+    pub(crate) certificate_key: String,
     /// `ssl_alpn`: the protocols offered in ALPN; empty = no ALPN (the
     /// module's default).
     #[serde(default)]
-    pub alpn: Vec<String>,
+    pub(crate) alpn: Vec<String>,
     /// `proxy_ssl on`: TLS towards the gateway too (re-originated, as an
     /// intercepting proxy does).
     #[serde(default)]
-    pub upstream_tls: bool,
+    pub(crate) upstream_tls: bool,
     /// `proxy_ssl_trusted_certificate` (with `proxy_ssl_verify on`).
     #[serde(default)]
-    pub upstream_ca: Option<String>,
+    pub(crate) upstream_ca: Option<String>,
     /// `proxy_ssl_name`.
     #[serde(default = "localhost")]
-    pub upstream_name: String,
+    pub(crate) upstream_name: String,
 }
 
 fn localhost() -> String {

@@ -33,12 +33,53 @@ use crate::pki;
 #[derive(Debug, Clone)]
 pub struct TokenServerSettings {
     /// Registered clients: id → secret.
-    pub clients: BTreeMap<String, String>,
+    pub(crate) clients: BTreeMap<String, String>,
     /// Lifetime of issued tokens in seconds; zero or negative issues tokens
     /// that are already expired (a token server whose clock runs late).
-    pub expires_in: i64,
+    pub(crate) expires_in: i64,
     /// TLS certificate chain and key (files), or plaintext.
-    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    pub(crate) tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl Default for TokenServerSettings {
+    /// No registered client, tokens valid for 300 s, plaintext.
+    fn default() -> Self {
+        Self {
+            clients: BTreeMap::new(),
+            expires_in: 300,
+            tls: None,
+        }
+    }
+}
+
+impl TokenServerSettings {
+    /// The same settings with the client `id` registered with `secret`.
+    pub fn with_client(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.clients.insert(id.into(), secret.into());
+        self
+    }
+
+    /// The same settings issuing tokens valid for `seconds` (zero or
+    /// negative: already expired, a token server whose clock runs late).
+    pub fn with_expires_in(mut self, seconds: i64) -> Self {
+        self.expires_in = seconds;
+        self
+    }
+
+    /// The same settings serving HTTPS with `chain` (leaf first) and `key`.
+    pub fn with_tls(
+        mut self,
+        chain: impl Into<std::path::PathBuf>,
+        key: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls = Some((chain.into(), key.into()));
+        self
+    }
+
+    /// Lifetime of issued tokens in seconds.
+    pub fn expires_in(&self) -> i64 {
+        self.expires_in
+    }
 }
 
 struct State {

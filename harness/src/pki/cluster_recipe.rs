@@ -28,14 +28,14 @@ pub struct Recipe {
     /// Node letters: `A` makes `nodeA.key`, `nodeA.pem`, `chainNodeA.pem`, with
     /// an RSA 2048 key as documented.
     #[serde(default)]
-    pub nodes: Vec<String>,
+    pub(crate) nodes: Vec<String>,
     /// Node letters made the same way but with a DSA key (`genpkey -algorithm DSA`).
     #[serde(default)]
-    pub dsa_nodes: Vec<String>,
+    pub(crate) dsa_nodes: Vec<String>,
     /// Node letters whose key is also written password-protected, as
     /// `node<X>-encrypted.key` (`openssl pkey -aes-256-cbc`).
     #[serde(default)]
-    pub encrypt: Vec<String>,
+    pub(crate) encrypt: Vec<String>,
 }
 
 /// Where `openssl` is: `$TLSMATRIX_OPENSSL` or `PATH`.

@@ -352,11 +352,18 @@ pub const KEYSTORE_WRAPPER: &str =
 pub struct KeyStoreIdentity {
     /// The first entry's certificate and the store's certificates that chain
     /// from it by issuer, leaf first.
-    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub(crate) chain: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// The first entry's private key.
-    pub key: rustls::pki_types::PrivateKeyDer<'static>,
+    pub(crate) key: rustls::pki_types::PrivateKeyDer<'static>,
     /// How many key entries the store holds.
-    pub entries: usize,
+    pub(crate) entries: usize,
+}
+
+impl KeyStoreIdentity {
+    /// How many key entries the store holds.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
 }
 
 /// Reads a PKCS#12 keystore as a Zeebe node does, with `openssl pkcs12`

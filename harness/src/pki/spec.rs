@@ -13,7 +13,7 @@ use super::{KeyAlgorithm, KeyEncoding};
 #[serde(transparent)]
 pub struct PkiSpec {
     /// Certificates by name.
-    pub certs: BTreeMap<String, CertSpec>,
+    pub(crate) certs: BTreeMap<String, CertSpec>,
 }
 
 impl PkiSpec {
@@ -25,6 +25,13 @@ impl PkiSpec {
     /// Adds (or replaces) a certificate, builder style.
     pub fn with(mut self, name: impl Into<String>, spec: CertSpec) -> Self {
         self.certs.insert(name.into(), spec);
+        self
+    }
+
+    /// Adds (or replaces) every certificate of `other`, builder style.
+    pub fn with_all(mut self, other: &PkiSpec) -> Self {
+        self.certs
+            .extend(other.certs.iter().map(|(k, v)| (k.clone(), v.clone())));
         self
     }
 
@@ -52,42 +59,42 @@ impl PkiSpec {
 pub struct CertSpec {
     /// The name of the issuing certificate in the same set; none for a root.
     #[serde(default)]
-    pub issuer: Option<String>,
+    pub(crate) issuer: Option<String>,
     /// Whether this certificate may issue others. Defaults to true for roots and
     /// false otherwise; set it for intermediates.
     #[serde(default)]
-    pub ca: Option<bool>,
+    pub(crate) ca: Option<bool>,
     /// Subject common name; defaults to `tlsmatrix <name>`.
     #[serde(default)]
-    pub common_name: Option<String>,
+    pub(crate) common_name: Option<String>,
     /// Subject alternative names: IP addresses become IP SANs, the rest DNS SANs.
     #[serde(default)]
-    pub sans: Vec<String>,
+    pub(crate) sans: Vec<String>,
     /// Key algorithm.
     #[serde(default)]
-    pub algorithm: KeyAlgorithm,
+    pub(crate) algorithm: KeyAlgorithm,
     /// Encoding of the key file.
     #[serde(default)]
-    pub key_encoding: KeyEncoding,
+    pub(crate) key_encoding: KeyEncoding,
     /// Start of validity, in days relative to now (negative = in the past).
     #[serde(default = "default_not_before")]
-    pub not_before_days: i64,
+    pub(crate) not_before_days: i64,
     /// End of validity, in days relative to now.
     #[serde(default = "default_not_after")]
-    pub not_after_days: i64,
+    pub(crate) not_after_days: i64,
     /// Extended key usages of a leaf.
     #[serde(default)]
-    pub usage: Usage,
+    pub(crate) usage: Usage,
     /// What `<name>-chain.pem` holds.
     #[serde(default)]
-    pub chain: ChainShape,
+    pub(crate) chain: ChainShape,
     /// The one field changed to make this certificate wrong on purpose.
     #[serde(default)]
-    pub defect: Option<Defect>,
+    pub(crate) defect: Option<Defect>,
     /// The files written, named and encoded as the user has them; without
     /// it, `<name>.pem`, `<name>.key` and `<name>-chain.pem`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub files: Option<FileSet>,
+    pub(crate) files: Option<FileSet>,
 }
 
 /// The files of one certificate as a user has them: a preset layout, single
@@ -99,25 +106,25 @@ pub struct FileSet {
     /// A preset: `kubernetes-tls` is a TLS secret as cert-manager writes it
     /// (`tls.crt` the chain, `tls.key` the key, `ca.crt` the root).
     #[serde(default)]
-    pub layout: Option<Layout>,
+    pub(crate) layout: Option<Layout>,
     /// The certificate alone (PEM).
     #[serde(default)]
-    pub cert: Option<String>,
+    pub(crate) cert: Option<String>,
     /// The certificate and its issuers per `chain:` (PEM).
     #[serde(default)]
-    pub chain: Option<String>,
+    pub(crate) chain: Option<String>,
     /// The private key, PEM in `key-encoding`.
     #[serde(default)]
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// The root certificate of its chain (PEM; a root's own certificate).
     #[serde(default)]
-    pub ca: Option<String>,
+    pub(crate) ca: Option<String>,
     /// Keystores holding the key and chain.
     #[serde(default)]
-    pub keystores: Vec<Store>,
+    pub(crate) keystores: Vec<Store>,
     /// Truststores holding the certificate as a trusted entry.
     #[serde(default)]
-    pub truststores: Vec<Store>,
+    pub(crate) truststores: Vec<Store>,
 }
 
 /// A preset file layout.
@@ -134,26 +141,26 @@ pub enum Layout {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Store {
     /// The file name.
-    pub file: String,
+    pub(crate) file: String,
     /// `pkcs12` or `jks`.
     #[serde(rename = "type")]
-    pub kind: StoreType,
+    pub(crate) kind: StoreType,
     /// The store password.
-    pub store_password: String,
+    pub(crate) store_password: String,
     /// The key's own password (JKS keystores only; PKCS#12 stores made by
     /// openssl and keytool use the store password for the key).
     #[serde(default)]
-    pub key_password: Option<String>,
+    pub(crate) key_password: Option<String>,
     /// The entry's alias; defaults to the certificate's name.
     #[serde(default)]
-    pub alias: Option<String>,
+    pub(crate) alias: Option<String>,
     /// More key entries after this certificate's own (PKCS#12 keystores
     /// only): other certificates of the set, each added in order with
     /// `keytool -importkeystore` under its own name as alias, as a renewed
     /// certificate is added to an existing store. The JDK keeps the file
     /// order, so this certificate's entry stays the first alias.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub then: Vec<String>,
+    pub(crate) then: Vec<String>,
 }
 
 /// A keystore format.
@@ -170,13 +177,13 @@ pub enum StoreType {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PemFiles {
     /// The certificate alone.
-    pub cert: Option<String>,
+    pub(crate) cert: Option<String>,
     /// The chain file.
-    pub chain: Option<String>,
+    pub(crate) chain: Option<String>,
     /// The key file.
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// The root of its chain.
-    pub ca: Option<String>,
+    pub(crate) ca: Option<String>,
 }
 
 impl CertSpec {

@@ -35,9 +35,9 @@ pub struct ProbeJar {
 #[derive(Debug)]
 pub struct JvmLaunch {
     /// `java` itself.
-    pub java: PathBuf,
+    pub(crate) java: PathBuf,
     /// Everything after `java`, up to and including the main class.
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
     /// `(temporary, final)` archive paths when this run writes the archive.
     dump: Option<(PathBuf, PathBuf)>,
 }

@@ -36,21 +36,21 @@ pub fn tools_dir() -> PathBuf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tool {
     /// Its name in requirements and errors (`openssl`).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The variable that overrides where it is (`TLSMATRIX_OPENSSL`); empty:
     /// none.
-    pub override_var: &'static str,
+    pub(crate) override_var: &'static str,
     /// Where `ci/setup` puts it, under [`tools_dir`]; empty: nowhere.
-    pub tools_relative: &'static str,
+    pub(crate) tools_relative: &'static str,
     /// Its file name on `PATH`.
-    pub on_path: &'static str,
+    pub(crate) on_path: &'static str,
     /// A fixed path tried last (Debian's `/usr/sbin/nginx`); empty: none.
-    pub fixed: &'static str,
+    pub(crate) fixed: &'static str,
     /// Where it was looked for, as the error says (`{npm}` stands for
     /// `npm/` in [`tools_dir`]).
-    pub looked: &'static str,
+    pub(crate) looked: &'static str,
     /// How to install it.
-    pub install: &'static str,
+    pub(crate) install: &'static str,
 }
 
 impl Tool {

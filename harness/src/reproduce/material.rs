@@ -33,9 +33,29 @@ struct CertInfo {
 #[derive(Debug, Clone, Default)]
 pub struct Material {
     /// `server-ca` → `ca.crt`, ...
-    pub vars: BTreeMap<&'static str, String>,
+    pub(crate) vars: BTreeMap<&'static str, String>,
     /// Why a variable could not be computed.
-    pub missing: BTreeMap<&'static str, String>,
+    pub(crate) missing: BTreeMap<&'static str, String>,
+}
+
+impl Material {
+    /// The same material with the variable `name` (one of [`VARIABLES`]) set to `value`.
+    pub fn with_var(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.vars.insert(name, value.into());
+        self
+    }
+}
+
+impl Material {
+    /// `server-ca` → `ca.crt`, ...
+    pub fn vars(&self) -> &BTreeMap<&'static str, String> {
+        &self.vars
+    }
+
+    /// Why a variable could not be computed.
+    pub fn missing(&self) -> &BTreeMap<&'static str, String> {
+        &self.missing
+    }
 }
 
 /// Every variable a remedy may use, with what it means (for errors).

@@ -19,58 +19,136 @@ use crate::version::Span;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expectation {
     /// The outcome.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// The catalogue entry that must explain it, if the file names one.
-    pub entry: Option<EntryId>,
+    pub(crate) entry: Option<EntryId>,
     /// Why, as the file says.
-    pub because: Option<String>,
+    pub(crate) because: Option<String>,
+}
+
+impl Expectation {
+    /// The outcome.
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
+    /// The catalogue entry that must explain it, if the file names one.
+    pub fn entry(&self) -> Option<&EntryId> {
+        self.entry.as_ref()
+    }
+
+    /// Why, as the file says.
+    pub fn because(&self) -> Option<&str> {
+        self.because.as_deref()
+    }
 }
 
 /// One expectation of a case and the product releases it holds for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alternative {
     /// The releases (`since` / `until` of the rule).
-    pub span: Span,
+    pub(crate) span: Span,
     /// What must happen then.
-    pub expect: Expectation,
+    pub(crate) expect: Expectation,
     /// Why the case is skipped then, when it is.
-    pub skip: Option<String>,
+    pub(crate) skip: Option<String>,
 }
 
 /// One expanded case, ready to run.
 #[derive(Debug, Clone)]
 pub struct Case {
     /// Stable id: `area::file-stem::value.value...` or `area::file-stem::name`.
-    pub id: CaseId,
+    pub(crate) id: CaseId,
     /// The area that runs it.
-    pub area: AreaName,
+    pub(crate) area: AreaName,
     /// The scenario file it came from.
-    pub source: PathBuf,
+    pub(crate) source: PathBuf,
     /// Axis name and value per axis, in axis order.
-    pub labels: Vec<(String, String)>,
+    pub(crate) labels: Vec<(String, String)>,
     /// Certificates to write into the case directory.
-    pub pki: Arc<PkiSpec>,
+    pub(crate) pki: Arc<PkiSpec>,
     /// Host names every client of the case resolves to the nodes.
-    pub hosts: Arc<Hosts>,
+    pub(crate) hosts: Arc<Hosts>,
     /// The case body: the merged tree and the area's typed body, parsed once.
-    pub body: Body,
+    pub(crate) body: Body,
     /// What must happen.
-    pub expect: Expectation,
+    pub(crate) expect: Expectation,
     /// Why the case is skipped, when it is.
-    pub skip: Option<String>,
+    pub(crate) skip: Option<String>,
     /// Files copied into the case directory before the nodes start: name in the
     /// case directory and source path (a user's own certificates, `reproduce`).
-    pub files: Vec<(String, PathBuf)>,
+    pub(crate) files: Vec<(String, PathBuf)>,
     /// The product release the case runs against, once chosen
     /// ([`crate::version::select`]); `None` for areas that model no releases.
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// Every expectation that may hold for the case, in rule order, up to the
     /// first that holds for every release; `expect` and `skip` are the first
     /// until a release is chosen.
-    pub alternatives: Vec<Alternative>,
+    pub(crate) alternatives: Vec<Alternative>,
 }
 
 impl Case {
+    /// Stable id: `area::file-stem::value.value...` or `area::file-stem::name`.
+    pub fn id(&self) -> &CaseId {
+        &self.id
+    }
+
+    /// The area that runs it.
+    pub fn area(&self) -> &AreaName {
+        &self.area
+    }
+
+    /// The scenario file it came from.
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+
+    /// Axis name and value per axis, in axis order.
+    pub fn labels(&self) -> &[(String, String)] {
+        &self.labels
+    }
+
+    /// Certificates to write into the case directory.
+    pub fn pki(&self) -> &PkiSpec {
+        &self.pki
+    }
+
+    /// The case body: the merged tree and the area's typed body, parsed once.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// What must happen.
+    pub fn expect(&self) -> &Expectation {
+        &self.expect
+    }
+
+    /// Why the case is skipped, when it is.
+    pub fn skip(&self) -> Option<&str> {
+        self.skip.as_deref()
+    }
+
+    /// The product release the case runs against, once chosen
+    /// ([`crate::version::select`]); `None` for areas that model no releases.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+}
+
+impl Case {
+    /// The same case with its body tree changed by `change` (a remedy's
+    /// patch, a test's variation); the typed body is parsed again on use.
+    pub fn with_body_edit(mut self, change: impl FnOnce(&mut Value)) -> Self {
+        self.body.edit(change);
+        self
+    }
+
+    /// The same case writing the certificates of `pki`.
+    pub fn with_pki(mut self, pki: PkiSpec) -> Self {
+        self.pki = Arc::new(pki);
+        self
+    }
+
     /// The value of an axis for this case.
     pub fn label(&self, axis: &str) -> Option<&str> {
         self.labels

@@ -15,31 +15,38 @@ use crate::pki::PkiSpec;
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ScenarioFile {
     /// The area; must equal the folder the file lives in.
-    pub area: AreaName,
+    pub(crate) area: AreaName,
     /// What this matrix shows.
-    pub description: String,
+    pub(crate) description: String,
     /// Certificates every case of the file gets, written to the case directory.
     #[serde(default)]
-    pub pki: PkiSpec,
+    pub(crate) pki: PkiSpec,
     /// The user's host names and the addresses they resolve to for every
     /// client of the file's cases (see [`crate::hosts`]).
     #[serde(default)]
-    pub hosts: Hosts,
+    pub(crate) hosts: Hosts,
     /// The case body every expanded case starts from.
     #[serde(default)]
-    pub base: Value,
+    pub(crate) base: Value,
     /// Axis name → (value name → body fragment), in order.
     #[serde(default)]
-    pub axes: Mapping,
+    pub(crate) axes: Mapping,
     /// Combinations to leave out: each rule maps axis names to a value or a list.
     #[serde(default)]
-    pub exclude: Vec<BTreeMap<String, OneOrMany>>,
+    pub(crate) exclude: Vec<BTreeMap<String, OneOrMany>>,
     /// Expected outcomes, first matching rule wins.
     #[serde(default)]
-    pub expect: Vec<Rule>,
+    pub(crate) expect: Vec<Rule>,
     /// Hand-written single cases.
     #[serde(default)]
-    pub cases: Vec<SingleCase>,
+    pub(crate) cases: Vec<SingleCase>,
+}
+
+impl ScenarioFile {
+    /// What this matrix shows (the file's `description:`).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
 }
 
 /// A value or a list of values.
@@ -76,26 +83,26 @@ impl OneOrMany {
 pub struct Rule {
     /// Axis name → value(s); an empty `when` matches every case.
     #[serde(default)]
-    pub when: BTreeMap<String, OneOrMany>,
+    pub(crate) when: BTreeMap<String, OneOrMany>,
     /// The expected outcome.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// The catalogue entry the outcome must be explained by, if any.
     #[serde(default)]
-    pub entry: Option<EntryId>,
+    pub(crate) entry: Option<EntryId>,
     /// Why the rule holds: the documentation, a measured fact, a difference
     /// between clients.
     #[serde(default)]
-    pub because: Option<String>,
+    pub(crate) because: Option<String>,
     /// A reason to skip the matched cases instead of running them.
     #[serde(default)]
-    pub skip: Option<String>,
+    pub(crate) skip: Option<String>,
     /// The first product release the rule holds for (inclusive); the rule
     /// is passed over for older releases (see [`crate::version`]).
     #[serde(default)]
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// The first product release the rule no longer holds for (exclusive).
     #[serde(default)]
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
 }
 
 /// A hand-written case.
@@ -103,23 +110,23 @@ pub struct Rule {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct SingleCase {
     /// The last segment of the id.
-    pub name: String,
+    pub(crate) name: String,
     /// Body fragment merged over `base`.
-    pub body: Value,
+    pub(crate) body: Value,
     /// The expected outcome (or give `expect:` alternatives instead).
     #[serde(default)]
-    pub outcome: Option<Outcome>,
+    pub(crate) outcome: Option<Outcome>,
     /// The catalogue entry the outcome must be explained by, if any.
     #[serde(default)]
-    pub entry: Option<EntryId>,
+    pub(crate) entry: Option<EntryId>,
     /// Why.
     #[serde(default)]
-    pub because: Option<String>,
+    pub(crate) because: Option<String>,
     /// A reason to skip the case.
     #[serde(default)]
-    pub skip: Option<String>,
+    pub(crate) skip: Option<String>,
     /// Instead of `outcome`: expectations per product release, first
     /// holding one wins (each a rule without `when`, with `since`/`until`).
     #[serde(default)]
-    pub expect: Vec<Rule>,
+    pub(crate) expect: Vec<Rule>,
 }

@@ -22,12 +22,19 @@ use crate::process::{Refusal, Started};
 pub struct ClusterFile {
     /// Certificates made with the documented openssl commands, in the working directory.
     #[serde(default)]
-    pub openssl: Recipe,
+    pub(crate) openssl: Recipe,
     /// Files made by concatenating others (`out: [part, ...]`).
     #[serde(default)]
-    pub concat: BTreeMap<String, Vec<String>>,
+    pub(crate) concat: BTreeMap<String, Vec<String>>,
     /// The nodes, by name.
-    pub nodes: BTreeMap<String, NodeBody>,
+    pub(crate) nodes: BTreeMap<String, NodeBody>,
+}
+
+impl ClusterFile {
+    /// The nodes, by name.
+    pub fn nodes(&self) -> &BTreeMap<String, NodeBody> {
+        &self.nodes
+    }
 }
 
 impl ClusterFile {
@@ -73,19 +80,19 @@ impl ClusterFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberLaunch {
     /// The node's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Broker or gateway.
-    pub role: NodeRole,
+    pub(crate) role: NodeRole,
     /// A broker's node id (brokers in name order, as in process).
-    pub node_id: Option<u32>,
+    pub(crate) node_id: Option<u32>,
     /// Its Zeebe YAML, relative to the cluster file's directory.
-    pub config: String,
+    pub(crate) config: String,
     /// Its working directory, relative to the cluster file's directory.
-    pub workdir: String,
+    pub(crate) workdir: String,
     /// Its own environment, plus the cluster's size and its node id
     /// (`ZEEBE_BROKER_CLUSTER_CLUSTERSIZE`, `ZEEBE_BROKER_CLUSTER_NODEID`).
     /// Addresses (contact points, hosts) are the launcher's to add.
-    pub env: EnvMap,
+    pub(crate) env: EnvMap,
 }
 
 impl ClusterFile {
@@ -196,22 +203,22 @@ impl ClusterFile {
 pub struct NodeBody {
     /// Broker or gateway (default: from the name).
     #[serde(default)]
-    pub role: Option<NodeRole>,
+    pub(crate) role: Option<NodeRole>,
     /// The node's Zeebe YAML, as a tree.
     #[serde(default)]
-    pub config: serde_yaml_ng::Value,
+    pub(crate) config: serde_yaml_ng::Value,
     /// Or: a Zeebe YAML file, relative to the node's working directory.
     #[serde(default)]
-    pub config_file: Option<String>,
+    pub(crate) config_file: Option<String>,
     /// The node's environment variables.
     #[serde(default)]
-    pub env: EnvMap,
+    pub(crate) env: EnvMap,
     /// The node's working directory, relative to the case directory.
     #[serde(default)]
-    pub workdir: Option<String>,
+    pub(crate) workdir: Option<String>,
     /// Bind gossip to the port of this (earlier) node.
     #[serde(default)]
-    pub gossip_port_of: Option<String>,
+    pub(crate) gossip_port_of: Option<String>,
 }
 
 impl NodeBody {

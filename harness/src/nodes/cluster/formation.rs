@@ -83,15 +83,15 @@ pub enum Expect {
 #[derive(Clone)]
 pub struct FormingNode {
     /// The node's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Broker or gateway.
-    pub role: NodeRole,
+    pub(crate) role: NodeRole,
     /// Its gossip view.
-    pub gossip: Gossip,
+    pub(crate) gossip: Gossip,
     /// Its log.
-    pub log: NodeLog,
+    pub(crate) log: NodeLog,
     /// Its TLS, when enabled.
-    pub tls: Option<NodeTls>,
+    pub(crate) tls: Option<NodeTls>,
 }
 
 /// The brokers the view expects: the configured cluster size of the first

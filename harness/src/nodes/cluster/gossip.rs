@@ -43,42 +43,42 @@ pub enum PartitionRole {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     /// The node's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Broker or gateway.
-    pub role: NodeRole,
+    pub(crate) role: NodeRole,
     /// A broker's node id.
-    pub node_id: Option<u32>,
+    pub(crate) node_id: Option<u32>,
     /// The messaging (TCP) address.
-    pub messaging: SocketAddr,
+    pub(crate) messaging: SocketAddr,
     /// The gossip (UDP) address.
-    pub gossip: SocketAddr,
+    pub(crate) gossip: SocketAddr,
     /// Partition id → role, for a broker.
-    pub partitions: BTreeMap<u32, PartitionRole>,
+    pub(crate) partitions: BTreeMap<u32, PartitionRole>,
     /// Bumped by the member on every change of its own entry.
-    pub version: u64,
+    pub(crate) version: u64,
     /// True when the member's messaging uses TLS.
     #[serde(default)]
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// A broker's configured cluster size (`zeebe.broker.cluster.clusterSize`).
     #[serde(default)]
-    pub cluster_size: Option<u32>,
+    pub(crate) cluster_size: Option<u32>,
     /// What the member saw and the results of its requests, once it has
     /// sent them all.
     #[serde(default)]
-    pub report: Option<GossippedReport>,
+    pub(crate) report: Option<GossippedReport>,
     /// Why every handshake this member serves fails, when it does.
     #[serde(default)]
-    pub cannot_serve: Option<String>,
+    pub(crate) cannot_serve: Option<String>,
 }
 
 /// What a member reports once it has sent its formation requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GossippedReport {
     /// The members its gossip knew when it sent them.
-    pub sees: Vec<String>,
+    pub(crate) sees: Vec<String>,
     /// Each broker dialled, in node-id order, and `None` when the request
     /// succeeded or what failed.
-    pub links: Vec<(String, Option<String>)>,
+    pub(crate) links: Vec<(String, Option<String>)>,
 }
 
 /// A contact point: an address, or a `host:port` to resolve.

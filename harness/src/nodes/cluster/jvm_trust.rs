@@ -60,14 +60,24 @@ const CARRIERS: [&str; 2] = ["JAVA_TOOL_OPTIONS", "JAVA_OPTS"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JvmTrustStore {
     /// `javax.net.ssl.trustStore`, resolved against the node's working directory.
-    pub path: ConfiguredPath,
+    pub(crate) path: ConfiguredPath,
     /// `javax.net.ssl.trustStorePassword`, if given.
-    pub password: Option<KeyStorePassword>,
+    pub(crate) password: Option<KeyStorePassword>,
     /// The variable the path came from (`JAVA_OPTS` or `JAVA_TOOL_OPTIONS`).
-    pub variable: &'static str,
+    pub(crate) variable: &'static str,
 }
 
 impl JvmTrustStore {
+    /// `javax.net.ssl.trustStore`, as given and resolved.
+    pub fn path(&self) -> &ConfiguredPath {
+        &self.path
+    }
+
+    /// The variable the path came from (`JAVA_OPTS` or `JAVA_TOOL_OPTIONS`).
+    pub fn variable(&self) -> &'static str {
+        self.variable
+    }
+
     /// The trust store the node's environment names, if any.
     pub fn from_env(props: &Properties, workdir: &Path) -> Option<Self> {
         let mut path = None;

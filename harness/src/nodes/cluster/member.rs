@@ -50,23 +50,23 @@ pub const JOIN_DEADLINE: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct MemberSettings {
     /// Transport security, name, role and source.
-    pub node: NodeSettings,
+    pub(crate) node: NodeSettings,
     /// A broker's node id.
-    pub node_id: Option<u32>,
+    pub(crate) node_id: Option<u32>,
     /// A broker's configured cluster size.
-    pub cluster_size: u32,
+    pub(crate) cluster_size: u32,
     /// The host the internal port binds to.
-    pub host: String,
+    pub(crate) host: String,
     /// The internal port (TCP messaging and UDP gossip).
-    pub port: u16,
+    pub(crate) port: u16,
     /// The host advertised to the others, when configured.
-    pub advertised_host: Option<String>,
+    pub(crate) advertised_host: Option<String>,
     /// `host:port` contact points.
-    pub contacts: Vec<String>,
+    pub(crate) contacts: Vec<String>,
     /// A gateway's client-facing settings.
-    pub grpc: Option<GatewaySettings>,
+    pub(crate) grpc: Option<GatewaySettings>,
     /// `clusterName`: nodes gossip only with nodes of the same name.
-    pub cluster_name: String,
+    pub(crate) cluster_name: String,
 }
 
 impl MemberSettings {

@@ -49,16 +49,16 @@ fn preamble() -> [u8; 6] {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
     /// What is asked (`raft-ping`, `gateway-request`).
-    pub subject: String,
+    pub(crate) subject: String,
     /// The sending node's name.
-    pub from: String,
+    pub(crate) from: String,
 }
 
 /// The reply to a [`Request`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Reply {
     /// The answering node's name.
-    pub node: String,
+    pub(crate) node: String,
 }
 
 /// Why a request failed, in two words: the raw error and the line a Zeebe

@@ -45,47 +45,121 @@ impl NodeRole {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfiguredPath {
     /// The value as configured (relative or absolute).
-    pub raw: String,
+    pub(crate) raw: String,
     /// The path the node opens.
-    pub resolved: PathBuf,
+    pub(crate) resolved: PathBuf,
+}
+
+impl ConfiguredPath {
+    /// A path as configured, resolved against `workdir` as the node resolves it.
+    pub fn new(raw: impl Into<String>, workdir: &Path) -> Self {
+        let raw = raw.into();
+        Self {
+            resolved: workdir.join(&raw),
+            raw,
+        }
+    }
+
+    /// The value as configured (relative or absolute).
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The path the node opens.
+    pub fn resolved(&self) -> &Path {
+        &self.resolved
+    }
 }
 
 /// `<prefix>.security.*` of one node.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClusterSecurity {
     /// `enabled`: TLS 1.3 on every TCP connection of the node.
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// `certificateChainPath`: the node's certificate first, then its chain;
     /// also the node's trust material.
-    pub certificate_chain_path: Option<ConfiguredPath>,
+    pub(crate) certificate_chain_path: Option<ConfiguredPath>,
     /// `privateKeyPath`: the PEM private key of the chain's first certificate.
-    pub private_key_path: Option<ConfiguredPath>,
+    pub(crate) private_key_path: Option<ConfiguredPath>,
     /// `keyStore.filePath` (read from 8.6.0, see
     /// [`crate::version::KEYSTORE_SINCE`]): a PKCS#12 keystore instead of
     /// the two PEM files; its first entry's chain is also the node's trust.
-    pub key_store_path: Option<ConfiguredPath>,
+    pub(crate) key_store_path: Option<ConfiguredPath>,
     /// `keyStore.password` (none: the store is opened with an empty one).
-    pub key_store_password: Option<KeyStorePassword>,
+    pub(crate) key_store_password: Option<KeyStorePassword>,
+}
+
+impl ClusterSecurity {
+    /// The same settings with `enabled` set: TLS 1.3 on every TCP connection.
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// The same settings serving the PEM files `certificateChainPath` (leaf
+    /// first) and `privateKeyPath`.
+    pub fn with_pem_files(mut self, chain: ConfiguredPath, key: ConfiguredPath) -> Self {
+        self.certificate_chain_path = Some(chain);
+        self.private_key_path = Some(key);
+        self
+    }
+
+    /// The same settings reading a PKCS#12 `keyStore.filePath` with
+    /// `keyStore.password` (none: an empty one); read from 8.6.0.
+    pub fn with_key_store(
+        mut self,
+        path: ConfiguredPath,
+        password: Option<KeyStorePassword>,
+    ) -> Self {
+        self.key_store_path = Some(path);
+        self.key_store_password = password;
+        self
+    }
+
+    /// `enabled`.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// `certificateChainPath`.
+    pub fn certificate_chain_path(&self) -> Option<&ConfiguredPath> {
+        self.certificate_chain_path.as_ref()
+    }
+
+    /// `privateKeyPath`.
+    pub fn private_key_path(&self) -> Option<&ConfiguredPath> {
+        self.private_key_path.as_ref()
+    }
+
+    /// `keyStore.filePath`.
+    pub fn key_store_path(&self) -> Option<&ConfiguredPath> {
+        self.key_store_path.as_ref()
+    }
+
+    /// `keyStore.password` (shown as `[redacted]` by `Debug`).
+    pub fn key_store_password(&self) -> Option<&KeyStorePassword> {
+        self.key_store_password.as_ref()
+    }
 }
 
 /// Everything a cluster node needs to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeSettings {
     /// The node's name in reports (`broker-0`, `gateway`).
-    pub name: String,
+    pub(crate) name: String,
     /// Broker or gateway.
-    pub role: NodeRole,
+    pub(crate) role: NodeRole,
     /// Transport security.
-    pub security: ClusterSecurity,
+    pub(crate) security: ClusterSecurity,
     /// The working directory relative paths are resolved against.
-    pub workdir: PathBuf,
+    pub(crate) workdir: PathBuf,
     /// Where the settings came from (file name or case), for messages.
-    pub source: String,
+    pub(crate) source: String,
     /// The modelled release's runtime (how it reads keys).
-    pub runtime: crate::version::ProductRuntime,
+    pub(crate) runtime: crate::version::ProductRuntime,
     /// The JVM trust store its environment names (`javax.net.ssl.trustStore`
     /// in `JAVA_OPTS` or `JAVA_TOOL_OPTIONS`), see [`super::jvm_trust`].
-    pub jvm_trust_store: Option<super::jvm_trust::JvmTrustStore>,
+    pub(crate) jvm_trust_store: Option<super::jvm_trust::JvmTrustStore>,
 }
 
 /// The environment variable Spring binds to a dotted key.
@@ -98,6 +172,76 @@ pub fn env_var(key: &str) -> String {
 }
 
 impl NodeSettings {
+    /// A node named `name` with TLS off, resolving relative paths against
+    /// `workdir`, on the newest modelled release; `.with_security(..)`,
+    /// `.with_runtime(..)` change it.
+    pub fn new(name: impl Into<String>, role: NodeRole, workdir: impl Into<PathBuf>) -> Self {
+        Self {
+            name: name.into(),
+            role,
+            security: ClusterSecurity::default(),
+            workdir: workdir.into(),
+            source: "tlsmatrix".to_string(),
+            runtime: crate::version::ProductRuntime::default(),
+            jvm_trust_store: None,
+        }
+    }
+
+    /// The same settings with the JVM trust store a node's `JAVA_OPTS` or
+    /// `JAVA_TOOL_OPTIONS` name (see [`super::jvm_trust::JvmTrustStore::from_env`]).
+    pub fn with_jvm_trust_store(mut self, store: Option<super::jvm_trust::JvmTrustStore>) -> Self {
+        self.jvm_trust_store = store;
+        self
+    }
+
+    /// The same settings with this transport security.
+    pub fn with_security(mut self, security: ClusterSecurity) -> Self {
+        self.security = security;
+        self
+    }
+
+    /// The same settings read as `runtime`'s release reads them.
+    pub fn with_runtime(mut self, runtime: crate::version::ProductRuntime) -> Self {
+        self.runtime = runtime;
+        self
+    }
+
+    /// The same settings naming `source` (a file name or case) in messages.
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = source.into();
+        self
+    }
+
+    /// The node's name in reports (`broker-0`, `gateway`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Broker or gateway.
+    pub fn role(&self) -> NodeRole {
+        self.role
+    }
+
+    /// Transport security.
+    pub fn security(&self) -> &ClusterSecurity {
+        &self.security
+    }
+
+    /// The working directory relative paths are resolved against.
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// Where the settings came from, for messages.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The modelled release's runtime.
+    pub fn runtime(&self) -> &crate::version::ProductRuntime {
+        &self.runtime
+    }
+
     /// Reads a node's settings from flattened properties (file + environment).
     pub fn from_properties(
         name: &str,

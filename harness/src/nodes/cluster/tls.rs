@@ -51,9 +51,9 @@ const INTERNAL_ERROR: u8 = 80;
 #[derive(Clone)]
 pub struct NodeTls {
     /// The server side (incoming messaging connections).
-    pub server: ServerTls,
+    pub(crate) server: ServerTls,
     /// The client side (connections the node dials).
-    pub connector: TlsConnector,
+    pub(crate) connector: TlsConnector,
 }
 
 impl NodeTls {

@@ -30,11 +30,11 @@ pub fn locate() -> Result<PathBuf, HarnessError> {
 pub struct BrokerSpec {
     /// Listener names, each a protocol name (PLAINTEXT, SSL, SASL_PLAINTEXT,
     /// SASL_SSL): one listener per protocol.
-    pub listeners: Vec<String>,
+    pub(crate) listeners: Vec<String>,
     /// PLAIN users of the SASL listeners.
-    pub users: BTreeMap<String, String>,
+    pub(crate) users: BTreeMap<String, String>,
     /// Certificate chain and PKCS#8 key (PEM) of the TLS listeners.
-    pub tls: Option<(PathBuf, PathBuf)>,
+    pub(crate) tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// A running broker.
@@ -45,7 +45,7 @@ pub struct KafkaBroker {
     jvm: JvmLaunch,
     listeners: BTreeMap<String, String>,
     /// Process spawn to readiness line.
-    pub start_to_ready: Duration,
+    pub(crate) start_to_ready: Duration,
 }
 
 impl KafkaBroker {

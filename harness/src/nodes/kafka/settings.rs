@@ -56,28 +56,28 @@ pub const DEFAULT_MASTER_PASSWORD: &str = "conduktor";
 #[derive(Debug, Clone)]
 pub struct KafkaGatewaySettings {
     /// `GATEWAY_SECURITY_PROTOCOL` (default PLAINTEXT).
-    pub security_protocol: SecurityProtocol,
+    pub(crate) security_protocol: SecurityProtocol,
     /// The listener's certificate chain and key (SSL, SASL_SSL).
-    pub tls: Option<(PathBuf, PathBuf)>,
+    pub(crate) tls: Option<(PathBuf, PathBuf)>,
     /// `GATEWAY_USER_POOL_SECRET_KEY`.
-    pub secret: String,
+    pub(crate) secret: String,
     /// `JWT_AUTH_MASTER_USERNAME`.
-    pub master_username: String,
+    pub(crate) master_username: String,
     /// `JWT_AUTH_MASTER_PASSWORD`.
-    pub master_password: String,
+    pub(crate) master_password: String,
     /// `GATEWAY_FEATURE_FLAGS_MULTI_TENANCY` (default false).
-    pub multi_tenancy: bool,
+    pub(crate) multi_tenancy: bool,
     /// Tenants that exist (`orgId-clusterId`), for multi-tenancy.
-    pub tenants: BTreeSet<String>,
+    pub(crate) tenants: BTreeSet<String>,
     /// The backend's own users (multi-tenancy off: credentials pass through).
-    pub backend_users: BTreeMap<String, String>,
+    pub(crate) backend_users: BTreeMap<String, String>,
     /// What the operator must hear at start: defaults left in place, a weak secret.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The Kafka cluster behind the gateway (`KAFKA_*`); none: the in-memory log.
-    pub backend: Option<upstream::BackendSettings>,
+    pub(crate) backend: Option<upstream::BackendSettings>,
     /// `GATEWAY_ADVERTISED_HOST`: the host Metadata answers name (default
     /// `127.0.0.1`), which clients dial (and verify) after bootstrap.
-    pub advertised_host: String,
+    pub(crate) advertised_host: String,
 }
 
 impl KafkaGatewaySettings {

@@ -15,11 +15,11 @@ use crate::nodes::jwt::{compact_parts, json_part};
 #[serde(rename_all = "camelCase")]
 pub struct GatewayClaims {
     /// The organisation id.
-    pub org_id: i64,
+    pub(crate) org_id: i64,
     /// The cluster id.
-    pub cluster_id: String,
+    pub(crate) cluster_id: String,
     /// The user the token was minted for.
-    pub username: String,
+    pub(crate) username: String,
 }
 
 impl GatewayClaims {

@@ -38,16 +38,16 @@ pub const CONNECT_DEADLINE: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct BackendSettings {
     /// `KAFKA_BOOTSTRAP_SERVERS`, in order.
-    pub bootstrap: Vec<String>,
+    pub(crate) bootstrap: Vec<String>,
     /// `KAFKA_SECURITY_PROTOCOL` (default PLAINTEXT).
-    pub security_protocol: SecurityProtocol,
+    pub(crate) security_protocol: SecurityProtocol,
     /// `KAFKA_SASL_MECHANISM` (default PLAIN; only PLAIN can authenticate).
-    pub sasl_mechanism: String,
+    pub(crate) sasl_mechanism: String,
     /// Username and password of `KAFKA_SASL_JAAS_CONFIG` (PlainLoginModule).
-    pub credentials: Option<(String, String)>,
+    pub(crate) credentials: Option<(String, String)>,
     /// `KAFKA_SSL_TRUSTSTORE_LOCATION` (a PEM file; relative to the
     /// gateway's working directory). Absent: the system's CA store.
-    pub truststore: Option<PathBuf>,
+    pub(crate) truststore: Option<PathBuf>,
 }
 
 /// The `username` and `password` options of a JAAS line
@@ -162,7 +162,7 @@ pub struct Upstream {
     io: Box<dyn Io>,
     correlation: i32,
     /// The address connected to.
-    pub address: String,
+    pub(crate) address: String,
 }
 
 impl std::fmt::Debug for Upstream {
