@@ -41,4 +41,4 @@ else
 fi
 
 CP="$HERE/target/probe.jar:$HERE/target/lib/*"
-echo "java -cp '$CP' tlsmatrix.camunda.CamundaClientProbe --address http[s]://HOST:PORT [--ca PATH] [--timeout-ms 5000]"
+echo "java -cp '$CP' tlsmatrix.camunda.CamundaClientProbe (--address | --rest) http[s]://HOST:PORT [--ca PATH] [--timeout-ms 5000]"

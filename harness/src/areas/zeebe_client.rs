@@ -12,8 +12,9 @@
 //!   brokers: 1
 //!   backend: embedded        # or netty-oracle (grpc-java on Netty, a child process)
 //! client:
-//!   kind: zbctl               # or builtin, go, java, camunda, node, python (grpcio)
-//!   plaintext: false          # --insecure / usePlaintext()
+//!   kind: zbctl               # or builtin, go, java, camunda, node, python (grpcio);
+//!                             # REST: curl, camunda-rest
+//!   plaintext: false          # --insecure / usePlaintext() / http:// scheme
 //!   ca: ca.pem                # --certPath / caCertificatePath()
 //!   host: 127.0.0.1           # the host name dialled (localhost, 127.0.0.1, ...)
 //!   env: { ZEEBE_INSECURE_CONNECTION: "true" }
@@ -114,6 +115,14 @@ pub enum ClientKind {
     /// through its probe, over gRPC: `plaintext` picks the `http://` scheme
     /// of its gRPC address, else `https://` (its only TLS switch).
     Camunda,
+    /// The Camunda Java client in REST mode (camunda-client-java 8.9.0:
+    /// `restAddress`, `preferRestOverGrpc(true)`, `useRest()`), through the
+    /// same probe, against the gateway's REST port (`GET /v2/topology`,
+    /// release 8.5.0 and later): `plaintext` picks the `http://` scheme of
+    /// its REST address, else `https://`; `ca` is its `caCertificatePath`,
+    /// which the REST client trusts alone. A kind of its own, as curl is,
+    /// because the kind says which port of the gateway the client dials.
+    CamundaRest,
     /// The zeebe-node library, through its probe.
     Node,
     /// Python `grpcio` (gRPC core, BoringSSL), through its probe: no Zeebe
@@ -147,6 +156,13 @@ pub struct ClientBody {
     /// `--clientSecret`, `--authzUrl`, `--audience`).
     #[serde(default)]
     pub(crate) args: Vec<String>,
+}
+
+impl ClientKind {
+    /// Whether the client calls the gateway's REST API rather than gRPC.
+    pub fn dials_rest(self) -> bool {
+        matches!(self, Self::Curl | Self::CamundaRest)
+    }
 }
 
 fn localhost_ip() -> String {
@@ -194,12 +210,12 @@ impl AreaSpec for ZeebeClientArea {
                 locate: crate::containers::locate_docker,
             });
         }
-        if body.client.kind == ClientKind::Curl && body.gateway.backend != Backend::Embedded {
+        if body.client.kind.dials_rest() && body.gateway.backend != Backend::Embedded {
             return Err(HarnessError::invalid(
                 case.source.display().to_string(),
                 format!("{}: client.kind", case.id),
-                "curl dials the REST server, which only the embedded reference gateway serves",
-                "give curl cases gateway.backend: embedded (the default)",
+                "curl and camunda-rest dial the REST server, which only the embedded reference gateway serves",
+                "give curl and camunda-rest cases gateway.backend: embedded (the default)",
             ));
         }
         needs.extend(client_needs(case, &body.client)?);
@@ -280,7 +296,7 @@ fn client_requirements(kind: ClientKind) -> Vec<Requirement> {
             peer: "java-client",
             locate: || Probe::Java.locate(),
         }],
-        ClientKind::Camunda => vec![Requirement {
+        ClientKind::Camunda | ClientKind::CamundaRest => vec![Requirement {
             peer: "camunda-client",
             locate: camunda::locate,
         }],
@@ -340,6 +356,7 @@ pub(crate) async fn run_zeebe_client_within(
         ClientKind::Go => Probe::Go.topology(&config).await,
         ClientKind::Java => Probe::Java.topology(&config).await,
         ClientKind::Camunda => camunda::topology(&config).await,
+        ClientKind::CamundaRest => camunda::rest_topology(&config).await,
         ClientKind::Node => Probe::Node.topology(&config).await,
         ClientKind::Python => python::grpcio_topology(&config).await,
         ClientKind::Curl => {
@@ -416,10 +433,11 @@ async fn run_embedded(
         Started::Ready(gateway) => gateway,
         Started::Refused(r) => return Ok(refused("gateway", r)),
     };
-    // curl dials the REST port; on a release without REST nothing listens
-    // there (a port reserved and closed, so the refusal is real).
+    // curl and camunda-rest dial the REST port; on a release without REST
+    // nothing listens there (a port reserved and closed, so the refusal is
+    // real).
     let closed;
-    let port = if body.client.kind == ClientKind::Curl {
+    let port = if body.client.kind.dials_rest() {
         match gateway.rest_address() {
             Some((address, _)) => address.port(),
             None => {

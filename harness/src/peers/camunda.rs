@@ -3,7 +3,8 @@
 //! driven through `tlsmatrix.camunda.CamundaClientProbe`
 //! (`harness/probes/camunda-java`, a Maven module and class path of its own,
 //! apart from zeebe-client-java 8.4.21): one JVM per run (cold, no warm
-//! pool), one Topology call over gRPC, one JSON line on stdout in the shape
+//! pool), one Topology call over gRPC ([`topology`]) or over REST
+//! ([`rest_topology`]), one JSON line on stdout in the shape
 //! [`super::probe`] reads.
 //!
 //! Facts about the client, read from the camunda-client-java 8.9.0 sources
@@ -41,6 +42,48 @@
 //!   `CAMUNDA_GRPC_ADDRESS`/`ZEEBE_GRPC_ADDRESS` replaces its effect.
 //! * The probe sets `preferRestOverGrpc(false)` and asks with `useGrpc()`,
 //!   so `CAMUNDA_PREFER_REST` cannot move the call to REST.
+//!
+//! Facts about its REST mode (same sources jar):
+//!
+//! * `newTopologyRequest()` goes over REST when `preferRestOverGrpc` is true
+//!   (the builder's default, `DEFAULT_PREFER_REST_OVER_GRPC`) or the request
+//!   says `useRest()`: `command/TopologyRequestImpl.sendHttpRequest` asks
+//!   `GET /topology` below the REST address plus `/v2`
+//!   (`http/HttpClientFactory.REST_API_PATH`). `useRest()`/`useGrpc()` win
+//!   over the preference, so the probe in REST mode sets both
+//!   `preferRestOverGrpc(true)` and `useRest()`, and `CAMUNDA_PREFER_REST`
+//!   cannot move its call back to gRPC.
+//! * The REST client is Apache HttpClient 5 (async, `httpclient5` 5.5.2 on
+//!   the probe's class path). `http/HttpClientFactory.createSslContext`
+//!   decides by the scheme of the REST address alone
+//!   (`AddressUtil.isPlaintextConnection`, the same rule as gRPC): for
+//!   `http` or with no CA path it is `SSLContexts.createDefault()`, the
+//!   JDK's trust store; with `https` and `caCertificatePath` the PEM file's
+//!   certificates become the *only* trust anchors (a fresh `KeyStore`, one
+//!   entry per certificate). So `caCertificatePath` applies to REST as to
+//!   gRPC, and one CA path serves both. An unreadable CA file is a
+//!   `RuntimeException` from `build()`.
+//! * Host names are checked by HttpClient's `DefaultHostnameVerifier`
+//!   (wrapped in `HttpClientFactory.HostnameVerifier`, which checks
+//!   `overrideAuthority` instead when set and maps `0.0.0.0` to
+//!   `localhost`); a name the certificate lacks fails the handshake with
+//!   `SSLPeerUnverifiedException: Certificate for <HOST> doesn't match any
+//!   of the subject alternative names: [...]`.
+//! * A non-2xx answer whose body is not a problem document is a
+//!   `MalformedResponseException` quoting the body (`http/ApiCallback
+//!   .handleErrorResponse`): Tomcat's plain-text 400 on its TLS port is
+//!   printed verbatim ("This combination of host and port requires TLS.").
+//! * `CAMUNDA_REST_ADDRESS` / `ZEEBE_REST_ADDRESS` replace the builder's
+//!   `restAddress` (CAMUNDA first), and are applied after
+//!   `ZEEBE_INSECURE_CONNECTION`, whose `usePlaintext` rewrites the scheme
+//!   of the REST address as of the gRPC one (`CamundaClientBuilderImpl
+//!   .usePlaintext` → `AddressUtil.composeAddress`).
+//! * The `CamundaClientImpl` constructor builds the gRPC channel and the
+//!   HTTP client both, whatever the preference; the gRPC channel connects
+//!   lazily, so in REST mode the gRPC port and its TLS are never touched.
+//!   The probe in REST mode leaves the gRPC address at the client's default
+//!   (`http://0.0.0.0:26500`, `CamundaClientBuilderImpl
+//!   .DEFAULT_GRPC_ADDRESS`).
 
 use std::path::PathBuf;
 
@@ -73,8 +116,29 @@ pub fn grpc_address(config: &ZeebeClientConfig) -> String {
     format!("{scheme}://{}", config.address)
 }
 
-/// Runs the probe once (one JVM) and reads its JSON line.
+/// The REST address the probe dials in REST mode: the scheme carries the
+/// TLS choice, as for gRPC.
+pub fn rest_address(config: &ZeebeClientConfig) -> String {
+    grpc_address(config)
+}
+
+/// Runs the probe once (one JVM) over gRPC and reads its JSON line.
 pub async fn topology(config: &ZeebeClientConfig) -> Result<Observation, HarnessError> {
+    run(config, "--address", grpc_address(config)).await
+}
+
+/// Runs the probe once (one JVM) in REST mode (`restAddress`,
+/// `preferRestOverGrpc(true)`, `useRest()`: `GET /v2/topology` on
+/// `config.address`) and reads its JSON line.
+pub async fn rest_topology(config: &ZeebeClientConfig) -> Result<Observation, HarnessError> {
+    run(config, "--rest", rest_address(config)).await
+}
+
+async fn run(
+    config: &ZeebeClientConfig,
+    flag: &str,
+    address: String,
+) -> Result<Observation, HarnessError> {
     // The JVM takes its home from the password database, not $HOME: keep
     // the client's credentials cache in the case directory.
     let flags = [
@@ -83,8 +147,8 @@ pub async fn topology(config: &ZeebeClientConfig) -> Result<Observation, Harness
     ];
     let launch = jar().launch(PEER, INSTALL, MAIN, &flags)?;
     let mut args = launch.args.clone();
-    args.push("--address".to_string());
-    args.push(grpc_address(config));
+    args.push(flag.to_string());
+    args.push(address);
     if let Some(ca) = &config.ca_path {
         args.push("--ca".to_string());
         args.push(ca.clone());
@@ -119,5 +183,7 @@ mod tests {
     fn the_scheme_carries_the_tls_choice() {
         assert_eq!(grpc_address(&config(false)), "https://127.0.0.1:26500");
         assert_eq!(grpc_address(&config(true)), "http://127.0.0.1:26500");
+        assert_eq!(rest_address(&config(false)), "https://127.0.0.1:26500");
+        assert_eq!(rest_address(&config(true)), "http://127.0.0.1:26500");
     }
 }

@@ -14,10 +14,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Client probe: the official Camunda Java client (io.camunda:camunda-client-java 8.9.0) asks a
- * gateway for its topology over gRPC and prints exactly one JSON line on stdout.
+ * gateway for its topology over gRPC, or over REST with {@code --rest}, and prints exactly one
+ * JSON line on stdout.
  *
  * <pre>
  * CamundaClientProbe --address URI [--ca PATH] [--timeout-ms 5000]
+ * CamundaClientProbe --rest URI [--ca PATH] [--timeout-ms 5000]
  * </pre>
  *
  * <p>{@code URI} is the client's {@code grpcAddress} with its scheme ({@code https://host:port}
@@ -26,6 +28,12 @@ import java.util.concurrent.TimeUnit;
  * topology request with {@code useGrpc()}, so the call goes over gRPC whatever the environment.
  * Environment variables (CAMUNDA_*, ZEEBE_*) are left to the client's own builder, which applies
  * them in build() on top of the values set here.
+ *
+ * <p>With {@code --rest URI} the probe runs in REST mode: {@code restAddress(URI)} (its scheme
+ * alone decides TLS for the REST client, Apache HttpClient 5), {@code preferRestOverGrpc(true)},
+ * and the topology request with {@code useRest()} ({@code GET /v2/topology}), so the call goes
+ * over REST whatever CAMUNDA_PREFER_REST says. The gRPC address stays the client's default unless
+ * {@code --address} is given too; the gRPC channel is built (lazily) but never dialled.
  *
  * <p>Success: {"ok":true,"brokers":N,"gateway_version":"..."} and exit 0. Failure:
  * {"ok":false,"error":"top exception toString()","chain":["cause 1 toString()",...]} and exit 1;
@@ -38,6 +46,7 @@ public final class CamundaClientProbe {
   public static void main(final String[] args) {
     final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     String address = null;
+    String rest = null;
     String ca = null;
     long timeoutMs = 5000;
     try {
@@ -45,6 +54,9 @@ public final class CamundaClientProbe {
         switch (args[i]) {
           case "--address":
             address = value(args, ++i, "--address");
+            break;
+          case "--rest":
+            rest = value(args, ++i, "--rest");
             break;
           case "--ca":
             ca = value(args, ++i, "--ca");
@@ -56,12 +68,12 @@ public final class CamundaClientProbe {
             throw new IllegalArgumentException("unknown argument: " + args[i]);
         }
       }
-      if (address == null) {
-        throw new IllegalArgumentException("--address URI is required");
+      if (address == null && rest == null) {
+        throw new IllegalArgumentException("--address URI or --rest URI is required");
       }
     } catch (final IllegalArgumentException e) {
       out.println(failure(e));
-      System.err.println("usage: CamundaClientProbe --address URI [--ca PATH] [--timeout-ms 5000]");
+      System.err.println("usage: CamundaClientProbe (--address URI | --rest URI) [--ca PATH] [--timeout-ms 5000]");
       System.exit(2);
       return;
     }
@@ -72,17 +84,26 @@ public final class CamundaClientProbe {
     try {
       final var builder =
           CamundaClient.newClientBuilder()
-              .grpcAddress(URI.create(address))
-              .preferRestOverGrpc(false)
+              .preferRestOverGrpc(rest != null)
               .defaultRequestTimeout(Duration.ofMillis(timeoutMs));
+      if (address != null) {
+        builder.grpcAddress(URI.create(address));
+      }
+      if (rest != null) {
+        builder.restAddress(URI.create(rest));
+      }
       if (ca != null) {
         builder.caCertificatePath(ca);
       }
       client = builder.build();
+      final var request = client.newTopologyRequest();
+      if (rest != null) {
+        request.useRest();
+      } else {
+        request.useGrpc();
+      }
       final Topology topology =
-          client
-              .newTopologyRequest()
-              .useGrpc()
+          request
               .requestTimeout(Duration.ofMillis(timeoutMs))
               .send()
               .join(timeoutMs + 1000, TimeUnit.MILLISECONDS);
