@@ -12,7 +12,8 @@
 //!   brokers: 1
 //!   backend: embedded        # or netty-oracle (grpc-java on Netty, a child process)
 //! client:
-//!   kind: zbctl               # or builtin, go, java, camunda, node, python (grpcio)
+//!   kind: zbctl               # or builtin, go, java, camunda, node, camunda-sdk,
+//!                             # python (grpcio); REST: curl, camunda-sdk-rest
 //!   plaintext: false          # --insecure / usePlaintext()
 //!   ca: ca.pem                # --certPath / caCertificatePath()
 //!   host: 127.0.0.1           # the host name dialled (localhost, 127.0.0.1, ...)
@@ -36,7 +37,9 @@ use crate::error::HarnessError;
 use crate::nodes::oracle::NettyOracle;
 use crate::nodes::{GatewayNode, Started, Topology};
 use crate::peers::probe::Probe;
-use crate::peers::{builtin, camunda, http_clients, python, zbctl, Observation, ZeebeClientConfig};
+use crate::peers::{
+    builtin, camunda, camunda_sdk, http_clients, python, zbctl, Observation, ZeebeClientConfig,
+};
 use crate::pki::Materialized;
 use crate::scenario::Case;
 
@@ -116,6 +119,15 @@ pub enum ClientKind {
     Camunda,
     /// The zeebe-node library, through its probe.
     Node,
+    /// The Camunda 8 JavaScript SDK (`@camunda8/sdk` 8.8.13, successor of
+    /// zeebe-node), through its probe, over gRPC: `plaintext` is the
+    /// constructor's `CAMUNDA_SECURE_CONNECTION: false`, `ca` its
+    /// `CAMUNDA_CUSTOM_ROOT_CERT_PATH`; the environment does the rest.
+    CamundaSdk,
+    /// The same SDK's REST client (`getCamundaRestClient().getTopology()`)
+    /// against the gateway's REST API: `https://` (`http://` when
+    /// `plaintext`), `ca` as `CAMUNDA_CUSTOM_ROOT_CERT_PATH`.
+    CamundaSdkRest,
     /// Python `grpcio` (gRPC core, BoringSSL), through its probe: no Zeebe
     /// library, so no `ZEEBE_*` variable is read.
     Python,
@@ -123,6 +135,13 @@ pub enum ClientKind {
     /// release 8.5.0 and later): `https://` with `--cacert` from `ca`, or
     /// `http://` when `plaintext`; no `ZEEBE_*` variable is read.
     Curl,
+}
+
+impl ClientKind {
+    /// Whether this client dials the gateway's REST API instead of gRPC.
+    pub fn dials_rest(self) -> bool {
+        matches!(self, Self::Curl | Self::CamundaSdkRest)
+    }
 }
 
 /// The client part of a case.
@@ -194,12 +213,12 @@ impl AreaSpec for ZeebeClientArea {
                 locate: crate::containers::locate_docker,
             });
         }
-        if body.client.kind == ClientKind::Curl && body.gateway.backend != Backend::Embedded {
+        if body.client.kind.dials_rest() && body.gateway.backend != Backend::Embedded {
             return Err(HarnessError::invalid(
                 case.source.display().to_string(),
                 format!("{}: client.kind", case.id),
-                "curl dials the REST server, which only the embedded reference gateway serves",
-                "give curl cases gateway.backend: embedded (the default)",
+                "curl and camunda-sdk-rest dial the REST server, which only the embedded reference gateway serves",
+                "give REST cases gateway.backend: embedded (the default)",
             ));
         }
         needs.extend(client_needs(case, &body.client)?);
@@ -288,6 +307,10 @@ fn client_requirements(kind: ClientKind) -> Vec<Requirement> {
             peer: "zeebe-node",
             locate: || Probe::Node.locate(),
         }],
+        ClientKind::CamundaSdk | ClientKind::CamundaSdkRest => vec![Requirement {
+            peer: "camunda-sdk",
+            locate: camunda_sdk::locate,
+        }],
         ClientKind::Python => vec![Requirement {
             peer: "python-grpcio",
             locate: python::locate_grpcio,
@@ -341,6 +364,8 @@ pub(crate) async fn run_zeebe_client_within(
         ClientKind::Java => Probe::Java.topology(&config).await,
         ClientKind::Camunda => camunda::topology(&config).await,
         ClientKind::Node => Probe::Node.topology(&config).await,
+        ClientKind::CamundaSdk => camunda_sdk::topology(&config, camunda_sdk::Api::Grpc).await,
+        ClientKind::CamundaSdkRest => camunda_sdk::topology(&config, camunda_sdk::Api::Rest).await,
         ClientKind::Python => python::grpcio_topology(&config).await,
         ClientKind::Curl => {
             http_clients::curl_zeebe_rest(&rest_client(client, workdir, port, deadline)).await
@@ -419,7 +444,7 @@ async fn run_embedded(
     // curl dials the REST port; on a release without REST nothing listens
     // there (a port reserved and closed, so the refusal is real).
     let closed;
-    let port = if body.client.kind == ClientKind::Curl {
+    let port = if body.client.kind.dials_rest() {
         match gateway.rest_address() {
             Some((address, _)) => address.port(),
             None => {
