@@ -619,7 +619,11 @@ impl Dial<'_> {
                 let kind: zeebe_client::ClientKind =
                     serde_yaml_ng::from_value(serde_yaml_ng::Value::String(self.client.into()))
                         .map_err(|_| {
-                            unknown_client(self.area, self.client, "builtin, zbctl, go, java, node")
+                            unknown_client(
+                                self.area,
+                                self.client,
+                                &zeebe_client::ClientKind::NAMES.join(", "),
+                            )
                         })?;
                 let body = zeebe_client::ClientBody {
                     kind,

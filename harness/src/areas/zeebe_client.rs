@@ -12,8 +12,9 @@
 //!   brokers: 1
 //!   backend: embedded        # or netty-oracle (grpc-java on Netty, a child process)
 //! client:
-//!   kind: zbctl               # or builtin, go, java, camunda, node, python (grpcio);
-//!                             # REST: curl, camunda-rest
+//!   kind: zbctl               # or builtin, go, java, camunda, node, camunda-sdk,
+//!                             # python (grpcio); REST: curl, camunda-rest,
+//!                             # camunda-sdk-rest
 //!   plaintext: false          # --insecure / usePlaintext() / http:// scheme
 //!   ca: ca.pem                # --certPath / caCertificatePath()
 //!   host: 127.0.0.1           # the host name dialled (localhost, 127.0.0.1, ...)
@@ -37,7 +38,9 @@ use crate::error::HarnessError;
 use crate::nodes::oracle::NettyOracle;
 use crate::nodes::{GatewayNode, Started, Topology};
 use crate::peers::probe::Probe;
-use crate::peers::{builtin, camunda, http_clients, python, zbctl, Observation, ZeebeClientConfig};
+use crate::peers::{
+    builtin, camunda, camunda_sdk, http_clients, python, zbctl, Observation, ZeebeClientConfig,
+};
 use crate::pki::Materialized;
 use crate::scenario::Case;
 
@@ -125,6 +128,15 @@ pub enum ClientKind {
     CamundaRest,
     /// The zeebe-node library, through its probe.
     Node,
+    /// The Camunda 8 JavaScript SDK (`@camunda8/sdk` 8.8.13, successor of
+    /// zeebe-node), through its probe, over gRPC: `plaintext` is the
+    /// constructor's `CAMUNDA_SECURE_CONNECTION: false`, `ca` its
+    /// `CAMUNDA_CUSTOM_ROOT_CERT_PATH`; the environment does the rest.
+    CamundaSdk,
+    /// The same SDK's REST client (`getCamundaRestClient().getTopology()`)
+    /// against the gateway's REST API: `https://` (`http://` when
+    /// `plaintext`), `ca` as `CAMUNDA_CUSTOM_ROOT_CERT_PATH`.
+    CamundaSdkRest,
     /// Python `grpcio` (gRPC core, BoringSSL), through its probe: no Zeebe
     /// library, so no `ZEEBE_*` variable is read.
     Python,
@@ -132,6 +144,28 @@ pub enum ClientKind {
     /// release 8.5.0 and later): `https://` with `--cacert` from `ca`, or
     /// `http://` when `plaintext`; no `ZEEBE_*` variable is read.
     Curl,
+}
+
+impl ClientKind {
+    /// Every kind's name as a case writes it (`client.kind`).
+    pub const NAMES: [&'static str; 11] = [
+        "builtin",
+        "zbctl",
+        "go",
+        "java",
+        "camunda",
+        "camunda-rest",
+        "node",
+        "camunda-sdk",
+        "camunda-sdk-rest",
+        "python",
+        "curl",
+    ];
+
+    /// Whether this client dials the gateway's REST API instead of gRPC.
+    pub fn dials_rest(self) -> bool {
+        matches!(self, Self::Curl | Self::CamundaRest | Self::CamundaSdkRest)
+    }
 }
 
 /// The client part of a case.
@@ -156,13 +190,6 @@ pub struct ClientBody {
     /// `--clientSecret`, `--authzUrl`, `--audience`).
     #[serde(default)]
     pub(crate) args: Vec<String>,
-}
-
-impl ClientKind {
-    /// Whether the client calls the gateway's REST API rather than gRPC.
-    pub fn dials_rest(self) -> bool {
-        matches!(self, Self::Curl | Self::CamundaRest)
-    }
 }
 
 fn localhost_ip() -> String {
@@ -214,8 +241,8 @@ impl AreaSpec for ZeebeClientArea {
             return Err(HarnessError::invalid(
                 case.source.display().to_string(),
                 format!("{}: client.kind", case.id),
-                "curl and camunda-rest dial the REST server, which only the embedded reference gateway serves",
-                "give curl and camunda-rest cases gateway.backend: embedded (the default)",
+                "curl, camunda-rest and camunda-sdk-rest dial the REST server, which only the embedded reference gateway serves",
+                "give REST cases gateway.backend: embedded (the default)",
             ));
         }
         needs.extend(client_needs(case, &body.client)?);
@@ -304,6 +331,10 @@ fn client_requirements(kind: ClientKind) -> Vec<Requirement> {
             peer: "zeebe-node",
             locate: || Probe::Node.locate(),
         }],
+        ClientKind::CamundaSdk | ClientKind::CamundaSdkRest => vec![Requirement {
+            peer: "camunda-sdk",
+            locate: camunda_sdk::locate,
+        }],
         ClientKind::Python => vec![Requirement {
             peer: "python-grpcio",
             locate: python::locate_grpcio,
@@ -358,6 +389,8 @@ pub(crate) async fn run_zeebe_client_within(
         ClientKind::Camunda => camunda::topology(&config).await,
         ClientKind::CamundaRest => camunda::rest_topology(&config).await,
         ClientKind::Node => Probe::Node.topology(&config).await,
+        ClientKind::CamundaSdk => camunda_sdk::topology(&config, camunda_sdk::Api::Grpc).await,
+        ClientKind::CamundaSdkRest => camunda_sdk::topology(&config, camunda_sdk::Api::Rest).await,
         ClientKind::Python => python::grpcio_topology(&config).await,
         ClientKind::Curl => {
             http_clients::curl_zeebe_rest(&rest_client(client, workdir, port, deadline)).await
@@ -537,5 +570,38 @@ async fn run_container(body: &CaseBody, workdir: &Path) -> Result<Observation, H
             obs.node_logs = logs;
             Ok(obs)
         }
+    }
+}
+
+#[cfg(test)]
+mod kind_names {
+    use super::ClientKind;
+
+    /// `NAMES` is every kind, each once: a kind added to the enum without
+    /// its name fails here (the match has no wildcard).
+    #[test]
+    fn names_are_the_kinds() {
+        let kinds: Vec<ClientKind> = ClientKind::NAMES
+            .iter()
+            .map(|n| serde_yaml_ng::from_str(n).unwrap_or_else(|e| panic!("{n}: {e}")))
+            .collect();
+        for kind in &kinds {
+            match kind {
+                ClientKind::Builtin
+                | ClientKind::Zbctl
+                | ClientKind::Go
+                | ClientKind::Java
+                | ClientKind::Camunda
+                | ClientKind::CamundaRest
+                | ClientKind::Node
+                | ClientKind::CamundaSdk
+                | ClientKind::CamundaSdkRest
+                | ClientKind::Python
+                | ClientKind::Curl => {}
+            }
+        }
+        let unique: std::collections::HashSet<String> =
+            kinds.iter().map(|k| format!("{k:?}")).collect();
+        assert_eq!(unique.len(), ClientKind::NAMES.len());
     }
 }

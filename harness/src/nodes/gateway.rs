@@ -376,7 +376,15 @@ impl GatewayNode {
             }
         };
         let mut serve_stop = stop_rx;
-        let service = TopologyOnly(GatewayServer::new(TopologyService(topology)), auth);
+        // A grpc-java server (what Zeebe's gateway runs on; the netty-oracle,
+        // which sets no registry) accepts gzip requests: its default
+        // `DecompressorRegistry.getDefaultInstance()` holds gzip. tonic
+        // refuses them unless told, and @camunda8/sdk 8.8.13 sends gzip
+        // (`grpc.default_compression_algorithm: 2`, its
+        // `dist/zeebe/lib/GrpcClient.js`).
+        let grpc = GatewayServer::new(TopologyService(topology))
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        let service = TopologyOnly(grpc, auth);
         let serve = tonic::transport::Server::builder()
             .add_service(service)
             .serve_with_incoming_shutdown(
