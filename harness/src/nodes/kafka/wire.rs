@@ -64,6 +64,13 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Bytes>
     while got < 4 {
         match r.read(&mut size[got..]).await {
             Ok(0) if got == 0 => return Ok(None),
+            // A peer that resets an idle connection between frames ends it
+            // as a close does: whether the reset or the FIN arrives depends
+            // on the client's timing (unread bytes in its buffer), and a
+            // broker logs neither.
+            Err(e) if got == 0 && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Ok(None)
+            }
             Ok(0) | Err(_) => {
                 return Err(FrameError::Truncated {
                     read: got,
@@ -162,6 +169,35 @@ pub fn sasl_plain(mut bytes: Bytes) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader whose first read fails with `kind`.
+    struct Failing(std::io::ErrorKind);
+
+    impl AsyncRead for Failing {
+        fn poll_read(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            _: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Err(self.0.into()))
+        }
+    }
+
+    /// A reset between frames is an end like a close (its timing is the
+    /// client's); a TLS peer's missing close_notify is still said.
+    #[tokio::test]
+    async fn a_reset_between_frames_is_an_end() {
+        let reset = read_frame(&mut Failing(std::io::ErrorKind::ConnectionReset)).await;
+        assert_eq!(reset, Ok(None));
+        let eof = read_frame(&mut Failing(std::io::ErrorKind::UnexpectedEof)).await;
+        assert_eq!(
+            eof,
+            Err(FrameError::Truncated {
+                read: 0,
+                expected: 4
+            })
+        );
+    }
 
     #[test]
     fn short_and_unknown_frames_are_errors() {
