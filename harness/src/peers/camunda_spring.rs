@@ -98,10 +98,9 @@ pub fn application_yaml(config: &ZeebeClientConfig) -> String {
         config.address
     );
     if let Some(ca) = &config.ca_path {
-        yaml.push_str(&format!(
-            "    ca-certificate-path: \"{}\"\n",
-            ca.replace('"', "\\\"")
-        ));
+        // A YAML double-quoted scalar: escape backslashes and quotes.
+        let quoted = ca.replace('\\', "\\\\").replace('"', "\\\"");
+        yaml.push_str(&format!("    ca-certificate-path: \"{quoted}\"\n"));
     }
     yaml
 }
@@ -204,6 +203,16 @@ mod tests {
         assert_eq!(
             application_yaml(&config(true, None)),
             "camunda:\n  client:\n    grpc-address: \"http://127.0.0.1:26500\"\n"
+        );
+    }
+
+    #[test]
+    fn the_ca_path_is_a_quoted_yaml_scalar() {
+        let yaml = application_yaml(&config(false, Some(r#"dir\a "b".pem"#)));
+        let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).expect("yaml");
+        assert_eq!(
+            parsed["camunda"]["client"]["ca-certificate-path"].as_str(),
+            Some(r#"dir\a "b".pem"#)
         );
     }
 
