@@ -4,6 +4,7 @@
 pub mod builtin;
 pub mod camunda;
 pub mod camunda_sdk;
+pub mod camunda_spring;
 pub mod chromium;
 pub mod http_clients;
 pub mod kafka_java;

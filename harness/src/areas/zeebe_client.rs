@@ -12,13 +12,14 @@
 //!   brokers: 1
 //!   backend: embedded        # or netty-oracle (grpc-java on Netty, a child process)
 //! client:
-//!   kind: zbctl               # or builtin, go, java, camunda, node, camunda-sdk,
-//!                             # python (grpcio); REST: curl, camunda-rest,
-//!                             # camunda-sdk-rest
+//!   kind: zbctl               # or builtin, go, java, camunda, camunda-spring,
+//!                             # node, camunda-sdk, python (grpcio); REST: curl,
+//!                             # camunda-rest, camunda-sdk-rest
 //!   plaintext: false          # --insecure / usePlaintext() / http:// scheme
 //!   ca: ca.pem                # --certPath / caCertificatePath()
 //!   host: 127.0.0.1           # the host name dialled (localhost, 127.0.0.1, ...)
 //!   env: { ZEEBE_INSECURE_CONNECTION: "true" }
+//!   args: [--camunda.client.grpc-address=https://127.0.0.1:1]  # zbctl, camunda-spring
 //! ```
 //!
 //! The gateway's `network.host`/`network.port` are replaced by `127.0.0.1:0` so
@@ -39,7 +40,8 @@ use crate::nodes::oracle::NettyOracle;
 use crate::nodes::{GatewayNode, Started, Topology};
 use crate::peers::probe::Probe;
 use crate::peers::{
-    builtin, camunda, camunda_sdk, http_clients, python, zbctl, Observation, ZeebeClientConfig,
+    builtin, camunda, camunda_sdk, camunda_spring, http_clients, python, zbctl, Observation,
+    ZeebeClientConfig,
 };
 use crate::pki::Materialized;
 use crate::scenario::Case;
@@ -126,6 +128,18 @@ pub enum ClientKind {
     /// which the REST client trusts alone. A kind of its own, as curl is,
     /// because the kind says which port of the gateway the client dials.
     CamundaRest,
+    /// The Camunda Spring Boot starter (camunda-spring-boot-starter 8.8.4,
+    /// Spring Boot 3.5.6, camunda-client-java 8.8.4), through its probe: a
+    /// non-web Spring Boot application takes the starter's `CamundaClient`
+    /// bean and asks over gRPC. The case is given the way an application
+    /// gets its configuration: address, `plaintext` and `ca` are the
+    /// `camunda.client.grpc-address` (`https://`, `http://` when
+    /// `plaintext`) and `camunda.client.ca-certificate-path` of
+    /// `config/application.yaml` in the case directory; `env` is the
+    /// environment (`CAMUNDA_CLIENT_*`, legacy names); `args` are Spring
+    /// command-line properties (`--camunda.client.NAME=VALUE`). Spring's
+    /// order: command line over environment over `application.yaml`.
+    CamundaSpring,
     /// The zeebe-node library, through its probe.
     Node,
     /// The Camunda 8 JavaScript SDK (`@camunda8/sdk` 8.8.13, successor of
@@ -148,13 +162,14 @@ pub enum ClientKind {
 
 impl ClientKind {
     /// Every kind's name as a case writes it (`client.kind`).
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "builtin",
         "zbctl",
         "go",
         "java",
         "camunda",
         "camunda-rest",
+        "camunda-spring",
         "node",
         "camunda-sdk",
         "camunda-sdk-rest",
@@ -186,8 +201,9 @@ pub struct ClientBody {
     /// Environment variables of the client.
     #[serde(default)]
     pub(crate) env: EnvMap,
-    /// Extra command-line flags, zbctl only (its OAuth flags: `--clientId`,
-    /// `--clientSecret`, `--authzUrl`, `--audience`).
+    /// Extra command-line flags: zbctl's (its OAuth flags: `--clientId`,
+    /// `--clientSecret`, `--authzUrl`, `--audience`), or camunda-spring's
+    /// Spring command-line properties (`--camunda.client.NAME=VALUE`).
     #[serde(default)]
     pub(crate) args: Vec<String>,
 }
@@ -296,11 +312,20 @@ pub(crate) fn client_needs(
     case: &Case,
     client: &ClientBody,
 ) -> Result<Vec<Requirement>, HarnessError> {
-    if !client.args.is_empty() && client.kind != ClientKind::Zbctl {
+    if client.kind == ClientKind::CamundaSpring {
+        if let Err(problem) = camunda_spring::check_args(&client.args) {
+            return Err(HarnessError::invalid(
+                case.source.display().to_string(),
+                format!("{}: client.args", case.id),
+                problem,
+                "write each argument as --camunda.client.NAME=VALUE (Spring's command-line form)",
+            ));
+        }
+    } else if !client.args.is_empty() && client.kind != ClientKind::Zbctl {
         return Err(HarnessError::invalid(
             case.source.display().to_string(),
             format!("{}: client.args", case.id),
-            "extra flags are for zbctl only",
+            "extra flags are for zbctl and camunda-spring only",
             "configure the other clients through client.env",
         ));
     }
@@ -326,6 +351,10 @@ fn client_requirements(kind: ClientKind) -> Vec<Requirement> {
         ClientKind::Camunda | ClientKind::CamundaRest => vec![Requirement {
             peer: "camunda-client",
             locate: camunda::locate,
+        }],
+        ClientKind::CamundaSpring => vec![Requirement {
+            peer: "camunda-spring",
+            locate: camunda_spring::locate,
         }],
         ClientKind::Node => vec![Requirement {
             peer: "zeebe-node",
@@ -388,6 +417,7 @@ pub(crate) async fn run_zeebe_client_within(
         ClientKind::Java => Probe::Java.topology(&config).await,
         ClientKind::Camunda => camunda::topology(&config).await,
         ClientKind::CamundaRest => camunda::rest_topology(&config).await,
+        ClientKind::CamundaSpring => camunda_spring::topology(&config, &client.args).await,
         ClientKind::Node => Probe::Node.topology(&config).await,
         ClientKind::CamundaSdk => camunda_sdk::topology(&config, camunda_sdk::Api::Grpc).await,
         ClientKind::CamundaSdkRest => camunda_sdk::topology(&config, camunda_sdk::Api::Rest).await,
@@ -593,6 +623,7 @@ mod kind_names {
                 | ClientKind::Java
                 | ClientKind::Camunda
                 | ClientKind::CamundaRest
+                | ClientKind::CamundaSpring
                 | ClientKind::Node
                 | ClientKind::CamundaSdk
                 | ClientKind::CamundaSdkRest
