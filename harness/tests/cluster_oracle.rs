@@ -263,22 +263,25 @@ fn reference_with_jvm_options(
 
 /// The probe: Netty + BoringSSL + the JDK trust manager.
 fn netty(dir: &Path, chain: &str, key: &str, dialler_chain: &str) -> (Seen, String) {
-    netty_with_jvm_options(dir, chain, key, dialler_chain, None)
+    netty_with_jvm_options(dir, chain, key, dialler_chain, None, &[])
 }
 
 /// The probe, its JVM started with `java_options` in `JAVA_TOOL_OPTIONS`
-/// (read by every JVM at start, as `JAVA_OPTS` is by Zeebe's start script).
+/// (read by every JVM at start, as `JAVA_OPTS` is by Zeebe's start script)
+/// and `env` added to its environment.
 fn netty_with_jvm_options(
     dir: &Path,
     chain: &str,
     key: &str,
     dialler_chain: &str,
     java_options: Option<&str>,
+    env: &[(&str, &str)],
 ) -> (Seen, String) {
     let mut command = Command::new(probe());
     command
         .args([chain, key, dialler_chain])
         .env("TLSMATRIX_STORE_PASS", STORE_PASSWORD)
+        .envs(env.iter().copied())
         .current_dir(dir);
     if let Some(options) = java_options {
         command.env("JAVA_TOOL_OPTIONS", options);
@@ -360,46 +363,66 @@ fn reference_agrees_with_netty(
 /// a trust manager, opens the JVM's default one: a wrong password stops the
 /// node. The probe's JVM gets the properties in `JAVA_TOOL_OPTIONS`, the
 /// reference's nodes in `JAVA_OPTS`; both must give `expected` and `texts`.
+///
+/// The operating system's store is not the transport's either: with the CA
+/// in `SSL_CERT_FILE` / `SSL_CERT_DIR` (where OpenSSL-based programs look
+/// for the system's roots; Netty's OpenSSL engine verifies with the JDK's
+/// trust manager) and not in any JVM store, a leaf-only dialler is refused
+/// as without it. The reference reads neither.
 #[rstest]
+#[case::leaf_only_dialler_ca_in_os_store_only(
+    ("dialler.pem", "dialler.key"),
+    "",
+    &[("SSL_CERT_FILE", "ca.pem"), ("SSL_CERT_DIR", ".")],
+    Seen::Failed,
+    &["PKIX path building failed"]
+)]
 #[case::leaf_only_dialler_ca_in_jvm_truststore(
     ("dialler.pem", "dialler.key"),
     "-Djavax.net.ssl.trustStore=jvm-trust.p12 -Djavax.net.ssl.trustStorePassword=changeit -Djavax.net.ssl.trustStoreType=PKCS12",
+    &[],
     Seen::Failed,
     &["PKIX path building failed"]
 )]
 #[case::jvm_truststore_path_missing(
     ("dialler-chain.pem", "dialler.key"),
     "-Djavax.net.ssl.trustStore=no-such-trust.p12 -Djavax.net.ssl.trustStorePassword=changeit",
+    &[],
     Seen::Connected,
     &[]
 )]
 #[case::jvm_truststore_path_missing_wrong_password(
     ("dialler-chain.pem", "dialler.key"),
     "-Djavax.net.ssl.trustStore=no-such-trust.p12 -Djavax.net.ssl.trustStorePassword=wrong-password",
+    &[],
     Seen::StartFailed,
     &["unable to setup trustmanager", "problem accessing trust store"]
 )]
 #[case::jvm_truststore_wrong_password(
     ("dialler-chain.pem", "dialler.key"),
     "-Djavax.net.ssl.trustStore=jvm-trust.p12 -Djavax.net.ssl.trustStorePassword=wrong-password",
+    &[],
     Seen::StartFailed,
     &["unable to setup trustmanager", "problem accessing trust store", "keystore password was incorrect"]
 )]
 #[case::jvm_truststore_jks_wrong_password(
     ("dialler-chain.pem", "dialler.key"),
     "-Djavax.net.ssl.trustStore=jvm-trust.jks -Djavax.net.ssl.trustStorePassword=wrong-password -Djavax.net.ssl.trustStoreType=JKS",
+    &[],
     Seen::StartFailed,
     &["unable to setup trustmanager", "problem accessing trust store", "Keystore was tampered with, or password was incorrect"]
 )]
 #[case::jvm_truststore_right_password(
     ("dialler-chain.pem", "dialler.key"),
     "-Djavax.net.ssl.trustStore=jvm-trust.jks -Djavax.net.ssl.trustStorePassword=changeit",
+    &[],
     Seen::Connected,
     &[]
 )]
 fn jvm_trust_store_is_not_consulted(
     #[case] dialler: (&str, &str),
     #[case] java_options: &str,
+    #[case] env: &[(&str, &str)],
     #[case] expected: Seen,
     #[case] texts: &[&str],
 ) {
@@ -419,7 +442,8 @@ fn jvm_trust_store_is_not_consulted(
         "leaf-chain.pem",
         "leaf.key",
         dialler.0,
-        Some(java_options),
+        (!java_options.is_empty()).then_some(java_options),
+        env,
     );
     assert_eq!(theirs, expected, "netty:\n{their_text}");
     let (ours, our_text) = reference_with_jvm_options(
