@@ -323,11 +323,11 @@ fn certs_writes_the_documented_set_with_private_keys_0600() {
 
 /// Bad inputs to `up`: each exits 2 with a message naming file, key and fix.
 #[rstest]
-#[case::missing_chain_file("no-such-chain.pem", "gateway.key", &["zeebe.gateway.security.certificateChainPath", "no-such-chain.pem", "No such file", "fix: check the path"])]
+#[case::missing_chain_file("no-such-chain.pem", "gateway.key", &["zeebe.gateway.security.certificateChainPath", "Expected the configured network security certificate chain path", "no-such-chain.pem' to point to a readable file, but it does not", "fix: point it (or ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH) at the PEM certificate chain file"])]
 #[case::pem_without_certificate("gateway.key", "gateway.key", &["zeebe.gateway.security.certificateChainPath", "no certificate in this PEM file (found only: PRIVATE KEY)", "fix: point the setting at the PEM certificate chain"])]
 #[case::key_not_matching("chain.pem", "ca.key", &["zeebe.gateway.security.privateKeyPath", "does not match the first certificate", "fix: use the key the certificate was issued for"])]
 #[case::password_protected_key("chain.pem", "encrypted.key", &["zeebe.gateway.security.privateKeyPath", "password-protected private keys are not supported, as in Zeebe", "fix: decrypt it"])]
-#[case::missing_key_file("chain.pem", "no-such.key", &["zeebe.gateway.security.privateKeyPath", "no-such.key", "No such file"])]
+#[case::missing_key_file("chain.pem", "no-such.key", &["zeebe.gateway.security.privateKeyPath", "Expected the configured network security private key path", "no-such.key' to point to a readable file, but it does not", "fix: point it (or ZEEBE_GATEWAY_SECURITY_PRIVATEKEYPATH)"])]
 fn up_rejects_bad_material(#[case] chain: &str, #[case] key: &str, #[case] expected: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     make_openssl_chain(dir.path());

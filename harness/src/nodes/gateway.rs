@@ -262,31 +262,7 @@ impl GatewayNode {
         {
             Some(keystore_acceptor(settings).await?)
         } else if settings.security.enabled {
-            if settings.security.certificate_chain_path.is_none() {
-                // A keystore before 8.6.0: the keys are not read, so the
-                // gateway has no chain (Zeebe 8.4's own refusal).
-                let p = settings.mode.prefix();
-                return Err(HarnessError::invalid(
-                    &settings.source,
-                    format!("{p}.security.certificateChainPath"),
-                    "Expected to find a valid path to a certificate chain but none was found. Edit the gateway configuration file to provide one or to disable TLS.",
-                    format!(
-                        "this release reads no keystore ({p}.security.keyStore.* from {}): give the PEM chain and key",
-                        crate::version::KEYSTORE_SINCE
-                    ),
-                ));
-            }
-            // validate() guarantees both paths when TLS is on.
-            let chain = settings
-                .security
-                .certificate_chain_path
-                .as_deref()
-                .unwrap_or_else(|| std::path::Path::new(""));
-            let key = settings
-                .security
-                .private_key_path
-                .as_deref()
-                .unwrap_or_else(|| std::path::Path::new(""));
+            let (chain, key) = pem_paths(settings)?;
             let prefix = settings.mode.prefix();
             let in_setting = |setting: &str, e: HarnessError| {
                 e.in_setting(&settings.source, &format!("{prefix}.security.{setting}"))
@@ -487,6 +463,70 @@ pub(crate) fn netty_accepts_key(
     }
 }
 
+/// The PEM pair a TLS gateway serves, checked as the release checks it
+/// before reading either: both paths configured, then a file at each (chain
+/// first), with the release's texts ([`crate::version::gateway_pem_unset`],
+/// [`crate::version::gateway_pem_unreadable`]). A keystore configured on a
+/// release before 8.6.0 is not read, so it leaves the chain unset.
+fn pem_paths(
+    settings: &GatewaySettings,
+) -> Result<(&std::path::Path, &std::path::Path), HarnessError> {
+    let security = &settings.security;
+    let runtime = settings.runtime;
+    let p = settings.mode.prefix();
+    let var = |k: &str| crate::config::env_name(&format!("{p}.security.{k}"));
+    let unset = |k: &str, what: &str| {
+        let fix = if security.key_store_path.is_some() && !runtime.keystore {
+            format!(
+                "this release reads no keystore ({p}.security.keyStore.* from {}): give the PEM chain and key",
+                crate::version::KEYSTORE_SINCE
+            )
+        } else {
+            format!(
+                "set {p}.security.{k} (or {}) to the PEM {what} file, or disable TLS with {p}.security.enabled: false",
+                var(k)
+            )
+        };
+        HarnessError::invalid(
+            &settings.source,
+            format!("{p}.security.{k}"),
+            crate::version::gateway_pem_unset(runtime, what),
+            fix,
+        )
+    };
+    let chain = security
+        .certificate_chain_path
+        .as_deref()
+        .ok_or_else(|| unset("certificateChainPath", "certificate chain"))?;
+    let key = security
+        .private_key_path
+        .as_deref()
+        .ok_or_else(|| unset("privateKeyPath", "private key"))?;
+    for (k, what, path) in [
+        ("certificateChainPath", "certificate chain", chain),
+        ("privateKeyPath", "private key", key),
+    ] {
+        // 8.4: File.exists(); 8.6: TlsConfigUtil's File.canRead().
+        let there = if runtime.keystore {
+            std::fs::File::open(path).is_ok()
+        } else {
+            path.exists()
+        };
+        if !there {
+            return Err(HarnessError::invalid(
+                &settings.source,
+                format!("{p}.security.{k}"),
+                crate::version::gateway_pem_unreadable(runtime, what, &path.display().to_string()),
+                format!(
+                    "point it (or {}) at the PEM {what} file, relative to the gateway's working directory; check where the secret or volume holding it is mounted",
+                    var(k)
+                ),
+            ));
+        }
+    }
+    Ok((chain, key))
+}
+
 /// Zeebe 8.6's keystore path (`TlsConfigUtil`): PEM files and a keystore
 /// are mutually exclusive; the store must open with its password; the first
 /// entry's key and chain are served.
@@ -599,5 +639,64 @@ async fn tls_conn(tcp: TcpStream, acceptor: TlsAcceptor, log: &NodeLog) -> Optio
             log.debug("TLS handshake timed out");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::zeebe::GatewayMode;
+    use crate::config::EnvMap;
+    use crate::version::ProductRuntime;
+    use std::path::Path;
+
+    fn settings(yaml: &str, version: &str) -> GatewaySettings {
+        GatewaySettings::from_yaml(
+            GatewayMode::Standalone,
+            "g.yaml",
+            yaml,
+            &EnvMap::new(),
+            Path::new("/nonexistent-dir"),
+        )
+        .unwrap()
+        .with_runtime(ProductRuntime::of(Some(version)))
+    }
+
+    #[test]
+    fn an_unset_chain_is_refused_with_the_release_text_key_and_variable() {
+        let yaml = "zeebe:\n  gateway:\n    security:\n      enabled: true\n";
+        let err = pem_paths(&settings(yaml, "8.6.0")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("g.yaml: zeebe.gateway.security.certificateChainPath: Expected to have a valid certificate chain path for network security, but none configured"),
+            "{err}"
+        );
+        assert!(
+            err.contains("ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH"),
+            "{err}"
+        );
+        let err = pem_paths(&settings(yaml, "8.4.1")).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "Expected to find a valid path to a certificate chain but none was found."
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_key_file_is_refused_after_the_chain_with_the_release_text() {
+        let chain = tempfile::NamedTempFile::new().unwrap();
+        let yaml = format!(
+            "zeebe:\n  gateway:\n    security:\n      enabled: true\n      certificateChainPath: {}\n      privateKeyPath: /nonexistent-dir/key.pem\n",
+            chain.path().display()
+        );
+        let err = pem_paths(&settings(&yaml, "8.6.0"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("zeebe.gateway.security.privateKeyPath: Expected the configured network security private key path '/nonexistent-dir/key.pem' to point to a readable file, but it does not"), "{err}");
+        let err = pem_paths(&settings(&yaml, "8.4.0"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Expected to find a private key file at the provided location '/nonexistent-dir/key.pem' but none was found."), "{err}");
     }
 }

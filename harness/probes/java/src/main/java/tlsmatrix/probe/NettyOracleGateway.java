@@ -143,7 +143,8 @@ public final class NettyOracleGateway {
         err.println("netty-oracle: TLS configuration error: " + e);
         // A keystore failure says why only in its causes (the JDK's "keystore password was
         // incorrect" two levels down), so they stay on the lines an operator reads.
-        final String cause = useKeyStore ? "netty-oracle: caused by: " : "  caused by: ";
+        final String cause =
+            useKeyStore || READS_KEYSTORE ? "netty-oracle: caused by: " : "  caused by: ";
         for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
           err.println(cause + c);
         }
@@ -248,6 +249,10 @@ public final class NettyOracleGateway {
    */
   static void applyTransportSecurity(
       final NettyServerBuilder builder, final String chainPath, final String keyPath) {
+    if (READS_KEYSTORE) {
+      applyPemSecurity(builder, chainPath, keyPath);
+      return;
+    }
     if (chainPath == null || chainPath.isEmpty()) {
       throw new IllegalArgumentException(
           "Expected to find a valid path to a certificate chain but none was found. "
@@ -274,6 +279,48 @@ public final class NettyOracleGateway {
               key));
     }
     builder.useTransportSecurity(chain, key);
+  }
+
+  /**
+   * The Zeebe 8.6 gateway's PEM path (Gateway.setSecurityConfig with TlsConfigUtil, as the 8.6
+   * keystore path below): both paths set, each file readable ({@code File.canRead()}), then
+   * {@code SslContextBuilder.forServer(chain, key)} through {@code GrpcSslContexts.configure}; any
+   * failure there is wrapped in "Failed to start messaging service; invalid server TLS
+   * configuration".
+   */
+  static void applyPemSecurity(
+      final NettyServerBuilder builder, final String chainPath, final String keyPath) {
+    if (chainPath == null || chainPath.isEmpty()) {
+      throw new IllegalArgumentException(
+          "Expected to have a valid certificate chain path for network security, but none "
+              + "configured");
+    }
+    if (keyPath == null || keyPath.isEmpty()) {
+      throw new IllegalArgumentException(
+          "Expected to have a valid private key path for network security, but none configured");
+    }
+    final File chain = new File(chainPath);
+    final File key = new File(keyPath);
+    if (!chain.canRead()) {
+      throw new IllegalArgumentException(
+          String.format(
+              "Expected the configured network security certificate chain path '%s' to point to a"
+                  + " readable file, but it does not",
+              chain));
+    }
+    if (!key.canRead()) {
+      throw new IllegalArgumentException(
+          String.format(
+              "Expected the configured network security private key path '%s' to point to a "
+                  + "readable file, but it does not",
+              key));
+    }
+    try {
+      builder.sslContext(GrpcSslContexts.configure(SslContextBuilder.forServer(chain, key)).build());
+    } catch (final Exception e) {
+      throw new IllegalArgumentException(
+          "Failed to start messaging service; invalid server TLS configuration", e);
+    }
   }
 
   /**
