@@ -1,8 +1,9 @@
 //! Warm real peers must not change what a case observes: a sample of Java
-//! client and zeebe-node cases (successes and failures, every scenario file
-//! that has them) runs warm, then cold, and every case must give the same
-//! outcome, catalogue entry and redacted snapshot text. The nightly job runs
-//! the same comparison over every Java and Node case (`--run-ignored`).
+//! client, zeebe-node and Camunda Java client cases (successes and failures,
+//! every scenario file that has them, gRPC and REST) runs warm, then cold,
+//! and every case must give the same outcome, catalogue entry and redacted
+//! snapshot text. The nightly job runs the same comparison over every Java,
+//! Node and Camunda case (`--run-ignored`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,10 +17,22 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The embedded-backend cases of the Java client and zeebe-node whose peer is
-/// installed (CI installs all; `TLSMATRIX_REQUIRE_PEERS=1` makes a missing
-/// one fail here).
-fn java_and_node_cases() -> Vec<Case> {
+/// Whether `case` runs the peer `kind`: `java` (zeebe-client-java, and the
+/// JVM trust-store cases), `node` (zeebe-node) or `camunda` (the Camunda
+/// Java client over gRPC or REST).
+fn runs(case: &Case, kind: &str) -> bool {
+    let label = |v: &str| case.labels().iter().any(|(_, l)| l == v);
+    match kind {
+        "java" => label("java") || case.id().contains("java-truststores"),
+        "camunda" => label("camunda-rest") || case.id().contains("::camunda-client::"),
+        other => label(other),
+    }
+}
+
+/// The embedded-backend cases of the warm peers (Java client, zeebe-node,
+/// Camunda Java client) whose peer is installed (CI installs all;
+/// `TLSMATRIX_REQUIRE_PEERS=1` makes a missing one fail here).
+fn warm_peer_cases() -> Vec<Case> {
     let cases = scenario::load_paths(&[workspace().join("scenarios")])
         .and_then(|c| version::select(c, &version::Selection::Newest))
         .expect("scenarios load");
@@ -30,10 +43,7 @@ fn java_and_node_cases() -> Vec<Case> {
             c.skip().is_none() && ["zeebe-client", "zeebe-auth"].contains(&c.area().as_str())
         })
         .filter(|c| !c.labels().iter().any(|(_, v)| v == "netty-oracle"))
-        .filter(|c| {
-            c.labels().iter().any(|(_, v)| v == "java" || v == "node")
-                || c.id().contains("java-truststores")
-        })
+        .filter(|c| ["java", "node", "camunda"].iter().any(|k| runs(c, k)))
         .filter(|c| {
             let missing = areas::find(c.area())
                 .and_then(|a| a.check(c))
@@ -84,19 +94,15 @@ fn compare(cases: Vec<Case>) -> (usize, u64, Vec<String>) {
 }
 
 fn check(cases: Vec<Case>, at_least: usize) {
-    let kind = |c: &Case, k: &str| {
-        c.labels().iter().any(|(_, v)| v == k)
-            || (k == "java" && c.id().contains("java-truststores"))
-    };
-    let java = cases.iter().filter(|c| kind(c, "java")).count();
-    let node = cases.iter().filter(|c| kind(c, "node")).count();
+    let count = |k: &str| cases.iter().filter(|c| runs(c, k)).count();
+    let (java, node, camunda) = (count("java"), count("node"), count("camunda"));
     assert!(
-        java >= at_least / 2 && node >= at_least / 2,
-        "too few cases to compare: {java} Java, {node} Node"
+        java >= at_least / 2 && node >= at_least / 2 && camunda >= at_least / 4,
+        "too few cases to compare: {java} Java, {node} Node, {camunda} Camunda"
     );
     let (compared, served, problems) = compare(cases);
     eprintln!(
-        "warm vs cold: {compared} cases compared ({java} Java, {node} Node), {served} served warm"
+        "warm vs cold: {compared} cases compared ({java} Java, {node} Node, {camunda} Camunda), {served} served warm"
     );
     assert!(
         served > 0,
@@ -105,19 +111,23 @@ fn check(cases: Vec<Case>, at_least: usize) {
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
-/// Every `step`-th Java and Node case, so the sample spans the scenario files
+/// Every 7th Java and Node case, so the sample spans the scenario files
 /// (the tls-matrix's refused and connected cases, certificates, gateway
-/// configuration, the insecure-environment cases, OAuth).
+/// configuration, the insecure-environment cases, OAuth), and every 3rd
+/// Camunda client case (fewer cases, gRPC and REST).
 #[test]
 fn a_sample_of_cases_is_the_same_warm_and_cold() {
-    let all = java_and_node_cases();
-    let sample: Vec<Case> = all.into_iter().step_by(7).collect();
+    let (camunda, others): (Vec<Case>, Vec<Case>) = warm_peer_cases()
+        .into_iter()
+        .partition(|c| runs(c, "camunda"));
+    let mut sample: Vec<Case> = others.into_iter().step_by(7).collect();
+    sample.extend(camunda.into_iter().step_by(3));
     check(sample, 20);
 }
 
-/// The nightly variant: every Java and Node case.
+/// The nightly variant: every Java, Node and Camunda client case.
 #[test]
-#[ignore = "every Java and Node case twice (minutes): the nightly job runs it"]
+#[ignore = "every Java, Node and Camunda client case twice (minutes): the nightly job runs it"]
 fn every_case_is_the_same_warm_and_cold() {
-    check(java_and_node_cases(), 20);
+    check(warm_peer_cases(), 20);
 }

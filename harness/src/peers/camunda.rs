@@ -2,8 +2,9 @@
 //! `CamundaClient`, which replaces the Zeebe Java client since Camunda 8.8),
 //! driven through `tlsmatrix.camunda.CamundaClientProbe`
 //! (`harness/probes/camunda-java`, a Maven module and class path of its own,
-//! apart from zeebe-client-java 8.4.21): one JVM per run (cold, no warm
-//! pool), one Topology call over gRPC ([`topology`]) or over REST
+//! apart from zeebe-client-java 8.4.21): a JVM per case when the case runs
+//! cold, else a warm `--serve` JVM with a fresh client per case
+//! ([`super::warm`], [`super::warm::WarmPeer::Camunda`]), one Topology call over gRPC ([`topology`]) or over REST
 //! ([`rest_topology`]), one JSON line on stdout in the shape
 //! [`super::probe`] reads.
 //!
@@ -87,6 +88,7 @@
 
 use std::path::PathBuf;
 
+use super::warm::{self, WarmPeer};
 use super::{Observation, ZeebeClientConfig};
 use crate::error::HarnessError;
 use crate::process;
@@ -146,21 +148,41 @@ async fn run(
         "-Xss512k".to_string(),
     ];
     let launch = jar().launch(PEER, INSTALL, MAIN, &flags)?;
-    let mut args = launch.args.clone();
-    args.push(flag.to_string());
-    args.push(address);
+    let mut probe_args = vec![flag.to_string(), address];
     if let Some(ca) = &config.ca_path {
-        args.push("--ca".to_string());
-        args.push(ca.clone());
+        probe_args.push("--ca".to_string());
+        probe_args.push(ca.clone());
     }
     let timeout = config
         .deadline
         .saturating_sub(std::time::Duration::from_secs(2));
-    args.push("--timeout-ms".to_string());
-    args.push(timeout.as_millis().to_string());
-    let bound = config.deadline + super::probe::RUNTIME_STARTUP_ALLOWANCE + launch.dump_allowance();
-    let out = process::run(&launch.java, &args, &config.env, &config.workdir, bound).await?;
-    launch.finish(out.exit_code);
+    probe_args.push("--timeout-ms".to_string());
+    probe_args.push(timeout.as_millis().to_string());
+    let mut args = launch.args.clone();
+    args.extend(probe_args.iter().cloned());
+    let out = match warm::temperature(WarmPeer::Camunda, config) {
+        warm::Temperature::Warm => {
+            // A warm process is already up, or started within the pool's own
+            // bound: the call's deadline is what is left.
+            warm::run(
+                WarmPeer::Camunda,
+                &launch.java,
+                &warm::launch_prefix(&launch.args),
+                &probe_args,
+                config,
+                config.deadline,
+            )
+            .await?
+        }
+        warm::Temperature::Cold => {
+            let bound =
+                config.deadline + super::probe::RUNTIME_STARTUP_ALLOWANCE + launch.dump_allowance();
+            let out =
+                process::run(&launch.java, &args, &config.env, &config.workdir, bound).await?;
+            launch.finish(out.exit_code);
+            out
+        }
+    };
     super::probe::read_line(PEER, &launch.java, &args, &out)
 }
 

@@ -166,13 +166,13 @@ impl Probe {
         } + jvm
             .as_ref()
             .map_or(std::time::Duration::ZERO, JvmLaunch::dump_allowance);
-        let out = match super::warm::temperature(self, config) {
+        let out = match super::warm::temperature(super::warm::WarmPeer::Zeebe(self), config) {
             super::warm::Temperature::Warm => {
                 // A warm process is already up, or started within the pool's
                 // own bound: the call's deadline is what is left.
                 let launch = self.program(&[])?;
                 super::warm::run(
-                    self,
+                    super::warm::WarmPeer::Zeebe(self),
                     &launch.program,
                     &super::warm::launch_prefix(&launch.args),
                     &super::warm::probe_args(&args),

@@ -1,6 +1,7 @@
 //! Warm real peers: one long-lived probe process per peer kind and job slot
 //! serves cases over a line protocol, instead of a JVM or a Node.js process
-//! per case.
+//! per case. The peers that run warm ([`WarmPeer`]): the Zeebe Java client,
+//! zeebe-node and the Camunda Java client (gRPC and REST).
 //!
 //! A probe started with `--serve` prints `{"ready":true}` once its client
 //! library is loaded, then reads one JSON request per line on stdin,
@@ -59,6 +60,59 @@ const JAVA_PER_CLIENT_ENV: [&str; 8] = [
     "ZEEBE_CLIENT_USE_DEFAULT_RETRY_POLICY",
 ];
 
+/// Environment variables the Camunda Java client reads through its own
+/// `io.camunda.client.impl.util.Environment.system()` when a client is built
+/// (`BuilderUtils.applyEnvironmentValueIfNotNull` in
+/// `CamundaClientBuilderImpl.build()`; names from
+/// `CamundaClientEnvironmentVariables` and
+/// `LegacyZeebeClientEnvironmentVariables`, camunda-client-java 8.9.0
+/// sources jar), which the warm probe sets and removes again with
+/// `Environment.put`/`remove`. The OAuth and basic-auth variables are not
+/// here (credentials cache under `user.home`, the JDK's process-wide HTTP
+/// keep-alive cache), nor `CAMUNDA_CLIENT_*` (the Spring starter's, not this
+/// client's).
+const CAMUNDA_PER_CLIENT_ENV: [&str; 15] = [
+    "CAMUNDA_CA_CERTIFICATE_PATH",
+    "CAMUNDA_KEEP_ALIVE",
+    "CAMUNDA_OVERRIDE_AUTHORITY",
+    "CAMUNDA_REST_ADDRESS",
+    "CAMUNDA_GRPC_ADDRESS",
+    "CAMUNDA_PREFER_REST",
+    "CAMUNDA_DEFAULT_TENANT_ID",
+    "ZEEBE_INSECURE_CONNECTION",
+    "ZEEBE_CA_CERTIFICATE_PATH",
+    "ZEEBE_KEEP_ALIVE",
+    "ZEEBE_OVERRIDE_AUTHORITY",
+    "ZEEBE_REST_ADDRESS",
+    "ZEEBE_GRPC_ADDRESS",
+    "ZEEBE_PREFER_REST",
+    "ZEEBE_DEFAULT_TENANT_ID",
+];
+
+/// The variables of [`CAMUNDA_PER_CLIENT_ENV`] that name a file the client
+/// opens relative to the JVM's working directory.
+const CAMUNDA_PATH_ENV: [&str; 2] = ["CAMUNDA_CA_CERTIFICATE_PATH", "ZEEBE_CA_CERTIFICATE_PATH"];
+
+/// A peer that can run warm: its own pool of `--serve` processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmPeer {
+    /// A Zeebe client probe (Go never runs warm).
+    Zeebe(Probe),
+    /// The Camunda Java client probe ([`super::camunda`]), gRPC and REST mode
+    /// alike (the mode is an argument of each request).
+    Camunda,
+}
+
+impl WarmPeer {
+    /// The peer's name with the pinned library version.
+    pub fn peer(self) -> &'static str {
+        match self {
+            Self::Zeebe(probe) => probe.peer(),
+            Self::Camunda => super::camunda::PEER,
+        }
+    }
+}
+
 /// zeebe-node's OAuth variables: its `OAuthProvider` takes the token cache
 /// directory from `os.homedir()` once, when the module loads.
 const NODE_OAUTH_ENV: [&str; 8] = [
@@ -112,27 +166,42 @@ pub fn enabled() -> bool {
 ///   case directory, which is the same file only when it is a regular file
 ///   there (else the client's error would name another path), and a relative
 ///   `ZEEBE_CA_CERTIFICATE_PATH` is never rewritten;
+/// - the Camunda Java client: the same rule with its own names
+///   ([`CAMUNDA_PER_CLIENT_ENV`]; a relative `CAMUNDA_CA_CERTIFICATE_PATH` or
+///   `ZEEBE_CA_CERTIFICATE_PATH` is never rewritten), so the Spring
+///   starter's `CAMUNDA_CLIENT_*` and the OAuth variables run cold;
 /// - Node: an environment variable not starting with `ZEEBE_` (`GRPC_*`, read
 ///   by grpc-js when it loads; `NODE_EXTRA_CA_CERTS` and `NODE_OPTIONS`, read
 ///   by Node at start; proxies) or one of [`NODE_OAUTH_ENV`] (the token cache
 ///   directory comes from `os.homedir()` once, at load). The working
 ///   directory and home are set per case with `process.chdir` and
 ///   `process.env`, Node's own API.
-pub fn temperature(probe: Probe, config: &ZeebeClientConfig) -> Temperature {
+pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
+    // A JVM's working directory is fixed at start: the warm probe resolves a
+    // relative `--ca` against the case directory, which is the same file
+    // only when it is a regular file there.
+    let ca_flag_is_warm = || {
+        config.ca_path.as_ref().is_none_or(|ca| {
+            !ca.is_empty() && std::fs::metadata(config.workdir.join(ca)).is_ok_and(|m| m.is_file())
+        })
+    };
     let warm = enabled()
         && crate::hosts::case_file(&config.workdir).is_none()
-        && match probe {
-            Probe::Go => false,
-            Probe::Java => {
+        && match peer {
+            WarmPeer::Zeebe(Probe::Go) => false,
+            WarmPeer::Zeebe(Probe::Java) => {
                 config.env.iter().all(|(k, v)| {
                     JAVA_PER_CLIENT_ENV.contains(&k.as_str())
                         && (k != "ZEEBE_CA_CERTIFICATE_PATH" || Path::new(v).is_absolute())
-                }) && config.ca_path.as_ref().is_none_or(|ca| {
-                    !ca.is_empty()
-                        && std::fs::metadata(config.workdir.join(ca)).is_ok_and(|m| m.is_file())
-                })
+                }) && ca_flag_is_warm()
             }
-            Probe::Node => config
+            WarmPeer::Camunda => {
+                config.env.iter().all(|(k, v)| {
+                    CAMUNDA_PER_CLIENT_ENV.contains(&k.as_str())
+                        && (!CAMUNDA_PATH_ENV.contains(&k.as_str()) || Path::new(v).is_absolute())
+                }) && ca_flag_is_warm()
+            }
+            WarmPeer::Zeebe(Probe::Node) => config
                 .env
                 .keys()
                 .all(|k| k.starts_with("ZEEBE_") && !NODE_OAUTH_ENV.contains(&k.as_str())),
@@ -261,14 +330,16 @@ struct Pool {
     slots: tokio::sync::Semaphore,
 }
 
-fn pool(probe: Probe) -> &'static Pool {
+fn pool(peer: WarmPeer) -> &'static Pool {
     static JAVA: OnceLock<Pool> = OnceLock::new();
     static NODE: OnceLock<Pool> = OnceLock::new();
     static GO: OnceLock<Pool> = OnceLock::new();
-    let cell = match probe {
-        Probe::Java => &JAVA,
-        Probe::Node => &NODE,
-        Probe::Go => &GO,
+    static CAMUNDA: OnceLock<Pool> = OnceLock::new();
+    let cell = match peer {
+        WarmPeer::Zeebe(Probe::Java) => &JAVA,
+        WarmPeer::Zeebe(Probe::Node) => &NODE,
+        WarmPeer::Zeebe(Probe::Go) => &GO,
+        WarmPeer::Camunda => &CAMUNDA,
     };
     cell.get_or_init(|| Pool {
         idle: Mutex::new(Vec::new()),
@@ -279,29 +350,34 @@ fn pool(probe: Probe) -> &'static Pool {
 /// Ends every idle warm process of this process (the bench measures cold
 /// start after it; a run's processes otherwise end with it).
 pub fn shutdown() {
-    for probe in [Probe::Java, Probe::Node, Probe::Go] {
-        if let Ok(mut idle) = pool(probe).idle.lock() {
+    for peer in [
+        WarmPeer::Zeebe(Probe::Java),
+        WarmPeer::Zeebe(Probe::Node),
+        WarmPeer::Zeebe(Probe::Go),
+        WarmPeer::Camunda,
+    ] {
+        if let Ok(mut idle) = pool(peer).idle.lock() {
             idle.clear();
         }
     }
 }
 
-/// Runs one case in a warm `probe`: `program launch_args --serve` when no idle
+/// Runs one case in a warm `peer`: `program launch_args --serve` when no idle
 /// process is there, then `probe_args` with the case's environment, working
 /// directory and home. The answer comes as the one-shot probe's output would:
 /// its JSON line on stdout, its exit code. The process goes back to the pool
 /// unless the case may have left something behind in it (see
 /// [`reusable_after`]), it did not answer within `deadline`, or it died.
 pub async fn run(
-    probe: Probe,
+    warm_peer: WarmPeer,
     program: &Path,
     launch_args: &[String],
     probe_args: &[String],
     config: &ZeebeClientConfig,
     deadline: Duration,
 ) -> Result<ProcessOutput, HarnessError> {
-    let peer = probe.peer();
-    let pool = pool(probe);
+    let peer = warm_peer.peer();
+    let pool = pool(warm_peer);
     let _slot = tokio::time::timeout(deadline, pool.slots.acquire())
         .await
         .map_err(|_| HarnessError::run(peer, "no warm probe slot came free before the deadline"))?
@@ -354,7 +430,7 @@ pub async fn run(
         .and_then(|v| v.get("exit").and_then(serde_json::Value::as_i64))
         .map(|c| c as i32);
     SERVED.fetch_add(1, Ordering::SeqCst);
-    if reusable_after(probe, &line) {
+    if reusable_after(warm_peer, &line) {
         if let Ok(mut idle) = pool.idle.lock() {
             idle.push(process);
         }
@@ -375,10 +451,10 @@ pub async fn run(
 /// is process-wide, so the Node process of a failed case ends itself right
 /// after its answer (as the one-shot probe exits, before the loop reaches the
 /// gateway again) and a fresh one serves the next case.
-fn reusable_after(probe: Probe, line: &str) -> bool {
-    match probe {
-        Probe::Node => line.starts_with("{\"ok\":true"),
-        Probe::Java | Probe::Go => true,
+fn reusable_after(peer: WarmPeer, line: &str) -> bool {
+    match peer {
+        WarmPeer::Zeebe(Probe::Node) => line.starts_with("{\"ok\":true"),
+        WarmPeer::Zeebe(Probe::Java | Probe::Go) | WarmPeer::Camunda => true,
     }
 }
 

@@ -1,7 +1,13 @@
 package tlsmatrix.camunda;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.camunda.client.CamundaClient;
 import io.camunda.client.api.response.Topology;
+import io.camunda.client.impl.util.Environment;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +26,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * CamundaClientProbe --address URI [--ca PATH] [--timeout-ms 5000]
  * CamundaClientProbe --rest URI [--ca PATH] [--timeout-ms 5000]
+ * CamundaClientProbe --serve
  * </pre>
  *
  * <p>{@code URI} is the client's {@code grpcAddress} with its scheme ({@code https://host:port}
@@ -35,6 +42,20 @@ import java.util.concurrent.TimeUnit;
  * over REST whatever CAMUNDA_PREFER_REST says. The gRPC address stays the client's default unless
  * {@code --address} is given too; the gRPC channel is built (lazily) but never dialled.
  *
+ * <p>With {@code --serve} the probe stays up (a warm peer) and reads one JSON request per line
+ * on stdin, {@code {"args":[...],"env":{...},"cwd":"...","home":"..."}}, and answers each with the
+ * line the one-shot probe prints, plus {@code "exit":N}. Each request builds a fresh client. Its
+ * environment is given through the client's own {@code io.camunda.client.impl.util.Environment
+ * .system()}, which every {@code CAMUNDA_*}/{@code ZEEBE_*} read of camunda-client-java 8.9.0
+ * goes through ({@code BuilderUtils.applyEnvironmentValueIfNotNull} and the credentials checks in
+ * {@code CamundaClientBuilderImpl}, read in its 8.9.0 sources), set before {@code build()} and
+ * removed after; {@code user.home} through {@code System.setProperty}; a relative {@code --ca} is
+ * resolved against {@code cwd}, because a JVM's working directory is fixed when it starts. The
+ * JSON requests are read with the Jackson the client itself ships (jackson-databind, a runtime
+ * dependency of camunda-client-java). What the JVM reads once (JAVA_TOOL_OPTIONS,
+ * javax.net.ssl.*, the default SSLContext, the DNS cache) is never sent: the harness runs those
+ * cases cold.
+ *
  * <p>Success: {"ok":true,"brokers":N,"gateway_version":"..."} and exit 0. Failure:
  * {"ok":false,"error":"top exception toString()","chain":["cause 1 toString()",...]} and exit 1;
  * "chain" lists the causes below the top exception, outermost first. Usage errors exit 2.
@@ -45,6 +66,83 @@ public final class CamundaClientProbe {
 
   public static void main(final String[] args) {
     final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    if (args.length == 1 && "--serve".equals(args[0])) {
+      serve(out);
+      System.exit(0);
+      return;
+    }
+    final Result result = runCase(args, null);
+    out.println(result.line);
+    if (result.code == 2) {
+      System.err.println(
+          "usage: CamundaClientProbe (--address URI | --rest URI) [--ca PATH] [--timeout-ms 5000]");
+    }
+    out.flush();
+    System.exit(result.code);
+  }
+
+  /** One case's JSON line and the exit code the one-shot probe ends with. */
+  private static final class Result {
+    final String line;
+    final int code;
+
+    Result(final String line, final int code) {
+      this.line = line;
+      this.code = code;
+    }
+  }
+
+  private static void serve(final PrintStream out) {
+    final ObjectMapper mapper = new ObjectMapper();
+    final Environment environment = Environment.system();
+    final String home = System.getProperty("user.home");
+    out.println("{\"ready\":true}");
+    try (BufferedReader in =
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+      for (String raw = in.readLine(); raw != null; raw = in.readLine()) {
+        if (raw.isBlank()) {
+          continue;
+        }
+        final List<String> set = new ArrayList<>();
+        Result result;
+        try {
+          final JsonNode request = mapper.readTree(raw);
+          final List<String> args = new ArrayList<>();
+          request.path("args").forEach(a -> args.add(a.asText()));
+          request
+              .path("env")
+              .fields()
+              .forEachRemaining(
+                  e -> {
+                    environment.put(e.getKey(), e.getValue().asText());
+                    set.add(e.getKey());
+                  });
+          final String caseHome = request.path("home").asText(null);
+          if (caseHome != null) {
+            System.setProperty("user.home", caseHome);
+          }
+          result = runCase(args.toArray(new String[0]), request.path("cwd").asText(null));
+        } catch (final Exception e) {
+          result = new Result(failure(e), 2);
+        } finally {
+          set.forEach(environment::remove);
+          System.setProperty("user.home", home);
+        }
+        out.println(
+            result.line.substring(0, result.line.length() - 1) + ",\"exit\":" + result.code + "}");
+        out.flush();
+      }
+    } catch (final java.io.IOException e) {
+      System.err.println("CamundaClientProbe --serve: stdin: " + e);
+    }
+  }
+
+  /**
+   * Runs one case: a fresh client, one Topology call. {@code cwd}, when not null, is the case's
+   * directory a relative {@code --ca} names a file in (the warm probe's; the one-shot probe runs
+   * in it).
+   */
+  private static Result runCase(final String[] args, final String cwd) {
     String address = null;
     String rest = null;
     String ca = null;
@@ -72,10 +170,10 @@ public final class CamundaClientProbe {
         throw new IllegalArgumentException("--address URI or --rest URI is required");
       }
     } catch (final IllegalArgumentException e) {
-      out.println(failure(e));
-      System.err.println("usage: CamundaClientProbe (--address URI | --rest URI) [--ca PATH] [--timeout-ms 5000]");
-      System.exit(2);
-      return;
+      return new Result(failure(e), 2);
+    }
+    if (ca != null && cwd != null && !ca.isEmpty() && !new File(ca).isAbsolute()) {
+      ca = new File(cwd, ca).getPath();
     }
 
     int code;
@@ -126,9 +224,7 @@ public final class CamundaClientProbe {
         }
       }
     }
-    out.println(line);
-    out.flush();
-    System.exit(code);
+    return new Result(line, code);
   }
 
   private static String value(final String[] args, final int i, final String flag) {
