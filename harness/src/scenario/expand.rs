@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_yaml_ng::Value;
 
 use super::body::Body;
-use super::schema::{OneOrMany, Rule, ScenarioFile};
+use super::schema::{OneOrMany, Rule, ScenarioFile, SingleCase};
 use crate::error::HarnessError;
 use crate::hosts::Hosts;
 use crate::ids::{AreaName, CaseId, EntryId};
@@ -285,14 +285,83 @@ fn check_entries(file: &ScenarioFile, file_name: &str) -> Result<(), HarnessErro
     Ok(())
 }
 
+/// One axis: its name and its values (name, body fragment), in file order.
+type Axis = (String, Vec<(String, Value)>);
+
+/// What every case of one file shares.
+struct FileContext<'a> {
+    file: &'a ScenarioFile,
+    file_name: &'a str,
+    stem: &'a str,
+    path: &'a Path,
+    pki: Arc<PkiSpec>,
+    hosts: Arc<Hosts>,
+}
+
+impl FileContext<'_> {
+    /// A case of this file: `body` merged over the file's `base`, the first
+    /// alternative as its expectation.
+    fn case(
+        &self,
+        id: CaseId,
+        labels: Vec<(String, String)>,
+        fragments: &[&Value],
+        alternatives: Vec<Alternative>,
+    ) -> Case {
+        let mut body = self.file.base.clone();
+        for fragment in fragments {
+            deep_merge(&mut body, fragment);
+        }
+        let first = alternatives[0].clone();
+        Case {
+            id,
+            area: self.file.area.clone(),
+            source: self.path.to_path_buf(),
+            labels,
+            pki: self.pki.clone(),
+            hosts: self.hosts.clone(),
+            body: Body::new(body),
+            expect: first.expect,
+            skip: first.skip,
+            files: Vec::new(),
+            version: None,
+            alternatives,
+        }
+    }
+}
+
+/// Expands one parsed file into its cases: the axes' combinations (minus
+/// `exclude`), then the single cases, each id once.
 fn expand(
     file: &ScenarioFile,
     file_name: &str,
     stem: &str,
     path: &Path,
 ) -> Result<Vec<Case>, HarnessError> {
-    // Axes, in order, with their values in order.
-    let mut axes: Vec<(String, Vec<(String, Value)>)> = Vec::new();
+    let axes = parse_axes(file, file_name)?;
+    check_rules(file, file_name, &axes)?;
+    check_bound(file, file_name, &axes)?;
+    file.pki.check(file_name, "pki")?;
+    file.hosts.check(file_name)?;
+    let context = FileContext {
+        file,
+        file_name,
+        stem,
+        path,
+        pki: Arc::new(file.pki.clone()),
+        hosts: Arc::new(file.hosts.clone()),
+    };
+    let mut ids = BTreeSet::new();
+    let mut cases = axis_cases(&context, &axes, &mut ids)?;
+    for single in &file.cases {
+        cases.push(single_case(&context, single, &mut ids)?);
+    }
+    Ok(cases)
+}
+
+/// The file's axes, with value names checked (they become case ids).
+fn parse_axes(file: &ScenarioFile, file_name: &str) -> Result<Vec<Axis>, HarnessError> {
+    let mut axes = Vec::new();
     for (k, v) in &file.axes {
         let Some(axis) = k.as_str() else {
             return Err(HarnessError::invalid(
@@ -325,204 +394,192 @@ fn expand(
         }
         axes.push((axis.to_string(), vals));
     }
-    let known = |axis: &str, value: &str| {
-        axes.iter()
-            .find(|(a, _)| a == axis)
-            .map(|(_, vals)| vals.iter().any(|(v, _)| v == value))
-    };
-    let check_rule = |rule: &std::collections::BTreeMap<String, OneOrMany>, what: &str| {
+    Ok(axes)
+}
+
+/// Every `exclude` and `expect.when` names axes and values the file has.
+fn check_rules(file: &ScenarioFile, file_name: &str, axes: &[Axis]) -> Result<(), HarnessError> {
+    let check = |rule: &std::collections::BTreeMap<String, OneOrMany>, what: &str| {
         for (axis, vals) in rule {
-            for v in vals.values() {
-                match known(axis, v) {
-                    None => {
-                        return Err(HarnessError::invalid(
-                            file_name,
-                            format!("{what}.{axis}"),
-                            format!("no axis named {axis:?}"),
-                            format!(
-                                "use one of: {}",
-                                axes.iter()
-                                    .map(|(a, _)| a.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ))
-                    }
-                    Some(false) => {
-                        return Err(HarnessError::invalid(
-                            file_name,
-                            format!("{what}.{axis}"),
-                            format!("axis {axis:?} has no value {v:?}"),
-                            "use a value defined under axes",
-                        ))
-                    }
-                    Some(true) => {}
-                }
+            let Some((_, known)) = axes.iter().find(|(a, _)| a == axis) else {
+                return Err(HarnessError::invalid(
+                    file_name,
+                    format!("{what}.{axis}"),
+                    format!("no axis named {axis:?}"),
+                    format!(
+                        "use one of: {}",
+                        axes.iter()
+                            .map(|(a, _)| a.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            };
+            if let Some(v) = vals
+                .values()
+                .into_iter()
+                .find(|v| !known.iter().any(|(k, _)| k == v))
+            {
+                return Err(HarnessError::invalid(
+                    file_name,
+                    format!("{what}.{axis}"),
+                    format!("axis {axis:?} has no value {v:?}"),
+                    "use a value defined under axes",
+                ));
             }
         }
         Ok(())
     };
     for rule in &file.exclude {
-        check_rule(rule, "exclude")?;
+        check(rule, "exclude")?;
     }
     for rule in &file.expect {
-        check_rule(&rule.when, "expect.when")?;
+        check(&rule.when, "expect.when")?;
     }
+    Ok(())
+}
 
-    // Bounded before anything is expanded: a few lines of axes multiply.
+/// Bounded before anything is expanded: a few lines of axes multiply.
+fn check_bound(file: &ScenarioFile, file_name: &str, axes: &[Axis]) -> Result<(), HarnessError> {
     let combinations = axes
         .iter()
         .try_fold(1usize, |n, (_, vals)| n.checked_mul(vals.len().max(1)))
         .and_then(|n| n.checked_add(file.cases.len()))
         .filter(|n| *n <= MAX_CASES_PER_FILE);
-    if combinations.is_none() {
-        return Err(HarnessError::invalid(
+    match combinations {
+        Some(_) => Ok(()),
+        None => Err(HarnessError::invalid(
             file_name,
             "axes",
             format!(
                 "the axes multiply to more than the bound of {MAX_CASES_PER_FILE} cases per scenario file"
             ),
             "split the file, or use fewer values per axis",
-        ));
+        )),
     }
-    file.pki.check(file_name, "pki")?;
-    let pki = Arc::new(file.pki.clone());
-    file.hosts.check(file_name)?;
-    let hosts = Arc::new(file.hosts.clone());
+}
+
+/// One case per combination of the axes' values that no `exclude` matches,
+/// last axis fastest; each must be matched by an `expect` rule.
+fn axis_cases(
+    context: &FileContext<'_>,
+    axes: &[Axis],
+    ids: &mut BTreeSet<CaseId>,
+) -> Result<Vec<Case>, HarnessError> {
+    let (file, file_name) = (context.file, context.file_name);
     let mut cases = Vec::new();
-    let mut ids = BTreeSet::new();
-    if !axes.is_empty() {
-        let mut index = vec![0usize; axes.len()];
-        'combos: loop {
-            let labels: Vec<(String, String)> = axes
-                .iter()
-                .zip(&index)
-                .map(|((a, vals), &i)| (a.clone(), vals[i].0.clone()))
-                .collect();
-            let matches = |when: &std::collections::BTreeMap<String, OneOrMany>| {
-                when.iter()
-                    .all(|(axis, vals)| labels.iter().any(|(a, v)| a == axis && vals.contains(v)))
-            };
-            if !file.exclude.iter().any(&matches) {
-                let values: Vec<&str> = labels.iter().map(|(_, v)| v.as_str()).collect();
-                let id = CaseId::new(&file.area, stem, &values.join("."))
-                    .map_err(|e| e.at(file_name, "axes"))?;
-                let rules: Vec<&Rule> = file.expect.iter().filter(|r| matches(&r.when)).collect();
-                let alternatives = alternatives(file_name, &id, &rules)?;
-                let Some(first) = alternatives.first().cloned() else {
-                    return Err(HarnessError::invalid(
-                        file_name,
-                        "expect",
-                        format!("no expect rule matches case {id}"),
-                        "add a rule whose `when` covers it, or exclude the combination",
-                    ));
-                };
-                let mut body = file.base.clone();
-                for ((_, vals), &i) in axes.iter().zip(&index) {
-                    deep_merge(&mut body, &vals[i].1);
-                }
-                ids.insert(id.clone());
-                cases.push(Case {
-                    id,
-                    area: file.area.clone(),
-                    source: path.to_path_buf(),
-                    labels,
-                    pki: pki.clone(),
-                    hosts: hosts.clone(),
-                    body: Body::new(body),
-                    expect: first.expect,
-                    skip: first.skip,
-                    files: Vec::new(),
-                    version: None,
-                    alternatives,
-                });
-            }
-            // Next combination, last axis fastest.
-            let mut pos = axes.len();
-            loop {
-                if pos == 0 {
-                    break 'combos;
-                }
-                pos -= 1;
-                index[pos] += 1;
-                if index[pos] < axes[pos].1.len() {
-                    break;
-                }
-                index[pos] = 0;
-            }
-        }
+    if axes.is_empty() {
+        return Ok(cases);
     }
-    for single in &file.cases {
-        if !valid_name(&single.name) {
-            return Err(HarnessError::invalid(
-                file_name,
-                format!("cases.{}", single.name),
-                "case names become case ids",
-                "use lower-case letters, digits and dashes",
-            ));
-        }
-        let id = CaseId::new(&file.area, stem, &single.name)
-            .map_err(|e| e.at(file_name, format!("cases.{}", single.name)))?;
-        if !ids.insert(id.clone()) {
-            return Err(HarnessError::invalid(
-                file_name,
-                format!("cases.{}", single.name),
-                format!("duplicate case id {id}"),
-                "rename the case",
-            ));
-        }
-        let mut body = file.base.clone();
-        deep_merge(&mut body, &single.body);
-        let key = format!("cases.{}", single.name);
-        let alternatives = match (&single.outcome, single.expect.is_empty()) {
-            (Some(outcome), true) => vec![Alternative {
-                span: Span::default(),
-                expect: Expectation {
-                    outcome: outcome.clone(),
-                    entry: single.entry.clone(),
-                    because: single.because.clone(),
-                },
-                skip: single.skip.clone(),
-            }],
-            (None, false)
-                if single.entry.is_none() && single.because.is_none() && single.skip.is_none() =>
-            {
-                if single.expect.iter().any(|r| !r.when.is_empty()) {
-                    return Err(HarnessError::invalid(
-                        file_name,
-                        format!("{key}.expect.when"),
-                        "a single case has no axes to match",
-                        "drop `when:`; use since/until to tell the releases apart",
-                    ));
-                }
-                alternatives(file_name, &key, &single.expect.iter().collect::<Vec<_>>())?
-            }
-            _ => {
+    let mut index = vec![0usize; axes.len()];
+    loop {
+        let labels: Vec<(String, String)> = axes
+            .iter()
+            .zip(&index)
+            .map(|((a, vals), &i)| (a.clone(), vals[i].0.clone()))
+            .collect();
+        let matches = |when: &std::collections::BTreeMap<String, OneOrMany>| {
+            when.iter()
+                .all(|(axis, vals)| labels.iter().any(|(a, v)| a == axis && vals.contains(v)))
+        };
+        if !file.exclude.iter().any(&matches) {
+            let values: Vec<&str> = labels.iter().map(|(_, v)| v.as_str()).collect();
+            let id = CaseId::new(&file.area, context.stem, &values.join("."))
+                .map_err(|e| e.at(file_name, "axes"))?;
+            let rules: Vec<&Rule> = file.expect.iter().filter(|r| matches(&r.when)).collect();
+            let alternatives = alternatives(file_name, &id, &rules)?;
+            if alternatives.is_empty() {
                 return Err(HarnessError::invalid(
                     file_name,
-                    key,
-                    "a case needs either outcome (with entry/because/skip) or an expect list",
-                    "give one of them",
-                ))
+                    "expect",
+                    format!("no expect rule matches case {id}"),
+                    "add a rule whose `when` covers it, or exclude the combination",
+                ));
             }
-        };
-        let first = alternatives[0].clone();
-        cases.push(Case {
-            id,
-            area: file.area.clone(),
-            source: path.to_path_buf(),
-            labels: Vec::new(),
-            pki: pki.clone(),
-            hosts: hosts.clone(),
-            body: Body::new(body),
-            expect: first.expect,
-            skip: first.skip,
-            files: Vec::new(),
-            version: None,
-            alternatives,
-        });
+            let fragments: Vec<&Value> = axes
+                .iter()
+                .zip(&index)
+                .map(|((_, vals), &i)| &vals[i].1)
+                .collect();
+            ids.insert(id.clone());
+            cases.push(context.case(id, labels, &fragments, alternatives));
+        }
+        // Next combination, last axis fastest.
+        let mut pos = axes.len();
+        loop {
+            if pos == 0 {
+                return Ok(cases);
+            }
+            pos -= 1;
+            index[pos] += 1;
+            if index[pos] < axes[pos].1.len() {
+                break;
+            }
+            index[pos] = 0;
+        }
     }
-    Ok(cases)
+}
+
+/// A case of `cases:`: its name, its own outcome (or `expect` list by
+/// release), an id no other case of the file has.
+fn single_case(
+    context: &FileContext<'_>,
+    single: &SingleCase,
+    ids: &mut BTreeSet<CaseId>,
+) -> Result<Case, HarnessError> {
+    let (file, file_name) = (context.file, context.file_name);
+    let key = format!("cases.{}", single.name);
+    if !valid_name(&single.name) {
+        return Err(HarnessError::invalid(
+            file_name,
+            key,
+            "case names become case ids",
+            "use lower-case letters, digits and dashes",
+        ));
+    }
+    let id =
+        CaseId::new(&file.area, context.stem, &single.name).map_err(|e| e.at(file_name, &key))?;
+    if !ids.insert(id.clone()) {
+        return Err(HarnessError::invalid(
+            file_name,
+            key,
+            format!("duplicate case id {id}"),
+            "rename the case",
+        ));
+    }
+    let alternatives = match (&single.outcome, single.expect.is_empty()) {
+        (Some(outcome), true) => vec![Alternative {
+            span: Span::default(),
+            expect: Expectation {
+                outcome: outcome.clone(),
+                entry: single.entry.clone(),
+                because: single.because.clone(),
+            },
+            skip: single.skip.clone(),
+        }],
+        (None, false)
+            if single.entry.is_none() && single.because.is_none() && single.skip.is_none() =>
+        {
+            if single.expect.iter().any(|r| !r.when.is_empty()) {
+                return Err(HarnessError::invalid(
+                    file_name,
+                    format!("{key}.expect.when"),
+                    "a single case has no axes to match",
+                    "drop `when:`; use since/until to tell the releases apart",
+                ));
+            }
+            alternatives(file_name, &key, &single.expect.iter().collect::<Vec<_>>())?
+        }
+        _ => {
+            return Err(HarnessError::invalid(
+                file_name,
+                key,
+                "a case needs either outcome (with entry/because/skip) or an expect list",
+                "give one of them",
+            ))
+        }
+    };
+    Ok(context.case(id, Vec::new(), &[&single.body], alternatives))
 }
 
 /// The expectations the matching `rules` give, in order, up to and including
@@ -600,4 +657,56 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), HarnessError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str) -> Result<Vec<Case>, String> {
+        load_str(Path::new("scenarios/zeebe-client/m.yaml"), yaml).map_err(|e| e.to_string())
+    }
+
+    const AXES: &str = "area: zeebe-client\ndescription: x\naxes:\n  gateway:\n    tls: {gateway: {}}\n    plain: {gateway: {}}\n  client:\n    a: {client: {kind: builtin}}\n    b: {client: {kind: builtin, plaintext: true}}\n";
+
+    #[test]
+    fn combinations_come_last_axis_fastest_minus_exclusions_then_single_cases() {
+        let yaml = format!(
+            "{AXES}exclude:\n  - {{gateway: plain, client: a}}\nexpect:\n  - outcome: connected(1)\n    because: x\ncases:\n  - name: one\n    body: {{gateway: {{}}, client: {{kind: builtin}}}}\n    outcome: connected(1)\n"
+        );
+        let ids: Vec<String> = load(&yaml)
+            .unwrap()
+            .iter()
+            .map(|c| c.id().to_string())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "zeebe-client::m::tls.a",
+                "zeebe-client::m::tls.b",
+                "zeebe-client::m::plain.b",
+                "zeebe-client::m::one"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rule_naming_a_value_the_axis_lacks_is_refused() {
+        let yaml = format!("{AXES}expect:\n  - when: {{client: c}}\n    outcome: connected(1)\n");
+        let err = load(&yaml).unwrap_err();
+        assert!(
+            err.contains("expect.when.client: axis \"client\" has no value \"c\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn two_cases_with_one_id_are_refused() {
+        let yaml = "area: zeebe-client\ndescription: x\ncases:\n  - name: one\n    body: {}\n    outcome: connected(1)\n  - name: one\n    body: {}\n    outcome: connected(1)\n";
+        let err = load(yaml).unwrap_err();
+        assert!(
+            err.contains("cases.one: duplicate case id zeebe-client::m::one"),
+            "{err}"
+        );
+    }
 }
