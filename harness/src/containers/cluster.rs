@@ -158,7 +158,7 @@ impl ContainerCluster {
             .wait_for_line(FORMED, JOIN_DEADLINE + slack)
             .await
             .ok_or_else(|| {
-                HarnessError::run(
+                HarnessError::deadline(
                     &launch.name,
                     format!(
                         "no formation report within {} s; it printed:\n{}",

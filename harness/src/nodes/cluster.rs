@@ -486,7 +486,7 @@ async fn start_node(
     };
     let messaging_bound = listener
         .local_addr()
-        .map_err(|e| HarnessError::run(&settings.name, e))?;
+        .map_err(|e| HarnessError::start_failed(&settings.name, e))?;
     let gossip_bind = placement.gossip.unwrap_or(messaging_bound);
     let socket = match UdpSocket::bind(gossip_bind).await {
         Ok(socket) => socket,
@@ -494,7 +494,7 @@ async fn start_node(
     };
     let gossip_bound = socket
         .local_addr()
-        .map_err(|e| HarnessError::run(&settings.name, e))?;
+        .map_err(|e| HarnessError::start_failed(&settings.name, e))?;
     let advertise = |bound: SocketAddr| match placement.advertised {
         Some(ip) => SocketAddr::new(ip, bound.port()),
         None => bound,

@@ -298,12 +298,12 @@ impl GatewayNode {
                     },
                 }
             } else {
-                HarnessError::run(format!("gateway on {bind}"), source)
+                HarnessError::start_failed(format!("gateway on {bind}"), source)
             }
         })?;
         let address = listener
             .local_addr()
-            .map_err(|e| HarnessError::run("gateway", e))?;
+            .map_err(|e| HarnessError::start_failed("gateway", e))?;
         let log = NodeLog::new("gateway");
         let rest = match &settings.rest {
             Some(rest) if settings.runtime.rest => Some(

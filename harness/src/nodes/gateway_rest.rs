@@ -89,12 +89,12 @@ impl RestListener {
                     },
                 }
             } else {
-                HarnessError::run(format!("gateway REST server on {bind}"), source)
+                HarnessError::start_failed(format!("gateway REST server on {bind}"), source)
             }
         })?;
         let address = listener
             .local_addr()
-            .map_err(|e| HarnessError::run("gateway REST server", e))?;
+            .map_err(|e| HarnessError::start_failed("gateway REST server", e))?;
         let tls = acceptor.is_some();
         let mut tasks = NodeTasks::idle();
         tasks.accept(listener, move |tcp, _peer, stop| {

@@ -93,10 +93,10 @@ impl HttpBackendNode {
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| HarnessError::run("upstream", e))?;
+            .map_err(|e| HarnessError::start_failed("upstream", e))?;
         let address = listener
             .local_addr()
-            .map_err(|e| HarnessError::run("upstream", e))?;
+            .map_err(|e| HarnessError::start_failed("upstream", e))?;
         let mut tasks = super::tasks::NodeTasks::idle();
         let accept_log = log.clone();
         tasks.accept(listener, move |tcp, peer, _| {

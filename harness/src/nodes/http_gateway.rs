@@ -450,12 +450,12 @@ impl HttpGatewayNode {
                     owner: crate::error::PortOwner::KrakenD,
                 }
             } else {
-                HarnessError::run(format!("http gateway on {listen}"), source)
+                HarnessError::start_failed(format!("http gateway on {listen}"), source)
             }
         })?;
         let address = listener
             .local_addr()
-            .map_err(|e| HarnessError::run("http gateway", e))?;
+            .map_err(|e| HarnessError::start_failed("http gateway", e))?;
         let is_tls = tls.is_some();
         let accept_log = log.clone();
         let mut tasks = super::tasks::NodeTasks::idle();

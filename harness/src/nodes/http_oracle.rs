@@ -68,7 +68,9 @@ impl HttpOracle {
                     .rsplit(':')
                     .next()
                     .and_then(|p| p.parse().ok())
-                    .ok_or_else(|| HarnessError::run("go-oracle", format!("no port in: {addr}")))?;
+                    .ok_or_else(|| {
+                        HarnessError::protocol("go-oracle", format!("no port in: {addr}"))
+                    })?;
                 Ok(Self { node, port })
             })
     }

@@ -291,7 +291,7 @@ impl Nginx {
     ) -> Result<Started<Self>, HarnessError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
-            .map_err(|e| HarnessError::run("nginx", e))?
+            .map_err(|e| HarnessError::start_failed("nginx", e))?
             .port();
         let prefix = workdir.to_path_buf();
         std::fs::create_dir_all(prefix.join("tmp"))

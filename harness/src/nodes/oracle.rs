@@ -125,7 +125,7 @@ impl NettyOracle {
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
-            .ok_or_else(|| HarnessError::run("netty-oracle", format!("no port in: {rest}")))?;
+            .ok_or_else(|| HarnessError::protocol("netty-oracle", format!("no port in: {rest}")))?;
         Ok(Started::Ready(Self {
             jvm,
             tls: mode.contains("TLS"),

@@ -125,10 +125,10 @@ impl TokenServer {
         };
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| HarnessError::run("token server", e))?;
+            .map_err(|e| HarnessError::start_failed("token server", e))?;
         let address = listener
             .local_addr()
-            .map_err(|e| HarnessError::run("token server", e))?;
+            .map_err(|e| HarnessError::start_failed("token server", e))?;
         let tls = acceptor.is_some();
         let issuer = format!(
             "{}://127.0.0.1:{}/",

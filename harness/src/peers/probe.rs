@@ -216,7 +216,7 @@ pub(crate) fn read_line(
         .rev()
         .find(|l| l.trim_start().starts_with('{'));
     let Some(parsed) = line.and_then(|l| serde_json::from_str::<ProbeLine>(l).ok()) else {
-        return Err(HarnessError::run(
+        return Err(HarnessError::protocol(
             peer,
             format!(
                 "the probe printed no JSON line (exit {:?}); its stderr:\n{}",

@@ -166,7 +166,7 @@ pub async fn kafka_describe(
             obs.stderr = text;
         }
         None => {
-            return Err(HarnessError::run(
+            return Err(HarnessError::protocol(
                 KAFKA_PEER,
                 format!(
                     "the probe printed no JSON line (exit {:?}); its stderr:\n{}",

@@ -266,7 +266,10 @@ impl WarmProcess {
             .stderr(stderr)
             .spawn()
             .map_err(|e| {
-                HarnessError::run(program.display().to_string(), format!("cannot start: {e}"))
+                HarnessError::start_failed(
+                    program.display().to_string(),
+                    format!("cannot start: {e}"),
+                )
             })?;
         register_child(Some(child.id()));
         let (stdin, stdout) = match (child.stdin.take(), child.stdout.take()) {
@@ -275,7 +278,10 @@ impl WarmProcess {
                 let _ = child.kill();
                 let _ = child.wait();
                 forget_child(Some(child.id()));
-                return Err(HarnessError::run(peer, "no pipes to the warm probe"));
+                return Err(HarnessError::start_failed(
+                    peer,
+                    "no pipes to the warm probe",
+                ));
             }
         };
         // A plain thread reads the lines: the pool outlives any one tokio
@@ -298,7 +304,7 @@ impl WarmProcess {
         let ready = process.next_line(ready_within).await;
         match ready {
             Some(line) if line.contains("\"ready\":true") => Ok(process),
-            other => Err(HarnessError::run(
+            other => Err(HarnessError::deadline(
                 peer,
                 format!(
                     "the warm probe did not print its ready line within {ready_within:?} \
@@ -380,7 +386,9 @@ pub async fn run(
     let pool = pool(warm_peer);
     let _slot = tokio::time::timeout(deadline, pool.slots.acquire())
         .await
-        .map_err(|_| HarnessError::run(peer, "no warm probe slot came free before the deadline"))?
+        .map_err(|_| {
+            HarnessError::deadline(peer, "no warm probe slot came free before the deadline")
+        })?
         .map_err(|e| HarnessError::run(peer, e))?;
     let idle = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
     let mut process = match idle {
@@ -404,7 +412,7 @@ pub async fn run(
     })
     .map_err(|e| HarnessError::run(peer, e))?;
     if let Err(e) = writeln!(process.stdin, "{request}").and_then(|()| process.stdin.flush()) {
-        return Err(HarnessError::run(
+        return Err(HarnessError::protocol(
             peer,
             format!(
                 "the warm probe took no request ({e}); its stderr:\n{}",

@@ -214,7 +214,7 @@ async fn run(
     }
     let out = process::run(program, &args, &env, work, TOOL_DEADLINE).await?;
     if out.exit_code != Some(0) {
-        return Err(HarnessError::run(
+        return Err(HarnessError::start_failed(
             what,
             format!(
                 "{} {} failed (exit {:?}): {}",

@@ -92,7 +92,7 @@ async fn make(
         )
         .await?;
         if out.exit_code != Some(0) {
-            return Err(HarnessError::run(
+            return Err(HarnessError::start_failed(
                 "openssl recipe",
                 format!("`openssl {}` failed: {}", args.join(" "), out.stderr.trim()),
             ));

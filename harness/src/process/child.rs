@@ -109,7 +109,7 @@ impl ChildProcess {
             .kill_on_drop(true);
         let mut child = cmd
             .spawn()
-            .map_err(|e| HarnessError::run(name, format!("cannot start: {e}")))?;
+            .map_err(|e| HarnessError::start_failed(name, format!("cannot start: {e}")))?;
         let pid = child.id();
         register_child(pid);
         let watched: Option<Box<dyn AsyncRead + Send + Unpin>> = match watch {
@@ -128,7 +128,7 @@ impl ChildProcess {
                 Watch::Stdout(_) => "no stdout",
                 Watch::Stderr(_) => "no stderr",
             };
-            return Err(HarnessError::run(name, missing));
+            return Err(HarnessError::start_failed(name, missing));
         };
         let mut lines = BufReader::new(watched).lines();
         let mut log = String::new();
@@ -151,7 +151,7 @@ impl ChildProcess {
                 node.payload = payload;
                 Ok(Started::Ready(node))
             }
-            Ok(Waited::Unexpected(line)) => Err(HarnessError::run(
+            Ok(Waited::Unexpected(line)) => Err(HarnessError::protocol(
                 name,
                 format!("unexpected readiness line: {line}"),
             )),
@@ -175,7 +175,7 @@ impl ChildProcess {
                         format!("its last log lines:\n{}", tail.join("\n"))
                     }
                 };
-                Err(HarnessError::run(
+                Err(HarnessError::deadline(
                     name,
                     format!("not ready within {deadline:?}; {log}"),
                 ))

@@ -65,7 +65,7 @@ pub async fn run_with_input(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().map_err(|e| {
-        HarnessError::run(program.display().to_string(), format!("cannot start: {e}"))
+        HarnessError::start_failed(program.display().to_string(), format!("cannot start: {e}"))
     })?;
     let pid = child.id();
     register_child(pid);

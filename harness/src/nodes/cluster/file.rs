@@ -59,7 +59,7 @@ impl ClusterFile {
         let specs = match node_specs(source, &self.nodes, workdir)? {
             Ok(specs) => specs,
             Err(r) => {
-                return Err(HarnessError::run(
+                return Err(HarnessError::refused(
                     format!("{} did not start", r.node),
                     r.message,
                 ))
@@ -67,7 +67,7 @@ impl ClusterFile {
         };
         match Cluster::start(&specs).await? {
             Started::Ready(cluster) => Ok(cluster),
-            Started::Refused(r) => Err(HarnessError::run(
+            Started::Refused(r) => Err(HarnessError::refused(
                 format!("{} did not start", r.node),
                 r.message,
             )),

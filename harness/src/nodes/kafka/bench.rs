@@ -52,10 +52,10 @@ async fn samples(
         let t = Instant::now();
         let mut up = Upstream::connect(&settings)
             .await
-            .map_err(|e| HarnessError::run("kafka bench", e))?;
+            .map_err(|e| HarnessError::protocol("kafka bench", e))?;
         up.probe()
             .await
-            .map_err(|e| HarnessError::run("kafka bench", e))?;
+            .map_err(|e| HarnessError::protocol("kafka bench", e))?;
         out.push(t.elapsed());
     }
     Ok(out)

@@ -79,16 +79,16 @@ impl KafkaGateway {
         }
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| HarnessError::run("kafka gateway", e))?;
+            .map_err(|e| HarnessError::start_failed("kafka gateway", e))?;
         let admin_listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| HarnessError::run("kafka admin API", e))?;
+            .map_err(|e| HarnessError::start_failed("kafka admin API", e))?;
         let address = listener
             .local_addr()
-            .map_err(|e| HarnessError::run("kafka gateway", e))?;
+            .map_err(|e| HarnessError::start_failed("kafka gateway", e))?;
         let admin = admin_listener
             .local_addr()
-            .map_err(|e| HarnessError::run("kafka admin API", e))?;
+            .map_err(|e| HarnessError::start_failed("kafka admin API", e))?;
         let log = NodeLog::new("kafka-gateway");
         for w in &settings.warnings {
             log.line(w.clone());
