@@ -1,43 +1,15 @@
 #!/usr/bin/env bash
 # Builds the tlsmatrix Java probes (NettyOracleGateway, JavaClientProbe) into
 #   target/probe.jar + target/lib/*.jar
-# Idempotent: does nothing when target/.built is newer than pom.xml, build.sh and every file
-# under src/. Tries Maven offline first (-o), falls back to an online build.
+# Idempotent, offline first: see ../maven-probe.sh.
 # Env: MVN (default: mvn), FORCE=1 to rebuild regardless.
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE="$(pwd)"
+# shellcheck source=../maven-probe.sh
+source ../maven-probe.sh
+maven_probe_build "java probes"
 MVN="${MVN:-mvn}"
-STAMP=target/.built
-
-up_to_date() {
-  [[ -f "$STAMP" && -f target/probe.jar && -d target/lib ]] || return 1
-  [[ -n "$(find pom.xml build.sh src -newer "$STAMP" -print -quit)" ]] && return 1
-  return 0
-}
-
-if [[ "${FORCE:-0}" != "1" ]] && up_to_date; then
-  echo "java probes: up to date (target/probe.jar)" >&2
-else
-  start=$(date +%s)
-  rm -f "$STAMP"
-  rm -rf target/lib   # copy-dependencies never deletes stale jars
-  if "$MVN" -q -B -o package >target.build.log 2>&1; then
-    mode=offline
-  else
-    echo "java probes: offline build failed, retrying online (see target.build.log)" >&2
-    if "$MVN" -q -B package >target.build.log 2>&1; then
-      mode=online
-    else
-      cat target.build.log >&2
-      echo "java probes: BUILD FAILED" >&2
-      exit 1
-    fi
-  fi
-  rm -f target.build.log
-  touch "$STAMP"
-  echo "java probes: built ($mode) in $(( $(date +%s) - start ))s" >&2
-fi
 
 # The netty-oracle once per modelled Zeebe release, on that release's runtime:
 # versions/<release>.properties gives the Netty, grpc-java, netty-tcnative and
