@@ -57,24 +57,64 @@ pub async fn bench(
     let chain = pki.chain("gateway").unwrap_or_default();
     let key = pki.key("gateway").unwrap_or_default();
     let settings = GatewaySettings::plaintext().with_tls(chain.clone(), key.clone());
+    let (header, floor_median) = gateway_and_floor(&settings, dir.path(), iterations, jobs).await?;
+    out.push_str(&header);
+    out.push_str(&oracle_start(dir.path()).await?);
+    out.push_str(&cluster_start(dir.path(), &chain, &key).await?);
+    // In the container the case directory is the working directory.
+    let file_name = |p: &std::path::Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    out.push_str(&container_start(dir.path(), &file_name(&chain), &file_name(&key)).await);
+    out.push_str(&crate::nodes::kafka::bench::auth_metadata(iterations, dir.path()).await?);
 
+    // Per-case cost, one case at a time, then the full matrix at full parallelism.
+    let arcs: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
+    let options = RunOptions::from_env();
+    out.push_str(&per_case_cost(&arcs, &options, floor_median).await);
+    out.push_str(&auth_layers(iterations.max(1), dir.path()).await?);
+    out.push_str(&warm_and_cold(&arcs, &options).await);
+    let t = Instant::now();
+    let full = engine::run_all(arcs, &options, jobs, |_| {}).await;
+    let wall = t.elapsed();
+    let ok = full.iter().filter(|r| r.is_ok()).count();
+    let _ = writeln!(
+        out,
+        "full default matrix: {} cases ({ok} ok) in {:.2} s wall",
+        full.len(),
+        wall.as_secs_f64()
+    );
+    Ok(out)
+}
+
+/// The header, the floor (an in-process TLS 1.3 handshake and one unary
+/// call with the built-in client) and the reference gateway's start-to-ready;
+/// with the floor's median, which the per-case costs are relative to.
+async fn gateway_and_floor(
+    settings: &GatewaySettings,
+    dir: &std::path::Path,
+    iterations: usize,
+    jobs: usize,
+) -> Result<(String, Duration), HarnessError> {
     // Gateway start-to-ready.
     let mut starts = Vec::new();
     for _ in 0..iterations.clamp(1, 50) {
         let t = Instant::now();
-        let node = GatewayNode::start(&settings, Topology::default()).await?;
+        let node = GatewayNode::start(settings, Topology::default()).await?;
         starts.push(t.elapsed());
         node.shutdown().await;
     }
 
     // Floor: handshake + one unary call.
-    let node = GatewayNode::start(&settings, Topology::default()).await?;
+    let node = GatewayNode::start(settings, Topology::default()).await?;
     let config = ZeebeClientConfig {
         address: format!("127.0.0.1:{}", node.address().port()),
         plaintext: false,
         ca_path: Some("ca.pem".to_string()),
         env: Default::default(),
-        workdir: dir.path().to_path_buf(),
+        workdir: dir.to_path_buf(),
         deadline: Duration::from_secs(10),
     };
     let mut floor = Vec::new();
@@ -89,6 +129,7 @@ pub async fn bench(
     node.shutdown().await;
     let floor_median = median(floor.clone());
 
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "tlsmatrix bench ({iterations} iterations, {jobs} jobs, {} cores)",
@@ -107,18 +148,19 @@ pub async fn bench(
         ms(p90(starts))
     );
 
-    // The netty-oracle's start-to-ready, when it is built.
+    Ok((out, floor_median))
+}
+
+/// The netty-oracle's start-to-ready, when it is built.
+async fn oracle_start(dir: &std::path::Path) -> Result<String, HarnessError> {
+    let mut out = String::new();
     if crate::nodes::oracle::locate().is_ok() {
         let mut oracle_starts = Vec::new();
         for _ in 0..5 {
             let t = Instant::now();
-            if let crate::nodes::Started::Ready(oracle) = crate::nodes::oracle::NettyOracle::start(
-                None,
-                &Default::default(),
-                dir.path(),
-                None,
-            )
-            .await?
+            if let crate::nodes::Started::Ready(oracle) =
+                crate::nodes::oracle::NettyOracle::start(None, &Default::default(), dir, None)
+                    .await?
             {
                 oracle_starts.push(t.elapsed());
                 oracle.stop().await;
@@ -137,20 +179,14 @@ pub async fn bench(
         );
     }
 
-    out.push_str(&cluster_start(dir.path(), &chain, &key).await?);
-    // In the container the case directory is the working directory.
-    let file_name = |p: &std::path::Path| {
-        p.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    out.push_str(&container_start(dir.path(), &file_name(&chain), &file_name(&key)).await);
-    out.push_str(&crate::nodes::kafka::bench::auth_metadata(iterations, dir.path()).await?);
+    Ok(out)
+}
 
-    // Per-case cost, one case at a time, then the full matrix at full parallelism.
-    let arcs: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
-    let options = RunOptions::from_env();
-    let serial = engine::run_all_in(arcs.clone(), &options, engine::Slots::serial(), |_| {}).await;
+/// Each case once, one at a time: the median cost per area and peer,
+/// relative to the floor.
+async fn per_case_cost(arcs: &[Arc<Case>], options: &RunOptions, floor_median: Duration) -> String {
+    let mut out = String::new();
+    let serial = engine::run_all_in(arcs.to_vec(), options, engine::Slots::serial(), |_| {}).await;
     let mut by_peer: BTreeMap<(String, String), Vec<Duration>> = BTreeMap::new();
     for r in &serial {
         let peer = r
@@ -174,22 +210,10 @@ pub async fn bench(
             m.as_secs_f64() / floor_median.as_secs_f64().max(1e-9)
         );
     }
-    out.push_str(&auth_layers(iterations.max(1), dir.path()).await?);
-    out.push_str(&warm_and_cold(&arcs, &options).await);
-    let t = Instant::now();
-    let full = engine::run_all(arcs, &options, jobs, |_| {}).await;
-    let wall = t.elapsed();
-    let ok = full.iter().filter(|r| r.is_ok()).count();
-    let _ = writeln!(
-        out,
-        "full default matrix: {} cases ({ok} ok) in {:.2} s wall",
-        full.len(),
-        wall.as_secs_f64()
-    );
-    Ok(out)
+    out
 }
 
-/// Java client and zeebe-node cases at most per peer and pass in
+/// Java client, zeebe-node and Camunda client cases at most per peer and pass in
 /// [`warm_and_cold`].
 const WARM_COLD_CASES: usize = 40;
 
@@ -205,12 +229,22 @@ async fn warm_and_cold(cases: &[Arc<Case>], options: &RunOptions) -> String {
         out,
         "per-case cost of the long-lived (warm) and per-case (cold) probes, serial:"
     );
-    for (label, peer) in [("java", "java-client"), ("node", "zeebe-node")] {
+    let label = |c: &Case, l: &str| c.labels.iter().any(|(_, v)| v == l);
+    for (kind, peer) in [
+        ("java", "java-client"),
+        ("node", "zeebe-node"),
+        ("camunda", "camunda-client"),
+    ] {
+        // The Camunda client's gRPC cases have no client axis (one file).
+        let runs = |c: &Case| match kind {
+            "camunda" => label(c, "camunda-rest") || c.id.as_str().contains("::camunda-client::"),
+            other => label(c, other),
+        };
         let selected: Vec<Arc<Case>> = cases
             .iter()
             .filter(|c| c.area == "zeebe-client")
-            .filter(|c| c.labels.iter().any(|(_, v)| v == label))
-            .filter(|c| !c.labels.iter().any(|(_, v)| v == "netty-oracle"))
+            .filter(|c| runs(c))
+            .filter(|c| !label(c, "netty-oracle"))
             .take(WARM_COLD_CASES)
             .cloned()
             .collect();
