@@ -58,7 +58,7 @@ use crate::config::{EnvMap, Properties};
 use crate::error::HarnessError;
 use crate::nodes::closed_port::ClosedPort;
 use crate::nodes::gateway_auth::GatewayAuth;
-use crate::nodes::jwt::SigningKey;
+use crate::nodes::jwt::{SigningKey, VerifyingKey};
 use crate::nodes::nginx::NginxSettings;
 use crate::nodes::nginx_stream::StreamSettings;
 use crate::nodes::token_server::{TokenServer, TokenServerSettings};
@@ -237,60 +237,8 @@ impl AreaSpec for ZeebeAuthArea {
 }
 
 async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation, HarnessError> {
-    // Keys: the trusted one and, for a rogue token server, another; both 0600.
-    let (trusted, trusted_der) = SigningKey::generate("tlsmatrix-trusted")?;
-    crate::nodes::token_server::write_signing_key(workdir, "token-signing.key", &trusted_der)?;
-    let gateway_key = trusted.verifying_key();
-    let signer = match body.token_server.signing_key {
-        SigningKeyChoice::Trusted => trusted,
-        SigningKeyChoice::Rogue => {
-            let (rogue, der) = SigningKey::generate("tlsmatrix-rogue")?;
-            crate::nodes::token_server::write_signing_key(
-                workdir,
-                "token-signing-rogue.key",
-                &der,
-            )?;
-            rogue
-        }
-    };
-    let ts = &body.token_server;
-    let tls = match (ts.tls, &ts.chain, &ts.key) {
-        (false, _, _) => None,
-        (true, Some(chain), Some(key)) => Some((workdir.join(chain), workdir.join(key))),
-        (true, _, _) => {
-            return Err(HarnessError::invalid(
-                case.source.display().to_string(),
-                format!("{}: token-server", case.id),
-                "tls: true needs chain and key",
-                "name the token server's certificate chain and key files",
-            ))
-        }
-    };
-    let token_server = if ts.running {
-        Some(
-            TokenServer::start(
-                TokenServerSettings {
-                    clients: ts.clients.clone(),
-                    expires_in: ts.expires_in,
-                    tls,
-                },
-                signer,
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
-    // Without a token server the URL names a port that refuses connections,
-    // held until the case ends so no other node can be given it.
-    let (token_url, closed_port) = match &token_server {
-        Some(server) => (server.token_url(), None),
-        None => {
-            let closed = ClosedPort::reserve("token server")?;
-            let url = format!("http://127.0.0.1:{}/oauth/token", closed.port());
-            (url, Some(closed))
-        }
-    };
+    let (token_server, gateway_key) = start_token_server(case, body, workdir).await?;
+    let (token_url, closed_port) = token_url(token_server.as_ref())?;
 
     let source = format!("{} (gateway.config)", case.id);
     let props = Properties::from_value(&source, &body.gateway.config, body.gateway.env.clone())?;
@@ -348,23 +296,7 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
     );
     gateway.shutdown().await;
     if let Some(auth) = &auth {
-        // Each distinct record once (a client's retries repeat them); the
-        // audit file keeps every one, with its time.
-        let mut seen = std::collections::HashSet::new();
-        logs.extend(
-            auth.records()
-                .into_iter()
-                .map(|r| {
-                    format!(
-                        "audit: client={} method={} decision={} reason={}",
-                        r.client.as_deref().unwrap_or("-"),
-                        r.method,
-                        r.decision,
-                        r.reason
-                    )
-                })
-                .filter(|l| seen.insert(l.clone())),
-        );
+        logs.extend(audit_lines(auth));
     }
     if let Some(server) = token_server {
         logs.extend(
@@ -380,4 +312,93 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
     let mut obs = result?;
     obs.node_logs = logs;
     Ok(obs)
+}
+
+/// The case's signing keys (the trusted one, and a rogue one when the token
+/// server signs with it; both written 0600) and its token server, when it
+/// runs; with the key the gateway verifies tokens with.
+async fn start_token_server(
+    case: &Case,
+    body: &CaseBody,
+    workdir: &Path,
+) -> Result<(Option<TokenServer>, VerifyingKey), HarnessError> {
+    // Keys: the trusted one and, for a rogue token server, another; both 0600.
+    let (trusted, trusted_der) = SigningKey::generate("tlsmatrix-trusted")?;
+    crate::nodes::token_server::write_signing_key(workdir, "token-signing.key", &trusted_der)?;
+    let gateway_key = trusted.verifying_key();
+    let signer = match body.token_server.signing_key {
+        SigningKeyChoice::Trusted => trusted,
+        SigningKeyChoice::Rogue => {
+            let (rogue, der) = SigningKey::generate("tlsmatrix-rogue")?;
+            crate::nodes::token_server::write_signing_key(
+                workdir,
+                "token-signing-rogue.key",
+                &der,
+            )?;
+            rogue
+        }
+    };
+    let ts = &body.token_server;
+    let tls = match (ts.tls, &ts.chain, &ts.key) {
+        (false, _, _) => None,
+        (true, Some(chain), Some(key)) => Some((workdir.join(chain), workdir.join(key))),
+        (true, _, _) => {
+            return Err(HarnessError::invalid(
+                case.source.display().to_string(),
+                format!("{}: token-server", case.id),
+                "tls: true needs chain and key",
+                "name the token server's certificate chain and key files",
+            ))
+        }
+    };
+    let server = if ts.running {
+        Some(
+            TokenServer::start(
+                TokenServerSettings {
+                    clients: ts.clients.clone(),
+                    expires_in: ts.expires_in,
+                    tls,
+                },
+                signer,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    Ok((server, gateway_key))
+}
+
+/// The token URL the client is given. Without a token server it names a port
+/// that refuses connections, held (the returned reservation) until the case
+/// ends so no other node can be given it.
+fn token_url(server: Option<&TokenServer>) -> Result<(String, Option<ClosedPort>), HarnessError> {
+    Ok(match server {
+        Some(server) => (server.token_url(), None),
+        None => {
+            let closed = ClosedPort::reserve("token server")?;
+            let url = format!("http://127.0.0.1:{}/oauth/token", closed.port());
+            (url, Some(closed))
+        }
+    })
+}
+
+/// The gateway's audit records as node-log lines: each distinct record once
+/// (a client's retries repeat them); the audit file keeps every one, with its
+/// time.
+fn audit_lines(auth: &GatewayAuth) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    auth.records()
+        .into_iter()
+        .map(|r| {
+            format!(
+                "audit: client={} method={} decision={} reason={}",
+                r.client.as_deref().unwrap_or("-"),
+                r.method,
+                r.decision,
+                r.reason
+            )
+        })
+        .filter(|l| seen.insert(l.clone()))
+        .collect()
 }
