@@ -4,9 +4,9 @@
 //! (`harness/probes/camunda-java`, a Maven module and class path of its own,
 //! apart from zeebe-client-java 8.4.21): a JVM per case when the case runs
 //! cold, else a warm `--serve` JVM with a fresh client per case
-//! ([`super::warm`], [`super::warm::WarmPeer::Camunda`]), one Topology call over gRPC ([`topology`]) or over REST
-//! ([`rest_topology`]), one JSON line on stdout in the shape
-//! [`super::probe`] reads.
+//! ([`super::warm`], [`super::warm::WarmPeer::Camunda`]), one Topology call
+//! over gRPC ([`topology`]) or over REST ([`rest_topology`]), one JSON line on
+//! stdout in the shape [`super::probe`] reads.
 //!
 //! Facts about the client, read from the camunda-client-java 8.9.0 sources
 //! jar (Maven Central), classes under `io.camunda.client.impl`:
@@ -124,12 +124,13 @@ pub fn rest_address(config: &ZeebeClientConfig) -> String {
     grpc_address(config)
 }
 
-/// Runs the probe once (one JVM) over gRPC and reads its JSON line.
+/// Runs one case over gRPC (in a warm JVM or one of its own, as
+/// [`warm::temperature`] decides) and reads its JSON line.
 pub async fn topology(config: &ZeebeClientConfig) -> Result<Observation, HarnessError> {
     run(config, "--address", grpc_address(config)).await
 }
 
-/// Runs the probe once (one JVM) in REST mode (`restAddress`,
+/// Runs one case in REST mode (warm or cold, as for [`topology`]) (`restAddress`,
 /// `preferRestOverGrpc(true)`, `useRest()`: `GET /v2/topology` on
 /// `config.address`) and reads its JSON line.
 pub async fn rest_topology(config: &ZeebeClientConfig) -> Result<Observation, HarnessError> {

@@ -157,7 +157,7 @@ pub fn enabled() -> bool {
 /// - every Go case (a Go probe starts in milliseconds; nothing to gain);
 /// - a case with a hosts file (`hosts:`): its peer sees it as `/etc/hosts` in
 ///   a mount namespace of its own, made when the process starts;
-/// - Java: an environment variable other than [`JAVA_PER_CLIENT_ENV`] (e.g.
+/// - Java: an environment variable other than `JAVA_PER_CLIENT_ENV` (e.g.
 ///   `JAVA_TOOL_OPTIONS`, read by the JVM at start, with the `javax.net.ssl.*`
 ///   properties and the default `SSLContext` behind it; the OAuth variables),
 ///   and a path the client would open relative to its working directory that
@@ -167,12 +167,12 @@ pub fn enabled() -> bool {
 ///   there (else the client's error would name another path), and a relative
 ///   `ZEEBE_CA_CERTIFICATE_PATH` is never rewritten;
 /// - the Camunda Java client: the same rule with its own names
-///   ([`CAMUNDA_PER_CLIENT_ENV`]; a relative `CAMUNDA_CA_CERTIFICATE_PATH` or
+///   (`CAMUNDA_PER_CLIENT_ENV`; a relative `CAMUNDA_CA_CERTIFICATE_PATH` or
 ///   `ZEEBE_CA_CERTIFICATE_PATH` is never rewritten), so the Spring
 ///   starter's `CAMUNDA_CLIENT_*` and the OAuth variables run cold;
 /// - Node: an environment variable not starting with `ZEEBE_` (`GRPC_*`, read
 ///   by grpc-js when it loads; `NODE_EXTRA_CA_CERTS` and `NODE_OPTIONS`, read
-///   by Node at start; proxies) or one of [`NODE_OAUTH_ENV`] (the token cache
+///   by Node at start; proxies) or one of `NODE_OAUTH_ENV` (the token cache
 ///   directory comes from `os.homedir()` once, at load). The working
 ///   directory and home are set per case with `process.chdir` and
 ///   `process.env`, Node's own API.
