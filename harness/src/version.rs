@@ -222,14 +222,37 @@ pub const KEYSTORE_SINCE: &str = "8.6.0";
 /// files (Zeebe 8.6.0, `io.camunda:zeebe-util:8.6.0`; see [`KEYSTORE_SINCE`]).
 pub const KEYSTORE_AND_PEM_REFUSED: &str = "Expected to configure with a certificate and private key pair, or with a key store and password, but both were provided. Please select only one approach";
 
+/// `TlsConfigUtil.validateTlsConfig`'s refusal (8.6.0, `zeebe-util`; the
+/// broker's network security gave it before, from `SystemContext`): TLS on
+/// and the PEM `what` ("certificate chain", "private key") not configured.
+pub fn tls_config_unset(what: &str) -> String {
+    format!("Expected to have a valid {what} path for network security, but none configured")
+}
+
+/// `TlsConfigUtil`'s refusal of a configured PEM `what` at `path` that
+/// `File.canRead()` rejects; `path` as `java.io.File` prints it.
+pub fn tls_config_unreadable(what: &str, path: &str) -> String {
+    format!(
+        "Expected the configured network security {what} path '{path}' to point to a readable file, but it does not"
+    )
+}
+
+/// `TlsConfigUtil`'s refusal of a keystore file at `path` that
+/// `File.canRead()` rejects.
+pub fn tls_config_keystore_unreadable(path: &str) -> String {
+    format!(
+        "Expected the configured network security keystore file '{path}' to point to a readable file, but it does not"
+    )
+}
+
 /// The gateway's refusal to start with TLS on and the PEM `what`
 /// ("certificate chain" or "private key") not configured. Before
 /// [`KEYSTORE_SINCE`] it is `Gateway.setSecurityConfig`'s own text (8.4);
-/// from it on the gateway calls `TlsConfigUtil.validateTlsConfig`, whose
-/// text the broker's network security has always given (`SystemContext`).
+/// from it on the gateway calls `TlsConfigUtil.validateTlsConfig`
+/// ([`tls_config_unset`]).
 pub fn gateway_pem_unset(runtime: ProductRuntime, what: &str) -> String {
     if runtime.keystore {
-        format!("Expected to have a valid {what} path for network security, but none configured")
+        tls_config_unset(what)
     } else {
         format!(
             "Expected to find a valid path to a {what} but none was found. Edit the gateway configuration file to provide one or to disable TLS."
@@ -239,13 +262,11 @@ pub fn gateway_pem_unset(runtime: ProductRuntime, what: &str) -> String {
 
 /// The gateway's refusal to start with TLS on and the PEM `what` configured
 /// at `path`, where no file is (8.4: `File.exists()`) or none can be read
-/// (from [`KEYSTORE_SINCE`]: `TlsConfigUtil`'s `File.canRead()`). Both
-/// print the path as configured, as `java.io.File` does.
+/// (from [`KEYSTORE_SINCE`]: [`tls_config_unreadable`]). Both print the
+/// path as configured, as `java.io.File` does.
 pub fn gateway_pem_unreadable(runtime: ProductRuntime, what: &str, path: &str) -> String {
     if runtime.keystore {
-        format!(
-            "Expected the configured network security {what} path '{path}' to point to a readable file, but it does not"
-        )
+        tls_config_unreadable(what, path)
     } else {
         format!(
             "Expected to find a {what} file at the provided location '{path}' but none was found."

@@ -553,10 +553,7 @@ async fn keystore_acceptor(settings: &GatewaySettings) -> Result<TlsAcceptor, Ha
         return Err(HarnessError::invalid(
             &settings.source,
             format!("{p}.security.keyStore.filePath"),
-            format!(
-                "Expected the configured network security keystore file '{}' to point to a readable file, but it does not",
-                store.display()
-            ),
+            crate::version::tls_config_keystore_unreadable(&store.display().to_string()),
             "point it at the PKCS#12 file, relative to the gateway's working directory",
         ));
     }

@@ -316,7 +316,8 @@ impl NodeSettings {
                     &full,
                     // Zeebe's own message (SystemContext, source) after ours.
                     format!(
-                        "TLS is enabled but no {what} is configured (Zeebe: \"Expected to have a valid {what} path for network security, but none configured\")"
+                        "TLS is enabled but no {what} is configured (Zeebe: \"{}\")",
+                        crate::version::tls_config_unset(what)
                     ),
                     format!(
                         "set {full} (or {}) to the PEM {what} file, or disable TLS with {prefix}.enabled: false on every node",

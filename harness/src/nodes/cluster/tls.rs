@@ -85,8 +85,8 @@ fn readable(
         &settings.source,
         &full,
         format!(
-            "Expected the configured network security {what} path '{}' to point to a readable file, but it does not ({:?} resolved against the node's working directory {})",
-            path.resolved.display(),
+            "{} ({:?} resolved against the node's working directory {})",
+            crate::version::tls_config_unreadable(what, &path.resolved.display().to_string()),
             path.raw,
             settings.workdir.display()
         ),
@@ -235,8 +235,10 @@ async fn keystore(
                 &settings.source,
                 full("keyStore.filePath"),
                 format!(
-                    "Expected the configured network security keystore file '{}' to point to a readable file, but it does not ({:?} resolved against the node's working directory {})",
-                    store.resolved.display(),
+                    "{} ({:?} resolved against the node's working directory {})",
+                    crate::version::tls_config_keystore_unreadable(
+                        &store.resolved.display().to_string()
+                    ),
                     store.raw,
                     settings.workdir.display()
                 ),
