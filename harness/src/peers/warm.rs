@@ -334,6 +334,66 @@ impl WarmProcess {
 struct Pool {
     idle: Mutex<Vec<WarmProcess>>,
     slots: tokio::sync::Semaphore,
+    /// Cases this pool has served (a pool that has served one expects more:
+    /// see [`Pool::start_spare`]).
+    served: AtomicU64,
+    /// A spare process is being started in the background.
+    starting: AtomicBool,
+    /// Told when a spare start ended (its process is idle, or it failed).
+    spare_done: tokio::sync::Notify,
+}
+
+impl Pool {
+    /// Starts one spare process in the background when a case left none
+    /// idle: a zeebe-node process ends itself after a failed case (see
+    /// [`reusable_after`]), and the next case would otherwise wait for a
+    /// Node.js start and zeebe-node's load. Only a pool that has already
+    /// served a case does this (a process that runs one case, as each
+    /// nextest test does, never starts one it will not use), and at most one
+    /// spare is under way at a time. The spare is the same `--serve` process
+    /// the case would have started itself, started earlier: what a case sees
+    /// does not change. A spare that fails to start is dropped; the next case
+    /// starts its own and reports that failure.
+    fn start_spare(&'static self, peer: &'static str, program: &Path, launch_args: &[String]) {
+        let idle_empty = self
+            .idle
+            .lock()
+            .map(|idle| idle.is_empty())
+            .unwrap_or(false);
+        if !idle_empty
+            || self.served.load(Ordering::SeqCst) < 2
+            || self.starting.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let program = program.to_path_buf();
+        let launch_args = launch_args.to_vec();
+        let spawned = std::thread::Builder::new()
+            .name("tlsmatrix-warm-spare".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    let started = runtime.block_on(WarmProcess::start(
+                        peer,
+                        &program,
+                        &launch_args,
+                        super::probe::RUNTIME_STARTUP_ALLOWANCE,
+                    ));
+                    if let (Ok(process), Ok(mut idle)) = (started, self.idle.lock()) {
+                        if enabled() {
+                            idle.push(process);
+                        }
+                    }
+                }
+                self.starting.store(false, Ordering::SeqCst);
+                self.spare_done.notify_waiters();
+            });
+        if spawned.is_err() {
+            self.starting.store(false, Ordering::SeqCst);
+        }
+    }
 }
 
 fn pool(peer: WarmPeer) -> &'static Pool {
@@ -350,6 +410,9 @@ fn pool(peer: WarmPeer) -> &'static Pool {
     cell.get_or_init(|| Pool {
         idle: Mutex::new(Vec::new()),
         slots: tokio::sync::Semaphore::new(MAX_PROCESSES),
+        served: AtomicU64::new(0),
+        starting: AtomicBool::new(false),
+        spare_done: tokio::sync::Notify::new(),
     })
 }
 
@@ -390,18 +453,29 @@ pub async fn run(
             HarnessError::deadline(peer, "no warm probe slot came free before the deadline")
         })?
         .map_err(|e| HarnessError::run(peer, e))?;
-    let idle = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
-    let mut process = match idle {
-        Some(p) => p,
-        None => {
-            WarmProcess::start(
-                peer,
-                program,
-                launch_args,
-                super::probe::RUNTIME_STARTUP_ALLOWANCE,
-            )
-            .await?
+    // An idle process, else the spare under way (waiting for it is never
+    // longer than starting one), else a process of the case's own.
+    let mut process = loop {
+        let spare = pool.spare_done.notified();
+        tokio::pin!(spare);
+        spare.as_mut().enable();
+        if let Some(p) = pool.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            break p;
         }
+        if pool.starting.load(Ordering::SeqCst)
+            && tokio::time::timeout(super::probe::RUNTIME_STARTUP_ALLOWANCE, spare)
+                .await
+                .is_ok()
+        {
+            continue;
+        }
+        break WarmProcess::start(
+            peer,
+            program,
+            launch_args,
+            super::probe::RUNTIME_STARTUP_ALLOWANCE,
+        )
+        .await?;
     };
     let start = Instant::now();
     let request = serde_json::to_string(&Request {
@@ -438,10 +512,14 @@ pub async fn run(
         .and_then(|v| v.get("exit").and_then(serde_json::Value::as_i64))
         .map(|c| c as i32);
     SERVED.fetch_add(1, Ordering::SeqCst);
+    pool.served.fetch_add(1, Ordering::SeqCst);
     if reusable_after(warm_peer, &line) {
         if let Ok(mut idle) = pool.idle.lock() {
             idle.push(process);
         }
+    } else {
+        drop(process);
+        pool.start_spare(peer, program, launch_args);
     }
     Ok(ProcessOutput {
         exit_code,
