@@ -408,27 +408,7 @@ async fn run_gateway(
     workdir: &Path,
     kafka: Option<&KafkaBroker>,
 ) -> Result<Observation, HarnessError> {
-    let source = format!("{} (gateway.env)", case.id);
-    let env: EnvMap = body
-        .gateway
-        .env
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                kafka.map_or_else(|| v.clone(), |b| b.substitute(v)),
-            )
-        })
-        .collect();
-    let mut settings = KafkaGatewaySettings::from_env(&source, &env)?;
-    settings.backend = settings.backend.map(|b| b.resolve(workdir));
-    settings.tls = body
-        .gateway
-        .tls
-        .as_ref()
-        .map(|t| (workdir.join(&t.chain), workdir.join(&t.key)));
-    settings.tenants = body.gateway.tenants.clone();
-    settings.backend_users = body.gateway.backend_users.clone();
+    let settings = gateway_settings(case, body, workdir, kafka)?;
     let gateway = match KafkaGateway::start(settings).await {
         Ok(g) => g,
         Err(
@@ -445,42 +425,13 @@ async fn run_gateway(
         Err(e) => return Err(e),
     };
     let c = &body.client;
-    let password = match &c.password {
-        None => None,
-        Some(Password::Literal(p)) => Some(p.clone()),
-        Some(Password::Token { token }) => Some(tenants::mint(
-            token.secret.as_bytes(),
-            &GatewayClaims {
-                org_id: token.org_id,
-                cluster_id: token.cluster_id.clone(),
-                username: token.username.clone(),
-            },
-        )),
-        Some(Password::AdminToken { admin_token: r }) => {
-            let path = format!("/auth/tenant/{}/user/{}/token", r.tenant, r.user);
-            let request =
-                serde_json::json!({"username": r.master_username, "password": r.master_password})
-                    .to_string();
-            let (status, answer) = post(&gateway.admin_url(), &path, &request).await?;
-            let token = serde_json::from_str::<serde_json::Value>(&answer)
-                .ok()
-                .and_then(|v| v["data"].as_str().map(String::from));
-            match token {
-                Some(t) if status == 200 => Some(t),
-                _ => {
-                    gateway.log().settle(Duration::from_secs(1)).await;
-                    let logs = gateway.log().lines();
-                    gateway.shutdown().await;
-                    return Ok(Observation {
-                        peer: "admin API".to_string(),
-                        command: Some(format!("POST {path} (master credentials as JSON)")),
-                        exit_code: Some(i32::from(status)),
-                        stderr: format!("HTTP {status}: {answer}"),
-                        node_logs: logs,
-                        ..Observation::default()
-                    });
-                }
-            }
+    let password = match client_password(c, &gateway).await? {
+        Ok(password) => password,
+        Err(mut refused) => {
+            gateway.log().settle(Duration::from_secs(1)).await;
+            refused.node_logs = gateway.log().lines();
+            gateway.shutdown().await;
+            return Ok(refused);
         }
     };
     let config = KafkaClientConfig {
@@ -511,21 +462,7 @@ async fn run_gateway(
         (ClientKind::Python, _) => crate::peers::python::kafka_describe(&config).await,
     };
     gateway.log().settle(Duration::from_secs(3)).await;
-    // kcat retries until its timeout, and a retry's failure can differ in its
-    // details (other first bytes, another alert once librdkafka gives up):
-    // each kind of line (its text before the first parenthesis, digits
-    // aside) once, the first attempt's.
-    let mut kinds = std::collections::HashSet::new();
-    let logs = gateway
-        .log()
-        .lines()
-        .into_iter()
-        .filter(|l| !is_transport_noise(l))
-        .filter(|l| {
-            let kind = l.split('(').next().unwrap_or(l);
-            kinds.insert(kind.replace(|c: char| c.is_ascii_digit(), ""))
-        })
-        .collect();
+    let logs = case_log_lines(gateway.log().lines());
     gateway.shutdown().await;
     let mut obs = result?;
     obs.node_logs = logs;
@@ -538,4 +475,96 @@ async fn run_gateway(
         );
     }
     Ok(obs)
+}
+
+/// The gateway's settings from the case's `gateway:` (its `KAFKA_*` values
+/// with the backend broker's listener addresses filled in).
+fn gateway_settings(
+    case: &Case,
+    body: &CaseBody,
+    workdir: &Path,
+    kafka: Option<&KafkaBroker>,
+) -> Result<KafkaGatewaySettings, HarnessError> {
+    let source = format!("{} (gateway.env)", case.id);
+    let env: EnvMap = body
+        .gateway
+        .env
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                kafka.map_or_else(|| v.clone(), |b| b.substitute(v)),
+            )
+        })
+        .collect();
+    let mut settings = KafkaGatewaySettings::from_env(&source, &env)?;
+    settings.backend = settings.backend.map(|b| b.resolve(workdir));
+    settings.tls = body
+        .gateway
+        .tls
+        .as_ref()
+        .map(|t| (workdir.join(&t.chain), workdir.join(&t.key)));
+    settings.tenants = body.gateway.tenants.clone();
+    settings.backend_users = body.gateway.backend_users.clone();
+    Ok(settings)
+}
+
+/// The client's password: as written, a token minted here, or one the
+/// gateway's admin API gives (as a user gets it with curl). An admin API
+/// that gives none ends the case: its answer is the observation (`Err`).
+async fn client_password(
+    c: &ClientBody,
+    gateway: &KafkaGateway,
+) -> Result<Result<Option<String>, Observation>, HarnessError> {
+    let password = match &c.password {
+        None => None,
+        Some(Password::Literal(p)) => Some(p.clone()),
+        Some(Password::Token { token }) => Some(tenants::mint(
+            token.secret.as_bytes(),
+            &GatewayClaims {
+                org_id: token.org_id,
+                cluster_id: token.cluster_id.clone(),
+                username: token.username.clone(),
+            },
+        )),
+        Some(Password::AdminToken { admin_token: r }) => {
+            let path = format!("/auth/tenant/{}/user/{}/token", r.tenant, r.user);
+            let request =
+                serde_json::json!({"username": r.master_username, "password": r.master_password})
+                    .to_string();
+            let (status, answer) = post(&gateway.admin_url(), &path, &request).await?;
+            let token = serde_json::from_str::<serde_json::Value>(&answer)
+                .ok()
+                .and_then(|v| v["data"].as_str().map(String::from));
+            match token {
+                Some(t) if status == 200 => Some(t),
+                _ => {
+                    return Ok(Err(Observation {
+                        peer: "admin API".to_string(),
+                        command: Some(format!("POST {path} (master credentials as JSON)")),
+                        exit_code: Some(i32::from(status)),
+                        stderr: format!("HTTP {status}: {answer}"),
+                        ..Observation::default()
+                    }));
+                }
+            }
+        }
+    };
+    Ok(Ok(password))
+}
+
+/// The gateway's log lines worth keeping. kcat retries until its timeout,
+/// and a retry's failure can differ in its details (other first bytes,
+/// another alert once librdkafka gives up): each kind of line (its text
+/// before the first parenthesis, digits aside) once, the first attempt's.
+fn case_log_lines(lines: Vec<String>) -> Vec<String> {
+    let mut kinds = std::collections::HashSet::new();
+    lines
+        .into_iter()
+        .filter(|l| !is_transport_noise(l))
+        .filter(|l| {
+            let kind = l.split('(').next().unwrap_or(l);
+            kinds.insert(kind.replace(|c: char| c.is_ascii_digit(), ""))
+        })
+        .collect()
 }

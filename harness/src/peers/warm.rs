@@ -344,6 +344,38 @@ struct Pool {
 }
 
 impl Pool {
+    /// An idle process, else the spare under way (waiting for it is never
+    /// longer than starting one), else a process of the case's own.
+    async fn take(
+        &self,
+        peer: &str,
+        program: &Path,
+        launch_args: &[String],
+    ) -> Result<WarmProcess, HarnessError> {
+        loop {
+            let spare = self.spare_done.notified();
+            tokio::pin!(spare);
+            spare.as_mut().enable();
+            if let Some(p) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+                return Ok(p);
+            }
+            if self.starting.load(Ordering::SeqCst)
+                && tokio::time::timeout(super::probe::RUNTIME_STARTUP_ALLOWANCE, spare)
+                    .await
+                    .is_ok()
+            {
+                continue;
+            }
+            return WarmProcess::start(
+                peer,
+                program,
+                launch_args,
+                super::probe::RUNTIME_STARTUP_ALLOWANCE,
+            )
+            .await;
+        }
+    }
+
     /// Starts one spare process in the background when a case left none
     /// idle: a zeebe-node process ends itself after a failed case (see
     /// [`reusable_after`]), and the next case would otherwise wait for a
@@ -453,30 +485,7 @@ pub async fn run(
             HarnessError::deadline(peer, "no warm probe slot came free before the deadline")
         })?
         .map_err(|e| HarnessError::run(peer, e))?;
-    // An idle process, else the spare under way (waiting for it is never
-    // longer than starting one), else a process of the case's own.
-    let mut process = loop {
-        let spare = pool.spare_done.notified();
-        tokio::pin!(spare);
-        spare.as_mut().enable();
-        if let Some(p) = pool.idle.lock().ok().and_then(|mut idle| idle.pop()) {
-            break p;
-        }
-        if pool.starting.load(Ordering::SeqCst)
-            && tokio::time::timeout(super::probe::RUNTIME_STARTUP_ALLOWANCE, spare)
-                .await
-                .is_ok()
-        {
-            continue;
-        }
-        break WarmProcess::start(
-            peer,
-            program,
-            launch_args,
-            super::probe::RUNTIME_STARTUP_ALLOWANCE,
-        )
-        .await?;
-    };
+    let mut process = pool.take(peer, program, launch_args).await?;
     let start = Instant::now();
     let request = serde_json::to_string(&Request {
         args: probe_args,

@@ -118,49 +118,14 @@ impl Recipe {
         Ok(())
     }
 
-    /// Runs the documented commands with the real `openssl` in `dir`.
+    /// Runs the documented commands with the real `openssl` in `dir`: the
+    /// CA, the DSA parameters when a node has a DSA key, each node's key,
+    /// request, certificate and chain file, the encrypted key copies, then
+    /// the keys' mode.
     async fn make(&self, dir: &Path) -> Result<(), HarnessError> {
-        let subj = DEFAULT_SUBJECT;
-        openssl(
-            dir,
-            &[
-                "req", "-new", "-newkey", "rsa:2048", "-nodes", "-out", "ca.csr", "-keyout",
-                "ca.key", "-subj", subj,
-            ],
-        )
-        .await?;
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-trustout",
-                "-signkey",
-                "ca.key",
-                "-days",
-                "365",
-                "-req",
-                "-in",
-                "ca.csr",
-                "-out",
-                "ca.pem",
-            ],
-        )
-        .await?;
+        make_ca(dir).await?;
         if !self.dsa_nodes.is_empty() {
-            openssl(
-                dir,
-                &[
-                    "genpkey",
-                    "-genparam",
-                    "-algorithm",
-                    "DSA",
-                    "-pkeyopt",
-                    "dsa_paramgen_bits:2048",
-                    "-out",
-                    "dsa-params.pem",
-                ],
-            )
-            .await?;
+            make_dsa_params(dir).await?;
         }
         let all = self
             .nodes
@@ -168,74 +133,10 @@ impl Recipe {
             .map(|n| (n, false))
             .chain(self.dsa_nodes.iter().map(|n| (n, true)));
         for (node, dsa) in all {
-            let key = format!("node{node}.key");
-            let csr = format!("node{node}.csr");
-            let pem = format!("node{node}.pem");
-            if dsa {
-                openssl(
-                    dir,
-                    &["genpkey", "-paramfile", "dsa-params.pem", "-out", &key],
-                )
-                .await?;
-            } else {
-                openssl(
-                    dir,
-                    &[
-                        "genpkey",
-                        "-out",
-                        &key,
-                        "-algorithm",
-                        "RSA",
-                        "-pkeyopt",
-                        "rsa_keygen_bits:2048",
-                    ],
-                )
-                .await?;
-            }
-            openssl(
-                dir,
-                &["req", "-new", "-key", &key, "-out", &csr, "-subj", subj],
-            )
-            .await?;
-            openssl(
-                dir,
-                &[
-                    "x509",
-                    "-req",
-                    "-days",
-                    "365",
-                    "-in",
-                    &csr,
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca.key",
-                    "-set_serial",
-                    "01",
-                    "-out",
-                    &pem,
-                ],
-            )
-            .await?;
-            concat(dir, &[&pem, "ca.pem"], &format!("chainNode{node}.pem"))?;
+            make_node(dir, node, dsa).await?;
         }
         for node in &self.encrypt {
-            let key = format!("node{node}.key");
-            let out = format!("node{node}-encrypted.key");
-            openssl(
-                dir,
-                &[
-                    "pkey",
-                    "-in",
-                    &key,
-                    "-out",
-                    &out,
-                    "-aes-256-cbc",
-                    "-passout",
-                    "pass:tlsmatrix",
-                ],
-            )
-            .await?;
+            encrypt_key(dir, node).await?;
         }
         // openssl keeps the mode of a key file that already existed: 0600 now.
         let keys = self
@@ -261,6 +162,134 @@ impl Recipe {
         }
         Ok(())
     }
+}
+
+/// The CA: a self-signed certificate from a request (`-trustout`).
+async fn make_ca(dir: &Path) -> Result<(), HarnessError> {
+    let subj = DEFAULT_SUBJECT;
+    openssl(
+        dir,
+        &[
+            "req", "-new", "-newkey", "rsa:2048", "-nodes", "-out", "ca.csr", "-keyout", "ca.key",
+            "-subj", subj,
+        ],
+    )
+    .await?;
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-trustout",
+            "-signkey",
+            "ca.key",
+            "-days",
+            "365",
+            "-req",
+            "-in",
+            "ca.csr",
+            "-out",
+            "ca.pem",
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// DSA parameters the DSA nodes' keys are made from.
+async fn make_dsa_params(dir: &Path) -> Result<(), HarnessError> {
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-genparam",
+            "-algorithm",
+            "DSA",
+            "-pkeyopt",
+            "dsa_paramgen_bits:2048",
+            "-out",
+            "dsa-params.pem",
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A node's key (RSA 2048 or DSA), request, CA-signed certificate and chain
+/// file (`chainNode<X>.pem`: its certificate, then the CA's).
+async fn make_node(dir: &Path, node: &str, dsa: bool) -> Result<(), HarnessError> {
+    let subj = DEFAULT_SUBJECT;
+    let key = format!("node{node}.key");
+    let csr = format!("node{node}.csr");
+    let pem = format!("node{node}.pem");
+    if dsa {
+        openssl(
+            dir,
+            &["genpkey", "-paramfile", "dsa-params.pem", "-out", &key],
+        )
+        .await?;
+    } else {
+        openssl(
+            dir,
+            &[
+                "genpkey",
+                "-out",
+                &key,
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+            ],
+        )
+        .await?;
+    }
+    openssl(
+        dir,
+        &["req", "-new", "-key", &key, "-out", &csr, "-subj", subj],
+    )
+    .await?;
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-days",
+            "365",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "01",
+            "-out",
+            &pem,
+        ],
+    )
+    .await?;
+    concat(dir, &[&pem, "ca.pem"], &format!("chainNode{node}.pem"))?;
+    Ok(())
+}
+
+/// An AES-256-CBC encrypted copy of a node's key (`node<X>-encrypted.key`).
+async fn encrypt_key(dir: &Path, node: &str) -> Result<(), HarnessError> {
+    let key = format!("node{node}.key");
+    let out = format!("node{node}-encrypted.key");
+    openssl(
+        dir,
+        &[
+            "pkey",
+            "-in",
+            &key,
+            "-out",
+            &out,
+            "-aes-256-cbc",
+            "-passout",
+            "pass:tlsmatrix",
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Concatenates files of the case directory into new ones, as operators build
