@@ -8,7 +8,8 @@
 //!   start-to-ready in a container of the reference image;
 //! - Kafka gateway authenticate + metadata over TLS (`nodes::kafka::bench`);
 //! - per-case cost of each area's default matrix, by peer, relative to the floor;
-//! - per-case cost of the Java client and zeebe-node, warm and cold;
+//! - per-case cost of the warm peers (Java, Node, Camunda, Kafka Java
+//!   clients), warm and cold;
 //! - wall time of the full default matrix.
 
 use std::collections::BTreeMap;
@@ -217,7 +218,8 @@ async fn per_case_cost(arcs: &[Arc<Case>], options: &RunOptions, floor_median: D
 /// [`warm_and_cold`].
 const WARM_COLD_CASES: usize = 40;
 
-/// The per-case cost of the Java client and zeebe-node, warm (long-lived
+/// The per-case cost of the warm peers (Java client, zeebe-node, Camunda
+/// Java client, Java Kafka client), warm (long-lived
 /// probes, `crate::peers::warm`) and cold (a process per case): the same
 /// cases one at a time, first warm, then cold. The warm pass includes
 /// starting its one process per peer; cases the warm/cold rule sends cold
@@ -234,15 +236,28 @@ async fn warm_and_cold(cases: &[Arc<Case>], options: &RunOptions) -> String {
         ("java", "java-client"),
         ("node", "zeebe-node"),
         ("camunda", "camunda-client"),
+        ("kafka", "kafka-clients"),
     ] {
-        // The Camunda client's gRPC cases have no client axis (one file).
+        // The Camunda client's gRPC cases have no client axis (one file);
+        // the Kafka Java client's are the kafka-gateway cases that need it.
         let runs = |c: &Case| match kind {
-            "camunda" => label(c, "camunda-rest") || c.id.as_str().contains("::camunda-client::"),
-            other => label(c, other),
+            "camunda" => {
+                c.area == "zeebe-client"
+                    && (label(c, "camunda-rest") || c.id.as_str().contains("::camunda-client::"))
+            }
+            "kafka" => {
+                c.area == "kafka-gateway"
+                    && crate::areas::find(&c.area)
+                        .and_then(|a| a.check(c))
+                        .is_ok_and(|reqs| {
+                            reqs.iter()
+                                .any(|r| r.peer() == crate::peers::kafka_java::PEER)
+                        })
+            }
+            other => c.area == "zeebe-client" && label(c, other),
         };
         let selected: Vec<Arc<Case>> = cases
             .iter()
-            .filter(|c| c.area == "zeebe-client")
             .filter(|c| runs(c))
             .filter(|c| !label(c, "netty-oracle"))
             .take(WARM_COLD_CASES)

@@ -1,15 +1,16 @@
 //! Warm real peers must not change what a case observes: a sample of Java
-//! client, zeebe-node and Camunda Java client cases (successes and failures,
-//! every scenario file that has them, gRPC and REST) runs warm, then cold,
-//! and every case must give the same outcome, catalogue entry and redacted
-//! snapshot text. The nightly job runs the same comparison over every Java,
-//! Node and Camunda case (`--run-ignored`).
+//! client, zeebe-node, Camunda Java client and Java Kafka client cases
+//! (successes and failures, every scenario file that has them, gRPC and
+//! REST, PEM and keystore trust) runs warm, then cold, and every case must
+//! give the same outcome, catalogue entry and redacted snapshot text. The
+//! nightly job runs the same comparison over every case of those peers
+//! (`--run-ignored`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tlsmatrix::engine::{self, RunOptions};
-use tlsmatrix::peers::warm;
+use tlsmatrix::peers::{kafka_java, warm};
 use tlsmatrix::scenario::{self, Case};
 use tlsmatrix::{areas, report, version};
 
@@ -18,13 +19,22 @@ fn workspace() -> PathBuf {
 }
 
 /// Whether `case` runs the peer `kind`: `java` (zeebe-client-java, and the
-/// JVM trust-store cases), `node` (zeebe-node) or `camunda` (the Camunda
-/// Java client over gRPC or REST).
+/// JVM trust-store cases), `node` (zeebe-node), `camunda` (the Camunda
+/// Java client over gRPC or REST) or `kafka` (the Java Kafka client).
 fn runs(case: &Case, kind: &str) -> bool {
     let label = |v: &str| case.labels().iter().any(|(_, l)| l == v);
     match kind {
-        "java" => label("java") || case.id().contains("java-truststores"),
+        "java" => {
+            case.area().as_str() != "kafka-gateway"
+                && (label("java") || case.id().contains("java-truststores"))
+        }
         "camunda" => label("camunda-rest") || case.id().contains("::camunda-client::"),
+        "kafka" => {
+            case.area().as_str() == "kafka-gateway"
+                && areas::find(case.area())
+                    .and_then(|a| a.check(case))
+                    .is_ok_and(|reqs| reqs.iter().any(|r| r.peer() == kafka_java::PEER))
+        }
         other => label(other),
     }
 }
@@ -40,10 +50,15 @@ fn warm_peer_cases() -> Vec<Case> {
     cases
         .into_iter()
         .filter(|c| {
-            c.skip().is_none() && ["zeebe-client", "zeebe-auth"].contains(&c.area().as_str())
+            c.skip().is_none()
+                && ["zeebe-client", "zeebe-auth", "kafka-gateway"].contains(&c.area().as_str())
         })
         .filter(|c| !c.labels().iter().any(|(_, v)| v == "netty-oracle"))
-        .filter(|c| ["java", "node", "camunda"].iter().any(|k| runs(c, k)))
+        .filter(|c| {
+            ["java", "node", "camunda", "kafka"]
+                .iter()
+                .any(|k| runs(c, k))
+        })
         .filter(|c| {
             let missing = areas::find(c.area())
                 .and_then(|a| a.check(c))
@@ -95,14 +110,23 @@ fn compare(cases: Vec<Case>) -> (usize, u64, Vec<String>) {
 
 fn check(cases: Vec<Case>, at_least: usize) {
     let count = |k: &str| cases.iter().filter(|c| runs(c, k)).count();
-    let (java, node, camunda) = (count("java"), count("node"), count("camunda"));
+    let (java, node, camunda, kafka) = (
+        count("java"),
+        count("node"),
+        count("camunda"),
+        count("kafka"),
+    );
     assert!(
-        java >= at_least / 2 && node >= at_least / 2 && camunda >= at_least / 4,
-        "too few cases to compare: {java} Java, {node} Node, {camunda} Camunda"
+        java >= at_least / 2
+            && node >= at_least / 2
+            && camunda >= at_least / 4
+            && kafka >= at_least / 4,
+        "too few cases to compare: {java} Java, {node} Node, {camunda} Camunda, {kafka} Kafka Java"
     );
     let (compared, served, problems) = compare(cases);
     eprintln!(
-        "warm vs cold: {compared} cases compared ({java} Java, {node} Node, {camunda} Camunda), {served} served warm"
+        "warm vs cold: {compared} cases compared ({java} Java, {node} Node, {camunda} Camunda, \
+         {kafka} Kafka Java), {served} served warm"
     );
     assert!(
         served > 0,
@@ -114,20 +138,21 @@ fn check(cases: Vec<Case>, at_least: usize) {
 /// Every 7th Java and Node case, so the sample spans the scenario files
 /// (the tls-matrix's refused and connected cases, certificates, gateway
 /// configuration, the insecure-environment cases, OAuth), and every 3rd
-/// Camunda client case (fewer cases, gRPC and REST).
+/// Camunda client and Kafka Java client case (fewer cases: gRPC and REST;
+/// PEM, PKCS#12 and JKS trust, SASL, a real broker).
 #[test]
 fn a_sample_of_cases_is_the_same_warm_and_cold() {
-    let (camunda, others): (Vec<Case>, Vec<Case>) = warm_peer_cases()
+    let (few, others): (Vec<Case>, Vec<Case>) = warm_peer_cases()
         .into_iter()
-        .partition(|c| runs(c, "camunda"));
+        .partition(|c| runs(c, "camunda") || runs(c, "kafka"));
     let mut sample: Vec<Case> = others.into_iter().step_by(7).collect();
-    sample.extend(camunda.into_iter().step_by(3));
+    sample.extend(few.into_iter().step_by(3));
     check(sample, 20);
 }
 
-/// The nightly variant: every Java, Node and Camunda client case.
+/// The nightly variant: every Java, Node, Camunda and Kafka Java client case.
 #[test]
-#[ignore = "every Java, Node and Camunda client case twice (minutes): the nightly job runs it"]
+#[ignore = "every Java, Node, Camunda and Kafka Java client case twice (minutes): the nightly job runs it"]
 fn every_case_is_the_same_warm_and_cold() {
     check(warm_peer_cases(), 20);
 }

@@ -170,7 +170,8 @@ async fn run(
                 &launch.java,
                 &warm::launch_prefix(&launch.args),
                 &probe_args,
-                config,
+                &config.env,
+                &config.workdir,
                 config.deadline,
             )
             .await?

@@ -1,13 +1,16 @@
 //! The official Java Kafka client (`org.apache.kafka:kafka-clients` 3.8.1),
 //! driven through `tlsmatrix.kafka.ClientProbe` (`harness/probes/kafka-java`):
-//! one JVM per run, AdminClient `describeCluster`, then optionally a producer
-//! and a group-less consumer; one JSON line on stdout.
+//! AdminClient `describeCluster`, then optionally a producer and a
+//! group-less consumer; one JSON line on stdout. A case runs in a warm
+//! `--serve` JVM with fresh clients unless [`warm::kafka_temperature`] says
+//! cold; then in a JVM of its own.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::kcat::KafkaClientConfig;
+use super::warm::{self, Temperature, WarmPeer};
 use super::Observation;
 use crate::config::EnvMap;
 use crate::error::HarnessError;
@@ -109,14 +112,38 @@ pub async fn run(
     let budget = c.deadline.saturating_sub(std::time::Duration::from_secs(3));
     args.extend(["--timeout-ms".into(), budget.as_millis().to_string()]);
     let jvm = launch("tlsmatrix.kafka.ClientProbe", "-Xmx256m", &c.workdir)?;
-    let mut full = jvm.args.clone();
-    full.extend(args.iter().cloned());
     let env: EnvMap = std::env::var("PATH")
         .map(|p| [("PATH".to_string(), p)].into_iter().collect())
         .unwrap_or_default();
-    let deadline = c.deadline + jvm.dump_allowance();
-    let out = process::run(&jvm.java, &full, &env, &c.workdir, deadline).await?;
-    jvm.finish(out.exit_code);
+    let paths = c.ca.iter().map(String::as_str).chain(
+        c.properties
+            .iter()
+            .filter(|(k, _)| k.ends_with(".location"))
+            .map(|(_, v)| v.as_str()),
+    );
+    let out = match warm::kafka_temperature(&c.workdir, paths) {
+        // kafka-clients reads no environment variable: the request's is empty.
+        Temperature::Warm => {
+            warm::run(
+                WarmPeer::KafkaJava,
+                &jvm.java,
+                &warm::launch_prefix(&jvm.args),
+                &args,
+                &EnvMap::new(),
+                &c.workdir,
+                c.deadline,
+            )
+            .await?
+        }
+        Temperature::Cold => {
+            let mut full = jvm.args.clone();
+            full.extend(args.iter().cloned());
+            let deadline = c.deadline + jvm.dump_allowance();
+            let out = process::run(&jvm.java, &full, &env, &c.workdir, deadline).await?;
+            jvm.finish(out.exit_code);
+            out
+        }
+    };
     let mut obs = Observation {
         peer: PEER.to_string(),
         command: Some(shown_command(&args)),

@@ -176,7 +176,8 @@ impl Probe {
                     &launch.program,
                     &super::warm::launch_prefix(&launch.args),
                     &super::warm::probe_args(&args),
-                    config,
+                    &config.env,
+                    &config.workdir,
                     config.deadline,
                 )
                 .await?

@@ -101,6 +101,9 @@ pub enum WarmPeer {
     /// The Camunda Java client probe ([`super::camunda`]), gRPC and REST mode
     /// alike (the mode is an argument of each request).
     Camunda,
+    /// The Java Kafka client probe ([`super::kafka_java`]): its working
+    /// directory mirrors the case directory (see [`mirror_case_dir`]).
+    KafkaJava,
 }
 
 impl WarmPeer {
@@ -109,6 +112,7 @@ impl WarmPeer {
         match self {
             Self::Zeebe(probe) => probe.peer(),
             Self::Camunda => super::camunda::PEER,
+            Self::KafkaJava => super::kafka_java::PEER,
         }
     }
 }
@@ -205,12 +209,59 @@ pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
                 .env
                 .keys()
                 .all(|k| k.starts_with("ZEEBE_") && !NODE_OAUTH_ENV.contains(&k.as_str())),
+            WarmPeer::KafkaJava => false,
         };
     if warm {
         Temperature::Warm
     } else {
         Temperature::Cold
     }
+}
+
+/// Decides whether a Java Kafka client case runs warm. kafka-clients reads no
+/// environment variable: its whole configuration is the `Properties` the
+/// probe builds from its arguments, fresh for each case. What a process has
+/// only one of is its working directory, which the warm process's mirrors
+/// (symbolic links to the case directory's entries, [`mirror_case_dir`]), so
+/// a relative path names the same file by the same text, unless it climbs
+/// out of it with `..`; and the hosts file. So a case runs cold when it has a
+/// hosts file (`hosts:`) or a relative path with a `..` component among
+/// `paths` (the CA file and every `*.location` property).
+pub fn kafka_temperature<'a>(
+    workdir: &Path,
+    paths: impl IntoIterator<Item = &'a str>,
+) -> Temperature {
+    let climbs = |p: &str| {
+        let p = Path::new(p);
+        p.is_relative()
+            && p.components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+    };
+    let mut paths = paths.into_iter();
+    if enabled() && crate::hosts::case_file(workdir).is_none() && !paths.any(climbs) {
+        Temperature::Warm
+    } else {
+        Temperature::Cold
+    }
+}
+
+/// Makes `cwd` (a warm process's working directory) hold a symbolic link to
+/// each entry of the case directory `case`, by the same name, and nothing
+/// else, so a path relative to the working directory names the case's file.
+fn mirror_case_dir(cwd: &Path, case: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(cwd)? {
+        let path = entry?.path();
+        if std::fs::symlink_metadata(&path)?.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    for entry in std::fs::read_dir(case)? {
+        let entry = entry?;
+        std::os::unix::fs::symlink(entry.path(), cwd.join(entry.file_name()))?;
+    }
+    Ok(())
 }
 
 /// One request of the line protocol.
@@ -227,7 +278,8 @@ struct WarmProcess {
     child: Child,
     stdin: ChildStdin,
     lines: tokio::sync::mpsc::UnboundedReceiver<String>,
-    /// Its own working directory and home (empty; removed after it).
+    /// Its home (its log inside) and, in `cwd/`, its working directory;
+    /// removed after it.
     _dir: tempfile::TempDir,
 }
 
@@ -255,12 +307,15 @@ impl WarmProcess {
             .map_err(|e| HarnessError::run(peer, format!("cannot make a directory: {e}")))?;
         let stderr = std::fs::File::create(dir.path().join("stderr.log"))
             .map_err(|e| HarnessError::run(peer, format!("cannot make its log: {e}")))?;
+        let cwd = dir.path().join("cwd");
+        std::fs::create_dir(&cwd)
+            .map_err(|e| HarnessError::run(peer, format!("cannot make a directory: {e}")))?;
         let mut child = std::process::Command::new(program)
             .args(args)
             .arg("--serve")
             .env_clear()
             .env("HOME", dir.path())
-            .current_dir(dir.path())
+            .current_dir(&cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -433,11 +488,13 @@ fn pool(peer: WarmPeer) -> &'static Pool {
     static NODE: OnceLock<Pool> = OnceLock::new();
     static GO: OnceLock<Pool> = OnceLock::new();
     static CAMUNDA: OnceLock<Pool> = OnceLock::new();
+    static KAFKA_JAVA: OnceLock<Pool> = OnceLock::new();
     let cell = match peer {
         WarmPeer::Zeebe(Probe::Java) => &JAVA,
         WarmPeer::Zeebe(Probe::Node) => &NODE,
         WarmPeer::Zeebe(Probe::Go) => &GO,
         WarmPeer::Camunda => &CAMUNDA,
+        WarmPeer::KafkaJava => &KAFKA_JAVA,
     };
     cell.get_or_init(|| Pool {
         idle: Mutex::new(Vec::new()),
@@ -456,6 +513,7 @@ pub fn shutdown() {
         WarmPeer::Zeebe(Probe::Node),
         WarmPeer::Zeebe(Probe::Go),
         WarmPeer::Camunda,
+        WarmPeer::KafkaJava,
     ] {
         if let Ok(mut idle) = pool(peer).idle.lock() {
             idle.clear();
@@ -474,7 +532,8 @@ pub async fn run(
     program: &Path,
     launch_args: &[String],
     probe_args: &[String],
-    config: &ZeebeClientConfig,
+    env: &BTreeMap<String, String>,
+    workdir: &Path,
     deadline: Duration,
 ) -> Result<ProcessOutput, HarnessError> {
     let peer = warm_peer.peer();
@@ -489,11 +548,16 @@ pub async fn run(
     let start = Instant::now();
     let request = serde_json::to_string(&Request {
         args: probe_args,
-        env: &config.env,
-        cwd: &config.workdir,
-        home: &config.workdir,
+        env,
+        cwd: workdir,
+        home: workdir,
     })
     .map_err(|e| HarnessError::run(peer, e))?;
+    if warm_peer == WarmPeer::KafkaJava {
+        mirror_case_dir(&process._dir.path().join("cwd"), workdir).map_err(|e| {
+            HarnessError::run(peer, format!("cannot mirror the case directory: {e}"))
+        })?;
+    }
     if let Err(e) = writeln!(process.stdin, "{request}").and_then(|()| process.stdin.flush()) {
         return Err(HarnessError::protocol(
             peer,
@@ -545,10 +609,13 @@ pub async fn run(
 /// re-resolving an IP-literal address in a busy loop, and its subchannel pool
 /// is process-wide, so the Node process of a failed case ends itself right
 /// after its answer (as the one-shot probe exits, before the loop reaches the
-/// gateway again) and a fresh one serves the next case.
+/// gateway again) and a fresh one serves the next case. A Kafka Java
+/// client process ends itself when its case's clients did not close within
+/// their bound (its answer says `"last":true`).
 fn reusable_after(peer: WarmPeer, line: &str) -> bool {
     match peer {
         WarmPeer::Zeebe(Probe::Node) => line.starts_with("{\"ok\":true"),
+        WarmPeer::KafkaJava => !line.contains("\"last\":true"),
         WarmPeer::Zeebe(Probe::Java | Probe::Go) | WarmPeer::Camunda => true,
     }
 }

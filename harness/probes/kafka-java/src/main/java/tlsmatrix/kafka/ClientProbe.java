@@ -34,6 +34,17 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * Java kafka-clients probe: describeCluster, then optionally produce N records and consume them back.
  * Prints exactly one JSON line on stdout and exits 0 (ok) or 1 (error); 2 for bad arguments.
  *
+ * <p>With {@code --serve} (warm) the probe stays up and reads one JSON request per line on stdin,
+ * {@code {"args":[...],"env":{...},"cwd":"...","home":"..."}}, and answers each with the line the
+ * one-shot probe prints plus {@code "exit":N}. Each request builds fresh clients from the
+ * request's arguments alone (kafka-clients reads no environment variable; its configuration is
+ * the Properties built here). Relative paths are opened against the JVM's working directory,
+ * which is fixed at start: the harness fills the warm process's own working directory with
+ * symbolic links to the case directory's entries before each request, so a relative
+ * {@code ssl.truststore.location} names the same file by the same text. A case whose clients did
+ * not close within their bound, or whose deadline fired, leaves threads behind: the answer then
+ * carries {@code "last":true} and the process exits after it (the harness starts a fresh one).
+ *
  *   --bootstrap HOST:PORT  --security-protocol PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL
  *   [--sasl-mechanism PLAIN|SCRAM-SHA-256|SCRAM-SHA-512] [--username U --password P]
  *   [--ca-pem FILE] [--no-hostname-verification] [--topic T] [--produce N] [--consume N]
@@ -41,12 +52,72 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 public final class ClientProbe {
     private static final PrintStream OUT = System.out;
-    private static final AtomicBoolean DONE = new AtomicBoolean(false);
-    private static volatile String stage = "init";
+    /** Serialises answers: the watchdog's and the case's (first one wins). */
+    private static final Object ANSWER = new Object();
+
+    /** The one JSON line of this case; the first {@link #finish} wins. */
+    private final AtomicBoolean done = new AtomicBoolean(false);
+    private volatile String stage = "init";
+    private volatile boolean lastOk = false;
+    /** Warm mode: the answer's suffix ({@code ,"exit":N}) and whether the process ends after it. */
+    private final boolean warm;
+    private volatile boolean clean = true;
+
+    private ClientProbe(boolean warm) {
+        this.warm = warm;
+    }
 
     public static void main(String[] argv) {
         // Nothing but our JSON line goes to stdout, whatever a library might print.
         System.setOut(System.err);
+        if (argv.length == 1 && "--serve".equals(argv[0])) {
+            serve();
+            System.exit(0);
+            return;
+        }
+        ClientProbe probe = new ClientProbe(false);
+        int code = probe.runCase(argv);
+        System.exit(code);
+    }
+
+    /** Warm mode: one request per stdin line, one answer each, until stdin closes. */
+    private static void serve() {
+        Common.configureLogging("WARN");
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        String home = System.getProperty("user.home");
+        synchronized (ANSWER) {
+            OUT.println("{\"ready\":true}");
+            OUT.flush();
+        }
+        try (java.io.BufferedReader in = new java.io.BufferedReader(
+                new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))) {
+            for (String raw = in.readLine(); raw != null; raw = in.readLine()) {
+                if (raw.isBlank()) continue;
+                List<String> args = new ArrayList<>();
+                ClientProbe probe = new ClientProbe(true);
+                try {
+                    com.fasterxml.jackson.databind.JsonNode request = mapper.readTree(raw);
+                    request.path("args").forEach(x -> args.add(x.asText()));
+                    String caseHome = request.path("home").asText(null);
+                    if (caseHome != null) System.setProperty("user.home", caseHome);
+                } catch (Exception e) {
+                    probe.finish(false, 0, 0, 0, "tlsmatrix.BadRequest: " + e, 2);
+                    continue;
+                }
+                Common.resetCaptured();
+                probe.runCase(args.toArray(new String[0]));
+                System.setProperty("user.home", home);
+                if (!probe.clean) {
+                    System.exit(0);
+                }
+            }
+        } catch (java.io.IOException e) {
+            System.err.println("ClientProbe --serve: stdin: " + e);
+        }
+    }
+
+    /** Runs one case and returns the one-shot probe's exit code. */
+    private int runCase(String[] argv) {
         Map<String, List<String>> a;
         try {
             a = parse(argv);
@@ -55,10 +126,9 @@ public final class ClientProbe {
                     + " [--sasl-mechanism PLAIN] [--username U --password P] [--ca-pem FILE] [--no-hostname-verification]"
                     + " [--topic T] [--produce N] [--consume N] [--timeout-ms MS] [--prop k=v]... [--log-level LEVEL]");
             finish(false, 0, 0, 0, "java.lang.IllegalArgumentException: " + e.getMessage(), 2);
-            System.exit(2);
-            return;
+            return 2;
         }
-        Common.configureLogging(one(a, "log-level", "WARN"));
+        if (!warm) Common.configureLogging(one(a, "log-level", "WARN"));
         long timeoutMs = Long.parseLong(one(a, "timeout-ms", "10000"));
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
 
@@ -69,6 +139,7 @@ public final class ClientProbe {
             } catch (InterruptedException e) {
                 return;
             }
+            clean = false;
             finish(false, 0, 0, 0, "tlsmatrix.Deadline: no answer within " + timeoutMs + " ms (stage " + stage + ")", 1);
             Runtime.getRuntime().halt(1);
         }, "tlsmatrix-watchdog");
@@ -176,14 +247,31 @@ public final class ClientProbe {
             if (died != null) err += "; " + died;
             finish(false, brokers, produced, consumed, err, 1);
         } finally {
-            closeQuietly(producer);
-            closeQuietly(consumer);
-            closeQuietly(admin);
-            System.exit(DONE.get() && lastOk ? 0 : 1);
+            if (warm) {
+                // The answer waits for the clients' close: a warm process is
+                // reused only when they are gone.
+                clean &= closeQuietly(producer) & closeQuietly(consumer) & closeQuietly(admin);
+                clean &= noClientThreads();
+                answer();
+            } else {
+                closeQuietly(producer);
+                closeQuietly(consumer);
+                closeQuietly(admin);
+            }
+            dog.interrupt();
         }
+        return done.get() && lastOk ? 0 : 1;
     }
 
-    private static volatile boolean lastOk = false;
+    /** No Kafka client thread is still alive (they end in close()). */
+    private static boolean noClientThreads() {
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.isAlive() && (t.getName().contains("tlsmatrix-kafka-probe") || t.getName().startsWith("kafka-"))) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private static void sleep(long ms) {
         try {
@@ -193,31 +281,58 @@ public final class ClientProbe {
         }
     }
 
-    private static void closeQuietly(Object c) {
-        if (c == null) return;
+    /** Closes a client within 500 ms; false when that failed. */
+    private static boolean closeQuietly(Object c) {
+        if (c == null) return true;
         try {
             if (c instanceof Admin) ((Admin) c).close(Duration.ofMillis(500));
             else if (c instanceof KafkaProducer) ((KafkaProducer<?, ?>) c).close(Duration.ofMillis(500));
             else if (c instanceof KafkaConsumer) ((KafkaConsumer<?, ?>) c).close(Duration.ofMillis(500));
+            return true;
         } catch (Throwable ignored) {
-            // closing is best effort; the answer is already printed
+            // closing is best effort; the answer is already printed (one-shot)
+            return false;
         }
     }
 
-    /** Prints the one JSON line (first caller wins). Exit code 2 = usage error (exits at once). */
-    private static void finish(boolean ok, int brokers, int produced, int consumed, String error, int exit) {
-        if (!DONE.compareAndSet(false, true)) return;
+    /** The case's JSON line, set once. */
+    private volatile String line;
+    private volatile int exitCode;
+
+    /**
+     * Settles the case's JSON line (first caller wins). The one-shot probe prints it at once; a
+     * warm one prints it when the case's clients are closed ({@link #answer}), or at once from
+     * the watchdog and for a bad request.
+     */
+    private void finish(boolean ok, int brokers, int produced, int consumed, String error, int exit) {
+        if (!done.compareAndSet(false, true)) return;
         lastOk = ok;
-        String line;
+        String text;
         if (ok) {
-            line = "{\"ok\":true,\"brokers\":" + brokers + ",\"produced\":" + produced + ",\"consumed\":" + consumed + "}";
+            text = "{\"ok\":true,\"brokers\":" + brokers + ",\"produced\":" + produced + ",\"consumed\":" + consumed + "}";
         } else {
             String w = Common.lastNetworkWarning();
-            line = "{\"ok\":false,\"stage\":" + Common.json(stage) + ",\"error\":" + Common.json(error)
+            text = "{\"ok\":false,\"stage\":" + Common.json(stage) + ",\"error\":" + Common.json(error)
                     + (w == null ? "" : ",\"warning\":" + Common.json(w)) + "}";
         }
-        OUT.println(line);
-        OUT.flush();
+        line = text;
+        exitCode = exit;
+        if (!warm || exit == 2 || !clean) answer();
+    }
+
+    /** Prints the settled line (warm: with its exit code, and "last" when the process ends). */
+    private void answer() {
+        String text = line;
+        if (text == null) return;
+        synchronized (ANSWER) {
+            if (warm) {
+                text = text.substring(0, text.length() - 1) + ",\"exit\":" + exitCode
+                        + (clean ? "" : ",\"last\":true") + "}";
+            }
+            OUT.println(text);
+            OUT.flush();
+            line = null;
+        }
     }
 
     private static long remaining(long deadline) {

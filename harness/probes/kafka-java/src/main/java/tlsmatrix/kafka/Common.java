@@ -55,6 +55,15 @@ final class Common {
     private static volatile String uncaught;
     private static volatile String lastNetworkWarning;
 
+    /**
+     * Forgets what the appenders captured: a warm ClientProbe calls it before each case, whose
+     * clients are the only ones alive (the previous case's closed, or its process ended).
+     */
+    static void resetCaptured() {
+        uncaught = null;
+        lastNetworkWarning = null;
+    }
+
     /** The last WARN/ERROR message of org.apache.kafka.clients.NetworkClient (connection-level hints), or null. */
     static String lastNetworkWarning() {
         return lastNetworkWarning;
