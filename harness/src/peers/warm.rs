@@ -168,11 +168,14 @@ pub fn enabled() -> bool {
 ///   the warm probe cannot give it verbatim: a JVM's working directory is
 ///   fixed at start, so the warm probe resolves a relative `--ca` against the
 ///   case directory, which is the same file only when it is a regular file
-///   there (else the client's error would name another path), and a relative
-///   `ZEEBE_CA_CERTIFICATE_PATH` is never rewritten;
+///   there (else the client's error would name another path); a
+///   `ZEEBE_CA_CERTIFICATE_PATH` goes to the client verbatim and is opened
+///   against the warm JVM's working directory, which mirrors the case
+///   directory ([`mirror_case_dir`]), so only an empty one or one that
+///   climbs out with `..` runs cold ([`mirrored_path`]);
 /// - the Camunda Java client: the same rule with its own names
-///   (`CAMUNDA_PER_CLIENT_ENV`; a relative `CAMUNDA_CA_CERTIFICATE_PATH` or
-///   `ZEEBE_CA_CERTIFICATE_PATH` is never rewritten), so the Spring
+///   (`CAMUNDA_PER_CLIENT_ENV`; `CAMUNDA_CA_CERTIFICATE_PATH` and
+///   `ZEEBE_CA_CERTIFICATE_PATH` as above), so the Spring
 ///   starter's `CAMUNDA_CLIENT_*` and the OAuth variables run cold;
 /// - Node: an environment variable not starting with `ZEEBE_` (`GRPC_*`, read
 ///   by grpc-js when it loads; `NODE_EXTRA_CA_CERTS` and `NODE_OPTIONS`, read
@@ -196,13 +199,13 @@ pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
             WarmPeer::Zeebe(Probe::Java) => {
                 config.env.iter().all(|(k, v)| {
                     JAVA_PER_CLIENT_ENV.contains(&k.as_str())
-                        && (k != "ZEEBE_CA_CERTIFICATE_PATH" || Path::new(v).is_absolute())
+                        && (k != "ZEEBE_CA_CERTIFICATE_PATH" || mirrored_path(v))
                 }) && ca_flag_is_warm()
             }
             WarmPeer::Camunda => {
                 config.env.iter().all(|(k, v)| {
                     CAMUNDA_PER_CLIENT_ENV.contains(&k.as_str())
-                        && (!CAMUNDA_PATH_ENV.contains(&k.as_str()) || Path::new(v).is_absolute())
+                        && (!CAMUNDA_PATH_ENV.contains(&k.as_str()) || mirrored_path(v))
                 }) && ca_flag_is_warm()
             }
             WarmPeer::Zeebe(Probe::Node) => config
@@ -231,18 +234,26 @@ pub fn kafka_temperature<'a>(
     workdir: &Path,
     paths: impl IntoIterator<Item = &'a str>,
 ) -> Temperature {
-    let climbs = |p: &str| {
-        let p = Path::new(p);
-        p.is_relative()
-            && p.components()
-                .any(|c| matches!(c, std::path::Component::ParentDir))
-    };
     let mut paths = paths.into_iter();
-    if enabled() && crate::hosts::case_file(workdir).is_none() && !paths.any(climbs) {
+    if enabled() && crate::hosts::case_file(workdir).is_none() && paths.all(mirrored_path) {
         Temperature::Warm
     } else {
         Temperature::Cold
     }
+}
+
+/// Whether a path a client opens names the same file, by the same text, in a
+/// warm JVM as in a JVM started in the case directory: an absolute path, or a
+/// relative one that stays inside the directory the warm process's working
+/// directory mirrors ([`mirror_case_dir`]). An empty path is not (what a
+/// client makes of it is its own business).
+fn mirrored_path(path: &str) -> bool {
+    let p = Path::new(path);
+    !path.is_empty()
+        && (p.is_absolute()
+            || !p
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir)))
 }
 
 /// Makes `cwd` (a warm process's working directory) hold a symbolic link to
@@ -553,7 +564,10 @@ pub async fn run(
         home: workdir,
     })
     .map_err(|e| HarnessError::run(peer, e))?;
-    if warm_peer == WarmPeer::KafkaJava {
+    if matches!(
+        warm_peer,
+        WarmPeer::KafkaJava | WarmPeer::Camunda | WarmPeer::Zeebe(Probe::Java)
+    ) {
         mirror_case_dir(&process._dir.path().join("cwd"), workdir).map_err(|e| {
             HarnessError::run(peer, format!("cannot mirror the case directory: {e}"))
         })?;
