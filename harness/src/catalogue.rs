@@ -348,6 +348,73 @@ pub struct Classification {
 
 const COMMON: &str = include_str!("../catalogue/common.yaml");
 
+/// The signature families of the catalogue files: name → (pattern, compiled).
+type Families = std::collections::BTreeMap<String, Vec<(String, Regex)>>;
+
+impl Compiled {
+    /// Compiles an entry of the catalogue file `name` (area `area`): its id
+    /// must be in the area, its signatures and context must compile, and
+    /// each family it names must exist.
+    fn new(
+        name: &str,
+        area: &str,
+        entry: Entry,
+        families: &Families,
+    ) -> Result<Self, HarnessError> {
+        if !entry.id.starts_with(&format!("{area}::")) {
+            return Err(HarnessError::invalid(
+                name,
+                &entry.id,
+                format!("entry id is outside area {area:?}"),
+                format!("prefix it with `{area}::`"),
+            ));
+        }
+        let regexes = entry
+            .signatures
+            .iter()
+            .map(|s| {
+                Regex::new(s).map_err(|e| {
+                    HarnessError::invalid(
+                        name,
+                        format!("{}.signatures", entry.id),
+                        e.to_string(),
+                        "fix the regular expression",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let context = compile(name, &format!("{}.context", entry.id), &entry.context)?;
+        let mut family = Vec::new();
+        for f in &entry.families {
+            let Some(patterns) = families.get(f) else {
+                return Err(HarnessError::invalid(
+                    name,
+                    format!("{}.families", entry.id),
+                    format!("no signature family is called {f:?}"),
+                    format!(
+                        "name one of the families in catalogue/common.yaml: {}",
+                        families.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            };
+            family.extend(patterns.iter().cloned());
+        }
+        let span = crate::version::Span::parse(
+            name,
+            &entry.id,
+            entry.since.as_deref(),
+            entry.until.as_deref(),
+        )?;
+        Ok(Compiled {
+            entry,
+            signatures: regexes,
+            context,
+            family,
+            span,
+        })
+    }
+}
+
 impl Catalogue {
     /// Parses catalogue files (YAML text, with a name for errors), in priority order.
     pub fn parse(files: &[(&str, &str)]) -> Result<Self, HarnessError> {
@@ -363,7 +430,7 @@ impl Catalogue {
                     .map_err(|e| HarnessError::yaml(*name, &e))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut families = std::collections::BTreeMap::new();
+        let mut families = Families::new();
         let mut versions = Vec::new();
         for (name, file) in &parsed {
             for v in &file.versions {
@@ -387,57 +454,7 @@ impl Catalogue {
         }
         for (name, file) in parsed {
             for entry in file.entries {
-                if !entry.id.starts_with(&format!("{}::", file.area)) {
-                    return Err(HarnessError::invalid(
-                        name,
-                        &entry.id,
-                        format!("entry id is outside area {:?}", file.area),
-                        format!("prefix it with `{}::`", file.area),
-                    ));
-                }
-                let regexes = entry
-                    .signatures
-                    .iter()
-                    .map(|s| {
-                        Regex::new(s).map_err(|e| {
-                            HarnessError::invalid(
-                                name,
-                                format!("{}.signatures", entry.id),
-                                e.to_string(),
-                                "fix the regular expression",
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                let context = compile(name, &format!("{}.context", entry.id), &entry.context)?;
-                let mut family = Vec::new();
-                for f in &entry.families {
-                    let Some(patterns) = families.get(f) else {
-                        return Err(HarnessError::invalid(
-                            name,
-                            format!("{}.families", entry.id),
-                            format!("no signature family is called {f:?}"),
-                            format!(
-                                "name one of the families in catalogue/common.yaml: {}",
-                                families.keys().cloned().collect::<Vec<_>>().join(", ")
-                            ),
-                        ));
-                    };
-                    family.extend(patterns.iter().cloned());
-                }
-                let span = crate::version::Span::parse(
-                    name,
-                    &entry.id,
-                    entry.since.as_deref(),
-                    entry.until.as_deref(),
-                )?;
-                entries.push(Compiled {
-                    entry,
-                    signatures: regexes,
-                    context,
-                    family,
-                    span,
-                });
+                entries.push(Compiled::new(name, &file.area, entry, &families)?);
             }
             for statement in file.documented_statements {
                 check_statement(name, &file.area, &statement)?;

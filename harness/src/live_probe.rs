@@ -474,19 +474,7 @@ pub async fn probe(options: &ProbeOptions) -> Result<Diagnosis, HarnessError> {
     };
     let dial_ip = dialled.map_or_else(|| host.clone(), |a| a.ip().to_string());
     if let Some(addr) = dialled {
-        // Named as the user gave it; read from the absolute path.
-        let anchors = match (options.ca.as_deref(), ca.as_deref()) {
-            (Some(given), Some(path)) => match crate::pki::read_certificates(Path::new(path)) {
-                Ok(certs) if !certs.is_empty() => {
-                    endpoint::Anchors::Given(given.display().to_string(), certs)
-                }
-                Ok(_) => {
-                    endpoint::Anchors::Unusable(format!("{}: no certificate", given.display()))
-                }
-                Err(e) => endpoint::Anchors::Unusable(e.to_string()),
-            },
-            _ => endpoint::Anchors::System,
-        };
+        let anchors = anchors(options.ca.as_deref(), ca.as_deref());
         let (inspect_host, area, deadline) = (host.clone(), options.area.clone(), options.deadline);
         diagnosis.endpoint = tokio::task::spawn_blocking(move || {
             endpoint::inspect(addr, &inspect_host, &anchors, &area, deadline)
@@ -502,32 +490,8 @@ pub async fn probe(options: &ProbeOptions) -> Result<Diagnosis, HarnessError> {
     };
     for attempt in attempts {
         for client in &clients {
-            let missing: Vec<&str> = attempt
-                .needs
-                .iter()
-                .map(String::as_str)
-                .filter(|n| match *n {
-                    "ca" => ca.is_none(),
-                    "cert" => cert.is_none(),
-                    "credentials" => options.username.is_none() || options.password.is_none(),
-                    _ => false,
-                })
-                .collect();
-            let status = if !missing.is_empty() {
-                AttemptStatus::NotTried {
-                    reason: format!(
-                        "give {}",
-                        missing
-                            .iter()
-                            .map(|m| match *m {
-                                "ca" => "--ca FILE",
-                                "cert" => "--cert FILE --key FILE",
-                                _ => "--username U --password P",
-                            })
-                            .collect::<Vec<_>>()
-                            .join(" and ")
-                    ),
-                }
+            let status = if let Some(reason) = missing_input(attempt, &files, options) {
+                AttemptStatus::NotTried { reason }
             } else {
                 let run = Dial {
                     area: &options.area,
@@ -556,6 +520,52 @@ pub async fn probe(options: &ProbeOptions) -> Result<Diagnosis, HarnessError> {
         }
     }
     Ok(diagnosis)
+}
+
+/// The trust anchors the endpoint inspection checks the chain against: the
+/// `--ca` file, named as the user gave it and read from its absolute path,
+/// else the system's.
+fn anchors(given: Option<&Path>, absolute: Option<&str>) -> endpoint::Anchors {
+    match (given, absolute) {
+        (Some(given), Some(path)) => match crate::pki::read_certificates(Path::new(path)) {
+            Ok(certs) if !certs.is_empty() => {
+                endpoint::Anchors::Given(given.display().to_string(), certs)
+            }
+            Ok(_) => endpoint::Anchors::Unusable(format!("{}: no certificate", given.display())),
+            Err(e) => endpoint::Anchors::Unusable(e.to_string()),
+        },
+        _ => endpoint::Anchors::System,
+    }
+}
+
+/// Why an attempt cannot be tried with what the command line gave (`give
+/// --ca FILE and ...`), or `None` when it can.
+fn missing_input(attempt: &Attempt, files: &Files<'_>, options: &ProbeOptions) -> Option<String> {
+    let missing: Vec<&str> = attempt
+        .needs
+        .iter()
+        .map(String::as_str)
+        .filter(|n| match *n {
+            "ca" => files.ca.is_none(),
+            "cert" => files.cert.is_none(),
+            "credentials" => options.username.is_none() || options.password.is_none(),
+            _ => false,
+        })
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "give {}",
+            missing
+                .iter()
+                .map(|m| match *m {
+                    "ca" => "--ca FILE",
+                    "cert" => "--cert FILE --key FILE",
+                    _ => "--username U --password P",
+                })
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    })
 }
 
 fn tried(area: &dyn areas::Area, obs: &Observation) -> AttemptStatus {

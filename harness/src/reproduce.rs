@@ -239,6 +239,14 @@ impl Reproduction {
                 None => a.outcome.id(),
             })
             .unwrap_or_else(|| "not run".to_string());
+        self.headline(&mut out, &actual_text, reported);
+        self.evidence(&mut out, &actual_text, reported);
+        out
+    }
+
+    /// The finding (REPRODUCED, ...) and the first fix that worked.
+    fn headline(&self, out: &mut String, actual_text: &str, reported: &str) {
+        let actual = self.run.actual.as_ref();
         let says = match &self.report.expect {
             Some(expect) => format!("expects {}", expect.id()),
             None => format!("says {reported}"),
@@ -280,6 +288,11 @@ impl Reproduction {
             }
             None => {}
         }
+    }
+
+    /// The evidence: the report, lint, what the reported text classifies as,
+    /// the local run's outcome and texts, and each remedy's result.
+    fn evidence(&self, out: &mut String, actual_text: &str, reported: &str) {
         let _ = writeln!(
             out,
             "\nevidence ({}, {:.0} ms)",
@@ -314,24 +327,7 @@ impl Reproduction {
             for line in &obs.node_logs {
                 let _ = writeln!(out, "  node log: {line}");
             }
-            let text = if self.report.expect.is_some() {
-                "no text reported (expect: given)".to_string()
-            } else if self.textually_identical() {
-                "identical to the report after redaction".to_string()
-            } else {
-                match self.user_line_seen() {
-                    Some((SeenIn::ClientOutput, line)) => {
-                        format!("the client's output today holds the user's line \"{line}\"")
-                    }
-                    Some((SeenIn::NodeLog, line)) => {
-                        format!("a node's log today holds the user's line \"{line}\"")
-                    }
-                    None => {
-                        "differs from the report (older client, or another form of the same case)"
-                            .to_string()
-                    }
-                }
-            };
+            let text = self.text_verdict();
             let _ = writeln!(out, "  text: {text}");
         }
         for remedy in &self.remedies {
@@ -345,7 +341,26 @@ impl Reproduction {
             };
             let _ = writeln!(out, "  remedy \"{}\": {got}", remedy.name);
         }
-        out
+    }
+
+    /// How today's text compares with the report's.
+    fn text_verdict(&self) -> String {
+        if self.report.expect.is_some() {
+            "no text reported (expect: given)".to_string()
+        } else if self.textually_identical() {
+            "identical to the report after redaction".to_string()
+        } else {
+            match self.user_line_seen() {
+                Some((SeenIn::ClientOutput, line)) => {
+                    format!("the client's output today holds the user's line \"{line}\"")
+                }
+                Some((SeenIn::NodeLog, line)) => {
+                    format!("a node's log today holds the user's line \"{line}\"")
+                }
+                None => "differs from the report (older client, or another form of the same case)"
+                    .to_string(),
+            }
+        }
     }
 
     /// A scenario file holding the confirmed report as a regression case.

@@ -256,51 +256,8 @@ impl GatewayNode {
         topology: TopologySource,
         auth: Option<Arc<GatewayAuth>>,
     ) -> Result<Self, HarnessError> {
-        let acceptor = if settings.security.enabled
-            && settings.runtime.keystore
-            && settings.security.key_store_path.is_some()
-        {
-            Some(keystore_acceptor(settings).await?)
-        } else if settings.security.enabled {
-            let (chain, key) = pem_paths(settings)?;
-            let prefix = settings.mode.prefix();
-            let in_setting = |setting: &str, e: HarnessError| {
-                e.in_setting(&settings.source, &format!("{prefix}.security.{setting}"))
-            };
-            // The chain is checked on its own first, so that an error in it is
-            // reported against certificateChainPath even when both keys name
-            // the same file.
-            pki::read_certificates(chain).map_err(|e| in_setting("certificateChainPath", e))?;
-            Some(tls_acceptor(chain, key, settings.runtime).map_err(|e| {
-                let setting = match &e {
-                    // The chain read fine above: when both keys name one
-                    // file, what fails now is that file read as a key.
-                    HarnessError::Material { path, .. } | HarnessError::Io { path, .. }
-                        if path == chain && chain != key =>
-                    {
-                        "certificateChainPath"
-                    }
-                    _ => "privateKeyPath",
-                };
-                in_setting(setting, e)
-            })?)
-        } else {
-            None
-        };
-        let bind = super::host_port(&settings.host, settings.port);
-        let listener = TcpListener::bind(&bind).await.map_err(|source| {
-            if source.kind() == std::io::ErrorKind::AddrInUse {
-                HarnessError::PortInUse {
-                    address: bind.clone(),
-                    source,
-                    owner: crate::error::PortOwner::Zeebe {
-                        setting: settings.mode.port_setting(),
-                    },
-                }
-            } else {
-                HarnessError::start_failed(format!("gateway on {bind}"), source)
-            }
-        })?;
+        let acceptor = acceptor(settings).await?;
+        let listener = bind(settings).await?;
         let address = listener
             .local_addr()
             .map_err(|e| HarnessError::start_failed("gateway", e))?;
@@ -316,41 +273,7 @@ impl GatewayNode {
         let (conn_tx, conn_rx) = mpsc::channel::<Result<Conn, std::io::Error>>(64);
         let tls = acceptor.is_some();
 
-        let accept_log = log.clone();
-        let mut accept_stop = stop_rx.clone();
-        let accept = async move {
-            loop {
-                tokio::select! {
-                    _ = accept_stop.changed() => break,
-                    accepted = listener.accept() => {
-                        let tcp = match accepted {
-                            Ok((tcp, _)) => tcp,
-                            Err(e) => {
-                                crate::nodes::tasks::back_off(&e).await;
-                                continue;
-                            }
-                        };
-                        // gRPC is request/response: without NODELAY, Nagle and
-                        // delayed ACKs add 40 ms to every small exchange.
-                        let _ = tcp.set_nodelay(true);
-                        let guard = accept_log.begin();
-                        let log = accept_log.clone();
-                        let tx = conn_tx.clone();
-                        let acceptor = acceptor.clone();
-                        tokio::spawn(async move {
-                            let conn = match acceptor {
-                                Some(acceptor) => tls_conn(tcp, acceptor, &log).await,
-                                None => plain_conn(tcp, &log).await,
-                            };
-                            if let Some(conn) = conn {
-                                let _ = tx.send(Ok(conn)).await;
-                            }
-                            drop(guard);
-                        });
-                    }
-                }
-            }
-        };
+        let accept = accept_loop(listener, acceptor, log.clone(), conn_tx, stop_rx.clone());
         let mut serve_stop = stop_rx;
         // A grpc-java server (what Zeebe's gateway runs on; the netty-oracle,
         // which sets no registry) accepts gzip requests: its default
@@ -525,6 +448,108 @@ fn pem_paths(
         }
     }
     Ok((chain, key))
+}
+
+/// The gateway's TLS acceptor (from its keystore or its PEM files), or none
+/// when security is off. A file that cannot be used is an error against the
+/// setting that names it.
+async fn acceptor(settings: &GatewaySettings) -> Result<Option<TlsAcceptor>, HarnessError> {
+    let acceptor = if settings.security.enabled
+        && settings.runtime.keystore
+        && settings.security.key_store_path.is_some()
+    {
+        Some(keystore_acceptor(settings).await?)
+    } else if settings.security.enabled {
+        let (chain, key) = pem_paths(settings)?;
+        let prefix = settings.mode.prefix();
+        let in_setting = |setting: &str, e: HarnessError| {
+            e.in_setting(&settings.source, &format!("{prefix}.security.{setting}"))
+        };
+        // The chain is checked on its own first, so that an error in it is
+        // reported against certificateChainPath even when both keys name
+        // the same file.
+        pki::read_certificates(chain).map_err(|e| in_setting("certificateChainPath", e))?;
+        Some(tls_acceptor(chain, key, settings.runtime).map_err(|e| {
+            let setting = match &e {
+                // The chain read fine above: when both keys name one
+                // file, what fails now is that file read as a key.
+                HarnessError::Material { path, .. } | HarnessError::Io { path, .. }
+                    if path == chain && chain != key =>
+                {
+                    "certificateChainPath"
+                }
+                _ => "privateKeyPath",
+            };
+            in_setting(setting, e)
+        })?)
+    } else {
+        None
+    };
+    Ok(acceptor)
+}
+
+/// Binds the gateway's listener; an address in use names the port setting.
+async fn bind(settings: &GatewaySettings) -> Result<TcpListener, HarnessError> {
+    let bind = super::host_port(&settings.host, settings.port);
+    TcpListener::bind(&bind).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            HarnessError::PortInUse {
+                address: bind.clone(),
+                source,
+                owner: crate::error::PortOwner::Zeebe {
+                    setting: settings.mode.port_setting(),
+                },
+            }
+        } else {
+            HarnessError::start_failed(format!("gateway on {bind}"), source)
+        }
+    })
+}
+
+/// Accepts connections until `stop` changes: each one is handshaken (or its
+/// preface read) on a task of its own and handed to the gRPC server.
+fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    log: NodeLog,
+    conn_tx: mpsc::Sender<Result<Conn, std::io::Error>>,
+    stop: watch::Receiver<bool>,
+) -> impl Future<Output = ()> {
+    let accept_log = log;
+    let mut accept_stop = stop;
+    async move {
+        loop {
+            tokio::select! {
+                _ = accept_stop.changed() => break,
+                accepted = listener.accept() => {
+                    let tcp = match accepted {
+                        Ok((tcp, _)) => tcp,
+                        Err(e) => {
+                            crate::nodes::tasks::back_off(&e).await;
+                            continue;
+                        }
+                    };
+                    // gRPC is request/response: without NODELAY, Nagle and
+                    // delayed ACKs add 40 ms to every small exchange.
+                    let _ = tcp.set_nodelay(true);
+                    let guard = accept_log.begin();
+                    let log = accept_log.clone();
+                    let tx = conn_tx.clone();
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(async move {
+                        let conn = match acceptor {
+                            Some(acceptor) => tls_conn(tcp, acceptor, &log).await,
+                            None => plain_conn(tcp, &log).await,
+                        };
+                        if let Some(conn) = conn {
+                            let _ = tx.send(Ok(conn)).await;
+                        }
+                        drop(guard);
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// Zeebe 8.6's keystore path (`TlsConfigUtil`): PEM files and a keystore

@@ -79,38 +79,7 @@ pub async fn run(
     topic: &str,
     records: u32,
 ) -> Result<Observation, HarnessError> {
-    let mut args = vec![
-        "--bootstrap".to_string(),
-        c.bootstrap.clone(),
-        "--security-protocol".into(),
-        c.security_protocol.clone(),
-    ];
-    let mut flag = |k: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            args.push(format!("--{k}"));
-            args.push(v.clone());
-        }
-    };
-    flag("sasl-mechanism", &c.sasl_mechanism);
-    flag("username", &c.username);
-    flag("password", &c.password);
-    flag("ca-pem", &c.ca);
-    for (k, v) in &c.properties {
-        args.extend(["--prop".to_string(), format!("{k}={v}")]);
-    }
-    if records > 0 {
-        args.extend([
-            "--topic".into(),
-            topic.into(),
-            "--produce".into(),
-            records.to_string(),
-            "--consume".into(),
-            records.to_string(),
-        ]);
-    }
-    // The probe's own deadline, then 3 s for the JVM to start and stop.
-    let budget = c.deadline.saturating_sub(std::time::Duration::from_secs(3));
-    args.extend(["--timeout-ms".into(), budget.as_millis().to_string()]);
+    let args = probe_args(c, topic, records);
     let jvm = launch("tlsmatrix.kafka.ClientProbe", "-Xmx256m", &c.workdir)?;
     let env: EnvMap = std::env::var("PATH")
         .map(|p| [("PATH".to_string(), p)].into_iter().collect())
@@ -144,9 +113,52 @@ pub async fn run(
             out
         }
     };
+    Ok(observation(&out, &args, records))
+}
+
+/// The probe's arguments (after the JVM's): the client's settings, the
+/// round trip when `records > 0`, and its own deadline.
+fn probe_args(c: &KafkaClientConfig, topic: &str, records: u32) -> Vec<String> {
+    let mut args = vec![
+        "--bootstrap".to_string(),
+        c.bootstrap.clone(),
+        "--security-protocol".into(),
+        c.security_protocol.clone(),
+    ];
+    let mut flag = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            args.push(format!("--{k}"));
+            args.push(v.clone());
+        }
+    };
+    flag("sasl-mechanism", &c.sasl_mechanism);
+    flag("username", &c.username);
+    flag("password", &c.password);
+    flag("ca-pem", &c.ca);
+    for (k, v) in &c.properties {
+        args.extend(["--prop".to_string(), format!("{k}={v}")]);
+    }
+    if records > 0 {
+        args.extend([
+            "--topic".into(),
+            topic.into(),
+            "--produce".into(),
+            records.to_string(),
+            "--consume".into(),
+            records.to_string(),
+        ]);
+    }
+    // The probe's own deadline, then 3 s for the JVM to start and stop.
+    let budget = c.deadline.saturating_sub(std::time::Duration::from_secs(3));
+    args.extend(["--timeout-ms".into(), budget.as_millis().to_string()]);
+    args
+}
+
+/// What the probe's output says: its JSON line read into an observation.
+fn observation(out: &process::ProcessOutput, args: &[String], records: u32) -> Observation {
     let mut obs = Observation {
         peer: PEER.to_string(),
-        command: Some(shown_command(&args)),
+        command: Some(shown_command(args)),
         exit_code: out.exit_code,
         elapsed: out.elapsed,
         ..Observation::default()
@@ -185,5 +197,5 @@ pub async fn run(
             );
         }
     }
-    Ok(obs)
+    obs
 }

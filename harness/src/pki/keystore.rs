@@ -432,13 +432,34 @@ pub async fn read_pkcs12(
         };
         return Err(refused(&detail));
     }
+    let (keys, certs) = bags(&out.stdout);
+    let Some((id, key)) = keys.first().cloned() else {
+        return Err(refused("it holds no private key entry"));
+    };
+    let Some(leaf) = certs.iter().find(|(c, _)| !id.is_empty() && *c == id) else {
+        return Err(refused("its first key has no certificate"));
+    };
+    let chain = jdk_chain(&leaf.1, &certs);
+    Ok(KeyStoreIdentity {
+        chain: chain.into_iter().map(CertificateDer::from).collect(),
+        key: PrivateKeyDer::Pkcs8(key.into()),
+        entries: keys.len(),
+    })
+}
+
+/// DER blocks of one kind, each with its bag's `localKeyID` (empty when it
+/// has none), in file order.
+type Bags = Vec<(String, Vec<u8>)>;
+
+/// The private keys and the certificates `openssl pkcs12 -nodes` printed.
+fn bags(stdout: &str) -> (Bags, Bags) {
     // openssl prints each bag in file order: its attributes (localKeyID),
     // then the PEM block.
     let mut key_id = String::new();
     let mut keys: Vec<(String, Vec<u8>)> = Vec::new();
     let mut certs: Vec<(String, Vec<u8>)> = Vec::new();
     let mut block: Option<String> = None;
-    for line in out.stdout.lines() {
+    for line in stdout.lines() {
         if let Some(text) = block.as_mut() {
             text.push_str(line);
             text.push('\n');
@@ -460,12 +481,13 @@ pub async fn read_pkcs12(
             block = Some(format!("{line}\n"));
         }
     }
-    let Some((id, key)) = keys.first().cloned() else {
-        return Err(refused("it holds no private key entry"));
-    };
-    let Some(leaf) = certs.iter().find(|(c, _)| !id.is_empty() && *c == id) else {
-        return Err(refused("its first key has no certificate"));
-    };
+    (keys, certs)
+}
+
+/// The chain the JDK builds for an entry from the store's certificates, by
+/// issuer: the leaf, then each issuer found among `certs`, up to a
+/// self-signed one (at most 11 certificates).
+fn jdk_chain(leaf: &[u8], certs: &Bags) -> Vec<Vec<u8>> {
     let names = |der: &[u8]| {
         x509_parser::parse_x509_certificate(der)
             .map(|(_, c)| {
@@ -477,7 +499,7 @@ pub async fn read_pkcs12(
             .ok()
     };
     // The JDK builds an entry's chain from the store's certificates by issuer.
-    let mut chain = vec![leaf.1.clone()];
+    let mut chain = vec![leaf.to_vec()];
     while let Some((subject, issuer)) = chain.last().and_then(|c| names(c)) {
         if subject == issuer || chain.len() > 10 {
             break;
@@ -491,11 +513,7 @@ pub async fn read_pkcs12(
         };
         chain.push(next.clone());
     }
-    Ok(KeyStoreIdentity {
-        chain: chain.into_iter().map(CertificateDer::from).collect(),
-        key: PrivateKeyDer::Pkcs8(key.into()),
-        entries: keys.len(),
-    })
+    chain
 }
 
 /// Whether the JDK's `KeyStore.load(stream, password)` opens the store at

@@ -216,79 +216,79 @@ impl Material {
             find(&|c| !c.ca).or_else(|| find(&|c| c.subject == c.issuer))
         };
         let mut m = Material::default();
-        match named(&server_refs) {
-            Some((file, chain)) => {
-                m.vars.insert("server-chain", file);
-                let leaf = &chain[0];
-                match leaf.dns.first() {
-                    Some(name) => {
-                        m.vars.insert("server-name", name.clone());
-                    }
-                    None => {
-                        m.missing.insert(
-                            "server-name",
-                            "the served certificate carries no DNS name".into(),
-                        );
-                    }
-                }
-                match leaf.ips.first() {
-                    Some(ip) => {
-                        m.vars.insert("server-ip", ip.clone());
-                    }
-                    None => {
-                        m.missing.insert(
-                            "server-ip",
-                            "the served certificate carries no IP address".into(),
-                        );
-                    }
-                }
-                match issuer_file(&certs, &chain) {
-                    Some(ca) => {
-                        m.vars.insert("server-ca", ca);
-                    }
-                    None => {
-                        m.missing.insert(
-                            "server-ca",
-                            format!(
-                                "the CA that signed the served chain ({}) is not among the report's files",
-                                chain.last().map(|c| c.issuer.as_str()).unwrap_or("?")
-                            ),
-                        );
-                    }
-                }
-            }
-            None => {
-                for var in ["server-chain", "server-name", "server-ip", "server-ca"] {
-                    m.missing.insert(
-                        var,
-                        "the setup names no certificate file the server serves".into(),
-                    );
-                }
-            }
-        }
-        match named(&client_refs).and_then(|(_, chain)| issuer_file(&certs, &chain)) {
-            Some(ca) => {
-                m.vars.insert("client-ca", ca);
-            }
-            None => {
-                m.missing.insert(
-                    "client-ca",
+        m.server_vars(&certs, named(&server_refs));
+        m.set(
+            "client-ca",
+            named(&client_refs)
+                .and_then(|(_, chain)| issuer_file(&certs, &chain))
+                .ok_or_else(|| {
                     "the client presents no certificate whose CA is among the report's files"
-                        .into(),
-                );
-            }
-        }
+                        .to_string()
+                }),
+        );
         for (var, path, missing) in SETUP_VARIABLES {
-            match lookup(&report.setup, path) {
-                Some(value) => {
-                    m.vars.insert(var, value);
-                }
-                None => {
-                    m.missing.insert(var, (*missing).to_string());
-                }
-            }
+            m.set(
+                var,
+                lookup(&report.setup, path).ok_or_else(|| (*missing).to_string()),
+            );
         }
         Ok(m)
+    }
+
+    /// Sets `var` to its value, or records why it has none.
+    fn set(&mut self, var: &'static str, value: Result<String, String>) {
+        match value {
+            Ok(value) => {
+                self.vars.insert(var, value);
+            }
+            Err(why) => {
+                self.missing.insert(var, why);
+            }
+        }
+    }
+
+    /// The server's variables from the certificate file the setup serves
+    /// (`named`, with its chain): the file, its first DNS name and IP
+    /// address, and the report's file of the CA that signed it.
+    fn server_vars(
+        &mut self,
+        certs: &[(String, Vec<CertInfo>)],
+        named: Option<(String, Vec<CertInfo>)>,
+    ) {
+        let Some((file, chain)) = named else {
+            for var in ["server-chain", "server-name", "server-ip", "server-ca"] {
+                self.set(
+                    var,
+                    Err("the setup names no certificate file the server serves".into()),
+                );
+            }
+            return;
+        };
+        self.set("server-chain", Ok(file));
+        let leaf = &chain[0];
+        self.set(
+            "server-name",
+            leaf.dns
+                .first()
+                .cloned()
+                .ok_or_else(|| "the served certificate carries no DNS name".into()),
+        );
+        self.set(
+            "server-ip",
+            leaf.ips
+                .first()
+                .cloned()
+                .ok_or_else(|| "the served certificate carries no IP address".into()),
+        );
+        self.set(
+            "server-ca",
+            issuer_file(certs, &chain).ok_or_else(|| {
+                format!(
+                    "the CA that signed the served chain ({}) is not among the report's files",
+                    chain.last().map(|c| c.issuer.as_str()).unwrap_or("?")
+                )
+            }),
+        );
     }
 
     /// `value` with every `{variable}` replaced; the first variable that
