@@ -141,6 +141,9 @@ public final class ClientProbe {
             }
             clean = false;
             finish(false, 0, 0, 0, "tlsmatrix.Deadline: no answer within " + timeoutMs + " ms (stage " + stage + ")", 1);
+            // A warm case may have settled its line before the deadline and
+            // still be closing its clients: that line is the answer.
+            answer();
             Runtime.getRuntime().halt(1);
         }, "tlsmatrix-watchdog");
         dog.setDaemon(true);
