@@ -508,45 +508,41 @@ async fn bind(settings: &GatewaySettings) -> Result<TcpListener, HarnessError> {
 
 /// Accepts connections until `stop` changes: each one is handshaken (or its
 /// preface read) on a task of its own and handed to the gRPC server.
-fn accept_loop(
+async fn accept_loop(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
-    log: NodeLog,
+    accept_log: NodeLog,
     conn_tx: mpsc::Sender<Result<Conn, std::io::Error>>,
-    stop: watch::Receiver<bool>,
-) -> impl Future<Output = ()> {
-    let accept_log = log;
-    let mut accept_stop = stop;
-    async move {
-        loop {
-            tokio::select! {
-                _ = accept_stop.changed() => break,
-                accepted = listener.accept() => {
-                    let tcp = match accepted {
-                        Ok((tcp, _)) => tcp,
-                        Err(e) => {
-                            crate::nodes::tasks::back_off(&e).await;
-                            continue;
-                        }
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => {
+                let tcp = match accepted {
+                    Ok((tcp, _)) => tcp,
+                    Err(e) => {
+                        crate::nodes::tasks::back_off(&e).await;
+                        continue;
+                    }
+                };
+                // gRPC is request/response: without NODELAY, Nagle and
+                // delayed ACKs add 40 ms to every small exchange.
+                let _ = tcp.set_nodelay(true);
+                let guard = accept_log.begin();
+                let log = accept_log.clone();
+                let tx = conn_tx.clone();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let conn = match acceptor {
+                        Some(acceptor) => tls_conn(tcp, acceptor, &log).await,
+                        None => plain_conn(tcp, &log).await,
                     };
-                    // gRPC is request/response: without NODELAY, Nagle and
-                    // delayed ACKs add 40 ms to every small exchange.
-                    let _ = tcp.set_nodelay(true);
-                    let guard = accept_log.begin();
-                    let log = accept_log.clone();
-                    let tx = conn_tx.clone();
-                    let acceptor = acceptor.clone();
-                    tokio::spawn(async move {
-                        let conn = match acceptor {
-                            Some(acceptor) => tls_conn(tcp, acceptor, &log).await,
-                            None => plain_conn(tcp, &log).await,
-                        };
-                        if let Some(conn) = conn {
-                            let _ = tx.send(Ok(conn)).await;
-                        }
-                        drop(guard);
-                    });
-                }
+                    if let Some(conn) = conn {
+                        let _ = tx.send(Ok(conn)).await;
+                    }
+                    drop(guard);
+                });
             }
         }
     }
