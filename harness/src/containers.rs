@@ -31,7 +31,9 @@ use std::time::{Duration, Instant};
 use testcontainers::core::logs::LogFrame;
 use testcontainers::core::{AccessMode, ContainerPort, IntoContainerPort, Mount, WaitFor};
 use testcontainers::runners::{AsyncBuilder, AsyncRunner};
-use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageExt};
+use testcontainers::{
+    ContainerAsync, ContainerRequest, GenericBuildableImage, GenericImage, ImageExt,
+};
 
 use crate::config::EnvMap;
 use crate::error::HarnessError;
@@ -443,41 +445,14 @@ impl ProductContainer {
     /// product refusing its configuration.
     pub async fn start(&self) -> Result<Started<ContainerNode>, HarnessError> {
         docker_engine().await?;
-        let wait = match &self.ready {
-            Ready::Stdout(text) => WaitFor::message_on_stdout(text),
-            Ready::Stderr(text) => WaitFor::message_on_stderr(text),
-            Ready::Healthcheck => WaitFor::healthcheck(),
-        };
         let port: ContainerPort = self.port.tcp();
-        let mut request = GenericImage::new(&self.image, &self.tag)
-            .with_exposed_port(port)
-            .with_wait_for(wait)
-            .with_startup_timeout(STARTUP_DEADLINE);
-        for (k, v) in &self.env {
-            request = request.with_env_var(k, v);
-        }
-        for (host, target) in &self.mounts {
-            request = request.with_mount(
-                Mount::bind_mount(host.display().to_string(), target)
-                    .with_access_mode(AccessMode::ReadOnly),
-            );
-        }
-        if let Some(user) = &self.user {
-            request = request.with_user(user);
-        }
-        if let Some(network) = &self.network {
-            request = request.with_network(network);
-        }
         // Named after this process, so that what a killed run leaves is
         // found and removed by the next one (see `reaper`).
         let name = self
             .container_name
             .clone()
             .unwrap_or_else(|| unique_name(&self.image.replace(['/', ':'], "-")));
-        request = request.with_container_name(&name);
-        if !self.cmd.is_empty() {
-            request = request.with_cmd(self.cmd.clone());
-        }
+        let mut request = self.request(port, &name);
         let captured = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let sink = captured.clone();
@@ -533,6 +508,40 @@ impl ProductContainer {
             }
             Err(e) => Err(image_error(&self.reference(), e)),
         }
+    }
+
+    /// The container request: the image with its exposed port and readiness,
+    /// the environment, read-only mounts, user, network, name and command.
+    fn request(&self, port: ContainerPort, name: &str) -> ContainerRequest<GenericImage> {
+        let wait = match &self.ready {
+            Ready::Stdout(text) => WaitFor::message_on_stdout(text),
+            Ready::Stderr(text) => WaitFor::message_on_stderr(text),
+            Ready::Healthcheck => WaitFor::healthcheck(),
+        };
+        let mut request = GenericImage::new(&self.image, &self.tag)
+            .with_exposed_port(port)
+            .with_wait_for(wait)
+            .with_startup_timeout(STARTUP_DEADLINE);
+        for (k, v) in &self.env {
+            request = request.with_env_var(k, v);
+        }
+        for (host, target) in &self.mounts {
+            request = request.with_mount(
+                Mount::bind_mount(host.display().to_string(), target)
+                    .with_access_mode(AccessMode::ReadOnly),
+            );
+        }
+        if let Some(user) = &self.user {
+            request = request.with_user(user);
+        }
+        if let Some(network) = &self.network {
+            request = request.with_network(network);
+        }
+        request = request.with_container_name(name);
+        if !self.cmd.is_empty() {
+            request = request.with_cmd(self.cmd.clone());
+        }
+        request
     }
 
     /// `image:tag`.

@@ -275,48 +275,8 @@ pub fn render(scored: &[Scored]) -> String {
         scored.iter().filter(|s| s.cause == "unknown").count(),
         scored.iter().filter(|s| s.cause == "new").count()
     );
-    let table = |out: &mut String, title: &str, key: &dyn Fn(&Scored) -> String| {
-        let mut rows: BTreeMap<String, (usize, usize, usize, usize)> = BTreeMap::new();
-        for s in &known {
-            let r = rows.entry(key(s)).or_default();
-            r.0 += 1;
-            r.1 += usize::from(s.right());
-            r.2 += usize::from(s.right_in_area());
-            r.3 += usize::from(s.among);
-        }
-        let _ = writeln!(
-            out,
-            "\n{title:<16} {:>5} {:>14} {:>14} {:>10}",
-            "texts", "top (any area)", "top (--area)", "among"
-        );
-        let mut total = (0, 0, 0, 0);
-        for (k, (n, right, right_area, among)) in &rows {
-            let _ = writeln!(
-                out,
-                "{k:<16} {n:>5} {:>14} {:>14} {:>10}",
-                pct(*right, *n),
-                pct(*right_area, *n),
-                pct(*among, *n)
-            );
-            total = (
-                total.0 + n,
-                total.1 + right,
-                total.2 + right_area,
-                total.3 + among,
-            );
-        }
-        let _ = writeln!(
-            out,
-            "{:<16} {:>5} {:>14} {:>14} {:>10}",
-            "all",
-            total.0,
-            pct(total.1, total.0),
-            pct(total.2, total.0),
-            pct(total.3, total.0)
-        );
-    };
-    table(&mut out, "area", &|s| s.area.clone());
-    table(&mut out, "stack", &|s| s.stack.clone());
+    score_table(&mut out, &known, "area", &|s| s.area.clone());
+    score_table(&mut out, &known, "stack", &|s| s.stack.clone());
     let misses: Vec<&&Scored> = known.iter().filter(|s| !s.right_in_area()).collect();
     if !misses.is_empty() {
         let _ = writeln!(out, "\nmisses with --area:");
@@ -354,6 +314,50 @@ pub fn render(scored: &[Scored]) -> String {
         }
     }
     out
+}
+
+/// One score table of [`render`]: the texts with a known cause grouped by
+/// `key` (area or stack), each group's right top case over every area, with
+/// the area given, and among the candidates, then the totals.
+fn score_table(out: &mut String, known: &[&Scored], title: &str, key: &dyn Fn(&Scored) -> String) {
+    let mut rows: BTreeMap<String, (usize, usize, usize, usize)> = BTreeMap::new();
+    for s in known {
+        let r = rows.entry(key(s)).or_default();
+        r.0 += 1;
+        r.1 += usize::from(s.right());
+        r.2 += usize::from(s.right_in_area());
+        r.3 += usize::from(s.among);
+    }
+    let _ = writeln!(
+        out,
+        "\n{title:<16} {:>5} {:>14} {:>14} {:>10}",
+        "texts", "top (any area)", "top (--area)", "among"
+    );
+    let mut total = (0, 0, 0, 0);
+    for (k, (n, right, right_area, among)) in &rows {
+        let _ = writeln!(
+            out,
+            "{k:<16} {n:>5} {:>14} {:>14} {:>10}",
+            pct(*right, *n),
+            pct(*right_area, *n),
+            pct(*among, *n)
+        );
+        total = (
+            total.0 + n,
+            total.1 + right,
+            total.2 + right_area,
+            total.3 + among,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<16} {:>5} {:>14} {:>14} {:>10}",
+        "all",
+        total.0,
+        pct(total.1, total.0),
+        pct(total.2, total.0),
+        pct(total.3, total.0)
+    );
 }
 
 fn pct(part: usize, whole: usize) -> String {

@@ -159,16 +159,34 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     }
     let wall = start.elapsed();
     let results = rounds.last().cloned().unwrap_or_default();
+    write_report(args.format, &results, wall);
+    Ok(summarise(&results, &rounds, wall))
+}
+
+/// The report of the last round, on stdout, in the chosen format.
+fn write_report(format: Format, results: &[engine::CaseResult], wall: std::time::Duration) {
     let mut out = std::io::stdout().lock();
-    let _ = match args.format {
-        Format::Table => write!(out, "{}", report::table(&results)),
-        Format::Json => write!(out, "{}", report::json_lines(&results)),
-        Format::Junit => write!(out, "{}", report::junit(&results, wall)),
-        Format::Markdown => write!(out, "{}", report::markdown(&results)),
-        Format::Html => write!(out, "{}", report::html(&results)),
+    let _ = match format {
+        Format::Table => write!(out, "{}", report::table(results)),
+        Format::Json => write!(out, "{}", report::json_lines(results)),
+        Format::Junit => write!(out, "{}", report::junit(results, wall)),
+        Format::Markdown => write!(out, "{}", report::markdown(results)),
+        Format::Html => write!(out, "{}", report::html(results)),
     };
-    let flaky = flapping(&rounds);
-    let (pairs, diffs) = report::differential::differences(&results);
+}
+
+/// What the run says on stderr after its report (backend differences,
+/// failures, skips grouped by reason, flakes across the rounds, totals) and
+/// its exit code: 2 for a harness error, 1 for a failure, a flake or a
+/// backend difference, else success.
+fn summarise(
+    results: &[engine::CaseResult],
+    rounds: &[Vec<engine::CaseResult>],
+    wall: std::time::Duration,
+) -> ExitCode {
+    let repeat = rounds.len();
+    let flaky = flapping(rounds);
+    let (pairs, diffs) = report::differential::differences(results);
     for d in &diffs {
         eprintln!(
             "\nbackend difference: {} vs {}\n--- {}\n{}\n--- {}\n{}",
@@ -186,7 +204,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     }
     // Skips are reported with their reason, grouped (a missing peer skips many).
     let mut reasons: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for r in &results {
+    for r in results {
         if let engine::Verdict::Skipped { reason } = &r.verdict {
             *reasons.entry(reason.as_str()).or_default() += 1;
         }
@@ -197,7 +215,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     for line in &flaky {
         eprintln!("\nflaky across {repeat} repetitions: {line}");
     }
-    let t = Totals::of(&results);
+    let t = Totals::of(results);
     eprintln!(
         "\nrun: {} passed, {} failed, {} skipped",
         t.passed, t.failed, t.skipped
@@ -209,13 +227,12 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
         wall.as_secs_f64()
     );
     if t.errors > 0 {
-        return Ok(ExitCode::from(2));
-    }
-    Ok(if t.failed > 0 || !flaky.is_empty() || !diffs.is_empty() {
+        ExitCode::from(2)
+    } else if t.failed > 0 || !flaky.is_empty() || !diffs.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// Cases whose outcome changed across repetitions, each with how often it

@@ -612,63 +612,8 @@ fn endpoint(
             .iter()
             .enumerate()
             .map(|(j, b)| {
-                let bat = format!("{at}.backend[{j}]");
-                if !b.is_object() {
-                    return Err(r.wrong(&bat, "an object", b));
-                }
-                let hosts = string_list(r, b, "host", &format!("{bat}.host"))?;
-                let url_pattern = r
-                    .string(b, "url_pattern", &format!("{bat}.url_pattern"))?
-                    .unwrap_or_default();
-                let backend_method = r
-                    .string(b, "method", &format!("{bat}.method"))?
-                    .map(|m| m.to_ascii_uppercase())
-                    .unwrap_or_else(|| method.clone());
-                let own = match b.get("extra_config") {
-                    None | Some(Value::Null) => None,
-                    Some(extra @ Value::Object(_)) => match extra.get("backend/http/client") {
-                        None | Some(Value::Null) => None,
-                        Some(client @ Value::Object(_)) => match client.get("client_tls") {
-                            None | Some(Value::Null) => None,
-                            Some(ct @ Value::Object(_)) => {
-                                let p =
-                                    format!("{bat}.extra_config.backend/http/client.client_tls");
-                                Some((client_tls(r, ct, &p, workdir, warnings)?, p))
-                            }
-                            Some(other) => {
-                                return Err(r.wrong(
-                                    &format!("{bat}.extra_config.backend/http/client.client_tls"),
-                                    "an object",
-                                    other,
-                                ))
-                            }
-                        },
-                        Some(other) => {
-                            return Err(r.wrong(
-                                &format!("{bat}.extra_config.backend/http/client"),
-                                "an object",
-                                other,
-                            ))
-                        }
-                    },
-                    Some(other) => {
-                        return Err(r.wrong(&format!("{bat}.extra_config"), "an object", other))
-                    }
-                };
-                let (client_tls, client_tls_path) = match own {
-                    Some((ct, p)) => (Some(ct), Some(p)),
-                    None => (
-                        global_tls.clone(),
-                        global_tls.as_ref().map(|_| "client_tls".to_string()),
-                    ),
-                };
-                Ok(BackendSettings {
-                    hosts,
-                    url_pattern,
-                    method: backend_method,
-                    client_tls,
-                    client_tls_path,
-                })
+                let at = format!("{at}.backend[{j}]");
+                backend(r, b, &at, &method, global_tls, workdir, warnings)
             })
             .collect::<Result<_, _>>()?,
         Some(other) => return Err(r.wrong(&format!("{at}.backend"), "a list of backends", other)),
@@ -678,6 +623,74 @@ fn endpoint(
         method,
         backends,
     })
+}
+
+/// One `backend[j]` entry (at `bat`) of an endpoint whose method is
+/// `method`: its own `client_tls`, else the service's.
+fn backend(
+    r: &Reader,
+    b: &Value,
+    bat: &str,
+    method: &str,
+    global_tls: &Option<ClientTls>,
+    workdir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<BackendSettings, HarnessError> {
+    if !b.is_object() {
+        return Err(r.wrong(bat, "an object", b));
+    }
+    let hosts = string_list(r, b, "host", &format!("{bat}.host"))?;
+    let url_pattern = r
+        .string(b, "url_pattern", &format!("{bat}.url_pattern"))?
+        .unwrap_or_default();
+    let backend_method = r
+        .string(b, "method", &format!("{bat}.method"))?
+        .map(|m| m.to_ascii_uppercase())
+        .unwrap_or_else(|| method.to_string());
+    let (client_tls, client_tls_path) = match own_client_tls(r, b, bat, workdir, warnings)? {
+        Some((ct, p)) => (Some(ct), Some(p)),
+        None => (
+            global_tls.clone(),
+            global_tls.as_ref().map(|_| "client_tls".to_string()),
+        ),
+    };
+    Ok(BackendSettings {
+        hosts,
+        url_pattern,
+        method: backend_method,
+        client_tls,
+        client_tls_path,
+    })
+}
+
+/// A backend's own `extra_config."backend/http/client".client_tls`, with the
+/// path it was read at; each level must be an object.
+fn own_client_tls(
+    r: &Reader,
+    b: &Value,
+    bat: &str,
+    workdir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Option<(ClientTls, String)>, HarnessError> {
+    let extra = match b.get("extra_config") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(extra @ Value::Object(_)) => extra,
+        Some(other) => return Err(r.wrong(&format!("{bat}.extra_config"), "an object", other)),
+    };
+    let client = match extra.get("backend/http/client") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(client @ Value::Object(_)) => client,
+        Some(other) => {
+            let at = format!("{bat}.extra_config.backend/http/client");
+            return Err(r.wrong(&at, "an object", other));
+        }
+    };
+    let p = format!("{bat}.extra_config.backend/http/client.client_tls");
+    match client.get("client_tls") {
+        None | Some(Value::Null) => Ok(None),
+        Some(ct @ Value::Object(_)) => Ok(Some((client_tls(r, ct, &p, workdir, warnings)?, p))),
+        Some(other) => Err(r.wrong(&p, "an object", other)),
+    }
 }
 
 #[cfg(test)]

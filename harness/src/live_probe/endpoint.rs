@@ -271,20 +271,7 @@ fn handshake(
         sock.set_read_timeout(Some(deadline))
             .and_then(|()| sock.set_write_timeout(Some(deadline)))
             .map_err(|e| e.to_string())?;
-        let mut failure = None;
-        while conn.is_handshaking() {
-            match conn.complete_io(&mut sock) {
-                Ok((0, 0)) if conn.is_handshaking() => {
-                    failure = Some("the server closed the connection".to_string());
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    failure = Some(io_text(&e));
-                    break;
-                }
-            }
-        }
+        let failure = drive_handshake(&mut conn, &mut sock);
         result.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
         if let Some(failure) = failure {
             return Err(failure);
@@ -293,21 +280,7 @@ fn handshake(
         // A server that asked for a certificate and requires one says so
         // right after the handshake (TLS 1.3: an alert instead of data).
         if recorder.seen.lock().is_ok_and(|s| s.request.is_some()) {
-            sock.set_read_timeout(Some(deadline.min(Duration::from_secs(2))))
-                .map_err(|e| e.to_string())?;
-            match conn.complete_io(&mut sock) {
-                Err(e) if !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    result.error = Some(io_text(&e));
-                }
-                _ => {
-                    let mut buf = [0u8; 1];
-                    if let Err(e) = conn.reader().read(&mut buf) {
-                        if e.kind() != ErrorKind::WouldBlock {
-                            result.error = Some(io_text(&e));
-                        }
-                    }
-                }
-            }
+            result.error = alert_after_handshake(&mut conn, &mut sock, deadline)?;
         }
         Ok(conn)
     })();
@@ -320,6 +293,44 @@ fn handshake(
     }
     result.reached = result.chain.is_some() || result.completed;
     result
+}
+
+/// Runs the handshake to its end; what ended it early, if anything.
+fn drive_handshake(conn: &mut rustls::ClientConnection, sock: &mut TcpStream) -> Option<String> {
+    while conn.is_handshaking() {
+        match conn.complete_io(sock) {
+            Ok((0, 0)) if conn.is_handshaking() => {
+                return Some("the server closed the connection".to_string());
+            }
+            Ok(_) => {}
+            Err(e) => return Some(io_text(&e)),
+        }
+    }
+    None
+}
+
+/// After a completed handshake in which the server asked for a client
+/// certificate: the alert (TLS 1.3 sends it instead of data) of a server
+/// that requires one, read within 2 s at most.
+fn alert_after_handshake(
+    conn: &mut rustls::ClientConnection,
+    sock: &mut TcpStream,
+    deadline: Duration,
+) -> Result<Option<String>, String> {
+    sock.set_read_timeout(Some(deadline.min(Duration::from_secs(2))))
+        .map_err(|e| e.to_string())?;
+    match conn.complete_io(sock) {
+        Err(e) if !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Ok(Some(io_text(&e)))
+        }
+        _ => {
+            let mut buf = [0u8; 1];
+            match conn.reader().read(&mut buf) {
+                Err(e) if e.kind() != ErrorKind::WouldBlock => Ok(Some(io_text(&e))),
+                _ => Ok(None),
+            }
+        }
+    }
 }
 
 fn io_text(e: &std::io::Error) -> String {

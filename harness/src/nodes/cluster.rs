@@ -49,6 +49,7 @@ use self::tls::NodeTls;
 use super::gateway::{GatewayNode, TopologySource};
 use super::log::NodeLog;
 use super::stack::{prefixed, NodeStack, RunningNode, StopFuture};
+use super::tasks::NodeTasks;
 use crate::config::zeebe::GatewaySettings;
 use crate::error::HarnessError;
 use crate::process::{Refusal, Started};
@@ -145,8 +146,8 @@ struct InProcessNode {
     gossip_addr: SocketAddr,
     tls: Option<NodeTls>,
     gateway: Option<GatewayNode>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Gossip and the messaging server: dropping the node stops them.
+    _tasks: NodeTasks,
 }
 
 impl InProcessNode {
@@ -211,15 +212,6 @@ impl RunningNode for InProcessNode {
             }
             lines
         })
-    }
-}
-
-impl Drop for InProcessNode {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        for task in &self.tasks {
-            task.abort();
-        }
     }
 }
 
@@ -452,6 +444,29 @@ struct Placement {
     grpc: GatewaySettings,
 }
 
+/// A node's port taken or its address unusable: a refusal naming the port's
+/// key and variable.
+fn bind_refusal(
+    settings: &NodeSettings,
+    what: &str,
+    addr: SocketAddr,
+    e: std::io::Error,
+) -> HarnessError {
+    let port_key = match settings.role {
+        NodeRole::Broker => "zeebe.broker.network.internalApi.port",
+        NodeRole::Gateway => "zeebe.gateway.cluster.port",
+    };
+    HarnessError::invalid(
+        &settings.source,
+        port_key,
+        format!("cannot bind the {what} endpoint to {addr}: {e}"),
+        format!(
+            "give every node on the host its own port ({port_key} / {})",
+            env_var(port_key)
+        ),
+    )
+}
+
 /// Starts one node. The error is the harness's; a refusal is the node
 /// refusing its configuration (its error naming the file, key and fix).
 async fn start_node(
@@ -465,21 +480,8 @@ async fn start_node(
         Ok(tls) => tls,
         Err(e) => return refused(e),
     };
-    let port_key = match settings.role {
-        NodeRole::Broker => "zeebe.broker.network.internalApi.port",
-        NodeRole::Gateway => "zeebe.gateway.cluster.port",
-    };
-    let bind_error = |what: &str, addr: SocketAddr, e: std::io::Error| {
-        HarnessError::invalid(
-            &settings.source,
-            port_key,
-            format!("cannot bind the {what} endpoint to {addr}: {e}"),
-            format!(
-                "give every node on the host its own port ({port_key} / {})",
-                env_var(port_key)
-            ),
-        )
-    };
+    let bind_error =
+        |what: &str, addr: SocketAddr, e: std::io::Error| bind_refusal(settings, what, addr, e);
     let listener = match TcpListener::bind(placement.messaging).await {
         Ok(listener) => listener,
         Err(e) => return refused(bind_error("messaging (TCP)", placement.messaging, e)),
@@ -502,13 +504,6 @@ async fn start_node(
     let (messaging, gossip_addr) = (advertise(messaging_bound), advertise(gossip_bound));
     let log = NodeLog::new(&settings.name);
     let (stop, stop_rx) = watch::channel(false);
-    let server = tokio::spawn(messaging::serve(
-        listener,
-        tls.clone(),
-        settings.name.clone(),
-        log.clone(),
-        stop_rx.clone(),
-    ));
     // source: NettyMessagingService.start.
     log.line(format!(
         "Started messaging service bound to [{messaging_bound}], advertising {messaging}, and using {}",
@@ -530,6 +525,15 @@ async fn start_node(
     };
     let (gossip, gossip_task) =
         Gossip::start(socket, placement.cluster, me, placement.contacts, stop_rx);
+    // Dropping the node (its `NodeTasks`) stops gossip and messaging.
+    let mut tasks = NodeTasks::new(stop, vec![gossip_task]);
+    messaging::serve(
+        &mut tasks,
+        listener,
+        tls.clone(),
+        settings.name.clone(),
+        log.clone(),
+    );
     let gateway = match settings.role {
         NodeRole::Broker => None,
         NodeRole::Gateway => {
@@ -552,8 +556,7 @@ async fn start_node(
         gossip_addr,
         tls,
         gateway,
-        stop,
-        tasks: vec![server, gossip_task],
+        _tasks: tasks,
     }))
 }
 

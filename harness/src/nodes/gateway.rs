@@ -20,6 +20,7 @@ use tonic::transport::server::Connected;
 
 use super::gateway_auth::GatewayAuth;
 use super::log::NodeLog;
+use super::tasks::NodeTasks;
 use super::wire::{self, Preface, Rewind};
 use crate::config::zeebe::GatewaySettings;
 use crate::error::HarnessError;
@@ -218,7 +219,7 @@ pub struct GatewayNode {
     address: SocketAddr,
     tls: bool,
     log: NodeLog,
-    tasks: super::tasks::NodeTasks,
+    tasks: NodeTasks,
     /// The REST listener (`server.*`), on a release that has REST.
     rest: Option<super::gateway_rest::RestListener>,
 }
@@ -273,7 +274,6 @@ impl GatewayNode {
         let (conn_tx, conn_rx) = mpsc::channel::<Result<Conn, std::io::Error>>(64);
         let tls = acceptor.is_some();
 
-        let accept = accept_loop(listener, acceptor, log.clone(), conn_tx, stop_rx.clone());
         let mut serve_stop = stop_rx;
         // A grpc-java server (what Zeebe's gateway runs on; the netty-oracle,
         // which sets no registry) accepts gzip requests: its default
@@ -293,15 +293,15 @@ impl GatewayNode {
                 },
             );
         let task = tokio::spawn(async move {
-            tokio::join!(accept, async {
-                let _ = serve.await;
-            });
+            let _ = serve.await;
         });
+        let mut tasks = NodeTasks::new(stop, vec![task]);
+        tasks.accept(listener, accept_connection(acceptor, log.clone(), conn_tx));
         Ok(Self {
             address,
             tls,
             log,
-            tasks: super::tasks::NodeTasks::new(stop, vec![task]),
+            tasks,
             rest,
         })
     }
@@ -506,47 +506,35 @@ async fn bind(settings: &GatewaySettings) -> Result<TcpListener, HarnessError> {
     })
 }
 
-/// Accepts connections until `stop` changes: each one is handshaken (or its
-/// preface read) on a task of its own and handed to the gRPC server.
-async fn accept_loop(
-    listener: TcpListener,
+/// What the gateway does with each accepted connection (on the node's one
+/// accept loop, [`NodeTasks::accept`]): it is handshaken (or its preface
+/// read) on a task of its own and handed to the gRPC server.
+fn accept_connection(
     acceptor: Option<TlsAcceptor>,
-    accept_log: NodeLog,
+    log: NodeLog,
     conn_tx: mpsc::Sender<Result<Conn, std::io::Error>>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            accepted = listener.accept() => {
-                let tcp = match accepted {
-                    Ok((tcp, _)) => tcp,
-                    Err(e) => {
-                        crate::nodes::tasks::back_off(&e).await;
-                        continue;
-                    }
-                };
-                // gRPC is request/response: without NODELAY, Nagle and
-                // delayed ACKs add 40 ms to every small exchange.
-                let _ = tcp.set_nodelay(true);
-                let guard = accept_log.begin();
-                let log = accept_log.clone();
-                let tx = conn_tx.clone();
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let conn = match acceptor {
-                        Some(acceptor) => tls_conn(tcp, acceptor, &log).await,
-                        None => plain_conn(tcp, &log).await,
-                    };
-                    if let Some(conn) = conn {
-                        let _ = tx.send(Ok(conn)).await;
-                    }
-                    drop(guard);
-                });
+) -> impl Fn(TcpStream, SocketAddr, watch::Receiver<bool>) -> ConnFuture + Send + 'static {
+    move |tcp, _, _| {
+        // gRPC is request/response: without NODELAY, Nagle and delayed ACKs
+        // add 40 ms to every small exchange.
+        let _ = tcp.set_nodelay(true);
+        let guard = log.begin();
+        let (log, tx, acceptor) = (log.clone(), conn_tx.clone(), acceptor.clone());
+        Box::pin(async move {
+            let conn = match acceptor {
+                Some(acceptor) => tls_conn(tcp, acceptor, &log).await,
+                None => plain_conn(tcp, &log).await,
+            };
+            if let Some(conn) = conn {
+                let _ = tx.send(Ok(conn)).await;
             }
-        }
+            drop(guard);
+        })
     }
 }
+
+/// The future [`accept_connection`] gives for one connection.
+type ConnFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Zeebe 8.6's keystore path (`TlsConfigUtil`): PEM files and a keystore
 /// are mutually exclusive; the store must open with its password; the first

@@ -217,28 +217,7 @@ async fn call_backend(up: &Upstream, host: &str) -> Result<Vec<u8>, String> {
     );
     let mut raw = Vec::new();
     if https {
-        let ct = up.settings.client_tls.as_ref();
-        let verifier = Arc::new(GoServerVerifier::new(
-            up.roots.clone(),
-            &bare,
-            ct.is_some_and(|c| c.allow_insecure_connections),
-        ));
-        let mut provider = rustls::crypto::aws_lc_rs::default_provider();
-        // KrakenD's default curve preferences: P-521, P-384, P-256.
-        provider.kx_groups = vec![
-            rustls::crypto::aws_lc_rs::kx_group::SECP384R1,
-            rustls::crypto::aws_lc_rs::kx_group::SECP256R1,
-        ];
-        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-            .with_protocol_versions(&client_versions(ct))
-            .map_err(|e| format!("tls: {e}"))?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier.clone());
-        let config = if up.keys.is_empty() {
-            builder.with_no_client_auth()
-        } else {
-            builder.with_client_cert_resolver(Arc::new(GoClientCertResolver::new(up.keys.clone())))
-        };
+        let (config, verifier) = backend_tls(up, &bare)?;
         let server_name = rustls::pki_types::ServerName::try_from(bare.clone())
             .map_err(|e| format!("tls: {e}"))?;
         let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
@@ -265,6 +244,12 @@ async fn call_backend(up: &Upstream, host: &str) -> Result<Vec<u8>, String> {
             .await
             .map_err(|e| go_conn_error(&e))?;
     }
+    response_body(&raw)
+}
+
+/// The body of a whole HTTP/1.1 response, or Go's text for a response that
+/// is cut short or whose status is not 2xx.
+fn response_body(raw: &[u8]) -> Result<Vec<u8>, String> {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -279,6 +264,38 @@ async fn call_backend(up: &Upstream, host: &str) -> Result<Vec<u8>, String> {
         return Err(format!("invalid status code {status}"));
     }
     Ok(raw[split + 4..].to_vec())
+}
+
+/// The client TLS a backend call uses: Go's server verification for `bare`
+/// (the host name without brackets), KrakenD's curves, the versions of its
+/// `client_tls`, and its client certificates when it has some.
+fn backend_tls(
+    up: &Upstream,
+    bare: &str,
+) -> Result<(rustls::ClientConfig, Arc<GoServerVerifier>), String> {
+    let ct = up.settings.client_tls.as_ref();
+    let verifier = Arc::new(GoServerVerifier::new(
+        up.roots.clone(),
+        bare,
+        ct.is_some_and(|c| c.allow_insecure_connections),
+    ));
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    // KrakenD's default curve preferences: P-521, P-384, P-256.
+    provider.kx_groups = vec![
+        rustls::crypto::aws_lc_rs::kx_group::SECP384R1,
+        rustls::crypto::aws_lc_rs::kx_group::SECP256R1,
+    ];
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&client_versions(ct))
+        .map_err(|e| format!("tls: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone());
+    let config = if up.keys.is_empty() {
+        builder.with_no_client_auth()
+    } else {
+        builder.with_client_cert_resolver(Arc::new(GoClientCertResolver::new(up.keys.clone())))
+    };
+    Ok((config, verifier))
 }
 
 /// A running reference HTTP gateway. Dropping it stops it.

@@ -251,6 +251,65 @@ fn form_fields(body: &[u8]) -> HashMap<String, String> {
         .collect()
 }
 
+/// A token request's fields, from a JSON object (`application/json`, values
+/// that are not strings as their JSON text) or a form body; `None` when the
+/// body cannot be read.
+async fn request_fields(req: Request<hyper::body::Incoming>) -> Option<HashMap<String, String>> {
+    let is_json = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let body = req.into_body().collect().await.ok()?.to_bytes();
+    if !is_json {
+        return Some(form_fields(&body));
+    }
+    let object = serde_json::from_slice::<HashMap<String, serde_json::Value>>(&body);
+    Some(
+        object
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| {
+                let text = v
+                    .as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| v.to_string());
+                (k, text)
+            })
+            .collect(),
+    )
+}
+
+/// The token for `client` and `audience`: the one issued before while it has
+/// not expired (or always, when tokens are issued already expired), else a
+/// newly signed one. `None` when signing fails.
+fn token_for(state: &State, client: String, audience: String, scope: String) -> Option<String> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut issued = match state.issued.lock() {
+        Ok(i) => i,
+        Err(p) => p.into_inner(),
+    };
+    let key = (client, audience);
+    let reuse = issued
+        .get(&key)
+        .filter(|(c, _)| c.exp > now || state.settings.expires_in <= 0)
+        .map(|(_, token)| token.clone());
+    if reuse.is_some() {
+        return reuse;
+    }
+    let claims = Claims {
+        iss: state.issuer.clone(),
+        sub: key.0.clone(),
+        aud: key.1.clone(),
+        iat: now,
+        exp: now + state.settings.expires_in,
+        scope,
+    };
+    let token = state.key.sign(&claims).ok()?;
+    issued.insert(key, (claims, token.clone()));
+    Some(token)
+}
+
 async fn handle(state: &State, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
     if req.uri().path() == "/.well-known/jwks.json" {
         return json(StatusCode::OK, state.key.verifying_key().jwks());
@@ -261,35 +320,11 @@ async fn handle(state: &State, req: Request<hyper::body::Incoming>) -> Response<
             serde_json::json!({"error": "invalid_request"}),
         );
     }
-    let is_json = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let body = match req.into_body().collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return json(
-                StatusCode::BAD_REQUEST,
-                serde_json::json!({"error": "invalid_request"}),
-            )
-        }
-    };
-    let fields: HashMap<String, String> = if is_json {
-        serde_json::from_slice::<HashMap<String, serde_json::Value>>(&body)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    k,
-                    v.as_str()
-                        .map(String::from)
-                        .unwrap_or_else(|| v.to_string()),
-                )
-            })
-            .collect()
-    } else {
-        form_fields(&body)
+    let Some(fields) = request_fields(req).await else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": "invalid_request"}),
+        );
     };
     let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let (client, secret, audience) = (
@@ -315,38 +350,11 @@ async fn handle(state: &State, req: Request<hyper::body::Incoming>) -> Response<
             serde_json::json!({"error": "invalid_client", "error_description": "Invalid client or Invalid client credentials"}),
         );
     }
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let token = {
-        let mut issued = match state.issued.lock() {
-            Ok(i) => i,
-            Err(p) => p.into_inner(),
-        };
-        let key = (client.clone(), audience.clone());
-        let reuse = issued
-            .get(&key)
-            .filter(|(c, _)| c.exp > now || state.settings.expires_in <= 0)
-            .map(|(_, token)| token.clone());
-        match reuse {
-            Some(token) => token,
-            None => {
-                let claims = Claims {
-                    iss: state.issuer.clone(),
-                    sub: client.clone(),
-                    aud: audience.clone(),
-                    iat: now,
-                    exp: now + state.settings.expires_in,
-                    scope: field("scope"),
-                };
-                let Ok(token) = state.key.sign(&claims) else {
-                    return json(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        serde_json::json!({"error": "server_error"}),
-                    );
-                };
-                issued.insert(key, (claims, token.clone()));
-                token
-            }
-        }
+    let Some(token) = token_for(state, client.clone(), audience.clone(), field("scope")) else {
+        return json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"error": "server_error"}),
+        );
     };
     state.log.line(format!(
         "token: issued to {client:?} for audience {audience:?}, expires in {} s",

@@ -35,14 +35,60 @@ const STARTUP_ALLOWANCE: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone)]
 pub struct BrowserConfig {
     /// The URL loaded (`https://localhost:PORT/__health`).
-    pub url: String,
+    pub(crate) url: String,
     /// A CA certificate the user imported into the browser's trust store
     /// (NSS), relative to the working directory.
-    pub trusted_ca: Option<String>,
+    pub(crate) trusted_ca: Option<String>,
     /// The working directory, also `$HOME` (the NSS database and the profile).
-    pub workdir: PathBuf,
+    pub(crate) workdir: PathBuf,
     /// Bound on the page load.
-    pub deadline: Duration,
+    pub(crate) deadline: Duration,
+}
+
+impl BrowserConfig {
+    /// A load of `url` in `workdir` (also `$HOME`), trusting no imported CA,
+    /// bounded by 10 s.
+    pub fn new(url: impl Into<String>, workdir: impl Into<PathBuf>) -> Self {
+        Self {
+            url: url.into(),
+            trusted_ca: None,
+            workdir: workdir.into(),
+            deadline: Duration::from_secs(10),
+        }
+    }
+
+    /// Imports this CA certificate (relative to the working directory) into
+    /// the browser's trust store first.
+    pub fn with_trusted_ca(mut self, path: impl Into<String>) -> Self {
+        self.trusted_ca = Some(path.into());
+        self
+    }
+
+    /// Bounds the page load.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The URL loaded.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The imported CA certificate, if any.
+    pub fn trusted_ca(&self) -> Option<&str> {
+        self.trusted_ca.as_deref()
+    }
+
+    /// The working directory (also `$HOME`).
+    pub fn workdir(&self) -> &std::path::Path {
+        &self.workdir
+    }
+
+    /// The bound on the page load.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
 }
 
 fn missing(tool: &str) -> HarnessError {

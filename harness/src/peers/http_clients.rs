@@ -19,30 +19,160 @@ pub const INSTALL: &str = tools::CURL.install;
 pub struct HttpClientConfig {
     /// The host name in the URL / SNI (`localhost`, `127.0.0.1`, ...); always
     /// resolved to 127.0.0.1.
-    pub host: String,
+    pub(crate) host: String,
     /// The gateway's port.
-    pub port: u16,
+    pub(crate) port: u16,
     /// `https` (true) or `http`.
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// `--cacert` / `-CAfile`, relative to the working directory.
-    pub cacert: Option<String>,
+    pub(crate) cacert: Option<String>,
     /// `--cert` / `-cert`.
-    pub cert: Option<String>,
+    pub(crate) cert: Option<String>,
     /// `--key` / `-key`.
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// `-k`: skip server verification (curl only).
-    pub insecure: bool,
+    pub(crate) insecure: bool,
     /// `--tls-max` (`1.2`, `1.3`).
-    pub tls_max: Option<String>,
+    pub(crate) tls_max: Option<String>,
     /// Let curl use HTTP/2 (its default). Off by default: curl's TLS 1.3
     /// client-certificate failure text is racy over HTTP/2 (measured).
-    pub http2: bool,
+    pub(crate) http2: bool,
     /// The URL path.
-    pub path: String,
+    pub(crate) path: String,
     /// The working directory (paths are relative to it).
-    pub workdir: PathBuf,
+    pub(crate) workdir: PathBuf,
     /// Bound on the whole run.
-    pub deadline: Duration,
+    pub(crate) deadline: Duration,
+}
+
+impl HttpClientConfig {
+    /// An HTTPS request to `https://HOST:PORT/__health` from `workdir`, with no
+    /// CA, client certificate or TLS cap, over HTTP/1.1, bounded by 10 s.
+    pub fn new(host: impl Into<String>, port: u16, workdir: impl Into<PathBuf>) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            tls: true,
+            cacert: None,
+            cert: None,
+            key: None,
+            insecure: false,
+            tls_max: None,
+            http2: false,
+            path: "/__health".to_string(),
+            workdir: workdir.into(),
+            deadline: Duration::from_secs(10),
+        }
+    }
+
+    /// `https` (true) or `http`.
+    pub fn with_tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// `--cacert` / `-CAfile`, relative to the working directory.
+    pub fn with_cacert(mut self, path: impl Into<String>) -> Self {
+        self.cacert = Some(path.into());
+        self
+    }
+
+    /// `--cert` and `--key` (`-cert`, `-key`), relative to the working directory.
+    pub fn with_client_cert(mut self, cert: impl Into<String>, key: impl Into<String>) -> Self {
+        self.cert = Some(cert.into());
+        self.key = Some(key.into());
+        self
+    }
+
+    /// `-k`: skip server verification (curl only).
+    pub fn with_insecure(mut self, insecure: bool) -> Self {
+        self.insecure = insecure;
+        self
+    }
+
+    /// `--tls-max` (`1.2`, `1.3`).
+    pub fn with_tls_max(mut self, version: impl Into<String>) -> Self {
+        self.tls_max = Some(version.into());
+        self
+    }
+
+    /// Lets curl use HTTP/2 (its own default).
+    pub fn with_http2(mut self, http2: bool) -> Self {
+        self.http2 = http2;
+        self
+    }
+
+    /// The URL path.
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Bounds the whole run.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The host name in the URL and SNI.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port dialled.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the URL is `https`.
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// `--cacert`, if set.
+    pub fn cacert(&self) -> Option<&str> {
+        self.cacert.as_deref()
+    }
+
+    /// `--cert`, if set.
+    pub fn cert(&self) -> Option<&str> {
+        self.cert.as_deref()
+    }
+
+    /// `--key`, if set.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// Whether `-k` is given.
+    pub fn insecure(&self) -> bool {
+        self.insecure
+    }
+
+    /// `--tls-max`, if set.
+    pub fn tls_max(&self) -> Option<&str> {
+        self.tls_max.as_deref()
+    }
+
+    /// Whether curl may use HTTP/2.
+    pub fn http2(&self) -> bool {
+        self.http2
+    }
+
+    /// The URL path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The working directory.
+    pub fn workdir(&self) -> &std::path::Path {
+        &self.workdir
+    }
+
+    /// The bound on the whole run.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
 }
 
 /// Finds `curl`.

@@ -19,29 +19,155 @@ pub fn locate() -> Result<PathBuf, HarnessError> {
     tools::KCAT.locate()
 }
 
-/// A Kafka client's connection settings.
-#[derive(Debug, Clone)]
+/// A Kafka client's connection settings. Its `Debug` shows no password
+/// (`sasl.password`, nor a property whose name holds `password`).
+#[derive(Clone)]
 pub struct KafkaClientConfig {
     /// `host:port`.
-    pub bootstrap: String,
+    pub(crate) bootstrap: String,
     /// `security.protocol`.
-    pub security_protocol: String,
+    pub(crate) security_protocol: String,
     /// `sasl.mechanisms`.
-    pub sasl_mechanism: Option<String>,
+    pub(crate) sasl_mechanism: Option<String>,
     /// `sasl.username`.
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// `sasl.password` (a credential: never shown, see [`shown_command`]).
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// `ssl.ca.location`.
-    pub ca: Option<String>,
+    pub(crate) ca: Option<String>,
     /// Further client properties as the user sets them
     /// (`ssl.endpoint.identification.algorithm`, `ssl.keystore.location`, ...):
     /// kcat's `-X`, the Java client's properties.
-    pub properties: Vec<(String, String)>,
+    pub(crate) properties: Vec<(String, String)>,
     /// Working directory.
-    pub workdir: PathBuf,
+    pub(crate) workdir: PathBuf,
     /// Bound on each run.
-    pub deadline: Duration,
+    pub(crate) deadline: Duration,
+}
+
+impl std::fmt::Debug for KafkaClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaClientConfig")
+            .field("bootstrap", &self.bootstrap)
+            .field("security_protocol", &self.security_protocol)
+            .field("sasl_mechanism", &self.sasl_mechanism)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("ca", &self.ca)
+            .field(
+                "properties",
+                &self
+                    .properties
+                    .iter()
+                    .map(|(k, v)| {
+                        let shown = if k.contains("password") {
+                            "<redacted>"
+                        } else {
+                            v
+                        };
+                        (k, shown)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .field("workdir", &self.workdir)
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+impl KafkaClientConfig {
+    /// A `PLAINTEXT` client of `bootstrap` (`host:port`) in `workdir`, with no
+    /// SASL, CA or further properties, each run bounded by 10 s.
+    pub fn new(bootstrap: impl Into<String>, workdir: impl Into<PathBuf>) -> Self {
+        Self {
+            bootstrap: bootstrap.into(),
+            security_protocol: "PLAINTEXT".to_string(),
+            sasl_mechanism: None,
+            username: None,
+            password: None,
+            ca: None,
+            properties: Vec::new(),
+            workdir: workdir.into(),
+            deadline: Duration::from_secs(10),
+        }
+    }
+
+    /// `security.protocol` (`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT`, `SASL_SSL`).
+    pub fn with_security_protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.security_protocol = protocol.into();
+        self
+    }
+
+    /// `sasl.mechanisms` with `sasl.username` and `sasl.password`.
+    pub fn with_sasl(
+        mut self,
+        mechanism: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        self.sasl_mechanism = Some(mechanism.into());
+        self.username = Some(username.into());
+        self.password = Some(password.into());
+        self
+    }
+
+    /// `ssl.ca.location`, relative to the working directory.
+    pub fn with_ca(mut self, path: impl Into<String>) -> Self {
+        self.ca = Some(path.into());
+        self
+    }
+
+    /// One further client property, as the user sets it.
+    pub fn with_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties.push((name.into(), value.into()));
+        self
+    }
+
+    /// Bounds each run.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// `host:port` it bootstraps from.
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// `security.protocol`.
+    pub fn security_protocol(&self) -> &str {
+        &self.security_protocol
+    }
+
+    /// `sasl.mechanisms`, if set.
+    pub fn sasl_mechanism(&self) -> Option<&str> {
+        self.sasl_mechanism.as_deref()
+    }
+
+    /// `sasl.username`, if set (the password has no getter: a credential).
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// `ssl.ca.location`, if set.
+    pub fn ca(&self) -> Option<&str> {
+        self.ca.as_deref()
+    }
+
+    /// The further properties, in the order set.
+    pub fn properties(&self) -> &[(String, String)] {
+        &self.properties
+    }
+
+    /// The working directory.
+    pub fn workdir(&self) -> &std::path::Path {
+        &self.workdir
+    }
+
+    /// The bound on each run.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
 }
 
 /// kcat's `-m`, the metadata timeout in seconds. A listing that succeeds

@@ -17,20 +17,88 @@ pub const CA_PATH_ENV: &str = "ZEEBE_CA_CERTIFICATE_PATH";
 #[derive(Debug, Clone)]
 pub struct ZeebeClientConfig {
     /// `host:port` to dial.
-    pub address: String,
+    pub(crate) address: String,
     /// `usePlaintext()` / `UsePlaintextConnection: true` / `--insecure`.
-    pub plaintext: bool,
+    pub(crate) plaintext: bool,
     /// `caCertificatePath(..)` / `CaCertificatePath` / `--certPath`.
-    pub ca_path: Option<String>,
+    pub(crate) ca_path: Option<String>,
     /// The client's environment (only these variables; never the test process's).
-    pub env: EnvMap,
+    pub(crate) env: EnvMap,
     /// The client's working directory; relative paths resolve against it.
-    pub workdir: PathBuf,
+    pub(crate) workdir: PathBuf,
     /// Bound on the whole call.
-    pub deadline: Duration,
+    pub(crate) deadline: Duration,
 }
 
 impl ZeebeClientConfig {
+    /// A TLS client of `address` (`host:port`) in `workdir`, with no CA set,
+    /// an empty environment and a 10 s bound.
+    pub fn new(address: impl Into<String>, workdir: impl Into<PathBuf>) -> Self {
+        Self {
+            address: address.into(),
+            plaintext: false,
+            ca_path: None,
+            env: EnvMap::new(),
+            workdir: workdir.into(),
+            deadline: Duration::from_secs(10),
+        }
+    }
+
+    /// Plaintext instead of TLS (`usePlaintext()`, `--insecure`).
+    pub fn with_plaintext(mut self, plaintext: bool) -> Self {
+        self.plaintext = plaintext;
+        self
+    }
+
+    /// Trusts this CA file (`caCertificatePath`, `--certPath`), relative to
+    /// the working directory.
+    pub fn with_ca_path(mut self, path: impl Into<String>) -> Self {
+        self.ca_path = Some(path.into());
+        self
+    }
+
+    /// Sets one variable of the client's environment (only these are set).
+    pub fn with_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+
+    /// Bounds the whole call.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// `host:port` it dials.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Whether the code asks for plaintext (before the environment).
+    pub fn plaintext(&self) -> bool {
+        self.plaintext
+    }
+
+    /// The CA file the code names (before the environment).
+    pub fn ca_path(&self) -> Option<&str> {
+        self.ca_path.as_deref()
+    }
+
+    /// The client's environment.
+    pub fn env(&self) -> &EnvMap {
+        &self.env
+    }
+
+    /// The client's working directory.
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// The bound on the whole call.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
     /// The address, plaintext and CA settings as command-line flags, spelled
     /// the way a tool names them (`--insecure`/`--certPath` for zbctl,
     /// `--plaintext`/`--ca` for the probes). The tool applies the environment.

@@ -136,17 +136,7 @@ impl ChildProcess {
         match waited {
             Ok(Waited::Ready(payload)) => {
                 if let Watch::Stderr(_) = watch {
-                    // Keep reading stderr in the background so the pipe
-                    // never fills; stop() returns everything.
-                    let (tx, rx) = tokio::sync::oneshot::channel();
-                    tokio::spawn(async move {
-                        while let Ok(Some(line)) = lines.next_line().await {
-                            log.push_str(&line);
-                            log.push('\n');
-                        }
-                        let _ = tx.send(log);
-                    });
-                    node.stderr_task = Some(rx);
+                    node.stderr_task = Some(keep_reading(lines, log));
                 }
                 node.payload = payload;
                 Ok(Started::Ready(node))
@@ -162,25 +152,32 @@ impl ChildProcess {
                 forget_child(node.pid);
                 Ok(Started::Refused(Refusal::new(name, log)))
             }
-            Err(_) => {
-                let _ = node.child.start_kill();
-                log.push_str(&node.read_stderr().await);
-                let _ = node.child.wait().await;
-                forget_child(node.pid);
-                let log = match watch {
-                    Watch::Stderr(_) => format!("its log so far:\n{log}"),
-                    Watch::Stdout(_) => {
-                        let tail: Vec<&str> = log.lines().rev().take(10).collect();
-                        let tail: Vec<&str> = tail.into_iter().rev().collect();
-                        format!("its last log lines:\n{}", tail.join("\n"))
-                    }
-                };
-                Err(HarnessError::deadline(
-                    name,
-                    format!("not ready within {deadline:?}; {log}"),
-                ))
-            }
+            Err(_) => Err(node.not_ready(&watch, log, deadline).await),
         }
+    }
+
+    /// Kills a child that was not ready within `deadline`: the error quotes
+    /// its whole log when readiness was a stderr line, else its last ten
+    /// log lines.
+    async fn not_ready(
+        mut self,
+        watch: &Watch<'_>,
+        mut log: String,
+        deadline: Duration,
+    ) -> HarnessError {
+        let _ = self.child.start_kill();
+        log.push_str(&self.read_stderr().await);
+        let _ = self.child.wait().await;
+        forget_child(self.pid);
+        let log = match watch {
+            Watch::Stderr(_) => format!("its log so far:\n{log}"),
+            Watch::Stdout(_) => {
+                let tail: Vec<&str> = log.lines().rev().take(10).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                format!("its last log lines:\n{}", tail.join("\n"))
+            }
+        };
+        HarnessError::deadline(&self.name, format!("not ready within {deadline:?}; {log}"))
     }
 
     /// The rest of its stdout readiness line (an address, listeners); empty
@@ -229,4 +226,22 @@ impl ChildProcess {
         forget_child(self.pid);
         (stderr, exit_code)
     }
+}
+
+/// Keeps reading a child's stderr in the background once it is ready, so the
+/// pipe never fills; the receiver gets the whole log (`log` so far and every
+/// later line) when stderr ends. [`ChildProcess::stop`] returns it.
+fn keep_reading(
+    mut lines: tokio::io::Lines<BufReader<Box<dyn AsyncRead + Send + Unpin>>>,
+    mut log: String,
+) -> tokio::sync::oneshot::Receiver<String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.push_str(&line);
+            log.push('\n');
+        }
+        let _ = tx.send(log);
+    });
+    rx
 }

@@ -126,25 +126,45 @@ pub fn grids(results: &[CaseResult]) -> Vec<Grid<'_>> {
         .collect()
 }
 
+/// Each axis of the cases' labels with the values it takes, in first-seen
+/// order.
+fn axes_of(cases: &[&CaseResult]) -> Vec<(String, Vec<String>)> {
+    let mut axes: Vec<(String, Vec<String>)> = Vec::new();
+    for r in cases {
+        for (a, v) in &r.case.labels {
+            match axes.iter_mut().find(|(name, _)| name == a) {
+                Some((_, values)) if !values.contains(v) => values.push(v.clone()),
+                Some(_) => {}
+                None => axes.push((a.clone(), vec![v.clone()])),
+            }
+        }
+    }
+    axes
+}
+
+/// The results placed in one row and column: the reference first, then the
+/// oracles.
+fn cell<'a>(
+    placed: &[(Vec<String>, String, &'a CaseResult)],
+    row: &[String],
+    column: &str,
+) -> Vec<&'a CaseResult> {
+    let mut cell: Vec<&CaseResult> = placed
+        .iter()
+        .filter(|(r, col, _)| r == row && col == column)
+        .map(|(_, _, res)| *res)
+        .collect();
+    cell.sort_by_key(|r| backend_of(r) != "embedded" && backend_of(r) != "reference");
+    cell
+}
+
 fn grid<'a>(title: String, cases: &[&'a CaseResult]) -> Grid<'a> {
     let area = cases
         .first()
         .map(|r| r.case.area.to_string())
         .unwrap_or_default();
     let labelled = cases.iter().all(|r| !r.case.labels.is_empty());
-    // Each axis with the values it takes, in first-seen order.
-    let mut axes: Vec<(String, Vec<String>)> = Vec::new();
-    if labelled {
-        for r in cases {
-            for (a, v) in &r.case.labels {
-                match axes.iter_mut().find(|(name, _)| name == a) {
-                    Some((_, values)) if !values.contains(v) => values.push(v.clone()),
-                    Some(_) => {}
-                    None => axes.push((a.clone(), vec![v.clone()])),
-                }
-            }
-        }
-    }
+    let axes = if labelled { axes_of(cases) } else { Vec::new() };
     let sides: BTreeMap<String, Side> = axes
         .iter()
         .map(|(a, values)| (a.clone(), side(a, values)))
@@ -203,19 +223,7 @@ fn grid<'a>(title: String, cases: &[&'a CaseResult]) -> Grid<'a> {
         placed.push((row, col, *r));
     }
     for (row, cells) in rows.iter_mut() {
-        *cells = columns
-            .iter()
-            .map(|c| {
-                let mut cell: Vec<&CaseResult> = placed
-                    .iter()
-                    .filter(|(r, col, _)| r == row && col == c)
-                    .map(|(_, _, res)| *res)
-                    .collect();
-                // The reference first, then the oracles.
-                cell.sort_by_key(|r| backend_of(r) != "embedded" && backend_of(r) != "reference");
-                cell
-            })
-            .collect();
+        *cells = columns.iter().map(|c| cell(&placed, row, c)).collect();
     }
     Grid {
         title,

@@ -168,7 +168,7 @@ impl Material {
     /// directory (removed on return), `files` are read where they are.
     pub fn of(report: &Report, source: &Path) -> Result<Self, HarnessError> {
         let mut certs: Vec<(String, Vec<CertInfo>)> = Vec::new();
-        let tmp = tempfile::tempdir().map_err(|e| HarnessError::run("reproduce", e))?;
+        let tmp = tempfile::tempdir().map_err(|e| HarnessError::write(std::env::temp_dir(), e))?;
         if !report.generate.is_empty() {
             let written = report.generate.build()?.write_to(tmp.path())?;
             for files in written.files().values() {

@@ -149,29 +149,7 @@ impl ClusterFile {
             }
             std::fs::create_dir_all(&host_workdir)
                 .map_err(|e| HarnessError::write(&host_workdir, e))?;
-            let config = match (&node.config_file, node.config.is_null()) {
-                (Some(file), true) => Path::new(&workdir).join(file).display().to_string(),
-                (Some(file), false) => {
-                    return Err(HarnessError::invalid(
-                        "cluster file",
-                        format!("nodes.{name}.config-file"),
-                        format!("both config and config-file ({file}) are given"),
-                        "keep one of them",
-                    ))
-                }
-                (None, _) => {
-                    let file = format!(".member-{name}.yaml");
-                    let text = if node.config.is_null() {
-                        "{}\n".to_string()
-                    } else {
-                        serde_yaml_ng::to_string(&node.config)
-                            .map_err(|e| HarnessError::run(name, e))?
-                    };
-                    let path = dir.join(&file);
-                    std::fs::write(&path, text).map_err(|e| HarnessError::write(&path, e))?;
-                    file
-                }
-            };
+            let config = member_config(dir, name, node, &workdir)?;
             let mut env = node.env.clone();
             let node_id = (role == NodeRole::Broker).then(|| {
                 next_id += 1;
@@ -194,6 +172,37 @@ impl ClusterFile {
             });
         }
         Ok(launches)
+    }
+}
+
+/// The configuration file a member launch names: its `config-file` (relative
+/// to the case directory, through its working directory), or its inline
+/// `config` written to `.member-<name>.yaml` in `dir`; both is an error.
+fn member_config(
+    dir: &Path,
+    name: &str,
+    node: &NodeBody,
+    workdir: &str,
+) -> Result<String, HarnessError> {
+    match (&node.config_file, node.config.is_null()) {
+        (Some(file), true) => Ok(Path::new(workdir).join(file).display().to_string()),
+        (Some(file), false) => Err(HarnessError::invalid(
+            "cluster file",
+            format!("nodes.{name}.config-file"),
+            format!("both config and config-file ({file}) are given"),
+            "keep one of them",
+        )),
+        (None, _) => {
+            let file = format!(".member-{name}.yaml");
+            let text = if node.config.is_null() {
+                "{}\n".to_string()
+            } else {
+                serde_yaml_ng::to_string(&node.config).map_err(|e| HarnessError::run(name, e))?
+            };
+            let path = dir.join(&file);
+            std::fs::write(&path, text).map_err(|e| HarnessError::write(&path, e))?;
+            Ok(file)
+        }
     }
 }
 

@@ -80,26 +80,7 @@ impl MemberSettings {
     ) -> Result<Self, HarnessError> {
         let source = props.source().to_string();
         let (node_id, cluster_size) = match role {
-            NodeRole::Broker => {
-                let id = props.integer("zeebe.broker.cluster.nodeId", 0)?;
-                let size = props.integer("zeebe.broker.cluster.clusterSize", 1)?;
-                if id < 0 || id >= size {
-                    return Err(HarnessError::invalid(
-                        &source,
-                        "zeebe.broker.cluster.nodeId",
-                        // Zeebe's own message (SystemContext), after ours.
-                        format!(
-                            "the node id is outside the cluster (Zeebe: \"Node id {id} needs to be non negative and smaller then cluster size {size}.\")"
-                        ),
-                        format!(
-                            "give each broker an id from 0 to clusterSize - 1 ({} / {})",
-                            env_var("zeebe.broker.cluster.nodeId"),
-                            env_var("zeebe.broker.cluster.clusterSize")
-                        ),
-                    ));
-                }
-                (Some(id as u32), size as u32)
-            }
+            NodeRole::Broker => broker_id(props)?,
             NodeRole::Gateway => (None, 0),
         };
         let first = |keys: &[&str]| -> Result<Option<String>, HarnessError> {
@@ -139,26 +120,7 @@ impl MemberSettings {
                     .unwrap_or_else(|| "gateway".to_string()),
             ),
         };
-        for contact in &contacts {
-            if contact
-                .rsplit_once(':')
-                .is_none_or(|(_, p)| p.parse::<u16>().is_err())
-            {
-                let key = match role {
-                    NodeRole::Broker => "zeebe.broker.cluster.initialContactPoints",
-                    NodeRole::Gateway => "zeebe.gateway.cluster.initialContactPoints",
-                };
-                return Err(HarnessError::invalid(
-                    &source,
-                    key,
-                    format!("contact point {contact:?} is not HOST:PORT"),
-                    format!(
-                        "list the other nodes' internal addresses as HOST:PORT, e.g. broker-0:{INTERNAL_PORT} ({})",
-                        env_var(key)
-                    ),
-                ));
-            }
-        }
+        check_contacts(&source, role, &contacts)?;
         let name = name.map(str::to_string).unwrap_or(default_name);
         let grpc = match role {
             NodeRole::Broker => None,
@@ -180,6 +142,54 @@ impl MemberSettings {
             cluster_name,
         })
     }
+}
+
+/// A broker's `nodeId` and `clusterSize`, refused (with Zeebe's own words)
+/// when the id is outside the cluster.
+fn broker_id(props: &Properties) -> Result<(Option<u32>, u32), HarnessError> {
+    let id = props.integer("zeebe.broker.cluster.nodeId", 0)?;
+    let size = props.integer("zeebe.broker.cluster.clusterSize", 1)?;
+    if id < 0 || id >= size {
+        return Err(HarnessError::invalid(
+            props.source(),
+            "zeebe.broker.cluster.nodeId",
+            // Zeebe's own message (SystemContext), after ours.
+            format!(
+                "the node id is outside the cluster (Zeebe: \"Node id {id} needs to be non negative and smaller then cluster size {size}.\")"
+            ),
+            format!(
+                "give each broker an id from 0 to clusterSize - 1 ({} / {})",
+                env_var("zeebe.broker.cluster.nodeId"),
+                env_var("zeebe.broker.cluster.clusterSize")
+            ),
+        ));
+    }
+    Ok((Some(id as u32), size as u32))
+}
+
+/// Every `initialContactPoints` entry is `HOST:PORT`.
+fn check_contacts(source: &str, role: NodeRole, contacts: &[String]) -> Result<(), HarnessError> {
+    for contact in contacts {
+        if contact
+            .rsplit_once(':')
+            .is_none_or(|(_, p)| p.parse::<u16>().is_err())
+        {
+            let key = match role {
+                NodeRole::Broker => "zeebe.broker.cluster.initialContactPoints",
+                NodeRole::Gateway => "zeebe.gateway.cluster.initialContactPoints",
+            };
+            return Err(HarnessError::invalid(
+                source,
+                key,
+                format!("contact point {contact:?} is not HOST:PORT"),
+                format!(
+                    "list the other nodes' internal addresses as HOST:PORT, e.g. broker-0:{INTERNAL_PORT} ({})",
+                    env_var(key)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A node running on its own. Dropping it stops it.

@@ -17,10 +17,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 use super::tls::{NodeTls, ServerTls};
 use crate::nodes::log::NodeLog;
+use crate::nodes::tasks::NodeTasks;
 use crate::nodes::wire;
 
 /// Zeebe's default cluster name (`zeebe.broker.cluster.clusterName`).
@@ -128,42 +128,26 @@ fn tls_error(e: &std::io::Error) -> Option<&rustls::Error> {
     e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
 }
 
-/// The messaging server of one node. Stops when `stop` turns true.
-pub async fn serve(
+/// The messaging server of one node, on the node's one accept loop
+/// ([`NodeTasks::accept`]), which stops it with the node.
+pub fn serve(
+    tasks: &mut NodeTasks,
     listener: TcpListener,
     tls: Option<NodeTls>,
     name: String,
     log: NodeLog,
-    mut stop: watch::Receiver<bool>,
 ) {
     let name: Arc<str> = Arc::from(name);
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            accepted = listener.accept() => {
-                let tcp = match accepted {
-                    Ok((tcp, _)) => tcp,
-                    Err(e) => {
-                        crate::nodes::tasks::back_off(&e).await;
-                        continue;
-                    }
-                };
-                let _ = tcp.set_nodelay(true);
-                let guard = log.begin();
-                let log = log.clone();
-                let tls = tls.clone();
-                let name = name.clone();
-                tokio::spawn(async move {
-                    let _ = tokio::time::timeout(
-                        HANDSHAKE_DEADLINE * 2,
-                        accept(tcp, tls, &name, &log),
-                    )
-                    .await;
-                    drop(guard);
-                });
-            }
+    tasks.accept(listener, move |tcp, _, _| {
+        let _ = tcp.set_nodelay(true);
+        let guard = log.begin();
+        let (log, tls, name) = (log.clone(), tls.clone(), name.clone());
+        async move {
+            let _ =
+                tokio::time::timeout(HANDSHAKE_DEADLINE * 2, accept(tcp, tls, &name, &log)).await;
+            drop(guard);
         }
-    }
+    });
 }
 
 async fn accept(tcp: TcpStream, tls: Option<NodeTls>, name: &str, log: &NodeLog) {

@@ -308,6 +308,63 @@ fn node_tls(
     })
 }
 
+/// The server side of a node whose key TLS 1.3 can sign with: served, or
+/// failing every handshake (as BoringSSL does) when the key does not match
+/// the chain's first certificate.
+fn key_pair_server(
+    settings: &NodeSettings,
+    chain: &ConfiguredPath,
+    key: &ConfiguredPath,
+    certs: &[rustls::pki_types::CertificateDer<'static>],
+) -> Result<ServerTls, HarnessError> {
+    let prefix = settings.role.security_prefix();
+    let in_setting =
+        |k: &str, e: HarnessError| e.in_setting(&settings.source, &format!("{prefix}.{k}"));
+    let key_der =
+        pki::read_private_key(&key.resolved).map_err(|e| in_setting("privateKeyPath", e))?;
+    let signing = provider()
+        .key_provider
+        .load_private_key(key_der)
+        .map_err(|e| {
+            in_setting(
+                "privateKeyPath",
+                HarnessError::material(
+                    &key.resolved,
+                    format!("the private key cannot be used: {e}"),
+                    "use an RSA or EC (P-256/P-384) key in PKCS#8",
+                ),
+            )
+        })?;
+    let leaf_spki = x509_parser::parse_x509_certificate(&certs[0])
+        .map(|(_, cert)| cert.tbs_certificate.subject_pki.raw.to_vec())
+        .map_err(|e| {
+            in_setting(
+                "certificateChainPath",
+                HarnessError::material(
+                    &chain.resolved,
+                    format!("the first certificate cannot be parsed: {e}"),
+                    "put the node's own certificate first in the chain file",
+                ),
+            )
+        })?;
+    if signing
+        .public_key()
+        .is_some_and(|spki| spki.as_ref() != leaf_spki.as_slice())
+    {
+        Ok(ServerTls::Fails {
+            // measured: BoringSSL refuses the pair when the handshake sets it.
+            log_line: "javax.net.ssl.SSLHandshakeException: General OpenSslEngine problem; caused by: javax.net.ssl.SSLException: java.lang.Exception: Error setting certificate (error:0b000074:X.509 certificate routines:OPENSSL_internal:KEY_VALUES_MISMATCH)".to_string(),
+            alert: INTERNAL_ERROR,
+            diagnosis: format!(
+                "{} started, but its private key does not match its certificate (the first one of {}): every handshake it serves fails",
+                settings.name, chain.raw
+            ),
+        })
+    } else {
+        Ok(ServerTls::Serve(serve(settings, certs.to_vec(), signing)?))
+    }
+}
+
 /// The PEM path: the chain and key files.
 fn pem(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessError> {
     let security = &settings.security;
@@ -361,49 +418,7 @@ fn pem(settings: &NodeSettings) -> Result<Option<NodeTls>, HarnessError> {
             ),
         }
     } else {
-        let key_der =
-            pki::read_private_key(&key.resolved).map_err(|e| in_setting("privateKeyPath", e))?;
-        let signing = provider()
-            .key_provider
-            .load_private_key(key_der)
-            .map_err(|e| {
-                in_setting(
-                    "privateKeyPath",
-                    HarnessError::material(
-                        &key.resolved,
-                        format!("the private key cannot be used: {e}"),
-                        "use an RSA or EC (P-256/P-384) key in PKCS#8",
-                    ),
-                )
-            })?;
-        let leaf_spki = x509_parser::parse_x509_certificate(&certs[0])
-            .map(|(_, cert)| cert.tbs_certificate.subject_pki.raw.to_vec())
-            .map_err(|e| {
-                in_setting(
-                    "certificateChainPath",
-                    HarnessError::material(
-                        &chain.resolved,
-                        format!("the first certificate cannot be parsed: {e}"),
-                        "put the node's own certificate first in the chain file",
-                    ),
-                )
-            })?;
-        if signing
-            .public_key()
-            .is_some_and(|spki| spki.as_ref() != leaf_spki.as_slice())
-        {
-            ServerTls::Fails {
-                // measured: BoringSSL refuses the pair when the handshake sets it.
-                log_line: "javax.net.ssl.SSLHandshakeException: General OpenSslEngine problem; caused by: javax.net.ssl.SSLException: java.lang.Exception: Error setting certificate (error:0b000074:X.509 certificate routines:OPENSSL_internal:KEY_VALUES_MISMATCH)".to_string(),
-                alert: INTERNAL_ERROR,
-                diagnosis: format!(
-                    "{} started, but its private key does not match its certificate (the first one of {}): every handshake it serves fails",
-                    settings.name, chain.raw
-                ),
-            }
-        } else {
-            ServerTls::Serve(serve(settings, certs.clone(), signing)?)
-        }
+        key_pair_server(settings, chain, key, &certs)?
     };
     node_tls(settings, server, certs).map(Some)
 }

@@ -26,6 +26,55 @@ pub(super) struct Shared {
     pub(super) port: u16,
 }
 
+/// The TLS acceptor when the protocol says TLS: refused without a
+/// certificate chain and key.
+fn acceptor(
+    settings: &KafkaGatewaySettings,
+) -> Result<Option<tokio_rustls::TlsAcceptor>, HarnessError> {
+    match (settings.security_protocol.tls(), &settings.tls) {
+        (false, _) => Ok(None),
+        (true, Some((chain, key))) => {
+            let certified = pki::load_certified_key(chain, key)?;
+            let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| HarnessError::run("kafka gateway TLS", e))?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
+            Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+        }
+        (true, None) => Err(HarnessError::invalid(
+            "kafka gateway",
+            "GATEWAY_SECURITY_PROTOCOL",
+            "SSL needs a certificate chain and key",
+            "give the gateway a certificate (tls.chain, tls.key in the case)",
+        )),
+    }
+}
+
+/// Connects to the Kafka backend and lists its brokers before the gateway
+/// starts (a backend it cannot use is a refusal naming the `KAFKA_*`
+/// variables); the log line saying so.
+async fn check_backend(backend: &upstream::BackendSettings) -> Result<String, HarnessError> {
+    let refused = |e: String| {
+        HarnessError::invalid(
+            "kafka gateway",
+            "KAFKA_BOOTSTRAP_SERVERS",
+            format!("cannot use the Kafka backend, not starting: {e}"),
+            "make the KAFKA_* variables (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_JAAS_CONFIG, KAFKA_SSL_TRUSTSTORE_LOCATION) match the backend's listener",
+        )
+    };
+    let mut up = upstream::Upstream::connect(backend)
+        .await
+        .map_err(refused)?;
+    let brokers = up.probe().await.map_err(refused)?;
+    Ok(format!(
+        "backend: connected to {}; the cluster lists {brokers} broker(s)",
+        backend.describe()
+    ))
+}
+
 /// A running gateway (Kafka listener and admin API). Dropping it stops it.
 #[derive(Debug)]
 pub struct KafkaGateway {
@@ -38,45 +87,11 @@ pub struct KafkaGateway {
 impl KafkaGateway {
     /// Starts on 127.0.0.1, free ports for the Kafka listener and the admin API.
     pub async fn start(settings: KafkaGatewaySettings) -> Result<Self, HarnessError> {
-        let acceptor = match (settings.security_protocol.tls(), &settings.tls) {
-            (false, _) => None,
-            (true, Some((chain, key))) => {
-                let certified = pki::load_certified_key(chain, key)?;
-                let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-                    rustls::crypto::aws_lc_rs::default_provider(),
-                ))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| HarnessError::run("kafka gateway TLS", e))?
-                .with_no_client_auth()
-                .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
-                Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
-            }
-            (true, None) => {
-                return Err(HarnessError::invalid(
-                    "kafka gateway",
-                    "GATEWAY_SECURITY_PROTOCOL",
-                    "SSL needs a certificate chain and key",
-                    "give the gateway a certificate (tls.chain, tls.key in the case)",
-                ))
-            }
+        let acceptor = acceptor(&settings)?;
+        let backend_line = match &settings.backend {
+            Some(backend) => Some(check_backend(backend).await?),
+            None => None,
         };
-        let mut backend_line = None;
-        if let Some(b) = &settings.backend {
-            let refused = |e: String| {
-                HarnessError::invalid(
-                    "kafka gateway",
-                    "KAFKA_BOOTSTRAP_SERVERS",
-                    format!("cannot use the Kafka backend, not starting: {e}"),
-                    "make the KAFKA_* variables (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_JAAS_CONFIG, KAFKA_SSL_TRUSTSTORE_LOCATION) match the backend's listener",
-                )
-            };
-            let mut up = upstream::Upstream::connect(b).await.map_err(refused)?;
-            let brokers = up.probe().await.map_err(refused)?;
-            backend_line = Some(format!(
-                "backend: connected to {}; the cluster lists {brokers} broker(s)",
-                b.describe()
-            ));
-        }
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| HarnessError::start_failed("kafka gateway", e))?;
