@@ -214,12 +214,12 @@ async fn per_case_cost(arcs: &[Arc<Case>], options: &RunOptions, floor_median: D
     out
 }
 
-/// Java client, zeebe-node and Camunda client cases at most per peer and pass in
+/// Cases at most per warm peer and pass in
 /// [`warm_and_cold`].
 const WARM_COLD_CASES: usize = 40;
 
 /// The per-case cost of the warm peers (Java client, zeebe-node, Camunda
-/// Java client, Java Kafka client), warm (long-lived
+/// Java client, Java Kafka client, Spring starter), warm (long-lived
 /// probes, `crate::peers::warm`) and cold (a process per case): the same
 /// cases one at a time, first warm, then cold. The warm pass includes
 /// starting its one process per peer; cases the warm/cold rule sends cold
@@ -237,6 +237,7 @@ async fn warm_and_cold(cases: &[Arc<Case>], options: &RunOptions) -> String {
         ("node", "zeebe-node"),
         ("camunda", "camunda-client"),
         ("kafka", "kafka-clients"),
+        ("spring", "spring-starter"),
     ] {
         // The Camunda client's gRPC cases have no client axis (one file);
         // the Kafka Java client's are the kafka-gateway cases that need it.
@@ -254,6 +255,7 @@ async fn warm_and_cold(cases: &[Arc<Case>], options: &RunOptions) -> String {
                                 .any(|r| r.peer() == crate::peers::kafka_java::PEER)
                         })
             }
+            "spring" => c.id.as_str().contains("::camunda-spring::"),
             other => c.area == "zeebe-client" && label(c, other),
         };
         let selected: Vec<Arc<Case>> = cases

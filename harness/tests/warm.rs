@@ -1,5 +1,6 @@
 //! Warm real peers must not change what a case observes: a sample of Java
-//! client, zeebe-node, Camunda Java client and Java Kafka client cases
+//! client, zeebe-node, Camunda Java client, Java Kafka client and Camunda
+//! Spring Boot starter cases
 //! (successes and failures, every scenario file that has them, gRPC and
 //! REST, PEM and keystore trust) runs warm, then cold, and every case must
 //! give the same outcome, catalogue entry and redacted snapshot text. The
@@ -20,7 +21,8 @@ fn workspace() -> PathBuf {
 
 /// Whether `case` runs the peer `kind`: `java` (zeebe-client-java, and the
 /// JVM trust-store cases), `node` (zeebe-node), `camunda` (the Camunda
-/// Java client over gRPC or REST) or `kafka` (the Java Kafka client).
+/// Java client over gRPC or REST), `kafka` (the Java Kafka client) or
+/// `spring` (the Camunda Spring Boot starter).
 fn runs(case: &Case, kind: &str) -> bool {
     let label = |v: &str| case.labels().iter().any(|(_, l)| l == v);
     match kind {
@@ -29,6 +31,7 @@ fn runs(case: &Case, kind: &str) -> bool {
                 && (label("java") || case.id().contains("java-truststores"))
         }
         "camunda" => label("camunda-rest") || case.id().contains("::camunda-client::"),
+        "spring" => case.id().contains("::camunda-spring::"),
         "kafka" => {
             case.area().as_str() == "kafka-gateway"
                 && areas::find(case.area())
@@ -40,7 +43,7 @@ fn runs(case: &Case, kind: &str) -> bool {
 }
 
 /// The embedded-backend cases of the warm peers (Java client, zeebe-node,
-/// Camunda Java client) whose peer is installed (CI installs all;
+/// Camunda Java client, Kafka Java client, Spring starter) whose peer is installed (CI installs all;
 /// `TLSMATRIX_REQUIRE_PEERS=1` makes a missing one fail here).
 fn warm_peer_cases() -> Vec<Case> {
     let cases = scenario::load_paths(&[workspace().join("scenarios")])
@@ -55,7 +58,7 @@ fn warm_peer_cases() -> Vec<Case> {
         })
         .filter(|c| !c.labels().iter().any(|(_, v)| v == "netty-oracle"))
         .filter(|c| {
-            ["java", "node", "camunda", "kafka"]
+            ["java", "node", "camunda", "kafka", "spring"]
                 .iter()
                 .any(|k| runs(c, k))
         })
@@ -110,23 +113,26 @@ fn compare(cases: Vec<Case>) -> (usize, u64, Vec<String>) {
 
 fn check(cases: Vec<Case>, at_least: usize) {
     let count = |k: &str| cases.iter().filter(|c| runs(c, k)).count();
-    let (java, node, camunda, kafka) = (
+    let (java, node, camunda, kafka, spring) = (
         count("java"),
         count("node"),
         count("camunda"),
         count("kafka"),
+        count("spring"),
     );
     assert!(
         java >= at_least / 2
             && node >= at_least / 2
             && camunda >= at_least / 4
-            && kafka >= at_least / 4,
-        "too few cases to compare: {java} Java, {node} Node, {camunda} Camunda, {kafka} Kafka Java"
+            && kafka >= at_least / 4
+            && spring >= at_least / 8,
+        "too few cases to compare: {java} Java, {node} Node, {camunda} Camunda, {kafka} Kafka Java, \
+         {spring} Spring starter"
     );
     let (compared, served, problems) = compare(cases);
     eprintln!(
         "warm vs cold: {compared} cases compared ({java} Java, {node} Node, {camunda} Camunda, \
-         {kafka} Kafka Java), {served} served warm"
+         {kafka} Kafka Java, {spring} Spring starter), {served} served warm"
     );
     assert!(
         served > 0,
@@ -138,21 +144,23 @@ fn check(cases: Vec<Case>, at_least: usize) {
 /// Every 7th Java and Node case, so the sample spans the scenario files
 /// (the tls-matrix's refused and connected cases, certificates, gateway
 /// configuration, the insecure-environment cases, OAuth), and every 3rd
-/// Camunda client and Kafka Java client case (fewer cases: gRPC and REST;
-/// PEM, PKCS#12 and JKS trust, SASL, a real broker).
+/// Camunda client, Kafka Java client and Spring starter case (fewer cases:
+/// gRPC and REST; PEM, PKCS#12 and JKS trust, SASL, a real broker;
+/// application.yaml, environment and command-line properties).
 #[test]
 fn a_sample_of_cases_is_the_same_warm_and_cold() {
     let (few, others): (Vec<Case>, Vec<Case>) = warm_peer_cases()
         .into_iter()
-        .partition(|c| runs(c, "camunda") || runs(c, "kafka"));
+        .partition(|c| runs(c, "camunda") || runs(c, "kafka") || runs(c, "spring"));
     let mut sample: Vec<Case> = others.into_iter().step_by(7).collect();
     sample.extend(few.into_iter().step_by(3));
     check(sample, 20);
 }
 
-/// The nightly variant: every Java, Node, Camunda and Kafka Java client case.
+/// The nightly variant: every Java, Node, Camunda, Kafka Java client and
+/// Spring starter case.
 #[test]
-#[ignore = "every Java, Node, Camunda and Kafka Java client case twice (minutes): the nightly job runs it"]
+#[ignore = "every Java, Node, Camunda, Kafka Java client and Spring starter case twice (minutes): the nightly job runs it"]
 fn every_case_is_the_same_warm_and_cold() {
     check(warm_peer_cases(), 20);
 }

@@ -2,7 +2,9 @@
 //! 8.8.4, Spring Boot 3.5.6, camunda-client-java 8.8.4), driven through
 //! `tlsmatrix.camundaspring.CamundaSpringProbe`
 //! (`harness/probes/camunda-spring`, a Maven module and class path of its
-//! own): one JVM per run starts a minimal non-web Spring Boot application,
+//! own): a minimal non-web Spring Boot application per case, in a JVM of
+//! its own or, when [`warm::spring_temperature`] allows, a fresh
+//! `SpringApplication` in a warm `--serve` JVM ([`WarmPeer::Spring`]),
 //! takes the `CamundaClient` bean the starter built from its
 //! `camunda.client.*` properties, asks for the topology once over gRPC
 //! (`useGrpc()`) and prints one JSON line in the shape [`super::probe`]
@@ -62,6 +64,7 @@
 
 use std::path::PathBuf;
 
+use super::warm::{self, WarmPeer};
 use super::{Observation, ZeebeClientConfig};
 use crate::error::HarnessError;
 use crate::process;
@@ -132,15 +135,7 @@ pub async fn topology(
         }
         std::fs::write(yaml, application_yaml(config))
     };
-    write(&yaml).map_err(|e| {
-        HarnessError::run(
-            PEER,
-            format!(
-                "cannot write {}: {e}; the case directory must be writable",
-                yaml.display()
-            ),
-        )
-    })?;
+    write(&yaml).map_err(|e| HarnessError::write(&yaml, e))?;
     // The JVM takes its home from the password database, not $HOME: keep
     // anything the client caches in the case directory.
     let flags = [
@@ -148,16 +143,35 @@ pub async fn topology(
         "-Xss512k".to_string(),
     ];
     let launch = jar().launch(PEER, INSTALL, MAIN, &flags)?;
-    let mut argv = launch.args.clone();
     let timeout = config
         .deadline
         .saturating_sub(std::time::Duration::from_secs(2));
-    argv.push("--timeout-ms".to_string());
-    argv.push(timeout.as_millis().to_string());
-    argv.extend(args.iter().cloned());
-    let bound = config.deadline + super::probe::RUNTIME_STARTUP_ALLOWANCE + launch.dump_allowance();
-    let out = process::run(&launch.java, &argv, &config.env, &config.workdir, bound).await?;
-    launch.finish(out.exit_code);
+    let mut probe_args = vec!["--timeout-ms".to_string(), timeout.as_millis().to_string()];
+    probe_args.extend(args.iter().cloned());
+    let mut argv = launch.args.clone();
+    argv.extend(probe_args.iter().cloned());
+    let out = match warm::spring_temperature(config, args) {
+        warm::Temperature::Warm => {
+            warm::run(
+                WarmPeer::Spring,
+                &launch.java,
+                &warm::launch_prefix(&launch.args),
+                &probe_args,
+                &config.env,
+                &config.workdir,
+                config.deadline,
+            )
+            .await?
+        }
+        warm::Temperature::Cold => {
+            let bound =
+                config.deadline + super::probe::RUNTIME_STARTUP_ALLOWANCE + launch.dump_allowance();
+            let out =
+                process::run(&launch.java, &argv, &config.env, &config.workdir, bound).await?;
+            launch.finish(out.exit_code);
+            out
+        }
+    };
     let mut obs = super::probe::read_line(PEER, &launch.java, &argv, &out)?;
     // Class paths vary by checkout: show the application.yaml and the
     // case's own arguments.

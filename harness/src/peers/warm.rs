@@ -1,7 +1,8 @@
 //! Warm real peers: one long-lived probe process per peer kind and job slot
 //! serves cases over a line protocol, instead of a JVM or a Node.js process
 //! per case. The peers that run warm ([`WarmPeer`]): the Zeebe Java client,
-//! zeebe-node and the Camunda Java client (gRPC and REST).
+//! zeebe-node, the Camunda Java client (gRPC and REST), the Java Kafka client
+//! and the Camunda Spring Boot starter.
 //!
 //! A probe started with `--serve` prints `{"ready":true}` once its client
 //! library is loaded, then reads one JSON request per line on stdin,
@@ -104,6 +105,10 @@ pub enum WarmPeer {
     /// The Java Kafka client probe ([`super::kafka_java`]): its working
     /// directory mirrors the case directory (see [`mirror_case_dir`]).
     KafkaJava,
+    /// The Camunda Spring Boot starter probe ([`super::camunda_spring`]): a
+    /// fresh Spring application per case, its working directory mirroring
+    /// the case directory (see [`spring_temperature`]).
+    Spring,
 }
 
 impl WarmPeer {
@@ -113,6 +118,7 @@ impl WarmPeer {
             Self::Zeebe(probe) => probe.peer(),
             Self::Camunda => super::camunda::PEER,
             Self::KafkaJava => super::kafka_java::PEER,
+            Self::Spring => super::camunda_spring::PEER,
         }
     }
 }
@@ -212,7 +218,7 @@ pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
                 .env
                 .keys()
                 .all(|k| k.starts_with("ZEEBE_") && !NODE_OAUTH_ENV.contains(&k.as_str())),
-            WarmPeer::KafkaJava => false,
+            WarmPeer::KafkaJava | WarmPeer::Spring => false,
         };
     if warm {
         Temperature::Warm
@@ -236,6 +242,68 @@ pub fn kafka_temperature<'a>(
 ) -> Temperature {
     let mut paths = paths.into_iter();
     if enabled() && crate::hosts::case_file(workdir).is_none() && paths.all(mirrored_path) {
+        Temperature::Warm
+    } else {
+        Temperature::Cold
+    }
+}
+
+/// Names in an environment variable or a Spring property key that mark
+/// credentials: the OAuth token call goes through the JDK's process-wide HTTP
+/// keep-alive cache and the credentials cache under `user.home`, so such a
+/// case runs cold.
+const SPRING_AUTH_MARKS: [&str; 6] = [
+    "AUTH",
+    "SECRET",
+    "CLIENT_ID",
+    "CLIENTID",
+    "TOKEN",
+    "PASSWORD",
+];
+
+/// Names in an environment variable or a Spring property key that mark a
+/// file the client or Spring opens relative to the working directory.
+const SPRING_PATH_MARKS: [&str; 5] = ["PATH", "CERT", "LOCATION", "STORE", "FILE"];
+
+/// Decides whether a Camunda Spring Boot starter case runs warm. Spring reads
+/// environment variables only through its environment's `systemEnvironment`
+/// property source, which the warm probe replaces per case with one over the
+/// case's variables (`SpringApplication.configureEnvironment`); command-line
+/// properties are the request's arguments; `./config/application.yaml` and
+/// relative CA paths are opened in the warm JVM's working directory, which
+/// mirrors the case directory ([`mirror_case_dir`]). So a case runs cold when
+///
+/// - it has a hosts file (`hosts:`);
+/// - an environment variable does not start with `CAMUNDA_`, `ZEEBE_` or
+///   `SPRING_` (`JAVA_TOOL_OPTIONS` and the like are read by the JVM at
+///   start);
+/// - a variable or a `--name=value` argument is about credentials
+///   (`SPRING_AUTH_MARKS`);
+/// - the CA path, or the value of a variable or argument that names a file
+///   (`SPRING_PATH_MARKS`), is empty or climbs out with `..`
+///   ([`mirrored_path`]).
+pub fn spring_temperature(config: &ZeebeClientConfig, args: &[String]) -> Temperature {
+    let marked = |name: &str, marks: &[&str]| {
+        let upper = name.to_ascii_uppercase().replace(['-', '.'], "_");
+        marks.iter().any(|m| upper.contains(m))
+    };
+    let env_warm = config.env.iter().all(|(k, v)| {
+        ["CAMUNDA_", "ZEEBE_", "SPRING_"]
+            .iter()
+            .any(|p| k.starts_with(p))
+            && !marked(k, &SPRING_AUTH_MARKS)
+            && (!marked(k, &SPRING_PATH_MARKS) || mirrored_path(v))
+    });
+    let args_warm = args.iter().all(|a| {
+        let (k, v) = a.split_once('=').unwrap_or((a, ""));
+        !marked(k, &SPRING_AUTH_MARKS) && (!marked(k, &SPRING_PATH_MARKS) || mirrored_path(v))
+    });
+    let warm = enabled()
+        && crate::hosts::case_file(&config.workdir).is_none()
+        && env_warm
+        && args_warm
+        && config.ca_path.as_deref().is_none_or(mirrored_path);
+    if warm {
         Temperature::Warm
     } else {
         Temperature::Cold
@@ -315,12 +383,11 @@ impl WarmProcess {
         let dir = tempfile::Builder::new()
             .prefix("tlsmatrix-warm-")
             .tempdir()
-            .map_err(|e| HarnessError::run(peer, format!("cannot make a directory: {e}")))?;
-        let stderr = std::fs::File::create(dir.path().join("stderr.log"))
-            .map_err(|e| HarnessError::run(peer, format!("cannot make its log: {e}")))?;
+            .map_err(|e| HarnessError::write(std::env::temp_dir(), e))?;
+        let log = dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&log).map_err(|e| HarnessError::write(&log, e))?;
         let cwd = dir.path().join("cwd");
-        std::fs::create_dir(&cwd)
-            .map_err(|e| HarnessError::run(peer, format!("cannot make a directory: {e}")))?;
+        std::fs::create_dir(&cwd).map_err(|e| HarnessError::write(&cwd, e))?;
         let mut child = std::process::Command::new(program)
             .args(args)
             .arg("--serve")
@@ -500,12 +567,14 @@ fn pool(peer: WarmPeer) -> &'static Pool {
     static GO: OnceLock<Pool> = OnceLock::new();
     static CAMUNDA: OnceLock<Pool> = OnceLock::new();
     static KAFKA_JAVA: OnceLock<Pool> = OnceLock::new();
+    static SPRING: OnceLock<Pool> = OnceLock::new();
     let cell = match peer {
         WarmPeer::Zeebe(Probe::Java) => &JAVA,
         WarmPeer::Zeebe(Probe::Node) => &NODE,
         WarmPeer::Zeebe(Probe::Go) => &GO,
         WarmPeer::Camunda => &CAMUNDA,
         WarmPeer::KafkaJava => &KAFKA_JAVA,
+        WarmPeer::Spring => &SPRING,
     };
     cell.get_or_init(|| Pool {
         idle: Mutex::new(Vec::new()),
@@ -525,6 +594,7 @@ pub fn shutdown() {
         WarmPeer::Zeebe(Probe::Go),
         WarmPeer::Camunda,
         WarmPeer::KafkaJava,
+        WarmPeer::Spring,
     ] {
         if let Ok(mut idle) = pool(peer).idle.lock() {
             idle.clear();
@@ -566,11 +636,10 @@ pub async fn run(
     .map_err(|e| HarnessError::run(peer, e))?;
     if matches!(
         warm_peer,
-        WarmPeer::KafkaJava | WarmPeer::Camunda | WarmPeer::Zeebe(Probe::Java)
+        WarmPeer::KafkaJava | WarmPeer::Camunda | WarmPeer::Zeebe(Probe::Java) | WarmPeer::Spring
     ) {
-        mirror_case_dir(&process._dir.path().join("cwd"), workdir).map_err(|e| {
-            HarnessError::run(peer, format!("cannot mirror the case directory: {e}"))
-        })?;
+        let cwd = process._dir.path().join("cwd");
+        mirror_case_dir(&cwd, workdir).map_err(|e| HarnessError::write(&cwd, e))?;
     }
     if let Err(e) = writeln!(process.stdin, "{request}").and_then(|()| process.stdin.flush()) {
         return Err(HarnessError::protocol(
@@ -625,11 +694,12 @@ pub async fn run(
 /// after its answer (as the one-shot probe exits, before the loop reaches the
 /// gateway again) and a fresh one serves the next case. A Kafka Java
 /// client process ends itself when its case's clients did not close within
-/// their bound (its answer says `"last":true`).
+/// their bound (its answer says `"last":true`); a Spring starter process when
+/// its case's watchdog fired (the same mark).
 fn reusable_after(peer: WarmPeer, line: &str) -> bool {
     match peer {
         WarmPeer::Zeebe(Probe::Node) => line.starts_with("{\"ok\":true"),
-        WarmPeer::KafkaJava => !line.contains("\"last\":true"),
+        WarmPeer::KafkaJava | WarmPeer::Spring => !line.contains("\"last\":true"),
         WarmPeer::Zeebe(Probe::Java | Probe::Go) | WarmPeer::Camunda => true,
     }
 }

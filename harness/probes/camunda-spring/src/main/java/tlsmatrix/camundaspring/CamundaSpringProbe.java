@@ -1,11 +1,16 @@
 package tlsmatrix.camundaspring;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.camunda.client.CamundaClient;
 import io.camunda.client.api.response.Topology;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +22,9 @@ import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 /**
  * Client probe: a minimal non-web Spring Boot application (Spring Boot 3.5.6) with the official
@@ -42,6 +50,32 @@ import org.springframework.context.ConfigurableApplicationContext;
  * context does not start, or the call fails): {"ok":false,"error":"top exception
  * toString()","chain":["cause 1 toString()",...]} and exit 1. Usage errors exit 2. A watchdog prints
  * a failure line and halts the JVM when start-up and call together exceed twice the timeout.
+ *
+ * <p>With {@code --serve} the probe stays up (a warm peer) and reads one JSON request per line on
+ * stdin, {@code {"args":[...],"env":{...},"cwd":"...","home":"..."}}, and answers each with the
+ * line the one-shot probe prints, plus {@code "exit":N}. Each request runs a fresh {@code
+ * SpringApplication}, so a fresh application context and a fresh {@code CamundaClient} bean, closed
+ * after its answer. What differs from a JVM started for the case, and how it is given:
+ *
+ * <ul>
+ *   <li>the environment: Spring reads environment variables only through the environment's {@code
+ *       systemEnvironment} property source; {@link CaseApplication} replaces that source (after
+ *       {@code SpringApplication.configureEnvironment}, before any post-processor reads it) with one
+ *       over the case's variables and {@code HOME}, as a JVM started with exactly them has. The
+ *       starter builds its client from the environment's properties, never through the client
+ *       builder's own {@code System.getenv} reads (see {@code harness/src/peers/camunda_spring.rs});
+ *   <li>{@code user.home}: set per request with {@code System.setProperty}, restored after;
+ *   <li>the working directory, fixed when a JVM starts: the harness makes the warm JVM's own working
+ *       directory mirror the case directory (symbolic links), so {@code ./config/application.yaml}
+ *       and a relative CA path name the case's files by the same text.
+ * </ul>
+ *
+ * <p>Spring's console output goes to stderr in this mode, so stdout carries only the protocol. A
+ * case that does not answer within its bound is answered by its watchdog with {@code "last":true}
+ * and the JVM halts; the harness starts a fresh one. What a JVM reads once (JAVA_TOOL_OPTIONS, the
+ * JDK's HTTP keep-alive cache an OAuth token call uses, the hosts file) is never sent: the harness
+ * runs those cases cold. The requests are read with the Jackson the starter itself ships
+ * (jackson-databind, a runtime dependency of camunda-client-java).
  */
 @SpringBootConfiguration
 @EnableAutoConfiguration
@@ -52,9 +86,40 @@ public class CamundaSpringProbe {
 
   public static void main(final String[] args) {
     out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-    long timeoutMs = 5000;
-    final List<String> springArgs = new ArrayList<>();
+    if (args.length == 1 && "--serve".equals(args[0])) {
+      System.setOut(System.err);
+      serve();
+      System.exit(0);
+      return;
+    }
+    final Parsed parsed;
     try {
+      parsed = Parsed.of(args);
+    } catch (final IllegalArgumentException e) {
+      print(failure(e));
+      System.err.println("usage: CamundaSpringProbe [--timeout-ms 5000] [--camunda.client.NAME=VALUE ...]");
+      System.exit(2);
+      return;
+    }
+    startWatchdog(2 * parsed.timeoutMs + 5000);
+    final Result result = runCase(parsed, new SpringApplication(CamundaSpringProbe.class));
+    print(result.line);
+    System.exit(result.code);
+  }
+
+  /** The probe's own {@code --timeout-ms} and the arguments that go to Spring unchanged. */
+  private static final class Parsed {
+    final long timeoutMs;
+    final String[] springArgs;
+
+    private Parsed(final long timeoutMs, final String[] springArgs) {
+      this.timeoutMs = timeoutMs;
+      this.springArgs = springArgs;
+    }
+
+    static Parsed of(final String[] args) {
+      long timeoutMs = 5000;
+      final List<String> springArgs = new ArrayList<>();
       for (int i = 0; i < args.length; i++) {
         if (args[i].equals("--timeout-ms")) {
           if (i + 1 >= args.length) {
@@ -65,24 +130,143 @@ public class CamundaSpringProbe {
           springArgs.add(args[i]);
         }
       }
-    } catch (final IllegalArgumentException e) {
-      print(failure(e));
-      System.err.println("usage: CamundaSpringProbe [--timeout-ms 5000] [--camunda.client.NAME=VALUE ...]");
-      System.exit(2);
-      return;
+      return new Parsed(timeoutMs, springArgs.toArray(new String[0]));
     }
-    startWatchdog(2 * timeoutMs + 5000);
+  }
 
+  /** One case's JSON line and the exit code the one-shot probe ends with. */
+  private static final class Result {
+    final String line;
+    final int code;
+
+    Result(final String line, final int code) {
+      this.line = line;
+      this.code = code;
+    }
+  }
+
+  /**
+   * A {@code SpringApplication} whose environment reads the case's variables: the {@code
+   * systemEnvironment} property source, the only one through which Spring reads environment
+   * variables, is replaced by one over {@code env} right after Spring Boot configured the
+   * environment and before any {@code EnvironmentPostProcessor} reads it.
+   */
+  static final class CaseApplication extends SpringApplication {
+    private final Map<String, Object> env;
+
+    CaseApplication(final Map<String, Object> env) {
+      super(CamundaSpringProbe.class);
+      this.env = env;
+    }
+
+    @Override
+    protected void configureEnvironment(
+        final ConfigurableEnvironment environment, final String[] args) {
+      super.configureEnvironment(environment, args);
+      final String name = StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME;
+      environment
+          .getPropertySources()
+          .replace(name, new SystemEnvironmentPropertySource(name, env));
+    }
+  }
+
+  private static void serve() {
+    final ObjectMapper mapper = new ObjectMapper();
+    final String home = System.getProperty("user.home");
+    out.println("{\"ready\":true}");
+    out.flush();
+    try (BufferedReader in =
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+      for (String raw = in.readLine(); raw != null; raw = in.readLine()) {
+        if (raw.isBlank()) {
+          continue;
+        }
+        final AtomicBoolean answered = new AtomicBoolean();
+        Thread watchdog = null;
+        Result result;
+        try {
+          final JsonNode request = mapper.readTree(raw);
+          final List<String> args = new ArrayList<>();
+          request.path("args").forEach(a -> args.add(a.asText()));
+          final Map<String, Object> env = new HashMap<>();
+          request.path("env").fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+          final String caseHome = request.path("home").asText(null);
+          if (caseHome != null) {
+            env.put("HOME", caseHome);
+            System.setProperty("user.home", caseHome);
+          }
+          final Parsed parsed = Parsed.of(args.toArray(new String[0]));
+          watchdog = caseWatchdog(2 * parsed.timeoutMs + 5000, answered);
+          result = runCase(parsed, new CaseApplication(env));
+        } catch (final Exception e) {
+          result = new Result(failure(e), 2);
+        } finally {
+          System.setProperty("user.home", home);
+        }
+        if (watchdog != null) {
+          watchdog.interrupt();
+        }
+        if (answered.compareAndSet(false, true)) {
+          answer(result.line, result.code, false);
+        }
+      }
+    } catch (final java.io.IOException e) {
+      System.err.println("CamundaSpringProbe --serve: stdin: " + e);
+    }
+  }
+
+  /** Prints one case's line with its exit code (and {@code "last":true} before a halt). */
+  private static synchronized void answer(final String line, final int code, final boolean last) {
+    out.println(
+        line.substring(0, line.length() - 1)
+            + ",\"exit\":"
+            + code
+            + (last ? ",\"last\":true" : "")
+            + "}");
+    out.flush();
+  }
+
+  /**
+   * Bounds one warm case: when it has not answered within {@code boundMs}, its failure line is the
+   * answer (with {@code "last":true}) and the JVM halts, so a hung context never serves again.
+   */
+  private static Thread caseWatchdog(final long boundMs, final AtomicBoolean answered) {
+    final Thread watchdog =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(boundMs);
+              } catch (final InterruptedException e) {
+                return;
+              }
+              if (answered.compareAndSet(false, true)) {
+                answer(
+                    failure(
+                        new IllegalStateException(
+                            "probe watchdog: no answer within " + boundMs + " ms")),
+                    1,
+                    true);
+                Runtime.getRuntime().halt(1);
+              }
+            },
+            "probe-watchdog");
+    watchdog.setDaemon(true);
+    watchdog.start();
+    return watchdog;
+  }
+
+  /** One case: a context from {@code app}, the starter's client, one Topology call over gRPC. */
+  private static Result runCase(final Parsed parsed, final SpringApplication app) {
+    final long timeoutMs = parsed.timeoutMs;
     int code;
     String line;
     ConfigurableApplicationContext context = null;
     try {
-      final SpringApplication app = new SpringApplication(CamundaSpringProbe.class);
       app.setWebApplicationType(WebApplicationType.NONE);
       app.setBannerMode(Banner.Mode.OFF);
       app.setLogStartupInfo(false);
       app.setDefaultProperties(Map.of("spring.main.web-application-type", "none"));
-      context = app.run(springArgs.toArray(new String[0]));
+      context = app.run(parsed.springArgs);
       final CamundaClient client = context.getBean(CamundaClient.class);
       System.err.println(
           "camunda-spring probe: the starter's client dials "
@@ -116,8 +300,7 @@ public class CamundaSpringProbe {
         }
       }
     }
-    print(line);
-    System.exit(code);
+    return new Result(line, code);
   }
 
   private static void print(final String line) {
