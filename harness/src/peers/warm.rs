@@ -44,13 +44,22 @@ pub enum Temperature {
 const MAX_PROCESSES: usize = 8;
 
 /// Environment variables the Java client reads through its own
-/// `Environment.system()` in `ZeebeClientBuilderImpl.build()`, for each
-/// client (zeebe-client-java 8.4.21, read from the class files), which the
-/// warm probe sets and removes again with `Environment.put`/`remove`. The
-/// OAuth variables are not here: the token call goes through the JDK's
-/// process-wide HTTP keep-alive cache and the credentials cache under
-/// `user.home`.
-const JAVA_PER_CLIENT_ENV: [&str; 8] = [
+/// `Environment.system()` when a client is built, which the warm probe sets
+/// and removes again with `Environment.put`/`remove` (zeebe-client-java
+/// 8.4.21, read from the class files: `System.getenv` is called only inside
+/// `io.camunda.zeebe.client.impl.util.Environment`). `ZeebeClientBuilderImpl
+/// .build()` reads the connection variables; when `ZEEBE_CLIENT_ID` and
+/// `ZEEBE_CLIENT_SECRET` are set it builds an `OAuthCredentialsProvider`,
+/// whose builder reads the OAuth variables in `checkEnvironmentOverrides()`
+/// and the default credentials cache path from `user.home` in
+/// `applyDefaults()` (the warm probe sets `user.home` per case), all per
+/// client. The token call is one `HttpURLConnection` POST per client; the
+/// JDK's keep-alive cache is process-wide, but each case's token server has
+/// its own port and is gone when its case ends, and a POST on a connection
+/// the server closed is sent again on a fresh one (`sun.net.http.retryPost`,
+/// true by default), so a connection left from an earlier case changes
+/// nothing the case sees.
+const JAVA_PER_CLIENT_ENV: [&str; 15] = [
     "ZEEBE_INSECURE_CONNECTION",
     "ZEEBE_CA_CERTIFICATE_PATH",
     "ZEEBE_KEEP_ALIVE",
@@ -59,7 +68,21 @@ const JAVA_PER_CLIENT_ENV: [&str; 8] = [
     "ZEEBE_DEFAULT_TENANT_ID",
     "ZEEBE_DEFAULT_JOB_WORKER_TENANT_IDS",
     "ZEEBE_CLIENT_USE_DEFAULT_RETRY_POLICY",
+    "ZEEBE_CLIENT_ID",
+    "ZEEBE_CLIENT_SECRET",
+    "ZEEBE_TOKEN_AUDIENCE",
+    "ZEEBE_TOKEN_SCOPE",
+    "ZEEBE_AUTHORIZATION_SERVER_URL",
+    "ZEEBE_AUTH_READ_TIMEOUT",
+    "ZEEBE_AUTH_CONNECT_TIMEOUT",
 ];
+
+/// The variables of [`JAVA_PER_CLIENT_ENV`] that name a file the client
+/// opens relative to the JVM's working directory. `ZEEBE_CLIENT_CONFIG_PATH`
+/// (the credentials cache, which the client writes) is not in the set: a
+/// file the client creates would land in the warm JVM's mirror, not in the
+/// case directory, so such a case runs cold.
+const JAVA_PATH_ENV: [&str; 1] = ["ZEEBE_CA_CERTIFICATE_PATH"];
 
 /// Environment variables the Camunda Java client reads through its own
 /// `io.camunda.client.impl.util.Environment.system()` when a client is built
@@ -169,7 +192,7 @@ pub fn enabled() -> bool {
 ///   a mount namespace of its own, made when the process starts;
 /// - Java: an environment variable other than `JAVA_PER_CLIENT_ENV` (e.g.
 ///   `JAVA_TOOL_OPTIONS`, read by the JVM at start, with the `javax.net.ssl.*`
-///   properties and the default `SSLContext` behind it; the OAuth variables),
+///   properties and the default `SSLContext` behind it),
 ///   and a path the client would open relative to its working directory that
 ///   the warm probe cannot give it verbatim: a JVM's working directory is
 ///   fixed at start, so the warm probe resolves a relative `--ca` against the
@@ -182,7 +205,8 @@ pub fn enabled() -> bool {
 /// - the Camunda Java client: the same rule with its own names
 ///   (`CAMUNDA_PER_CLIENT_ENV`; `CAMUNDA_CA_CERTIFICATE_PATH` and
 ///   `ZEEBE_CA_CERTIFICATE_PATH` as above), so the Spring
-///   starter's `CAMUNDA_CLIENT_*` and the OAuth variables run cold;
+///   starter's `CAMUNDA_CLIENT_*` and the Camunda client's OAuth variables
+///   run cold;
 /// - Node: an environment variable not starting with `ZEEBE_` (`GRPC_*`, read
 ///   by grpc-js when it loads; `NODE_EXTRA_CA_CERTS` and `NODE_OPTIONS`, read
 ///   by Node at start; proxies) or one of `NODE_OAUTH_ENV` (the token cache
@@ -205,7 +229,7 @@ pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
             WarmPeer::Zeebe(Probe::Java) => {
                 config.env.iter().all(|(k, v)| {
                     JAVA_PER_CLIENT_ENV.contains(&k.as_str())
-                        && (k != "ZEEBE_CA_CERTIFICATE_PATH" || mirrored_path(v))
+                        && (!JAVA_PATH_ENV.contains(&k.as_str()) || mirrored_path(v))
                 }) && ca_flag_is_warm()
             }
             WarmPeer::Camunda => {
