@@ -166,9 +166,8 @@ async fn run_inner(case: &Case, result: &mut CaseResult) -> Result<(), HarnessEr
     }
     let dir = scratch_dir()?;
     result.workdir = Some(dir.path().to_path_buf());
-    let built = case.pki.build()?;
-    let mut pki = built.write_to(dir.path())?;
-    built.write_keystores(dir.path(), &mut pki).await?;
+    // Cases with the same `pki:` spec share one set per run (see `pki::set_cache`).
+    let pki = crate::pki::set_cache::materialize(&case.pki, dir.path()).await?;
     case.hosts.write_to(dir.path())?;
     for (name, source) in &case.files {
         let target = crate::confine::inside(

@@ -22,6 +22,7 @@ mod material;
 pub mod openssl_recipe;
 mod pem_read;
 pub mod recipe_cache;
+pub mod set_cache;
 mod spec;
 
 pub use algorithm::{KeyAlgorithm, KeyEncoding};

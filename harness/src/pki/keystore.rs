@@ -18,6 +18,16 @@ use crate::process::{self, tools};
 /// How long one openssl or keytool run may take (keytool is a JVM).
 const TOOL_DEADLINE: Duration = Duration::from_secs(60);
 
+/// One store made for a certificate of a set: the certificate's name, the
+/// store's file (relative to the case directory), its bytes and mode.
+#[derive(Debug, Clone)]
+pub(crate) struct MadeStore {
+    name: String,
+    file: String,
+    bytes: Vec<u8>,
+    mode: u32,
+}
+
 impl Pki {
     /// Writes every keystore and truststore the set's `files:` entries name
     /// into `dir`, recording them in `written`.
@@ -26,6 +36,14 @@ impl Pki {
         dir: &Path,
         written: &mut Materialized,
     ) -> Result<(), HarnessError> {
+        let made = self.make_stores(dir).await?;
+        place_stores(dir, &made, written)
+    }
+
+    /// Makes every keystore and truststore the set's `files:` entries name,
+    /// with the real tools working in private directories inside `dir`.
+    pub(crate) async fn make_stores(&self, dir: &Path) -> Result<Vec<MadeStore>, HarnessError> {
+        let mut made = Vec::new();
         for issued in self.iter() {
             let Some(files) = &issued.spec.files else {
                 continue;
@@ -58,12 +76,12 @@ impl Pki {
                 if !store.then.is_empty() {
                     bytes = self.append_entries(name, store, bytes, work.path()).await?;
                 }
-                super::write_file(
-                    &crate::confine::inside(dir, &store.file, "pki", name)?,
-                    &bytes,
-                    0o600,
-                )?;
-                written.record(name, store.file.clone());
+                made.push(MadeStore {
+                    name: name.clone(),
+                    file: store.file.clone(),
+                    bytes,
+                    mode: 0o600,
+                });
             }
             for store in &files.truststores {
                 if store.key_password.is_some() {
@@ -75,16 +93,34 @@ impl Pki {
                     ));
                 }
                 let bytes = truststore(name, store, work.path()).await?;
-                super::write_file(
-                    &crate::confine::inside(dir, &store.file, "pki", name)?,
-                    &bytes,
-                    0o644,
-                )?;
-                written.record(name, store.file.clone());
+                made.push(MadeStore {
+                    name: name.clone(),
+                    file: store.file.clone(),
+                    bytes,
+                    mode: 0o644,
+                });
             }
         }
-        Ok(())
+        Ok(made)
     }
+}
+
+/// Writes stores made by [`Pki::make_stores`] into `dir` (keystores 0600,
+/// truststores 0644), recording them in `written`.
+pub(crate) fn place_stores(
+    dir: &Path,
+    made: &[MadeStore],
+    written: &mut Materialized,
+) -> Result<(), HarnessError> {
+    for store in made {
+        super::write_file(
+            &crate::confine::inside(dir, &store.file, "pki", &store.name)?,
+            &store.bytes,
+            store.mode,
+        )?;
+        written.record(&store.name, store.file.clone());
+    }
+    Ok(())
 }
 
 impl Pki {
