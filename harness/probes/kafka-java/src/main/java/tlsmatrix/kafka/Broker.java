@@ -244,12 +244,24 @@ public final class Broker {
         return out;
     }
 
-    static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
+    /**
+     * Ports handed out so far: the kernel may give a port it just released again, and a broker
+     * with two listeners on one port refuses to start (seen in CI: INTERNAL and CONTROLLER both got
+     * the same port).
+     */
+    private static final java.util.Set<Integer> GIVEN = new java.util.HashSet<>();
+
+    static synchronized int freePort() throws Exception {
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int port;
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(true);
+                s.bind(new InetSocketAddress("127.0.0.1", 0));
+                port = s.getLocalPort();
+            }
+            if (GIVEN.add(port)) return port;
         }
+        throw new IllegalStateException("no free port distinct from " + GIVEN);
     }
 
     /** Ready = describeCluster over INTERNAL lists node 1, and every client listener accepts TCP. */
