@@ -2,6 +2,8 @@
 //! certificates → area runs nodes and client → classify → verdict. The CLI and
 //! the nextest harness both call [`run_case`].
 
+pub mod shared;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -22,6 +22,7 @@ pub mod lifecycle;
 pub mod registry;
 pub mod run;
 pub mod tools;
+pub mod warm;
 
 pub use child::ChildProcess;
 pub use command::Hermetic;

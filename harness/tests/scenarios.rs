@@ -10,9 +10,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use tlsmatrix::engine::{self, RunOptions, Verdict};
+use tlsmatrix::engine::shared::{Answer, AnswerVerdict};
+use tlsmatrix::engine::{self, RunOptions};
+use tlsmatrix::error::HarnessError;
 use tlsmatrix::scenario::{self, Case};
-use tlsmatrix::{areas, report, version};
+use tlsmatrix::{areas, version};
 
 mod common;
 use common::{multi_thread_runtime, workspace};
@@ -24,29 +26,49 @@ fn snapshot_name(id: &str) -> String {
 
 fn run_case(case: Case, options: RunOptions) -> Result<(), Failed> {
     let rt = multi_thread_runtime().map_err(|e| Failed::from(format!("tokio runtime: {e}")))?;
-    let area = case.area().clone();
-    let result = rt.block_on(engine::run_case(Arc::new(case), &options));
-    match &result.verdict {
-        Verdict::Passed => {}
-        Verdict::Skipped { reason } => {
+    let answer = Answer::of(&rt.block_on(engine::run_case(Arc::new(case.clone()), &options)));
+    check_answer(case.id(), answer)
+}
+
+/// nextest runs one case per process (`--exact ID`): with the run's shared
+/// engine there, this process needs no scenario file at all. `None` when the
+/// case must run here (no shared engine, or it failed: see `engine::shared`).
+fn run_shared(id: &str) -> Option<Result<(), Failed>> {
+    let answer = engine::shared::ask(&engine::shared::socket()?, id)?;
+    Some(check_answer(id, answer))
+}
+
+/// The verdict and snapshot of a case, wherever it ran (this process or the
+/// run's shared engine).
+fn check_answer(id: &str, answer: Answer) -> Result<(), Failed> {
+    let text = match answer.verdict {
+        AnswerVerdict::Passed => answer.snapshot_text.unwrap_or_default(),
+        AnswerVerdict::Skipped { reason } => {
             return Err(Failed::from(format!("skipped at run time: {reason}")));
         }
-        Verdict::Failed | Verdict::Error { .. } => {
-            return Err(Failed::from(report::failure_text(&result)))
+        AnswerVerdict::Failed | AnswerVerdict::Unknown => {
+            return Err(Failed::from(answer.failure_text.unwrap_or_default()))
         }
-    }
+    };
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(workspace().join("snapshots").join(&area));
+    settings.set_snapshot_path(workspace().join("snapshots").join(&answer.area));
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    settings.set_input_file(result.case.source());
+    settings.set_input_file(&answer.source);
     settings.bind(|| {
-        insta::assert_snapshot!(
-            snapshot_name(result.case.id()),
-            report::snapshot_text(&result)
-        );
+        insta::assert_snapshot!(snapshot_name(id), text);
     });
     Ok(())
+}
+
+/// Runs case `id` in this process (the shared engine could not).
+fn run_here(id: &str) -> Result<(), Failed> {
+    let cases = load_cases().map_err(|e| Failed::from(format!("cannot load scenarios: {e}")))?;
+    let case = cases
+        .into_iter()
+        .find(|c| c.id().as_str() == id)
+        .ok_or_else(|| Failed::from(format!("no case {id}")))?;
+    run_case(case, RunOptions::from_env())
 }
 
 fn snapshots_belong_to_cases(cases: &[Case]) -> Result<(), Failed> {
@@ -180,15 +202,33 @@ fn verdict(problems: Vec<String>) -> Result<(), Failed> {
     }
 }
 
-fn main() {
-    let args = Arguments::from_args();
-    let options = RunOptions::from_env();
-    // The newest release of every case, and the older releases' cases whose
-    // expectation differs, so both sides of a version change are tested.
-    let cases = match scenario::load_paths(&[workspace().join("scenarios")])
+/// The cases of this suite: the newest release of every case, and the older
+/// releases' cases whose expectation differs, so both sides of a version
+/// change are tested.
+fn load_cases() -> Result<Vec<Case>, HarnessError> {
+    scenario::load_paths(&[workspace().join("scenarios")])
         .and_then(|cases| engine::check_cases(&cases).map(|()| cases))
         .and_then(|cases| version::select(cases, &version::Selection::Changed))
-    {
+}
+
+fn main() {
+    // The run's shared engine (see `engine::shared`) is this binary too.
+    engine::shared::serve_if_asked(load_cases);
+    let args = Arguments::from_args();
+    if let (Some(id), true, false) = (args.filter.clone(), args.exact, args.list) {
+        if !id.starts_with("meta::") && engine::shared::socket().is_some() {
+            // nextest has listed the suite and decided whether this case is
+            // ignored; it runs it with `--ignored` exactly when it is.
+            let ignored = args.ignored;
+            let trial = Trial::test(id.clone(), move || match run_shared(&id) {
+                Some(result) => result,
+                None => run_here(&id),
+            });
+            libtest_mimic::run(&args, vec![trial.with_ignored_flag(ignored)]).exit();
+        }
+    }
+    let options = RunOptions::from_env();
+    let cases = match load_cases() {
         Ok(cases) => cases,
         Err(e) => {
             eprintln!("tlsmatrix: cannot load scenarios: {e}");

@@ -1,6 +1,6 @@
 //! Warm real peers must not change what a case observes: a sample of Java
-//! client, zeebe-node, Camunda Java client, Java Kafka client and Camunda
-//! Spring Boot starter cases
+//! client, zeebe-node, Camunda Java client, Java Kafka client, Camunda
+//! Spring Boot starter and netty-oracle cases
 //! (successes and failures, every scenario file that has them, gRPC and
 //! REST, PEM and keystore trust) runs warm, then cold, and every case must
 //! give the same outcome, catalogue entry and redacted snapshot text. The
@@ -21,8 +21,9 @@ fn workspace() -> PathBuf {
 
 /// Whether `case` runs the peer `kind`: `java` (zeebe-client-java, and the
 /// JVM trust-store cases), `node` (zeebe-node), `camunda` (the Camunda
-/// Java client over gRPC or REST), `kafka` (the Java Kafka client) or
-/// `spring` (the Camunda Spring Boot starter).
+/// Java client over gRPC or REST), `kafka` (the Java Kafka client),
+/// `spring` (the Camunda Spring Boot starter) or `oracle` (the netty-oracle
+/// gateway, whatever the client).
 fn runs(case: &Case, kind: &str) -> bool {
     let label = |v: &str| case.labels().iter().any(|(_, l)| l == v);
     match kind {
@@ -32,6 +33,7 @@ fn runs(case: &Case, kind: &str) -> bool {
         }
         "camunda" => label("camunda-rest") || case.id().contains("::camunda-client::"),
         "spring" => case.id().contains("::camunda-spring::"),
+        "oracle" => label("netty-oracle"),
         "kafka" => {
             case.area().as_str() == "kafka-gateway"
                 && areas::find(case.area())
@@ -42,8 +44,9 @@ fn runs(case: &Case, kind: &str) -> bool {
     }
 }
 
-/// The embedded-backend cases of the warm peers (Java client, zeebe-node,
-/// Camunda Java client, Kafka Java client, Spring starter) whose peer is installed (CI installs all;
+/// The cases of the warm peers (Java client, zeebe-node, Camunda Java
+/// client, Kafka Java client, Spring starter, on either backend) and every
+/// case on the netty-oracle, whose peer is installed (CI installs all;
 /// `TLSMATRIX_REQUIRE_PEERS=1` makes a missing one fail here).
 fn warm_peer_cases() -> Vec<Case> {
     let cases = scenario::load_paths(&[workspace().join("scenarios")])
@@ -56,9 +59,8 @@ fn warm_peer_cases() -> Vec<Case> {
             c.skip().is_none()
                 && ["zeebe-client", "zeebe-auth", "kafka-gateway"].contains(&c.area().as_str())
         })
-        .filter(|c| !c.labels().iter().any(|(_, v)| v == "netty-oracle"))
         .filter(|c| {
-            ["java", "node", "camunda", "kafka", "spring"]
+            ["java", "node", "camunda", "kafka", "spring", "oracle"]
                 .iter()
                 .any(|k| runs(c, k))
         })
@@ -113,26 +115,29 @@ fn compare(cases: Vec<Case>) -> (usize, u64, Vec<String>) {
 
 fn check(cases: Vec<Case>, at_least: usize) {
     let count = |k: &str| cases.iter().filter(|c| runs(c, k)).count();
-    let (java, node, camunda, kafka, spring) = (
+    let (java, node, camunda, kafka, spring, oracle) = (
         count("java"),
         count("node"),
         count("camunda"),
         count("kafka"),
         count("spring"),
+        count("oracle"),
     );
     assert!(
         java >= at_least / 2
             && node >= at_least / 2
             && camunda >= at_least / 4
             && kafka >= at_least / 4
-            && spring >= at_least / 8,
+            && spring >= at_least / 8
+            && oracle >= at_least / 2,
         "too few cases to compare: {java} Java, {node} Node, {camunda} Camunda, {kafka} Kafka Java, \
-         {spring} Spring starter"
+         {spring} Spring starter, {oracle} netty-oracle"
     );
     let (compared, served, problems) = compare(cases);
     eprintln!(
         "warm vs cold: {compared} cases compared ({java} Java, {node} Node, {camunda} Camunda, \
-         {kafka} Kafka Java, {spring} Spring starter), {served} served warm"
+         {kafka} Kafka Java, {spring} Spring starter, {oracle} on the netty-oracle; a case can \
+         count twice), {served} warm serves (a client or a gateway)"
     );
     assert!(
         served > 0,
@@ -141,26 +146,31 @@ fn check(cases: Vec<Case>, at_least: usize) {
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
-/// Every 7th Java and Node case, so the sample spans the scenario files
-/// (the tls-matrix's refused and connected cases, certificates, gateway
-/// configuration, the insecure-environment cases, OAuth), and every 3rd
-/// Camunda client, Kafka Java client and Spring starter case (fewer cases:
-/// gRPC and REST; PEM, PKCS#12 and JKS trust, SASL, a real broker;
-/// application.yaml, environment and command-line properties).
+/// Every 7th Java and Node case on the embedded gateway, so the sample spans
+/// the scenario files (the tls-matrix's refused and connected cases,
+/// certificates, gateway configuration, the insecure-environment cases,
+/// OAuth), every 3rd Camunda client, Kafka Java client and Spring starter
+/// case (fewer cases: gRPC and REST; PEM, PKCS#12 and JKS trust, SASL, a
+/// real broker; application.yaml, environment and command-line properties),
+/// and every 11th case on the netty-oracle (every client; TLS, plaintext and
+/// refused gateways, PEM and keystore configuration; the newest release).
 #[test]
 fn a_sample_of_cases_is_the_same_warm_and_cold() {
     let (few, others): (Vec<Case>, Vec<Case>) = warm_peer_cases()
         .into_iter()
         .partition(|c| runs(c, "camunda") || runs(c, "kafka") || runs(c, "spring"));
+    let (oracle, others): (Vec<Case>, Vec<Case>) =
+        others.into_iter().partition(|c| runs(c, "oracle"));
     let mut sample: Vec<Case> = others.into_iter().step_by(7).collect();
     sample.extend(few.into_iter().step_by(3));
+    sample.extend(oracle.into_iter().step_by(11));
     check(sample, 20);
 }
 
-/// The nightly variant: every Java, Node, Camunda, Kafka Java client and
-/// Spring starter case.
+/// The nightly variant: every Java, Node, Camunda, Kafka Java client,
+/// Spring starter and netty-oracle case.
 #[test]
-#[ignore = "every Java, Node, Camunda, Kafka Java client and Spring starter case twice (minutes): the nightly job runs it"]
+#[ignore = "every Java, Node, Camunda, Kafka Java client, Spring starter and netty-oracle case twice (minutes): the nightly job runs it"]
 fn every_case_is_the_same_warm_and_cold() {
     check(warm_peer_cases(), 20);
 }

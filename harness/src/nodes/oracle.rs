@@ -10,6 +10,7 @@ use crate::config::EnvMap;
 use crate::error::HarnessError;
 use crate::nodes::stack::{RunningNode, StopFuture};
 use crate::process::jvm::{JvmLaunch, ProbeJar};
+use crate::process::warm::{mirror_case_dir, Pool, Request, WarmProcess};
 use crate::process::{ChildProcess, Hermetic, Ready, Refusal, Started};
 
 /// How long the JVM may take to print its listening line
@@ -26,11 +27,67 @@ fn ready_deadline() -> Duration {
 /// A running netty-oracle gateway.
 #[derive(Debug)]
 pub struct NettyOracle {
-    node: ChildProcess,
-    /// Told how the JVM exited, for its class-data archive.
-    jvm: JvmLaunch,
+    running: Running,
     port: u16,
     tls: bool,
+}
+
+/// Where the gateway runs.
+enum Running {
+    /// A JVM of its own.
+    Cold {
+        node: Box<ChildProcess>,
+        /// Told how the JVM exited, for its class-data archive.
+        jvm: JvmLaunch,
+    },
+    /// A warm `--serve` JVM of its release's pool, lent for this case.
+    Warm {
+        process: WarmProcess,
+        pool: &'static Pool,
+        _slot: tokio::sync::SemaphorePermit<'static>,
+    },
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cold { node, .. } => f.debug_struct("Cold").field("node", node).finish(),
+            Self::Warm { .. } => f.write_str("Warm"),
+        }
+    }
+}
+
+/// The variables the oracle reads from its environment (its
+/// `loadConfig`): the network and security keys of the Zeebe gateway.
+const ORACLE_ENV: [&str; 7] = [
+    "ZEEBE_GATEWAY_NETWORK_HOST",
+    "ZEEBE_GATEWAY_NETWORK_PORT",
+    "ZEEBE_GATEWAY_SECURITY_ENABLED",
+    "ZEEBE_GATEWAY_SECURITY_CERTIFICATECHAINPATH",
+    "ZEEBE_GATEWAY_SECURITY_PRIVATEKEYPATH",
+    "ZEEBE_GATEWAY_SECURITY_KEYSTORE_FILEPATH",
+    "ZEEBE_GATEWAY_SECURITY_KEYSTORE_PASSWORD",
+];
+
+/// Whether a gateway may start in a warm oracle JVM. The oracle reads its
+/// configuration (the `--config` file and `ORACLE_ENV`) per gateway, in
+/// `start`; what a JVM reads once is the rest of its environment
+/// (`JAVA_TOOL_OPTIONS`, `NETTY_ORACLE_LOG_LEVEL`, read when logging is set
+/// up) and its working directory. So a case runs cold when its gateway gets
+/// any other variable, or when its configuration climbs out of the case
+/// directory with `..` (the warm JVM's working directory mirrors the case
+/// directory's entries, so any other relative path names the same file by
+/// the same text: see `process::warm::mirror_case_dir`).
+fn warm_allowed(config: Option<&str>, env: &EnvMap, workdir: &Path) -> bool {
+    let climbs = |text: &str| text.contains("..");
+    let config_climbs = config.is_some_and(|c| {
+        climbs(c) || std::fs::read_to_string(workdir.join(c)).is_ok_and(|t| climbs(&t))
+    });
+    crate::process::warm::enabled()
+        && !config_climbs
+        && env
+            .iter()
+            .all(|(k, v)| ORACLE_ENV.contains(&k.as_str()) && !climbs(v))
 }
 
 /// The install hint for the oracle.
@@ -82,6 +139,9 @@ impl NettyOracle {
         workdir: &Path,
         release: Option<&str>,
     ) -> Result<Started<Self>, HarnessError> {
+        if warm_allowed(config, env, workdir) {
+            return Self::start_warm(config, env, workdir, release).await;
+        }
         // Keeps log lines written while the shutdown hook drains the server;
         // a release before 8.6.0 does not bind the keyStore keys.
         let keystore = crate::version::ProductRuntime::of(release).keystore;
@@ -127,11 +187,106 @@ impl NettyOracle {
             .and_then(|p| p.parse().ok())
             .ok_or_else(|| HarnessError::protocol("netty-oracle", format!("no port in: {rest}")))?;
         Ok(Started::Ready(Self {
-            jvm,
             tls: mode.contains("TLS"),
-            node,
+            running: Running::Cold {
+                node: Box::new(node),
+                jvm,
+            },
             port,
         }))
+    }
+
+    /// [`Self::start`] in a warm oracle JVM of the release's pool (see
+    /// `NettyOracleGateway.serve`): the same arguments and environment as a
+    /// request, the case directory mirrored into its working directory. A
+    /// refusal is the one-shot oracle's stderr, so the same lines.
+    async fn start_warm(
+        config: Option<&str>,
+        env: &EnvMap,
+        workdir: &Path,
+        release: Option<&str>,
+    ) -> Result<Started<Self>, HarnessError> {
+        let release = release.unwrap_or(crate::version::newest_runtime());
+        let keystore = crate::version::ProductRuntime::of(Some(release)).keystore;
+        let properties = [
+            "-Djava.util.logging.manager=tlsmatrix.probe.KeepLogsLogManager".into(),
+            format!("-Dtlsmatrix.keystore={keystore}"),
+        ];
+        let jvm = probe_jar(Some(release)).launch(
+            "netty-oracle",
+            INSTALL,
+            "tlsmatrix.probe.NettyOracleGateway",
+            &properties,
+        )?;
+        // A warm JVM never writes the class-data archive (it would at exit,
+        // after this process).
+        let launch_args: Vec<String> = jvm
+            .args
+            .iter()
+            .filter(|a| !a.starts_with("-XX:ArchiveClassesAtExit"))
+            .cloned()
+            .collect();
+        let pool = crate::process::warm::pool(&format!("netty-oracle-{release}"));
+        let deadline = ready_deadline();
+        let slot = tokio::time::timeout(deadline, pool.slots.acquire())
+            .await
+            .map_err(|_| HarnessError::deadline("netty-oracle", "no warm oracle came free"))?
+            .map_err(|e| HarnessError::run("netty-oracle", e))?;
+        let mut process = pool
+            .take("netty-oracle", &jvm.java, &launch_args, deadline)
+            .await?;
+        let cwd = process.cwd();
+        mirror_case_dir(&cwd, workdir).map_err(|e| HarnessError::write(&cwd, e))?;
+        let mut env = env.clone();
+        env.insert("ZEEBE_GATEWAY_NETWORK_HOST".into(), "127.0.0.1".into());
+        env.insert("ZEEBE_GATEWAY_NETWORK_PORT".into(), "0".into());
+        let args: Vec<String> = config
+            .map(|c| vec!["--config".to_string(), c.to_string()])
+            .unwrap_or_default();
+        let answer = exchange(
+            &mut process,
+            &Request {
+                args: &args,
+                env: &env,
+                cwd: workdir,
+                home: workdir,
+            },
+            deadline,
+        )
+        .await?;
+        if let Some(listening) = answer.get("listening").and_then(|v| v.as_str()) {
+            let rest = listening
+                .strip_prefix("netty-oracle listening on ")
+                .unwrap_or(listening);
+            let (addr, mode) = rest.split_once(' ').unwrap_or((rest, ""));
+            let port = addr
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(|| {
+                    HarnessError::protocol("netty-oracle", format!("no port in: {rest}"))
+                })?;
+            crate::process::warm::count_served(pool);
+            return Ok(Started::Ready(Self {
+                tls: mode.contains("TLS"),
+                running: Running::Warm {
+                    process,
+                    pool,
+                    _slot: slot,
+                },
+                port,
+            }));
+        }
+        // It refused: the process is clean (no gateway started), and goes back.
+        crate::process::warm::count_served(pool);
+        let stderr = answer
+            .get("stderr")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        give_back(pool, process, &answer);
+        let lines = operator_lines(&stderr).join("\n");
+        Ok(Started::Refused(Refusal::new("netty-oracle", lines)))
     }
 
     /// The port it listens on (on 127.0.0.1).
@@ -147,13 +302,83 @@ impl NettyOracle {
     /// Stops it with SIGTERM (its shutdown hook closes the server, so every log
     /// line is written) and returns its operator-level log lines.
     pub async fn stop(self) -> Vec<String> {
-        let (stderr, exit_code) = self.node.stop_with_exit().await;
-        self.jvm.finish(exit_code);
+        let stderr = match self.running {
+            Running::Cold { node, jvm } => {
+                let node = *node;
+                let (stderr, exit_code) = node.stop_with_exit().await;
+                jvm.finish(exit_code);
+                stderr
+            }
+            Running::Warm {
+                mut process, pool, ..
+            } => {
+                // The one-shot oracle's shutdown hook is bounded by 7 s.
+                match exchange_line(&mut process, "stop", Duration::from_secs(15)).await {
+                    Ok(answer) => {
+                        let stderr = answer
+                            .get("stderr")
+                            .and_then(|v| v.as_str())
+                            .unwrap_or_default()
+                            .to_string();
+                        give_back(pool, process, &answer);
+                        stderr
+                    }
+                    Err(e) => e.to_string(),
+                }
+            }
+        };
         let mut seen = std::collections::HashSet::new();
         operator_lines(&stderr)
             .into_iter()
             .filter(|l| seen.insert(l.clone()))
             .collect()
+    }
+}
+
+/// Sends one request to a warm oracle and reads its JSON answer.
+async fn exchange(
+    process: &mut WarmProcess,
+    request: &Request<'_>,
+    within: Duration,
+) -> Result<serde_json::Value, HarnessError> {
+    let line = serde_json::to_string(request).map_err(|e| HarnessError::run("netty-oracle", e))?;
+    exchange_line(process, &line, within).await
+}
+
+async fn exchange_line(
+    process: &mut WarmProcess,
+    line: &str,
+    within: Duration,
+) -> Result<serde_json::Value, HarnessError> {
+    process.send(line).map_err(|e| {
+        HarnessError::protocol(
+            "netty-oracle",
+            format!(
+                "the warm oracle took no request ({e}); its stderr:\n{}",
+                process.stderr_tail()
+            ),
+        )
+    })?;
+    let Some(answer) = process.next_line(within).await else {
+        return Err(HarnessError::deadline(
+            "netty-oracle",
+            format!(
+                "the warm oracle gave no answer within {within:?}; its stderr:\n{}",
+                process.stderr_tail()
+            ),
+        ));
+    };
+    serde_json::from_str(&answer)
+        .map_err(|e| HarnessError::protocol("netty-oracle", format!("answer {answer:?}: {e}")))
+}
+
+/// Puts a warm oracle back in its pool, unless its gateway did not stop
+/// within its bounds (`"last":true`: the process exits, and is dropped).
+fn give_back(pool: &'static Pool, process: WarmProcess, answer: &serde_json::Value) {
+    if answer.get("last").is_none() {
+        if let Ok(mut idle) = pool.idle.lock() {
+            idle.push(process);
+        }
     }
 }
 

@@ -16,19 +16,14 @@
 //! Which case runs warm is decided by [`temperature`], and only there.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-use serde::Serialize;
 
 use super::probe::Probe;
 use super::ZeebeClientConfig;
 use crate::error::HarnessError;
-use crate::process::{forget_child, register_child, ProcessOutput};
+use crate::process::warm::{count_served, mirror_case_dir, pool, Request};
+use crate::process::ProcessOutput;
 
 /// Whether a case runs in a warm probe process or in one of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +33,6 @@ pub enum Temperature {
     /// In a process started for the case, as a user runs the client.
     Cold,
 }
-
-/// Processes at most per peer kind: one per job slot (`run --jobs` is 4 by
-/// default, at most a few more), so a pool never outgrows the cases in flight.
-const MAX_PROCESSES: usize = 8;
 
 /// Environment variables the Java client reads through its own
 /// `Environment.system()` when a client is built, which the warm probe sets
@@ -135,6 +126,18 @@ pub enum WarmPeer {
 }
 
 impl WarmPeer {
+    /// Its pool's name.
+    fn key(self) -> &'static str {
+        match self {
+            Self::Zeebe(Probe::Java) => "java",
+            Self::Zeebe(Probe::Node) => "node",
+            Self::Zeebe(Probe::Go) => "go",
+            Self::Camunda => "camunda",
+            Self::KafkaJava => "kafka-java",
+            Self::Spring => "spring",
+        }
+    }
+
     /// The peer's name with the pinned library version.
     pub fn peer(self) -> &'static str {
         match self {
@@ -158,30 +161,6 @@ const NODE_OAUTH_ENV: [&str; 8] = [
     "ZEEBE_CAMUNDA_CLOUD_CLUSTER_ID",
     "ZEEBE_CLIENT_CUSTOM_AGENT_STRING",
 ];
-
-static DISABLED: AtomicBool = AtomicBool::new(false);
-
-/// Cases served warm by this process so far.
-static SERVED: AtomicU64 = AtomicU64::new(0);
-
-/// How many cases this process has run in warm probes (the meta-test checks
-/// that its warm pass really was warm).
-pub fn served() -> u64 {
-    SERVED.load(Ordering::SeqCst)
-}
-
-/// Turns warm peers off (`false`) or back on for this process; the
-/// environment variable `TLSMATRIX_PEERS=cold` turns them off too. The
-/// warm-vs-cold meta-test and `tlsmatrix bench` switch with it.
-pub fn set_enabled(enabled: bool) {
-    DISABLED.store(!enabled, Ordering::SeqCst);
-}
-
-/// True unless [`set_enabled`]`(false)` or `TLSMATRIX_PEERS=cold`.
-pub fn enabled() -> bool {
-    !DISABLED.load(Ordering::SeqCst)
-        && std::env::var("TLSMATRIX_PEERS").map_or(true, |v| v != "cold")
-}
 
 /// Decides whether a probe case runs warm. The rule: a case runs cold when it
 /// gives the client anything the client (or its runtime) reads only once per
@@ -348,283 +327,7 @@ fn mirrored_path(path: &str) -> bool {
                 .any(|c| matches!(c, std::path::Component::ParentDir)))
 }
 
-/// Makes `cwd` (a warm process's working directory) hold a symbolic link to
-/// each entry of the case directory `case`, by the same name, and nothing
-/// else, so a path relative to the working directory names the case's file.
-fn mirror_case_dir(cwd: &Path, case: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(cwd)? {
-        let path = entry?.path();
-        if std::fs::symlink_metadata(&path)?.is_dir() {
-            std::fs::remove_dir_all(&path)?;
-        } else {
-            std::fs::remove_file(&path)?;
-        }
-    }
-    for entry in std::fs::read_dir(case)? {
-        let entry = entry?;
-        std::os::unix::fs::symlink(entry.path(), cwd.join(entry.file_name()))?;
-    }
-    Ok(())
-}
-
-/// One request of the line protocol.
-#[derive(Serialize)]
-struct Request<'a> {
-    args: &'a [String],
-    env: &'a BTreeMap<String, String>,
-    cwd: &'a Path,
-    home: &'a Path,
-}
-
-/// A running `--serve` probe.
-struct WarmProcess {
-    child: Child,
-    stdin: ChildStdin,
-    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
-    /// Its home (its log inside) and, in `cwd/`, its working directory;
-    /// removed after it.
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for WarmProcess {
-    /// Kills the process and waits for it (SIGKILL ends it at once).
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        forget_child(Some(self.child.id()));
-    }
-}
-
-impl WarmProcess {
-    /// Starts `program args --serve` with an empty environment but `HOME`, in
-    /// a directory of its own, and waits (bounded) for its ready line.
-    async fn start(
-        peer: &str,
-        program: &Path,
-        args: &[String],
-        ready_within: Duration,
-    ) -> Result<Self, HarnessError> {
-        let dir = tempfile::Builder::new()
-            .prefix("tlsmatrix-warm-")
-            .tempdir()
-            .map_err(|e| HarnessError::write(std::env::temp_dir(), e))?;
-        let log = dir.path().join("stderr.log");
-        let stderr = std::fs::File::create(&log).map_err(|e| HarnessError::write(&log, e))?;
-        let cwd = dir.path().join("cwd");
-        std::fs::create_dir(&cwd).map_err(|e| HarnessError::write(&cwd, e))?;
-        let mut child = std::process::Command::new(program)
-            .args(args)
-            .arg("--serve")
-            .env_clear()
-            .env("HOME", dir.path())
-            .current_dir(&cwd)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .map_err(|e| {
-                HarnessError::start_failed(
-                    program.display().to_string(),
-                    format!("cannot start: {e}"),
-                )
-            })?;
-        register_child(Some(child.id()));
-        let (stdin, stdout) = match (child.stdin.take(), child.stdout.take()) {
-            (Some(i), Some(o)) => (i, o),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                forget_child(Some(child.id()));
-                return Err(HarnessError::start_failed(
-                    peer,
-                    "no pipes to the warm probe",
-                ));
-            }
-        };
-        // A plain thread reads the lines: the pool outlives any one tokio
-        // runtime, and a channel can be awaited from whichever runs the case.
-        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut process = Self {
-            child,
-            stdin,
-            lines,
-            _dir: dir,
-        };
-        let ready = process.next_line(ready_within).await;
-        match ready {
-            Some(line) if line.contains("\"ready\":true") => Ok(process),
-            other => Err(HarnessError::deadline(
-                peer,
-                format!(
-                    "the warm probe did not print its ready line within {ready_within:?} \
-                     (got {other:?}); its stderr:\n{}",
-                    process.stderr_tail()
-                ),
-            )),
-        }
-    }
-
-    /// The next line, or `None` at end of output or after `within`.
-    async fn next_line(&mut self, within: Duration) -> Option<String> {
-        tokio::time::timeout(within, self.lines.recv())
-            .await
-            .ok()
-            .flatten()
-    }
-
-    fn stderr_tail(&self) -> String {
-        let text = std::fs::read_to_string(self._dir.path().join("stderr.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-}
-
-/// The warm processes of one peer kind.
-struct Pool {
-    idle: Mutex<Vec<WarmProcess>>,
-    slots: tokio::sync::Semaphore,
-    /// Cases this pool has served (a pool that has served one expects more:
-    /// see [`Pool::start_spare`]).
-    served: AtomicU64,
-    /// A spare process is being started in the background.
-    starting: AtomicBool,
-    /// Told when a spare start ended (its process is idle, or it failed).
-    spare_done: tokio::sync::Notify,
-}
-
-impl Pool {
-    /// An idle process, else the spare under way (waiting for it is never
-    /// longer than starting one), else a process of the case's own.
-    async fn take(
-        &self,
-        peer: &str,
-        program: &Path,
-        launch_args: &[String],
-    ) -> Result<WarmProcess, HarnessError> {
-        loop {
-            let spare = self.spare_done.notified();
-            tokio::pin!(spare);
-            spare.as_mut().enable();
-            if let Some(p) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
-                return Ok(p);
-            }
-            if self.starting.load(Ordering::SeqCst)
-                && tokio::time::timeout(super::probe::RUNTIME_STARTUP_ALLOWANCE, spare)
-                    .await
-                    .is_ok()
-            {
-                continue;
-            }
-            return WarmProcess::start(
-                peer,
-                program,
-                launch_args,
-                super::probe::RUNTIME_STARTUP_ALLOWANCE,
-            )
-            .await;
-        }
-    }
-
-    /// Starts one spare process in the background when a case left none
-    /// idle: a zeebe-node process ends itself after a failed case (see
-    /// [`reusable_after`]), and the next case would otherwise wait for a
-    /// Node.js start and zeebe-node's load. Only a pool that has already
-    /// served a case does this (a process that runs one case, as each
-    /// nextest test does, never starts one it will not use), and at most one
-    /// spare is under way at a time. The spare is the same `--serve` process
-    /// the case would have started itself, started earlier: what a case sees
-    /// does not change. A spare that fails to start is dropped; the next case
-    /// starts its own and reports that failure.
-    fn start_spare(&'static self, peer: &'static str, program: &Path, launch_args: &[String]) {
-        let idle_empty = self
-            .idle
-            .lock()
-            .map(|idle| idle.is_empty())
-            .unwrap_or(false);
-        if !idle_empty
-            || self.served.load(Ordering::SeqCst) < 2
-            || self.starting.swap(true, Ordering::SeqCst)
-        {
-            return;
-        }
-        let program = program.to_path_buf();
-        let launch_args = launch_args.to_vec();
-        let spawned = std::thread::Builder::new()
-            .name("tlsmatrix-warm-spare".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                if let Ok(runtime) = runtime {
-                    let started = runtime.block_on(WarmProcess::start(
-                        peer,
-                        &program,
-                        &launch_args,
-                        super::probe::RUNTIME_STARTUP_ALLOWANCE,
-                    ));
-                    if let (Ok(process), Ok(mut idle)) = (started, self.idle.lock()) {
-                        if enabled() {
-                            idle.push(process);
-                        }
-                    }
-                }
-                self.starting.store(false, Ordering::SeqCst);
-                self.spare_done.notify_waiters();
-            });
-        if spawned.is_err() {
-            self.starting.store(false, Ordering::SeqCst);
-        }
-    }
-}
-
-fn pool(peer: WarmPeer) -> &'static Pool {
-    static JAVA: OnceLock<Pool> = OnceLock::new();
-    static NODE: OnceLock<Pool> = OnceLock::new();
-    static GO: OnceLock<Pool> = OnceLock::new();
-    static CAMUNDA: OnceLock<Pool> = OnceLock::new();
-    static KAFKA_JAVA: OnceLock<Pool> = OnceLock::new();
-    static SPRING: OnceLock<Pool> = OnceLock::new();
-    let cell = match peer {
-        WarmPeer::Zeebe(Probe::Java) => &JAVA,
-        WarmPeer::Zeebe(Probe::Node) => &NODE,
-        WarmPeer::Zeebe(Probe::Go) => &GO,
-        WarmPeer::Camunda => &CAMUNDA,
-        WarmPeer::KafkaJava => &KAFKA_JAVA,
-        WarmPeer::Spring => &SPRING,
-    };
-    cell.get_or_init(|| Pool {
-        idle: Mutex::new(Vec::new()),
-        slots: tokio::sync::Semaphore::new(MAX_PROCESSES),
-        served: AtomicU64::new(0),
-        starting: AtomicBool::new(false),
-        spare_done: tokio::sync::Notify::new(),
-    })
-}
-
-/// Ends every idle warm process of this process (the bench measures cold
-/// start after it; a run's processes otherwise end with it).
-pub fn shutdown() {
-    for peer in [
-        WarmPeer::Zeebe(Probe::Java),
-        WarmPeer::Zeebe(Probe::Node),
-        WarmPeer::Zeebe(Probe::Go),
-        WarmPeer::Camunda,
-        WarmPeer::KafkaJava,
-        WarmPeer::Spring,
-    ] {
-        if let Ok(mut idle) = pool(peer).idle.lock() {
-            idle.clear();
-        }
-    }
-}
+pub use crate::process::warm::{enabled, served, set_enabled, shutdown};
 
 /// Runs one case in a warm `peer`: `program launch_args --serve` when no idle
 /// process is there, then `probe_args` with the case's environment, working
@@ -642,14 +345,15 @@ pub async fn run(
     deadline: Duration,
 ) -> Result<ProcessOutput, HarnessError> {
     let peer = warm_peer.peer();
-    let pool = pool(warm_peer);
+    let pool = pool(warm_peer.key());
     let _slot = tokio::time::timeout(deadline, pool.slots.acquire())
         .await
         .map_err(|_| {
             HarnessError::deadline(peer, "no warm probe slot came free before the deadline")
         })?
         .map_err(|e| HarnessError::run(peer, e))?;
-    let mut process = pool.take(peer, program, launch_args).await?;
+    let allowance = super::probe::RUNTIME_STARTUP_ALLOWANCE;
+    let mut process = pool.take(peer, program, launch_args, allowance).await?;
     let start = Instant::now();
     let request = serde_json::to_string(&Request {
         args: probe_args,
@@ -662,10 +366,10 @@ pub async fn run(
         warm_peer,
         WarmPeer::KafkaJava | WarmPeer::Camunda | WarmPeer::Zeebe(Probe::Java) | WarmPeer::Spring
     ) {
-        let cwd = process._dir.path().join("cwd");
+        let cwd = process.cwd();
         mirror_case_dir(&cwd, workdir).map_err(|e| HarnessError::write(&cwd, e))?;
     }
-    if let Err(e) = writeln!(process.stdin, "{request}").and_then(|()| process.stdin.flush()) {
+    if let Err(e) = process.send(&request) {
         return Err(HarnessError::protocol(
             peer,
             format!(
@@ -691,15 +395,14 @@ pub async fn run(
         .ok()
         .and_then(|v| v.get("exit").and_then(serde_json::Value::as_i64))
         .map(|c| c as i32);
-    SERVED.fetch_add(1, Ordering::SeqCst);
-    pool.served.fetch_add(1, Ordering::SeqCst);
+    count_served(pool);
     if reusable_after(warm_peer, &line) {
         if let Ok(mut idle) = pool.idle.lock() {
             idle.push(process);
         }
     } else {
         drop(process);
-        pool.start_spare(peer, program, launch_args);
+        pool.start_spare(peer, program, launch_args, allowance);
     }
     Ok(ProcessOutput {
         exit_code,

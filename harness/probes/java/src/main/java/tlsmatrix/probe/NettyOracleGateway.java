@@ -7,11 +7,16 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCalls;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.Reader;
 import java.net.InetSocketAddress;
@@ -98,16 +103,71 @@ public final class NettyOracleGateway {
       printRuntime();
       return;
     }
+    if (args.length == 1 && "--serve".equals(args[0])) {
+      serve();
+      System.exit(0);
+      return;
+    }
     configureJulLogging();
+    final Started started = start(args, System.getenv(), System.err);
+    if (started.server == null) {
+      System.exit(started.exit);
+      return;
+    }
+    final Server server = started.server;
     final PrintStream err = System.err;
+    final CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  err.println("netty-oracle: shutting down");
+                  stop(server);
+                  stopped.countDown();
+                },
+                "netty-oracle-shutdown"));
 
+    System.out.println(started.listening);
+    System.out.flush();
+
+    try {
+      server.awaitTermination();
+      stopped.await(10, TimeUnit.SECONDS);
+    } catch (final InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** A started gateway and its listening line, or the exit code of one that refused to start. */
+  static final class Started {
+    final Server server;
+    final String listening;
+    final int exit;
+
+    Started(final Server server, final String listening, final int exit) {
+      this.server = server;
+      this.listening = listening;
+      this.exit = exit;
+    }
+
+    static Started refused(final int exit) {
+      return new Started(null, null, exit);
+    }
+  }
+
+  /**
+   * Starts one gateway from the arguments ({@code --config FILE}) and the environment {@code env}
+   * (what the process was started with, or a warm request's), writing a refusal's lines to {@code
+   * err}: exit code 2 for a configuration error, 3 for a TLS or start failure, as the one-shot
+   * oracle exits.
+   */
+  static Started start(final String[] args, final Map<String, String> env, final PrintStream err) {
     final Map<String, String> cfg;
     try {
-      cfg = loadConfig(args);
+      cfg = loadConfig(args, env);
     } catch (final IllegalArgumentException | IOException e) {
       err.println("netty-oracle: configuration error: " + e.getMessage());
-      System.exit(2);
-      return;
+      return Started.refused(2);
     }
 
     final String host = cfg.getOrDefault(K_HOST, DEFAULT_HOST);
@@ -118,8 +178,7 @@ public final class NettyOracleGateway {
       tls = parseSpringBoolean(K_TLS, cfg.get(K_TLS), false);
     } catch (final IllegalArgumentException e) {
       err.println("netty-oracle: configuration error: " + e.getMessage());
-      System.exit(2);
-      return;
+      return Started.refused(2);
     }
 
     final NettyServerBuilder builder =
@@ -148,8 +207,7 @@ public final class NettyOracleGateway {
         for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
           err.println(cause + c);
         }
-        System.exit(3);
-        return;
+        return Started.refused(3);
       }
     }
 
@@ -162,46 +220,174 @@ public final class NettyOracleGateway {
       for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
         err.println("  caused by: " + c);
       }
-      System.exit(3);
-      return;
+      return Started.refused(3);
     }
 
-    final CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  err.println("netty-oracle: shutting down");
-                  server.shutdown();
-                  try {
-                    if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
-                      server.shutdownNow();
-                      server.awaitTermination(2, TimeUnit.SECONDS);
-                    }
-                  } catch (final InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                  }
-                  stopped.countDown();
-                },
-                "netty-oracle-shutdown"));
-
     final InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
-    System.out.println(
+    final String listening =
         "netty-oracle listening on "
             + hostForDisplay(host, bound)
             + ":"
             + bound.getPort()
             + " ("
             + (tls ? "TLS" : "plaintext")
-            + ")");
-    System.out.flush();
+            + ")";
+    return new Started(server, listening, 0);
+  }
 
+  /**
+   * Stops a gateway as the one-shot oracle's shutdown hook does: an orderly shutdown bounded by 5
+   * s, then a forced one bounded by 2 s. True when it terminated.
+   */
+  static boolean stop(final Server server) {
+    server.shutdown();
     try {
-      server.awaitTermination();
-      stopped.await(10, TimeUnit.SECONDS);
+      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+        server.awaitTermination(2, TimeUnit.SECONDS);
+      }
     } catch (final InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    return server.isTerminated();
+  }
+
+  /**
+   * {@code --serve}: a warm oracle for the harness. Prints {@code {"ready":true}}, then reads one
+   * JSON request per line, {@code {"args":[...],"env":{...},"cwd":"...","home":"..."}} (the one-shot
+   * oracle's arguments and environment; relative paths are opened against this process's working
+   * directory, which the harness fills with links to the case directory's files), and starts one
+   * gateway from them, exactly as {@link #main} does from its own arguments and environment. It
+   * answers {@code {"listening":"netty-oracle listening on ..."}} and serves until the next line
+   * (any text; the end of input too), then stops the gateway as the shutdown hook does and
+   * answers {@code {"exit":0,"stderr":"..."}}: everything written to stderr and logged while the
+   * gateway ran. A gateway that refuses to start answers {@code {"exit":N,"stderr":"..."}} at
+   * once, N being the one-shot oracle's exit code. A gateway that did not terminate within its
+   * bounds adds {@code "last":true} and this process exits, so no later case sees its threads.
+   * System.err (and with it java.util.logging) is switched to a buffer per case; JSON is read
+   * with SnakeYAML (YAML 1.1 reads it), the oracle's own configuration parser, so the class path
+   * stays the release's runtime.
+   */
+  static void serve() {
+    final PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    final CaseSink sink = new CaseSink();
+    System.setErr(new PrintStream(sink, true, StandardCharsets.UTF_8));
+    configureJulLogging();
+    out.println("{\"ready\":true}");
+    try (BufferedReader in =
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+      for (String raw = in.readLine(); raw != null; raw = in.readLine()) {
+        if (raw.isBlank()) {
+          continue;
+        }
+        final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        sink.to(buffer);
+        Started started;
+        try {
+          started = startFromRequest(raw);
+        } catch (final RuntimeException e) {
+          System.err.println("netty-oracle: bad request: " + e);
+          started = Started.refused(2);
+        }
+        if (started.server == null) {
+          sink.to(null);
+          out.println("{\"exit\":" + started.exit + ",\"stderr\":" + json(buffer) + "}");
+          continue;
+        }
+        out.println("{\"listening\":" + json(started.listening) + "}");
+        final String stopLine = in.readLine();
+        System.err.println("netty-oracle: shutting down");
+        final boolean clean = stop(started.server);
+        sink.to(null);
+        out.println(
+            "{\"exit\":0,\"stderr\":" + json(buffer) + (clean ? "" : ",\"last\":true") + "}");
+        if (stopLine == null || !clean) {
+          return;
+        }
+      }
+    } catch (final IOException e) {
+      sink.to(null);
+      out.println("{\"exit\":2,\"stderr\":" + json("netty-oracle --serve: stdin: " + e) + "}");
+    }
+  }
+
+  static Started startFromRequest(final String raw) {
+    final Object parsed = new Yaml(new SafeConstructor(new LoaderOptions())).load(raw);
+    if (!(parsed instanceof Map)) {
+      throw new IllegalArgumentException("not a JSON object");
+    }
+    final Map<?, ?> request = (Map<?, ?>) parsed;
+    final Object rawArgs = request.get("args");
+    final String[] args =
+        rawArgs instanceof List
+            ? ((List<?>) rawArgs).stream().map(String::valueOf).toArray(String[]::new)
+            : new String[0];
+    final Map<String, String> env = new LinkedHashMap<>();
+    final Object rawEnv = request.get("env");
+    if (rawEnv instanceof Map) {
+      ((Map<?, ?>) rawEnv).forEach((k, v) -> env.put(String.valueOf(k), String.valueOf(v)));
+    }
+    return start(args, env, System.err);
+  }
+
+  /** An output stream that writes to the current case's buffer, or nowhere between cases. */
+  static final class CaseSink extends OutputStream {
+    private volatile OutputStream target;
+
+    void to(final OutputStream target) {
+      this.target = target;
+    }
+
+    @Override
+    public synchronized void write(final int b) throws IOException {
+      final OutputStream t = target;
+      if (t != null) {
+        t.write(b);
+      }
+    }
+
+    @Override
+    public synchronized void write(final byte[] b, final int off, final int len)
+        throws IOException {
+      final OutputStream t = target;
+      if (t != null) {
+        t.write(b, off, len);
+      }
+    }
+  }
+
+  static String json(final ByteArrayOutputStream buffer) {
+    return json(new String(buffer.toByteArray(), StandardCharsets.UTF_8));
+  }
+
+  static String json(final String s) {
+    final StringBuilder sb = new StringBuilder("\"");
+    for (final char c : s.toCharArray()) {
+      switch (c) {
+        case '"':
+          sb.append("\\\"");
+          break;
+        case '\\':
+          sb.append("\\\\");
+          break;
+        case '\n':
+          sb.append("\\n");
+          break;
+        case '\r':
+          sb.append("\\r");
+          break;
+        case '\t':
+          sb.append("\\t");
+          break;
+        default:
+          if (c < 0x20) {
+            sb.append(String.format("\\u%04x", (int) c));
+          } else {
+            sb.append(c);
+          }
+      }
+    }
+    return sb.append('"').toString();
   }
 
   /**
@@ -411,7 +597,8 @@ public final class NettyOracleGateway {
 
   // ---------------------------------------------------------------- configuration
 
-  static Map<String, String> loadConfig(final String[] args) throws IOException {
+  static Map<String, String> loadConfig(final String[] args, final Map<String, String> environment)
+      throws IOException {
     String configFile = null;
     for (int i = 0; i < args.length; i++) {
       final String a = args[i];
@@ -459,7 +646,7 @@ public final class NettyOracleGateway {
       {"ZEEBE_GATEWAY_SECURITY_KEYSTORE_PASSWORD", K_KS_PASS},
     };
     for (final String[] e : env) {
-      final String v = System.getenv(e[0]);
+      final String v = environment.get(e[0]);
       if (v != null) {
         cfg.put(e[1], v);
       }

@@ -1,0 +1,343 @@
+//! Warm processes: a long-lived `--serve` process (a client probe, an
+//! oracle) that serves one case at a time over a line protocol, kept in a
+//! pool per kind so the next case reuses it. What a process serves and when
+//! a case may use one is its caller's business (`peers::warm` for the client
+//! probes, `nodes::oracle` for the netty-oracle); this module starts them,
+//! waits for their ready line, mirrors a case directory into their working
+//! directory and keeps them.
+//!
+//! A process started with `--serve` prints `{"ready":true}` once loaded, then
+//! reads one JSON request per line on stdin. It ends when its stdin closes
+//! (this process exiting closes it), is killed on drop, and is registered
+//! with the child registry, so an interrupt reaps it.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{forget_child, register_child};
+use crate::error::HarnessError;
+
+/// Processes at most per pool: one per job slot (`run --jobs` is 4 by
+/// default, at most a few more), so a pool never outgrows the cases in flight.
+const MAX_PROCESSES: usize = 8;
+
+static DISABLED: AtomicBool = AtomicBool::new(false);
+
+/// Cases served warm by this process so far.
+static SERVED: AtomicU64 = AtomicU64::new(0);
+
+/// How many cases this process has run in warm probes (the meta-test checks
+/// that its warm pass really was warm).
+pub fn served() -> u64 {
+    SERVED.load(Ordering::SeqCst)
+}
+
+/// Turns warm peers off (`false`) or back on for this process; the
+/// environment variable `TLSMATRIX_PEERS=cold` turns them off too. The
+/// warm-vs-cold meta-test and `tlsmatrix bench` switch with it.
+pub fn set_enabled(enabled: bool) {
+    DISABLED.store(!enabled, Ordering::SeqCst);
+}
+
+/// True unless [`set_enabled`]`(false)` or `TLSMATRIX_PEERS=cold`.
+pub fn enabled() -> bool {
+    !DISABLED.load(Ordering::SeqCst)
+        && std::env::var("TLSMATRIX_PEERS").map_or(true, |v| v != "cold")
+}
+
+/// Makes `cwd` (a warm process's working directory) hold a symbolic link to
+/// each entry of the case directory `case`, by the same name, and nothing
+/// else, so a path relative to the working directory names the case's file.
+pub(crate) fn mirror_case_dir(cwd: &Path, case: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(cwd)? {
+        let path = entry?.path();
+        if std::fs::symlink_metadata(&path)?.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    for entry in std::fs::read_dir(case)? {
+        let entry = entry?;
+        std::os::unix::fs::symlink(entry.path(), cwd.join(entry.file_name()))?;
+    }
+    Ok(())
+}
+
+/// One request of the line protocol.
+#[derive(Serialize)]
+pub(crate) struct Request<'a> {
+    /// The one-shot process's own arguments.
+    pub(crate) args: &'a [String],
+    /// The case's environment.
+    pub(crate) env: &'a BTreeMap<String, String>,
+    /// The case directory.
+    pub(crate) cwd: &'a Path,
+    /// The case's home.
+    pub(crate) home: &'a Path,
+}
+
+/// A running `--serve` process.
+pub(crate) struct WarmProcess {
+    child: Child,
+    stdin: ChildStdin,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// Its home (its log inside) and, in `cwd/`, its working directory;
+    /// removed after it.
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for WarmProcess {
+    /// Kills the process and waits for it (SIGKILL ends it at once).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        forget_child(Some(self.child.id()));
+    }
+}
+
+impl WarmProcess {
+    /// Starts `program args --serve` with an empty environment but `HOME`, in
+    /// a directory of its own, and waits (bounded) for its ready line.
+    pub(crate) async fn start(
+        peer: &str,
+        program: &Path,
+        args: &[String],
+        ready_within: Duration,
+    ) -> Result<Self, HarnessError> {
+        let dir = tempfile::Builder::new()
+            .prefix("tlsmatrix-warm-")
+            .tempdir()
+            .map_err(|e| HarnessError::write(std::env::temp_dir(), e))?;
+        let log = dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&log).map_err(|e| HarnessError::write(&log, e))?;
+        let cwd = dir.path().join("cwd");
+        std::fs::create_dir(&cwd).map_err(|e| HarnessError::write(&cwd, e))?;
+        let mut child = std::process::Command::new(program)
+            .args(args)
+            .arg("--serve")
+            .env_clear()
+            .env("HOME", dir.path())
+            .current_dir(&cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| {
+                HarnessError::start_failed(
+                    program.display().to_string(),
+                    format!("cannot start: {e}"),
+                )
+            })?;
+        register_child(Some(child.id()));
+        let (stdin, stdout) = match (child.stdin.take(), child.stdout.take()) {
+            (Some(i), Some(o)) => (i, o),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                forget_child(Some(child.id()));
+                return Err(HarnessError::start_failed(
+                    peer,
+                    "no pipes to the warm probe",
+                ));
+            }
+        };
+        // A plain thread reads the lines: the pool outlives any one tokio
+        // runtime, and a channel can be awaited from whichever runs the case.
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut process = Self {
+            child,
+            stdin,
+            lines,
+            _dir: dir,
+        };
+        let ready = process.next_line(ready_within).await;
+        match ready {
+            Some(line) if line.contains("\"ready\":true") => Ok(process),
+            other => Err(HarnessError::deadline(
+                peer,
+                format!(
+                    "the warm probe did not print its ready line within {ready_within:?} \
+                     (got {other:?}); its stderr:\n{}",
+                    process.stderr_tail()
+                ),
+            )),
+        }
+    }
+
+    /// The next line, or `None` at end of output or after `within`.
+    pub(crate) async fn next_line(&mut self, within: Duration) -> Option<String> {
+        tokio::time::timeout(within, self.lines.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Its working directory (see [`mirror_case_dir`]).
+    pub(crate) fn cwd(&self) -> PathBuf {
+        self._dir.path().join("cwd")
+    }
+
+    /// Sends one request line.
+    pub(crate) fn send(&mut self, line: &str) -> std::io::Result<()> {
+        writeln!(self.stdin, "{line}").and_then(|()| self.stdin.flush())
+    }
+
+    /// The last lines of its stderr, for an error message.
+    pub(crate) fn stderr_tail(&self) -> String {
+        let text = std::fs::read_to_string(self._dir.path().join("stderr.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+/// The warm processes of one kind.
+pub(crate) struct Pool {
+    pub(crate) idle: Mutex<Vec<WarmProcess>>,
+    /// One per process that may be in use at once.
+    pub(crate) slots: tokio::sync::Semaphore,
+    /// Cases this pool has served (a pool that has served one expects more:
+    /// see [`Pool::start_spare`]).
+    pub(crate) served: AtomicU64,
+    /// A spare process is being started in the background.
+    starting: AtomicBool,
+    /// Told when a spare start ended (its process is idle, or it failed).
+    spare_done: tokio::sync::Notify,
+}
+
+impl Pool {
+    /// An idle process, else the spare under way (waiting for it is never
+    /// longer than starting one), else a process of the case's own.
+    pub(crate) async fn take(
+        &self,
+        peer: &str,
+        program: &Path,
+        launch_args: &[String],
+        allowance: Duration,
+    ) -> Result<WarmProcess, HarnessError> {
+        loop {
+            let spare = self.spare_done.notified();
+            tokio::pin!(spare);
+            spare.as_mut().enable();
+            if let Some(p) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+                return Ok(p);
+            }
+            if self.starting.load(Ordering::SeqCst)
+                && tokio::time::timeout(allowance, spare).await.is_ok()
+            {
+                continue;
+            }
+            return WarmProcess::start(peer, program, launch_args, allowance).await;
+        }
+    }
+
+    /// Starts one spare process in the background when a case left none
+    /// idle: a zeebe-node process ends itself after a failed case (see
+    /// [`reusable_after`]), and the next case would otherwise wait for a
+    /// Node.js start and zeebe-node's load. Only a pool that has already
+    /// served a case does this (a process that runs one case, as each
+    /// nextest test does, never starts one it will not use), and at most one
+    /// spare is under way at a time. The spare is the same `--serve` process
+    /// the case would have started itself, started earlier: what a case sees
+    /// does not change. A spare that fails to start is dropped; the next case
+    /// starts its own and reports that failure.
+    pub(crate) fn start_spare(
+        &'static self,
+        peer: &'static str,
+        program: &Path,
+        launch_args: &[String],
+        allowance: Duration,
+    ) {
+        let idle_empty = self
+            .idle
+            .lock()
+            .map(|idle| idle.is_empty())
+            .unwrap_or(false);
+        if !idle_empty
+            || self.served.load(Ordering::SeqCst) < 2
+            || self.starting.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let program = program.to_path_buf();
+        let launch_args = launch_args.to_vec();
+        let spawned = std::thread::Builder::new()
+            .name("tlsmatrix-warm-spare".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    let started = runtime.block_on(WarmProcess::start(
+                        peer,
+                        &program,
+                        &launch_args,
+                        allowance,
+                    ));
+                    if let (Ok(process), Ok(mut idle)) = (started, self.idle.lock()) {
+                        if enabled() {
+                            idle.push(process);
+                        }
+                    }
+                }
+                self.starting.store(false, Ordering::SeqCst);
+                self.spare_done.notify_waiters();
+            });
+        if spawned.is_err() {
+            self.starting.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+fn pools() -> std::sync::MutexGuard<'static, BTreeMap<String, &'static Pool>> {
+    static POOLS: OnceLock<Mutex<BTreeMap<String, &'static Pool>>> = OnceLock::new();
+    POOLS
+        .get_or_init(|| Mutex::new(BTreeMap::new()))
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The pool of kind `key` (one per peer kind, one per oracle release).
+pub(crate) fn pool(key: &str) -> &'static Pool {
+    pools().entry(key.to_string()).or_insert_with(|| {
+        Box::leak(Box::new(Pool {
+            idle: Mutex::new(Vec::new()),
+            slots: tokio::sync::Semaphore::new(MAX_PROCESSES),
+            served: AtomicU64::new(0),
+            starting: AtomicBool::new(false),
+            spare_done: tokio::sync::Notify::new(),
+        }))
+    })
+}
+
+/// Counts one case served warm (see [`served`]).
+pub(crate) fn count_served(pool: &Pool) {
+    SERVED.fetch_add(1, Ordering::SeqCst);
+    pool.served.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Ends every idle warm process of this process (the bench measures cold
+/// start after it; a run's processes otherwise end with it).
+pub fn shutdown() {
+    let pools: Vec<&'static Pool> = pools().values().copied().collect();
+    for pool in pools {
+        if let Ok(mut idle) = pool.idle.lock() {
+            idle.clear();
+        }
+    }
+}
