@@ -9,7 +9,8 @@
 //! - Kafka gateway authenticate + metadata over TLS (`nodes::kafka::bench`);
 //! - per-case cost of each area's default matrix, by peer, relative to the floor;
 //! - per-case cost of the warm peers (Java, Node, Camunda, Kafka Java
-//!   clients), warm and cold;
+//!   clients, Spring starter, and the netty-oracle gateway when the run
+//!   selects its cases: `--backend all`), warm and cold;
 //! - wall time of the full default matrix.
 
 use std::collections::BTreeMap;
@@ -238,6 +239,7 @@ async fn warm_and_cold(cases: &[Arc<Case>], options: &RunOptions) -> String {
         ("camunda", "camunda-client"),
         ("kafka", "kafka-clients"),
         ("spring", "spring-starter"),
+        ("oracle", "netty-oracle"),
     ] {
         // The Camunda client's gRPC cases have no client axis (one file);
         // the Kafka Java client's are the kafka-gateway cases that need it.
@@ -256,17 +258,24 @@ async fn warm_and_cold(cases: &[Arc<Case>], options: &RunOptions) -> String {
                         })
             }
             "spring" => c.id.as_str().contains("::camunda-spring::"),
+            // The gateway is the warm process here, whatever the client.
+            "oracle" => label(c, "netty-oracle"),
             other => c.area == "zeebe-client" && label(c, other),
         };
         let selected: Vec<Arc<Case>> = cases
             .iter()
             .filter(|c| runs(c))
-            .filter(|c| !label(c, "netty-oracle"))
+            .filter(|c| kind == "oracle" || !label(c, "netty-oracle"))
             .take(WARM_COLD_CASES)
             .cloned()
             .collect();
         if selected.is_empty() {
-            let _ = writeln!(out, "  {peer:<12} no case selected");
+            let hint = if kind == "oracle" {
+                " (select them: tlsmatrix bench --backend all)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {peer:<12} no case selected{hint}");
             continue;
         }
         let mut line = format!("  {peer:<12} {:>3} cases", selected.len());

@@ -58,8 +58,46 @@ fn sh(dir: &Path, script: &str) {
     );
 }
 
-/// Every file the cases use, in `dir`.
+/// Every file the cases use, copied into `dir`: made once per nextest run
+/// (each case is a process of its own) in the target's temporary directory,
+/// under a lock, so 28 cases do not run the openssl recipe (a 2048-bit DSA
+/// parameter generation among it) and keytool 28 times. What a case sees is
+/// the same set of files; which keys they hold is no part of any case.
 fn material(dir: &Path) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::PermissionsExt;
+    let run = std::env::var("NEXTEST_RUN_ID")
+        .unwrap_or_else(|_| format!("process-{}", std::process::id()));
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cluster-oracle-material");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let lock = std::fs::File::create(root.join("lock")).unwrap();
+    // SAFETY: flock on a descriptor this function owns; released when closed.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let made = root.join(&run);
+    if !made.join(".done").exists() {
+        // Another run's files are stale.
+        for entry in std::fs::read_dir(&root).unwrap().flatten() {
+            if entry.path().is_dir() {
+                std::fs::remove_dir_all(entry.path()).unwrap();
+            }
+        }
+        std::fs::create_dir(&made).unwrap();
+        make_material(&made);
+        jvm_trust_store(&made);
+        std::fs::write(made.join(".done"), "").unwrap();
+    }
+    drop(lock);
+    for entry in std::fs::read_dir(&made).unwrap().flatten() {
+        let name = entry.file_name();
+        if name != ".done" {
+            std::fs::copy(entry.path(), dir.join(name)).unwrap();
+        }
+    }
+}
+
+/// Makes every file the cases use in `dir`.
+fn make_material(dir: &Path) {
     PkiSpec::new()
         .with("ca", CertSpec::root())
         .with("other-ca", CertSpec::root())
@@ -436,7 +474,6 @@ fn jvm_trust_store_is_not_consulted(
     }
     let dir = tempfile::tempdir().unwrap();
     material(dir.path());
-    jvm_trust_store(dir.path());
     let (theirs, their_text) = netty_with_jvm_options(
         dir.path(),
         "leaf-chain.pem",

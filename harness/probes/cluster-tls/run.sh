@@ -3,7 +3,7 @@
 # the local Maven repository (fetched with `mvn dependency:get` when missing).
 # Usage: harness/probes/cluster-tls/run.sh SERVER_CHAIN SERVER_KEY DIALLER_CHAIN
 #        harness/probes/cluster-tls/run.sh --mixed tls-server|plain-server CHAIN KEY
-#        harness/probes/cluster-tls/run.sh --fetch   (only make sure the jars are there)
+#        harness/probes/cluster-tls/run.sh --fetch   (only make sure the jars are there and the class is compiled)
 set -euo pipefail
 NETTY=4.1.122.Final
 TCNATIVE=2.0.72.Final
@@ -22,5 +22,8 @@ for a in netty-common netty-buffer netty-transport netty-handler netty-codec net
 done
 jar netty-tcnative-classes "$TCNATIVE"
 jar netty-tcnative-boringssl-static "$TCNATIVE" "linux-$(uname -m | sed 's/aarch64/aarch_64/')"
+# shellcheck source=../java-source.sh
+source "$here/../java-source.sh"
+compile_source "$here" ClusterTlsProbe "$cp"
 if [ "${1:-}" = --fetch ]; then exit 0; fi
-exec java -cp "$cp" "$here/ClusterTlsProbe.java" "$@"
+exec java -cp "$cp:$classes" ClusterTlsProbe "$@"

@@ -5,7 +5,7 @@
 # tlsmatrix::version::REST_SERVER_8_6), from the local Maven repository
 # (fetched with `mvn dependency:get` when missing).
 # Usage: harness/probes/rest-tls/run.sh [--cert CHAIN.pem --key KEY.pem]
-#        harness/probes/rest-tls/run.sh --fetch   (only make sure the jars are there)
+#        harness/probes/rest-tls/run.sh --fetch   (only make sure the jars are there and the class is compiled)
 set -euo pipefail
 TOMCAT=10.1.30
 REPO="${MAVEN_REPO:-$HOME/.m2/repository}"
@@ -21,5 +21,8 @@ jar() { # group artifact version
 # tomcat-embed-core's one compile dependency is tomcat-annotations-api.
 jar org.apache.tomcat.embed tomcat-embed-core "$TOMCAT"
 jar org.apache.tomcat tomcat-annotations-api "$TOMCAT"
+# shellcheck source=../java-source.sh
+source "$here/../java-source.sh"
+compile_source "$here" RestOracle "$cp"
 if [ "${1:-}" = --fetch ]; then exit 0; fi
-exec java -cp "$cp" "$here/RestOracle.java" "$@"
+exec java -cp "$cp:$classes" RestOracle "$@"

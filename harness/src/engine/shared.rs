@@ -294,7 +294,7 @@ pub fn serve(
         .enable_all()
         .build()
         .map_err(|e| HarnessError::run("could not start the tokio runtime", e))?;
-    let result = runtime.block_on(serve_on(socket, watch, cases, options));
+    let result = runtime.block_on(serve_on(socket, watch, cases, options, say_ready));
     crate::peers::warm::shutdown();
     for suffix in ["lock", "log"] {
         let _ = std::fs::remove_file(with_suffix(socket, suffix));
@@ -311,11 +311,14 @@ struct Server {
     last: Mutex<Instant>,
 }
 
+/// Serves until `watch` is gone or [`IDLE`]; `ready` is called once the
+/// socket listens.
 async fn serve_on(
     socket: &Path,
     watch: Option<u32>,
     cases: Vec<Case>,
     options: RunOptions,
+    ready: impl FnOnce(),
 ) -> Result<(), HarnessError> {
     let _ = std::fs::remove_file(socket);
     let listener =
@@ -333,7 +336,7 @@ async fn serve_on(
         in_flight: AtomicUsize::new(0),
         last: Mutex::new(Instant::now()),
     });
-    say_ready();
+    ready();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -470,5 +473,72 @@ pub fn serve_if_asked(load: impl FnOnce() -> Result<Vec<Case>, HarnessError>) ->
             eprintln!("shared engine: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_survive_the_wire() {
+        for verdict in [
+            AnswerVerdict::Passed,
+            AnswerVerdict::Skipped {
+                reason: "no zbctl".into(),
+            },
+            AnswerVerdict::Failed,
+            AnswerVerdict::Unknown,
+        ] {
+            let answer = Answer {
+                verdict: verdict.clone(),
+                failure_text: Some("line one\nline \"two\"".into()),
+                snapshot_text: None,
+                area: "zeebe-client".into(),
+                source: PathBuf::from("scenarios/zeebe-client/x.yaml"),
+            };
+            let line = serde_json::to_string(&answer).unwrap();
+            assert!(!line.contains('\n'), "one line per answer: {line}");
+            let back: Answer = serde_json::from_str(&line).unwrap();
+            assert_eq!(back.verdict, verdict);
+            assert_eq!(back.failure_text, answer.failure_text);
+        }
+    }
+
+    /// A server with no cases, on a real socket: it says it does not know
+    /// the case (the caller then runs it itself), and it ends once the
+    /// process it watches is gone.
+    #[test]
+    fn an_unknown_case_is_answered_and_the_server_ends_with_its_watch() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("engine.sock");
+        let mut watched = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server = {
+            let socket = socket.clone();
+            let pid = watched.id();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let ready = move || tx.send(()).unwrap();
+                let options = RunOptions::default();
+                runtime.block_on(serve_on(&socket, Some(pid), Vec::new(), options, ready))
+            })
+        };
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("the server listens");
+        let stream = UnixStream::connect(&socket).unwrap();
+        let answer = exchange(stream, "zeebe-client::nope").unwrap();
+        assert_eq!(answer.verdict, AnswerVerdict::Unknown);
+        assert!(ask(&socket, "zeebe-client::nope").is_none());
+        watched.kill().unwrap();
+        watched.wait().unwrap();
+        server.join().unwrap().unwrap();
+        assert!(!socket.exists(), "the server removes its socket");
     }
 }
