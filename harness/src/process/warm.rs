@@ -169,14 +169,30 @@ impl WarmProcess {
         let ready = process.next_line(ready_within).await;
         match ready {
             Some(line) if line.contains("\"ready\":true") => Ok(process),
-            other => Err(HarnessError::deadline(
+            // The same words as a child node that is not ready
+            // (`ChildProcess::start`).
+            Some(line) => Err(HarnessError::protocol(
                 peer,
                 format!(
-                    "the warm probe did not print its ready line within {ready_within:?} \
-                     (got {other:?}); its stderr:\n{}",
+                    "unexpected readiness line: {line}; its last log lines:\n{}",
                     process.stderr_tail()
                 ),
             )),
+            None => {
+                let tail = process.stderr_tail();
+                Err(match process.child.try_wait().ok().flatten() {
+                    Some(status) => HarnessError::start_failed(
+                        peer,
+                        format!(
+                            "exited before it was ready ({status}); its last log lines:\n{tail}"
+                        ),
+                    ),
+                    None => HarnessError::deadline(
+                        peer,
+                        format!("not ready within {ready_within:?}; its last log lines:\n{tail}"),
+                    ),
+                })
+            }
         }
     }
 
