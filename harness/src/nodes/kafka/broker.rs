@@ -20,6 +20,9 @@ pub const PEER: &str = "kafka 3.8.1 broker";
 /// the machine may be busy).
 pub const READY_DEADLINE: Duration = Duration::from_secs(90);
 
+/// How many times a broker start that lost a port to another process is made.
+pub const BIND_ATTEMPTS: u32 = 3;
+
 /// Finds the JVM and the built probe jar (the broker's classes are in it).
 pub fn locate() -> Result<PathBuf, HarnessError> {
     jvm::kafka_java().locate(PEER, jvm::KAFKA_JAVA_INSTALL)
@@ -51,7 +54,31 @@ pub struct KafkaBroker {
 impl KafkaBroker {
     /// Starts a broker in `dir/kafka-broker` (fresh per case). A broker that
     /// exits before being ready is refused with its whole stderr.
+    ///
+    /// The probe picks the listeners' ports by binding port 0 and closing it
+    /// (KRaft needs the controller's port before the broker starts), so
+    /// another process can take one in between, and the broker then stops
+    /// with "Address already in use" (seen once in 969 cases under a full
+    /// run). Such a start is tried again with fresh ports and a fresh
+    /// directory, at most [`BIND_ATTEMPTS`] times: the ports are ours, never
+    /// part of a case.
     pub async fn start(spec: &BrokerSpec, dir: &Path) -> Result<Started<Self>, HarnessError> {
+        let mut attempt = 1;
+        loop {
+            let started = Self::start_once(spec, dir).await?;
+            match started {
+                Started::Refused(r)
+                    if attempt < BIND_ATTEMPTS && r.message.contains("Address already in use") =>
+                {
+                    let _ = std::fs::remove_dir_all(dir.join("kafka-broker"));
+                    attempt += 1;
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    async fn start_once(spec: &BrokerSpec, dir: &Path) -> Result<Started<Self>, HarnessError> {
         locate()?;
         let jvm = jvm::kafka_java_launch(PEER, "tlsmatrix.kafka.Broker", "-Xmx512m", dir)?;
         let mut args = jvm.args.clone();
