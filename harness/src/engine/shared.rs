@@ -184,8 +184,9 @@ fn ask_or_start(socket: &Path, id: &str) -> Result<Answer, String> {
         .write(true)
         .open(with_suffix(socket, "lock"))
         .map_err(|e| format!("lock file: {e}"))?;
-    // Held until this function returns: one case process starts the server,
-    // the others wait here, bounded by that process's READY wait.
+    // Held while the server starts: one case process starts it, the others
+    // wait here, bounded by that process's READY wait. Released before the
+    // case runs, so the waiting ones do not queue behind it.
     flock(&lock)?;
     let stream = match UnixStream::connect(socket) {
         Ok(stream) => stream,
@@ -194,6 +195,7 @@ fn ask_or_start(socket: &Path, id: &str) -> Result<Answer, String> {
             UnixStream::connect(socket).map_err(|e| format!("connect after start: {e}"))?
         }
     };
+    drop(lock);
     exchange(stream, id)
 }
 

@@ -277,6 +277,12 @@ impl NettyOracle {
                 port,
             }));
         }
+        if answer.get("exit").is_none() {
+            return Err(HarnessError::protocol(
+                "netty-oracle",
+                format!("the warm oracle answered neither listening nor exit: {answer}"),
+            ));
+        }
         // It refused: the process is clean (no gateway started), and goes back.
         crate::process::warm::count_served(pool);
         let stderr = answer
