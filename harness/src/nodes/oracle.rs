@@ -285,11 +285,7 @@ impl NettyOracle {
         }
         // It refused: the process is clean (no gateway started), and goes back.
         crate::process::warm::count_served(pool);
-        let stderr = answer
-            .get("stderr")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
+        let stderr = stderr_of(&answer);
         give_back(pool, process, &answer);
         let lines = operator_lines(&stderr).join("\n");
         Ok(Started::Refused(Refusal::new("netty-oracle", lines)))
@@ -321,11 +317,7 @@ impl NettyOracle {
                 // The one-shot oracle's shutdown hook is bounded by 7 s.
                 match exchange_line(&mut process, "stop", Duration::from_secs(15)).await {
                     Ok(answer) => {
-                        let stderr = answer
-                            .get("stderr")
-                            .and_then(|v| v.as_str())
-                            .unwrap_or_default()
-                            .to_string();
+                        let stderr = stderr_of(&answer);
                         give_back(pool, process, &answer);
                         stderr
                     }
@@ -376,6 +368,15 @@ async fn exchange_line(
     };
     serde_json::from_str(&answer)
         .map_err(|e| HarnessError::protocol("netty-oracle", format!("answer {answer:?}: {e}")))
+}
+
+/// The `stderr` of a warm oracle's answer: what its gateway wrote and logged.
+fn stderr_of(answer: &serde_json::Value) -> String {
+    answer
+        .get("stderr")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Puts a warm oracle back in its pool, unless its gateway did not stop
