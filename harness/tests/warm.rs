@@ -104,9 +104,17 @@ fn compare(cases: Vec<Case>) -> (usize, u64, Vec<String>) {
         let (wt, ct) = (report::snapshot_text(w), report::snapshot_text(c));
         let outcome = |r: &engine::CaseResult| r.actual.as_ref().map(|a| a.outcome.id());
         if outcome(w) != outcome(c) || wt != ct {
+            // A side without an outcome ended in a harness error: its
+            // snapshot text is only the case line, so show why.
+            let why = |r: &engine::CaseResult| match r.actual {
+                Some(_) => String::new(),
+                None => report::failure_text(r),
+            };
             problems.push(format!(
-                "{}: warm and cold differ\n--- warm\n{wt}\n--- cold\n{ct}",
-                w.case.id()
+                "{}: warm and cold differ\n--- warm\n{wt}{}\n--- cold\n{ct}{}",
+                w.case.id(),
+                why(w),
+                why(c)
             ));
         }
     }

@@ -30,7 +30,10 @@ public class RestOracle {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        Path base = Files.createTempDirectory("tlsmatrix-rest-oracle");
+        // Tomcat's base directory lives in the working directory (the caller's
+        // temporary one): the oracle is killed, never shut down, and a
+        // directory in the system's temp directory would outlive it.
+        Path base = Files.createTempDirectory(Path.of("").toAbsolutePath(), "tomcat-base");
         Tomcat tomcat = new Tomcat();
         tomcat.setBaseDir(base.toString());
         Connector connector = new Connector("org.apache.coyote.http11.Http11NioProtocol");

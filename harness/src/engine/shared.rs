@@ -296,6 +296,9 @@ pub fn serve(
         .enable_all()
         .build()
         .map_err(|e| HarnessError::run("could not start the tokio runtime", e))?;
+    // What earlier runs' processes left behind, once per nextest run (as
+    // `tlsmatrix run` does once per run).
+    super::reap_stale_scratch_dirs();
     let result = runtime.block_on(serve_on(socket, watch, cases, options, say_ready));
     crate::peers::warm::shutdown();
     for suffix in ["lock", "log"] {

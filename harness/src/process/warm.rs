@@ -112,8 +112,12 @@ impl WarmProcess {
         args: &[String],
         ready_within: Duration,
     ) -> Result<Self, HarnessError> {
+        // `tlsmatrix-<pid>-`: a process that ends with warm processes still
+        // in its pools (they are statics, never dropped) leaves this behind,
+        // and the next run's `engine::reap_stale_scratch_dirs` removes it.
+        let prefix = format!("tlsmatrix-{}-warm-", std::process::id());
         let dir = tempfile::Builder::new()
-            .prefix("tlsmatrix-warm-")
+            .prefix(&prefix)
             .tempdir()
             .map_err(|e| HarnessError::write(std::env::temp_dir(), e))?;
         let log = dir.path().join("stderr.log");
@@ -166,9 +170,13 @@ impl WarmProcess {
             lines,
             _dir: dir,
         };
+        let began = std::time::Instant::now();
         let ready = process.next_line(ready_within).await;
         match ready {
-            Some(line) if line.contains("\"ready\":true") => Ok(process),
+            Some(line) if line.contains("\"ready\":true") => {
+                tracing::debug!(peer, ready_after = ?began.elapsed(), "warm process ready");
+                Ok(process)
+            }
             // The same words as a child node that is not ready
             // (`ChildProcess::start`).
             Some(line) => Err(HarnessError::protocol(
@@ -202,6 +210,11 @@ impl WarmProcess {
             .await
             .ok()
             .flatten()
+    }
+
+    /// Whether the process has ended (it is reaped if so).
+    pub(crate) fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Its working directory (see [`mirror_case_dir`]).
@@ -250,7 +263,14 @@ impl Pool {
             let spare = self.spare_done.notified();
             tokio::pin!(spare);
             spare.as_mut().enable();
-            if let Some(p) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            if let Some(mut p) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+                // An idle process that has ended since its last case (killed
+                // from outside, say) would refuse the request: it is dropped,
+                // never handed to a case.
+                if p.has_exited() {
+                    tracing::debug!(peer, "an idle warm process had ended; dropped");
+                    continue;
+                }
                 return Ok(p);
             }
             if self.starting.load(Ordering::SeqCst)
