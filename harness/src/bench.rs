@@ -11,7 +11,11 @@
 //! - per-case cost of the warm peers (Java, Node, Camunda, Kafka Java
 //!   clients, Spring starter, and the netty-oracle gateway when the run
 //!   selects its cases: `--backend all`), warm and cold;
+//! - the CI split: the tests and test time each runner of the workflow's
+//!   partitioned job gets ([`ci_split`]);
 //! - wall time of the full default matrix.
+
+mod ci_split;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -78,6 +82,8 @@ pub async fn bench(
     out.push_str(&per_case_cost(&arcs, &options, floor_median).await);
     out.push_str(&auth_layers(iterations.max(1), dir.path()).await?);
     out.push_str(&warm_and_cold(&arcs, &options).await);
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    out.push_str(&ci_split::section(&workspace, ci_split::WORKFLOW_RUNNERS).await);
     let t = Instant::now();
     let full = engine::run_all(arcs, &options, jobs, |_| {}).await;
     let wall = t.elapsed();

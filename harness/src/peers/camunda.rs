@@ -163,8 +163,7 @@ async fn run(
     args.extend(probe_args.iter().cloned());
     let out = match warm::temperature(WarmPeer::Camunda, config) {
         warm::Temperature::Warm => {
-            // A warm process is already up, or started within the pool's own
-            // bound: the call's deadline is what is left.
+            // The cold run's bound, less the dump (see `warm::run`).
             warm::run(
                 WarmPeer::Camunda,
                 &launch.java,
@@ -172,7 +171,7 @@ async fn run(
                 &probe_args,
                 &config.env,
                 &config.workdir,
-                config.deadline,
+                config.deadline + super::probe::RUNTIME_STARTUP_ALLOWANCE,
             )
             .await?
         }

@@ -152,6 +152,7 @@ pub async fn topology(
     argv.extend(probe_args.iter().cloned());
     let out = match warm::spring_temperature(config, args) {
         warm::Temperature::Warm => {
+            // The cold run's bound, less the dump (see `warm::run`).
             warm::run(
                 WarmPeer::Spring,
                 &launch.java,
@@ -159,7 +160,7 @@ pub async fn topology(
                 &probe_args,
                 &config.env,
                 &config.workdir,
-                config.deadline,
+                config.deadline + super::probe::RUNTIME_STARTUP_ALLOWANCE,
             )
             .await?
         }

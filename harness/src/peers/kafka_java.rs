@@ -100,6 +100,7 @@ pub async fn run(
                 &args,
                 &EnvMap::new(),
                 &c.workdir,
+                // The cold run's bound, less the dump (see `warm::run`).
                 c.deadline,
             )
             .await?

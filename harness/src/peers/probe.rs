@@ -160,16 +160,17 @@ impl Probe {
         // bound adds room for the runtime to start (a JVM on a loaded 2-core
         // machine took several seconds before main(), measured under
         // `run --repeat 20` beside two builds), which is not what a case tests.
-        let startup = match self {
+        let runtime_start = match self {
             Self::Go => std::time::Duration::ZERO,
             Self::Java | Self::Node => RUNTIME_STARTUP_ALLOWANCE,
-        } + jvm
-            .as_ref()
-            .map_or(std::time::Duration::ZERO, JvmLaunch::dump_allowance);
+        };
+        let startup = runtime_start
+            + jvm
+                .as_ref()
+                .map_or(std::time::Duration::ZERO, JvmLaunch::dump_allowance);
         let out = match super::warm::temperature(super::warm::WarmPeer::Zeebe(self), config) {
             super::warm::Temperature::Warm => {
-                // A warm process is already up, or started within the pool's
-                // own bound: the call's deadline is what is left.
+                // The cold run's bound, less the dump (see `warm::run`).
                 let launch = self.program(&[])?;
                 super::warm::run(
                     super::warm::WarmPeer::Zeebe(self),
@@ -178,7 +179,7 @@ impl Probe {
                     &super::warm::probe_args(&args),
                     &config.env,
                     &config.workdir,
-                    config.deadline,
+                    config.deadline + runtime_start,
                 )
                 .await?
             }

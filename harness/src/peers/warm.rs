@@ -334,7 +334,14 @@ pub use crate::process::warm::{enabled, served, set_enabled, shutdown};
 /// directory and home. The answer comes as the one-shot probe's output would:
 /// its JSON line on stdout, its exit code. The process goes back to the pool
 /// unless the case may have left something behind in it (see
-/// [`reusable_after`]), it did not answer within `deadline`, or it died.
+/// [`reusable_after`]), it did not answer within `bound`, or it died.
+///
+/// `bound` is the bound the cold process would have had (the call's deadline
+/// plus the runtime's start-up allowance), less the class-data dump a warm
+/// JVM never makes: the first case of a warm process loads the client's
+/// classes as a cold process does (a Spring application's first context
+/// takes seconds on a loaded machine before any archive exists), so a warm
+/// case never has less time than its cold run would.
 pub async fn run(
     warm_peer: WarmPeer,
     program: &Path,
@@ -342,11 +349,11 @@ pub async fn run(
     probe_args: &[String],
     env: &BTreeMap<String, String>,
     workdir: &Path,
-    deadline: Duration,
+    bound: Duration,
 ) -> Result<ProcessOutput, HarnessError> {
     let peer = warm_peer.peer();
     let pool = pool(warm_peer.key());
-    let _slot = tokio::time::timeout(deadline, pool.slots.acquire())
+    let _slot = tokio::time::timeout(bound, pool.slots.acquire())
         .await
         .map_err(|_| {
             HarnessError::deadline(peer, "no warm probe slot came free before the deadline")
@@ -378,13 +385,13 @@ pub async fn run(
             ),
         ));
     }
-    let Some(line) = process.next_line(deadline).await else {
+    let Some(line) = process.next_line(bound).await else {
         // Dropping the process kills it: a hung client is not reused.
         return Ok(ProcessOutput {
             exit_code: None,
             stdout: String::new(),
             stderr: format!(
-                "tlsmatrix: the warm probe gave no answer within {deadline:?}; its stderr:\n{}",
+                "tlsmatrix: the warm probe gave no answer within {bound:?}; its stderr:\n{}",
                 process.stderr_tail()
             ),
             elapsed: start.elapsed(),
