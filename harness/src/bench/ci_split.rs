@@ -8,7 +8,7 @@
 //! machine (`bash ci/test` writes `target/nextest/ci/junit.xml`). Per
 //! runner: its tests, the sum of their times, its longest test, and an
 //! estimate of its wall time (its share of the measured run's wall, by test
-//! time). Figures, never assertions.
+//! time, and never less than its longest test). Figures, never assertions.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -103,9 +103,9 @@ pub(crate) fn render(measured: &Measured, runners: &[Vec<(String, String)>]) -> 
             .iter()
             .filter(|t| !measured.times.contains_key(*t))
             .count();
-        let longest = times
-            .iter()
-            .max_by_key(|(_, d)| *d)
+        let longest = times.iter().max_by_key(|(_, d)| *d);
+        let longest_time = longest.map_or(Duration::ZERO, |(_, d)| *d);
+        let longest = longest
             .map(|((b, n), d)| format!("{b} {n} {:.1} s", d.as_secs_f64()))
             .unwrap_or_else(|| "-".into());
         let share = if total.is_zero() {
@@ -113,6 +113,8 @@ pub(crate) fn render(measured: &Measured, runners: &[Vec<(String, String)>]) -> 
         } else {
             sum.as_secs_f64() / total.as_secs_f64()
         };
+        // A runner is done no sooner than its longest test.
+        let wall = (measured.wall.as_secs_f64() * share).max(longest_time.as_secs_f64());
         let _ = writeln!(
             out,
             "  runner {}: {} tests, {:.0} s of test time, about {:.0} s wall at this machine's \
@@ -120,7 +122,7 @@ pub(crate) fn render(measured: &Measured, runners: &[Vec<(String, String)>]) -> 
             k + 1,
             tests.len(),
             sum.as_secs_f64(),
-            measured.wall.as_secs_f64() * share,
+            wall,
             if unmeasured > 0 {
                 format!(" ({unmeasured} not in the report)")
             } else {
