@@ -45,11 +45,12 @@ function parseArgs(argv) {
 // one-shot probe closes first, then answers and exits, as before.
 function runCase(argv, answerFirst = false) {
   return new Promise((resolve) => {
+    let zbc;
     let settled = false;
     const finish = (obj, code) => {
       if (settled) return;
       settled = true;
-      resolve({ line: JSON.stringify(obj), code });
+      resolve({ line: JSON.stringify(obj), code, client: zbc });
     };
     const fail = (stage, err) => {
       const chain = [];
@@ -86,7 +87,6 @@ function runCase(argv, answerFirst = false) {
       debug: (...m) => console.error(...m),
     };
 
-    let zbc;
     try {
       const fs = require('fs');
       const { ZBClient } = require('zeebe-node');
@@ -157,6 +157,43 @@ function runCase(argv, answerFirst = false) {
 // time; the process ends when stdin closes. What zeebe-node and grpc-js read only once per
 // process (GRPC_* at load, the OAuth token cache under os.homedir() at load,
 // NODE_EXTRA_CA_CERTS, NODE_OPTIONS) the harness never sends here: those cases run cold.
+// Retires a closed client that did not connect, so a warm process can serve
+// the next case. grpc-js 1.9.7 (zeebe-node 8.3.2's) does not stay closed: the
+// waitForReady(10000) zeebe-node starts on every client calls
+// getConnectivityState(true) on the closed channel, which restarts its
+// resolving load balancer; with an IP-literal address the DNS resolver answers
+// at once and pick_first fails at once, so the channel re-resolves in a busy
+// loop (a core for up to 10 s) and reconnects to the case's gateway after its
+// backoff (measured: 8 connections and 12 s of CPU in the 11 s after close()).
+// The one-shot probe exits right after its answer, which ends that; here the
+// closed channel's load balancer is made inert (it is shut down and never
+// re-entered), then the process-wide subchannel pool is pruned. Nothing of
+// the case's answer depends on it: the client had failed and was closed.
+// Returns whether nothing of the client is left in the pool (no subchannel
+// under its target); otherwise the caller ends the process.
+function retire(zbc) {
+  try {
+    const grpcClient = zbc && zbc.grpc && zbc.grpc.client;
+    if (!grpcClient) return zbc === undefined;
+    const channel = grpcClient.getChannel().internalChannel;
+    const balancer = channel.resolvingLoadBalancer;
+    const SHUTDOWN = 4; // grpc-js ConnectivityState.SHUTDOWN
+    channel.getConnectivityState = () => SHUTDOWN;
+    balancer.updateResolution = () => {};
+    balancer.exitIdle = () => {};
+    balancer.childLoadBalancer.updateAddressList = () => {};
+    balancer.childLoadBalancer.exitIdle = () => {};
+    balancer.destroy();
+    channel.updateState(SHUTDOWN);
+    channel.subchannelPool.unrefUnusedSubchannels();
+    const left = (channel.subchannelPool.pool || {})[channel.getTarget()] || [];
+    return left.length === 0;
+  } catch (e) {
+    console.error('probe: could not retire the client:', e && e.message);
+    return false;
+  }
+}
+
 function serve() {
   const readline = require('readline');
   const rl = readline.createInterface({ input: process.stdin, terminal: false });
@@ -180,14 +217,16 @@ function serve() {
       setImmediate(next);
       return;
     }
-    runCase(req.args, true).then(({ line, code }) => {
+    runCase(req.args, true).then(({ line, code, client }) => {
       const out = JSON.parse(line);
       out.exit = code;
-      if (!out.ok) {
-        // A failed client is not gone after close(): grpc-js 1.9.7 keeps
-        // re-resolving an IP literal and reconnecting. End here, as the
-        // one-shot probe does, before it reaches the gateway again; the
-        // harness starts a fresh process for the next case.
+      // A client that did not connect is retired before its answer (see
+      // `retire`); when anything of it is left, this process ends after the
+      // answer (`"last":true`), as the one-shot probe does, and the harness
+      // starts a fresh one for the next case.
+      const clean = out.ok || retire(client);
+      if (!clean) {
+        out.last = true;
         process.stdout.write(JSON.stringify(out) + '\n', () => process.exit(code));
         setTimeout(() => process.exit(code), 2000).unref();
         return;

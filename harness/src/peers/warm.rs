@@ -422,18 +422,19 @@ pub async fn run(
 
 /// Whether a warm process is clean after a case answered `line`. A Java
 /// client closes its channel and event loops. A zeebe-node client that
-/// failed to connect is not gone after `close()`: grpc-js 1.9.7 keeps
-/// re-resolving an IP-literal address in a busy loop, and its subchannel pool
-/// is process-wide, so the Node process of a failed case ends itself right
-/// after its answer (as the one-shot probe exits, before the loop reaches the
-/// gateway again) and a fresh one serves the next case. A Kafka Java
-/// client process ends itself when its case's clients did not close within
-/// their bound (its answer says `"last":true`); a Spring starter process when
-/// its case's watchdog fired (the same mark).
+/// failed to connect is not gone after `close()` (grpc-js 1.9.7 restarts the
+/// closed channel's load balancer and re-resolves an IP-literal address in a
+/// busy loop); the probe retires it before answering (`retire` in
+/// `probes/node/probe.js`) and ends its process after the answer, marked
+/// `"last":true`, only when a subchannel of it is left in grpc-js's
+/// process-wide pool. A Kafka Java client process ends itself when its
+/// case's clients did not close within their bound; a Spring starter process
+/// when its case's watchdog fired (the same mark).
 fn reusable_after(peer: WarmPeer, line: &str) -> bool {
     match peer {
-        WarmPeer::Zeebe(Probe::Node) => line.starts_with("{\"ok\":true"),
-        WarmPeer::KafkaJava | WarmPeer::Spring => !line.contains("\"last\":true"),
+        WarmPeer::Zeebe(Probe::Node) | WarmPeer::KafkaJava | WarmPeer::Spring => {
+            !line.contains("\"last\":true")
+        }
         WarmPeer::Zeebe(Probe::Java | Probe::Go) | WarmPeer::Camunda => true,
     }
 }
