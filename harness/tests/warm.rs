@@ -1,6 +1,6 @@
 //! Warm real peers must not change what a case observes: a sample of Java
 //! client, zeebe-node, Camunda Java client, Java Kafka client, Camunda
-//! Spring Boot starter and netty-oracle cases
+//! Spring Boot starter, netty-oracle and reused Kafka broker cases
 //! (successes and failures, every scenario file that has them, gRPC and
 //! REST, PEM and keystore trust) runs warm, then cold, and every case must
 //! give the same outcome, catalogue entry and redacted snapshot text. The
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tlsmatrix::engine::{self, RunOptions};
+use tlsmatrix::nodes::kafka::broker;
 use tlsmatrix::peers::{kafka_java, warm};
 use tlsmatrix::scenario::{self, Case};
 use tlsmatrix::{areas, report, version};
@@ -22,8 +23,9 @@ fn workspace() -> PathBuf {
 /// Whether `case` runs the peer `kind`: `java` (zeebe-client-java, and the
 /// JVM trust-store cases), `node` (zeebe-node), `camunda` (the Camunda
 /// Java client over gRPC or REST), `kafka` (the Java Kafka client),
-/// `spring` (the Camunda Spring Boot starter) or `oracle` (the netty-oracle
-/// gateway, whatever the client).
+/// `spring` (the Camunda Spring Boot starter), `oracle` (the netty-oracle
+/// gateway, whatever the client) or `broker` (a real Kafka broker behind the
+/// gateway, reused across cases of the same broker configuration).
 fn runs(case: &Case, kind: &str) -> bool {
     let label = |v: &str| case.labels().iter().any(|(_, l)| l == v);
     match kind {
@@ -34,11 +36,16 @@ fn runs(case: &Case, kind: &str) -> bool {
         "camunda" => label("camunda-rest") || case.id().contains("::camunda-client::"),
         "spring" => case.id().contains("::camunda-spring::"),
         "oracle" => label("netty-oracle"),
-        "kafka" => {
+        "kafka" | "broker" => {
+            let peer = if kind == "kafka" {
+                kafka_java::PEER
+            } else {
+                broker::PEER
+            };
             case.area().as_str() == "kafka-gateway"
                 && areas::find(case.area())
                     .and_then(|a| a.check(case))
-                    .is_ok_and(|reqs| reqs.iter().any(|r| r.peer() == kafka_java::PEER))
+                    .is_ok_and(|reqs| reqs.iter().any(|r| r.peer() == peer))
         }
         other => label(other),
     }
@@ -60,9 +67,11 @@ fn warm_peer_cases() -> Vec<Case> {
                 && ["zeebe-client", "zeebe-auth", "kafka-gateway"].contains(&c.area().as_str())
         })
         .filter(|c| {
-            ["java", "node", "camunda", "kafka", "spring", "oracle"]
-                .iter()
-                .any(|k| runs(c, k))
+            [
+                "java", "node", "camunda", "kafka", "spring", "oracle", "broker",
+            ]
+            .iter()
+            .any(|k| runs(c, k))
         })
         .filter(|c| {
             let missing = areas::find(c.area())
@@ -125,7 +134,9 @@ fn compare(cases: Vec<Case>) -> (usize, u64, Vec<String>) {
 /// sample has at least `minimum` cases of each peer kind it names.
 fn check(cases: Vec<Case>, minimum: &[(&str, usize)]) {
     let count = |k: &str| cases.iter().filter(|c| runs(c, k)).count();
-    let kinds = ["java", "node", "camunda", "kafka", "spring", "oracle"];
+    let kinds = [
+        "java", "node", "camunda", "kafka", "spring", "oracle", "broker",
+    ];
     let counts: Vec<String> = kinds.iter().map(|k| format!("{} {k}", count(k))).collect();
     let counts = counts.join(", ");
     for (kind, at_least) in minimum {
@@ -157,9 +168,9 @@ fn check(cases: Vec<Case>, minimum: &[(&str, usize)]) {
 /// client, the Spring starter, on either backend); the netty-oracle's other
 /// cases; the rest (the Java client and zeebe-node on the embedded gateway).
 fn groups() -> (Vec<Case>, Vec<Case>, Vec<Case>) {
-    let (few, others): (Vec<Case>, Vec<Case>) = warm_peer_cases()
-        .into_iter()
-        .partition(|c| runs(c, "camunda") || runs(c, "kafka") || runs(c, "spring"));
+    let (few, others): (Vec<Case>, Vec<Case>) = warm_peer_cases().into_iter().partition(|c| {
+        runs(c, "camunda") || runs(c, "kafka") || runs(c, "spring") || runs(c, "broker")
+    });
     let (oracle, others): (Vec<Case>, Vec<Case>) =
         others.into_iter().partition(|c| runs(c, "oracle"));
     (few, oracle, others)
@@ -184,13 +195,19 @@ fn java_and_node_cases_are_the_same_warm_and_cold() {
 
 /// Every 3rd Camunda client, Kafka Java client and Spring starter case
 /// (fewer cases: gRPC and REST; PEM, PKCS#12 and JKS trust, SASL, a real
-/// broker; application.yaml, environment and command-line properties).
+/// broker; application.yaml, environment and command-line properties), and
+/// every case with a real Kafka broker: a broker is reused only by a later
+/// case of the same broker configuration, so the sample needs them all (12:
+/// four configurations; successes, refusals with and without the broker's
+/// own log lines, round trips that leave a topic).
 #[test]
-fn camunda_kafka_and_spring_cases_are_the_same_warm_and_cold() {
+fn camunda_kafka_spring_and_broker_cases_are_the_same_warm_and_cold() {
     let (few, _, _) = groups();
+    let (brokers, others): (Vec<Case>, Vec<Case>) =
+        few.into_iter().partition(|c| runs(c, "broker"));
     check(
-        few.into_iter().step_by(3).collect(),
-        &[("camunda", 5), ("kafka", 5), ("spring", 2)],
+        others.into_iter().step_by(3).chain(brokers).collect(),
+        &[("camunda", 5), ("kafka", 5), ("spring", 2), ("broker", 10)],
     );
 }
 
@@ -203,9 +220,9 @@ fn netty_oracle_cases_are_the_same_warm_and_cold() {
 }
 
 /// The nightly variant: every Java, Node, Camunda, Kafka Java client,
-/// Spring starter and netty-oracle case.
+/// Spring starter, netty-oracle and Kafka broker case.
 #[test]
-#[ignore = "every Java, Node, Camunda, Kafka Java client, Spring starter and netty-oracle case twice (minutes): the nightly job runs it"]
+#[ignore = "every Java, Node, Camunda, Kafka Java client, Spring starter, netty-oracle and Kafka broker case twice (minutes): the nightly job runs it"]
 fn every_case_is_the_same_warm_and_cold() {
     check(
         warm_peer_cases(),
@@ -216,6 +233,7 @@ fn every_case_is_the_same_warm_and_cold() {
             ("kafka", 5),
             ("spring", 2),
             ("oracle", 10),
+            ("broker", 10),
         ],
     );
 }

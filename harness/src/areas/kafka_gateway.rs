@@ -380,7 +380,7 @@ async fn run(case: &Case, body: &CaseBody, workdir: &Path) -> Result<Observation
             .as_ref()
             .map(|t| (workdir.join(&t.chain), workdir.join(&t.key))),
     };
-    let kafka = match KafkaBroker::start(&spec, workdir).await? {
+    let kafka = match KafkaBroker::acquire(&spec, workdir).await? {
         Started::Ready(b) => b,
         Started::Refused(r) => {
             // A broker the harness configured: its refusal is the harness's.

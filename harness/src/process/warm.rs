@@ -89,6 +89,8 @@ pub(crate) struct WarmProcess {
     child: Child,
     stdin: ChildStdin,
     lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// Its ready line (a node's says where it listens).
+    ready: String,
     /// Its home (its log inside) and, in `cwd/`, its working directory;
     /// removed after it.
     _dir: tempfile::TempDir,
@@ -168,6 +170,7 @@ impl WarmProcess {
             child,
             stdin,
             lines,
+            ready: String::new(),
             _dir: dir,
         };
         let began = std::time::Instant::now();
@@ -175,6 +178,7 @@ impl WarmProcess {
         match ready {
             Some(line) if line.contains("\"ready\":true") => {
                 tracing::debug!(peer, ready_after = ?began.elapsed(), "warm process ready");
+                process.ready = line;
                 Ok(process)
             }
             // The same words as a child node that is not ready
@@ -225,6 +229,30 @@ impl WarmProcess {
     /// Sends one request line.
     pub(crate) fn send(&mut self, line: &str) -> std::io::Result<()> {
         writeln!(self.stdin, "{line}").and_then(|()| self.stdin.flush())
+    }
+
+    /// Its ready line, as it printed it.
+    pub(crate) fn ready_line(&self) -> &str {
+        &self.ready
+    }
+
+    /// How many bytes of stderr it has written so far (a mark for
+    /// [`WarmProcess::stderr_since`]).
+    pub(crate) fn stderr_len(&self) -> u64 {
+        std::fs::metadata(self._dir.path().join("stderr.log")).map_or(0, |m| m.len())
+    }
+
+    /// Its stderr from byte `mark` on (what it wrote since
+    /// [`WarmProcess::stderr_len`] said `mark`).
+    pub(crate) fn stderr_since(&self, mark: u64) -> String {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut text = Vec::new();
+        if let Ok(mut file) = std::fs::File::open(self._dir.path().join("stderr.log")) {
+            if file.seek(SeekFrom::Start(mark)).is_ok() {
+                let _ = file.read_to_end(&mut text);
+            }
+        }
+        String::from_utf8_lossy(&text).into_owned()
     }
 
     /// The last lines of its stderr, for an error message.

@@ -3,6 +3,18 @@
 //! as a child process and ready when it prints its `TLSMATRIX-READY` line
 //! (after an AdminClient saw the broker and every listener accepted a TCP
 //! connection: no sleeps).
+//!
+//! A broker is reused across cases whose broker configuration is identical
+//! ([`KafkaBroker::acquire`]): the same listeners, users and certificate
+//! chain and key (by content). A reused broker is a `--serve` process of its
+//! own directory (`process::warm`); after each case the harness asks it how
+//! many topics it holds, and its answer comes after every log line it wrote
+//! before reading the question, so the case gets exactly the lines written
+//! while it ran. A broker that holds a topic (a round trip made one), that
+//! did not answer, or whose case ended in a harness error, is not given to
+//! another case: the next case starts its own, as a cold run does. A case
+//! without topics leaves nothing in a broker that the next one could see (no
+//! records, no group, no tenant: the gateway holds the tenants).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +23,7 @@ use std::time::{Duration, Instant};
 use crate::error::HarnessError;
 use crate::nodes::stack::{RunningNode, StopFuture};
 use crate::process::jvm::{self, JvmLaunch};
+use crate::process::warm::{self, Pool, WarmProcess};
 use crate::process::{ChildProcess, Hermetic, Ready, Started};
 
 /// The peer's name in requirements and reports.
@@ -43,13 +56,41 @@ pub struct BrokerSpec {
 /// A running broker.
 #[derive(Debug)]
 pub struct KafkaBroker {
-    node: ChildProcess,
-    /// Told how the JVM exited, for its class-data archive.
-    jvm: JvmLaunch,
+    run: Run,
     listeners: BTreeMap<String, String>,
-    /// Process spawn to readiness line.
+    /// Process spawn to readiness line (zero for a reused broker).
     pub(crate) start_to_ready: Duration,
 }
+
+/// How a broker runs: a process of one case, or a reused one.
+enum Run {
+    /// Started for this case, in its directory; stopped after it.
+    Cold {
+        node: Box<ChildProcess>,
+        /// Told how the JVM exited, for its class-data archive.
+        jvm: JvmLaunch,
+    },
+    /// A `--serve` broker of a pool keyed by its configuration.
+    Warm {
+        process: WarmProcess,
+        pool: &'static Pool,
+        /// Its stderr's length when this case took it.
+        log_from: u64,
+    },
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Run::Cold { .. } => "Cold",
+            Run::Warm { .. } => "Warm",
+        })
+    }
+}
+
+/// How long a reused broker may take to answer after a case (it lists its
+/// topics over its internal listener; milliseconds when idle).
+const SERVE_ANSWER_WITHIN: Duration = Duration::from_secs(30);
 
 impl KafkaBroker {
     /// Starts a broker in `dir/kafka-broker` (fresh per case). A broker that
@@ -78,29 +119,62 @@ impl KafkaBroker {
         }
     }
 
+    /// A broker for one case: a reused one of the same configuration when
+    /// warm peers are on (`process::warm::enabled`), else one started in
+    /// `dir` ([`KafkaBroker::start`]). Release it with
+    /// [`KafkaBroker::stop`].
+    pub async fn acquire(spec: &BrokerSpec, dir: &Path) -> Result<Started<Self>, HarnessError> {
+        if !warm::enabled() {
+            return Self::start(spec, dir).await;
+        }
+        locate()?;
+        let key = pool_key(spec)?;
+        let pool = warm::pool(&key);
+        let jvm = jvm::kafka_java_launch(PEER, "tlsmatrix.kafka.Broker", "-Xmx512m", dir)?;
+        // The class-data archive is used when there, never written by a
+        // broker that outlives the case (as a warm probe's JVM).
+        let mut args: Vec<String> = jvm
+            .args
+            .iter()
+            .filter(|a| {
+                !a.starts_with("-XX:ArchiveClassesAtExit") && !a.starts_with("-Duser.home=")
+            })
+            .cloned()
+            .collect();
+        // Relative: the warm process's own working directory.
+        args.extend(broker_args(spec, Path::new("kafka-broker")));
+        let t = Instant::now();
+        let process = match pool.take(PEER, &jvm.java, &args, READY_DEADLINE).await {
+            Ok(p) => p,
+            // A broker that did not start (a port lost to another process,
+            // say) is started as a cold run does: with its retries, and its
+            // refusal in the cold run's words.
+            Err(e) => {
+                tracing::debug!(error = %e, "a reused kafka broker did not start; starting one");
+                return Self::start(spec, dir).await;
+            }
+        };
+        let ready = serde_json::from_str::<serde_json::Value>(process.ready_line())
+            .ok()
+            .and_then(|v| v.get("line").and_then(|l| l.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        let log_from = process.stderr_len();
+        Ok(Started::Ready(Self {
+            listeners: parse_ready(&ready),
+            run: Run::Warm {
+                process,
+                pool,
+                log_from,
+            },
+            start_to_ready: t.elapsed(),
+        }))
+    }
+
     async fn start_once(spec: &BrokerSpec, dir: &Path) -> Result<Started<Self>, HarnessError> {
         locate()?;
         let jvm = jvm::kafka_java_launch(PEER, "tlsmatrix.kafka.Broker", "-Xmx512m", dir)?;
         let mut args = jvm.args.clone();
-        args.extend([
-            "--dir".to_string(),
-            dir.join("kafka-broker").display().to_string(),
-        ]);
-        for l in &spec.listeners {
-            args.extend(["--listener".to_string(), format!("{l}://127.0.0.1:0")]);
-        }
-        if !spec.users.is_empty() {
-            let users: Vec<String> = spec.users.iter().map(|(u, p)| format!("{u}:{p}")).collect();
-            args.extend(["--users".to_string(), users.join(",")]);
-        }
-        if let Some((chain, key)) = &spec.tls {
-            args.extend([
-                "--cert-pem".to_string(),
-                chain.display().to_string(),
-                "--key-pem".to_string(),
-                key.display().to_string(),
-            ]);
-        }
+        args.extend(broker_args(spec, &dir.join("kafka-broker")));
         let cmd = Hermetic::new(&jvm.java, dir)
             .args(&args)
             .inherit_path()
@@ -108,20 +182,13 @@ impl KafkaBroker {
         let t = Instant::now();
         let ready = Ready::Stdout("TLSMATRIX-READY ".into());
         let started = ChildProcess::start(PEER, cmd, &ready, READY_DEADLINE).await?;
-        Ok(started.map(|node| {
-            let listeners = node
-                .payload()
-                .split_whitespace()
-                .skip(1)
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            Self {
-                node,
+        Ok(started.map(|node| Self {
+            listeners: parse_ready(node.payload()),
+            run: Run::Cold {
+                node: Box::new(node),
                 jvm,
-                listeners,
-                start_to_ready: t.elapsed(),
-            }
+            },
+            start_to_ready: t.elapsed(),
         }))
     }
 
@@ -146,12 +213,91 @@ impl KafkaBroker {
 
     /// Stops it (SIGTERM, clean shutdown) and returns the lines of its log
     /// worth showing: failed authentications and closed connections, without
-    /// times and channel ids.
+    /// times and channel ids. A reused broker is asked instead (see the
+    /// module's comment), gives the lines it wrote during the case, and goes
+    /// back to its pool when it holds no topic.
     pub async fn stop(self) -> Vec<String> {
-        let (stderr, exit_code) = self.node.stop_with_exit().await;
-        self.jvm.finish(exit_code);
-        notable_lines(&stderr)
+        match self.run {
+            Run::Cold { node, jvm } => {
+                let (stderr, exit_code) = node.stop_with_exit().await;
+                jvm.finish(exit_code);
+                notable_lines(&stderr)
+            }
+            Run::Warm {
+                mut process,
+                pool,
+                log_from,
+            } => {
+                let answer = match process.send("{}") {
+                    Ok(()) => process.next_line(SERVE_ANSWER_WITHIN).await,
+                    Err(_) => None,
+                };
+                let lines = notable_lines(&process.stderr_since(log_from));
+                let clean = answer
+                    .as_deref()
+                    .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+                    .is_some_and(|v| {
+                        v.get("ok") == Some(&serde_json::Value::Bool(true))
+                            && v.get("topics").and_then(serde_json::Value::as_u64) == Some(0)
+                    });
+                warm::count_served(pool);
+                if clean {
+                    if let Ok(mut idle) = pool.idle.lock() {
+                        idle.push(process);
+                    }
+                } else {
+                    tracing::debug!(?answer, "kafka broker not reused");
+                }
+                lines
+            }
+        }
     }
+}
+
+/// The pool of brokers configured as `spec`: its listeners, users and the
+/// contents of its certificate chain and key (a case's files are its own,
+/// but the certificate sets of one run are made once per spec, so equal
+/// specs give equal contents).
+fn pool_key(spec: &BrokerSpec) -> Result<String, HarnessError> {
+    let mut key = format!("kafka-broker {:?} {:?}", spec.listeners, spec.users);
+    if let Some((chain, private)) = &spec.tls {
+        for path in [chain, private] {
+            let text = std::fs::read_to_string(path).map_err(|e| HarnessError::read(path, e))?;
+            key.push(' ');
+            key.push_str(&text);
+        }
+    }
+    Ok(key)
+}
+
+/// The broker's own arguments for `spec`, its data under `dir`.
+fn broker_args(spec: &BrokerSpec, dir: &Path) -> Vec<String> {
+    let mut args = vec!["--dir".to_string(), dir.display().to_string()];
+    for l in &spec.listeners {
+        args.extend(["--listener".to_string(), format!("{l}://127.0.0.1:0")]);
+    }
+    if !spec.users.is_empty() {
+        let users: Vec<String> = spec.users.iter().map(|(u, p)| format!("{u}:{p}")).collect();
+        args.extend(["--users".to_string(), users.join(",")]);
+    }
+    if let Some((chain, key)) = &spec.tls {
+        args.extend([
+            "--cert-pem".to_string(),
+            chain.display().to_string(),
+            "--key-pem".to_string(),
+            key.display().to_string(),
+        ]);
+    }
+    args
+}
+
+/// The listeners of a ready line (`TLSMATRIX-READY first NAME=host:port ...`).
+fn parse_ready(line: &str) -> BTreeMap<String, String> {
+    line.split_whitespace()
+        .skip(1)
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 impl RunningNode for KafkaBroker {

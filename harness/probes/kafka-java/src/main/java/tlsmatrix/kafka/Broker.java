@@ -50,6 +50,7 @@ import kafka.tools.StorageTool;
  * node 1 and every client listener accepts TCP:
  *   TLSMATRIX-READY 127.0.0.1:PORT NAME=127.0.0.1:PORT ... INTERNAL=127.0.0.1:PORT
  * (first token = the first --listener). Logs go to stderr. SIGTERM/SIGINT: clean shutdown, exit 0.
+ * With --serve last (warm mode, see serve()) the ready line is JSON and requests come on stdin.
  * Start failure: "Broker: FAILED to start: <exception chain>" on stderr, exit 1; bad arguments: exit 2.
  */
 public final class Broker {
@@ -62,6 +63,9 @@ public final class Broker {
     public static void main(String[] argv) throws Exception {
         PrintStream out = System.out;
         System.setOut(System.err); // StorageTool and friends print to stdout: keep ours clean
+        // --serve (last, no value): warm mode, see serve().
+        boolean serve = argv.length > 0 && argv[argv.length - 1].equals("--serve");
+        if (serve) argv = java.util.Arrays.copyOf(argv, argv.length - 1);
         Map<String, List<String>> a;
         try {
             a = parse(argv);
@@ -121,9 +125,51 @@ public final class Broker {
         StringBuilder line = new StringBuilder("TLSMATRIX-READY ").append(listeners.get(0).hostPort());
         for (Listener l : listeners) line.append(' ').append(l.name()).append('=').append(l.hostPort());
         line.append(" INTERNAL=").append(internal.hostPort());
+        if (serve) {
+            StringBuilder ready = new StringBuilder("{\"ready\":true,\"line\":\"").append(line).append("\"}");
+            out.println(ready);
+            out.flush();
+            serve(out, internal);
+            return;
+        }
         out.println(line);
         out.flush();
         server.awaitShutdown();
+    }
+
+    /**
+     * Warm mode (--serve): the ready line is {"ready":true,"line":"TLSMATRIX-READY ..."}; then each
+     * line on stdin is a request "after a case": the answer, one line on stdout, comes after every
+     * log line the broker wrote before it read the request (so the harness can take a case's log
+     * lines), and says how many topics the broker holds (internal ones included):
+     *   {"ok":true,"topics":N}  or  {"ok":false,"error":"..."}
+     * A broker with a topic is not given to another case. End of stdin halts the JVM.
+     */
+    static void serve(PrintStream out, Listener internal) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, internal.hostPort());
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "tlsmatrix-broker-serve");
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "5000");
+        try (Admin admin = Admin.create(p);
+             java.io.BufferedReader in = new java.io.BufferedReader(
+                     new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))) {
+            for (String req = in.readLine(); req != null; req = in.readLine()) {
+                String answer;
+                try {
+                    int topics = admin.listTopics(new org.apache.kafka.clients.admin.ListTopicsOptions().listInternal(true))
+                            .names().get(10, TimeUnit.SECONDS).size();
+                    answer = "{\"ok\":true,\"topics\":" + topics + "}";
+                } catch (Exception e) {
+                    answer = "{\"ok\":false,\"error\":\"" + Common.chain(e).replace("\\", "\\\\").replace("\"", "\\\"")
+                            .replace("\n", " ") + "\"}";
+                }
+                System.err.flush();
+                out.println(answer);
+                out.flush();
+            }
+        }
+        Runtime.getRuntime().halt(0);
     }
 
     static Properties brokerProps(Map<String, List<String>> a, Path dir, List<Listener> ls, Listener internal,
