@@ -149,19 +149,6 @@ impl WarmPeer {
     }
 }
 
-/// zeebe-node's OAuth variables: its `OAuthProvider` takes the token cache
-/// directory from `os.homedir()` once, when the module loads.
-const NODE_OAUTH_ENV: [&str; 8] = [
-    "ZEEBE_CLIENT_ID",
-    "ZEEBE_CLIENT_SECRET",
-    "ZEEBE_AUTHORIZATION_SERVER_URL",
-    "ZEEBE_TOKEN_AUDIENCE",
-    "ZEEBE_TOKEN_SCOPE",
-    "ZEEBE_TOKEN_CACHE_DIR",
-    "ZEEBE_CAMUNDA_CLOUD_CLUSTER_ID",
-    "ZEEBE_CLIENT_CUSTOM_AGENT_STRING",
-];
-
 /// Decides whether a probe case runs warm. The rule: a case runs cold when it
 /// gives the client anything the client (or its runtime) reads only once per
 /// process, or that a process has only one of:
@@ -188,10 +175,12 @@ const NODE_OAUTH_ENV: [&str; 8] = [
 ///   run cold;
 /// - Node: an environment variable not starting with `ZEEBE_` (`GRPC_*`, read
 ///   by grpc-js when it loads; `NODE_EXTRA_CA_CERTS` and `NODE_OPTIONS`, read
-///   by Node at start; proxies) or one of `NODE_OAUTH_ENV` (the token cache
-///   directory comes from `os.homedir()` once, at load). The working
-///   directory and home are set per case with `process.chdir` and
-///   `process.env`, Node's own API.
+///   by Node at start; proxies). The working directory and home are set per
+///   case with `process.chdir` and `process.env`, Node's own API, and
+///   zeebe-node's own modules are loaded afresh for each case (Node's module
+///   cache, `require.cache`), so what zeebe-node reads when it loads (its
+///   OAuth token cache directory from `os.homedir()`) comes from the case's
+///   environment: its OAuth cases run warm.
 pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
     // A JVM's working directory is fixed at start: the warm probe resolves a
     // relative `--ca` against the case directory, which is the same file
@@ -217,10 +206,7 @@ pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
                         && (!CAMUNDA_PATH_ENV.contains(&k.as_str()) || mirrored_path(v))
                 }) && ca_flag_is_warm()
             }
-            WarmPeer::Zeebe(Probe::Node) => config
-                .env
-                .keys()
-                .all(|k| k.starts_with("ZEEBE_") && !NODE_OAUTH_ENV.contains(&k.as_str())),
+            WarmPeer::Zeebe(Probe::Node) => config.env.keys().all(|k| k.starts_with("ZEEBE_")),
             WarmPeer::KafkaJava | WarmPeer::Spring => false,
         };
     if warm {
