@@ -228,10 +228,7 @@ impl NettyOracle {
             .collect();
         let pool = crate::process::warm::pool(&format!("netty-oracle-{release}"));
         let deadline = ready_deadline();
-        let slot = tokio::time::timeout(deadline, pool.slots.acquire())
-            .await
-            .map_err(|_| HarnessError::deadline("netty-oracle", "no warm oracle came free"))?
-            .map_err(|e| HarnessError::run("netty-oracle", e))?;
+        let slot = pool.slot("netty-oracle").await?;
         let mut process = pool
             .take("netty-oracle", &jvm.java, &launch_args, deadline)
             .await?;
@@ -383,9 +380,7 @@ fn stderr_of(answer: &serde_json::Value) -> String {
 /// within its bounds (`"last":true`: the process exits, and is dropped).
 fn give_back(pool: &'static Pool, process: WarmProcess, answer: &serde_json::Value) {
     if answer.get("last").is_none() {
-        if let Ok(mut idle) = pool.idle.lock() {
-            idle.push(process);
-        }
+        pool.put_back(process);
     }
 }
 

@@ -339,12 +339,7 @@ pub async fn run(
 ) -> Result<ProcessOutput, HarnessError> {
     let peer = warm_peer.peer();
     let pool = pool(warm_peer.key());
-    let _slot = tokio::time::timeout(bound, pool.slots.acquire())
-        .await
-        .map_err(|_| {
-            HarnessError::deadline(peer, "no warm probe slot came free before the deadline")
-        })?
-        .map_err(|e| HarnessError::run(peer, e))?;
+    let _slot = pool.slot(peer).await?;
     let allowance = super::probe::RUNTIME_STARTUP_ALLOWANCE;
     let mut process = pool.take(peer, program, launch_args, allowance).await?;
     let start = Instant::now();
@@ -390,9 +385,7 @@ pub async fn run(
         .map(|c| c as i32);
     count_served(pool);
     if reusable_after(warm_peer, &line) {
-        if let Ok(mut idle) = pool.idle.lock() {
-            idle.push(process);
-        }
+        pool.put_back(process);
     } else {
         drop(process);
         pool.start_spare(peer, program, launch_args, allowance);

@@ -24,9 +24,19 @@ use serde::Serialize;
 use super::{forget_child, register_child};
 use crate::error::HarnessError;
 
-/// Processes at most per pool: one per job slot (`run --jobs` is 4 by
-/// default, at most a few more), so a pool never outgrows the cases in flight.
-const MAX_PROCESSES: usize = 8;
+/// Processes of one pool busy at once: one per core (at least 2, at most
+/// 8). A case whose kind has every process busy waits for one instead of
+/// starting another: a warm case costs milliseconds to a second, a JVM's
+/// start a second or two of CPU, and the runs are CPU-bound (measured: with
+/// 8 per pool a default matrix started 4 Spring starter JVMs, 9 s of CPU, for
+/// 17 cases).
+fn process_limit() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
+}
+
+/// How long a case waits for a busy process of its kind (see
+/// [`Pool::slot`]); the case's own bounds start after it.
+const SLOT_WAIT: Duration = Duration::from_secs(300);
 
 static DISABLED: AtomicBool = AtomicBool::new(false);
 
@@ -91,6 +101,8 @@ pub(crate) struct WarmProcess {
     lines: tokio::sync::mpsc::UnboundedReceiver<String>,
     /// Its ready line (a node's says where it listens).
     ready: String,
+    /// When it last went back to its pool.
+    returned: std::time::Instant,
     /// Its home (its log inside) and, in `cwd/`, its working directory;
     /// removed after it.
     _dir: tempfile::TempDir,
@@ -171,6 +183,7 @@ impl WarmProcess {
             stdin,
             lines,
             ready: String::new(),
+            returned: std::time::Instant::now(),
             _dir: dir,
         };
         let began = std::time::Instant::now();
@@ -265,9 +278,12 @@ impl WarmProcess {
 
 /// The warm processes of one kind.
 pub(crate) struct Pool {
-    pub(crate) idle: Mutex<Vec<WarmProcess>>,
-    /// One per process that may be in use at once.
-    pub(crate) slots: tokio::sync::Semaphore,
+    idle: Mutex<Vec<WarmProcess>>,
+    /// How long a process may stay idle before it ends (`None`: until this
+    /// process ends); see [`Pool::put_back`].
+    idle_for: Option<Duration>,
+    /// One per process that may be in use at once (see [`Pool::slot`]).
+    slots: tokio::sync::Semaphore,
     /// Cases this pool has served (a pool that has served one expects more:
     /// see [`Pool::start_spare`]).
     pub(crate) served: AtomicU64,
@@ -278,6 +294,56 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
+    /// One of the pool's slots (see [`process_limit`]), held while a case
+    /// uses a process of it: waits, at most [`SLOT_WAIT`], while every
+    /// process is busy. The wait is not part of the case: its bounds start
+    /// once it has its process.
+    pub(crate) async fn slot(
+        &'static self,
+        peer: &str,
+    ) -> Result<tokio::sync::SemaphorePermit<'static>, HarnessError> {
+        tokio::time::timeout(SLOT_WAIT, self.slots.acquire())
+            .await
+            .map_err(|_| {
+                HarnessError::deadline(
+                    peer,
+                    format!("no warm process of its kind came free within {SLOT_WAIT:?}"),
+                )
+            })?
+            .map_err(|e| HarnessError::run(peer, e))
+    }
+
+    /// Gives `process` back after a case, for the next. In a pool with an
+    /// idle bound (`idle_for`: a Kafka broker, whose idle JVM keeps a tenth
+    /// of a core busy) a process that no case took within it ends: a timer
+    /// thread per return, not a readiness wait.
+    pub(crate) fn put_back(&'static self, mut process: WarmProcess) {
+        process.returned = std::time::Instant::now();
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(process);
+        }
+        let Some(idle_for) = self.idle_for else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
+            .name("tlsmatrix-warm-expiry".into())
+            .spawn(move || {
+                std::thread::sleep(idle_for);
+                let expired: Vec<WarmProcess> = match self.idle.lock() {
+                    Ok(mut idle) => {
+                        let (gone, kept) = std::mem::take(&mut *idle)
+                            .into_iter()
+                            .partition(|p| p.returned.elapsed() >= idle_for);
+                        *idle = kept;
+                        gone
+                    }
+                    Err(_) => Vec::new(),
+                };
+                // Dropped outside the lock: each waits for its process's end.
+                drop(expired);
+            });
+    }
+
     /// An idle process, else the spare under way (waiting for it is never
     /// longer than starting one), else a process of the case's own.
     pub(crate) async fn take(
@@ -378,10 +444,19 @@ fn pools() -> std::sync::MutexGuard<'static, BTreeMap<String, &'static Pool>> {
 
 /// The pool of kind `key` (one per peer kind, one per oracle release).
 pub(crate) fn pool(key: &str) -> &'static Pool {
+    pool_of(key, process_limit(), None)
+}
+
+/// The pool of kind `key` whose processes are busy `limit` at a time (a
+/// node that costs seconds of CPU to start: one Kafka broker per
+/// configuration) and end after `idle_for` without a case (see
+/// [`Pool::put_back`]). The first call for a key decides.
+pub(crate) fn pool_of(key: &str, limit: usize, idle_for: Option<Duration>) -> &'static Pool {
     pools().entry(key.to_string()).or_insert_with(|| {
         Box::leak(Box::new(Pool {
             idle: Mutex::new(Vec::new()),
-            slots: tokio::sync::Semaphore::new(MAX_PROCESSES),
+            idle_for,
+            slots: tokio::sync::Semaphore::new(limit.max(1)),
             served: AtomicU64::new(0),
             starting: AtomicBool::new(false),
             spare_done: tokio::sync::Notify::new(),

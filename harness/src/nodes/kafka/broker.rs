@@ -76,6 +76,8 @@ enum Run {
         pool: &'static Pool,
         /// Its stderr's length when this case took it.
         log_from: u64,
+        /// The pool's slot this case holds (see `process::warm::Pool::slot`).
+        _slot: tokio::sync::SemaphorePermit<'static>,
     },
 }
 
@@ -87,6 +89,12 @@ impl std::fmt::Debug for Run {
         })
     }
 }
+
+/// How long a reused broker waits for its next case before it ends: an idle
+/// KRaft broker keeps about a tenth of a core busy (measured in a default
+/// matrix run: 4-5 idle brokers, 0.1 s of CPU per second), and the cases of
+/// one configuration come together (one scenario file).
+const BROKER_IDLE_FOR: Duration = Duration::from_secs(3);
 
 /// How long a reused broker may take to answer after a case (it lists its
 /// topics over its internal listener; milliseconds when idle).
@@ -129,7 +137,9 @@ impl KafkaBroker {
         }
         locate()?;
         let key = pool_key(spec)?;
-        let pool = warm::pool(&key);
+        // One broker per configuration: cases of one configuration take
+        // turns (a case is about a second; a broker's start 2-3 s of CPU).
+        let pool = warm::pool_of(&key, 1, Some(BROKER_IDLE_FOR));
         let jvm = jvm::kafka_java_launch(PEER, "tlsmatrix.kafka.Broker", "-Xmx512m", dir)?;
         // The class-data archive is used when there, never written by a
         // broker that outlives the case (as a warm probe's JVM).
@@ -143,6 +153,7 @@ impl KafkaBroker {
             .collect();
         // Relative: the warm process's own working directory.
         args.extend(broker_args(spec, Path::new("kafka-broker")));
+        let slot = pool.slot(PEER).await?;
         let t = Instant::now();
         let process = match pool.take(PEER, &jvm.java, &args, READY_DEADLINE).await {
             Ok(p) => p,
@@ -165,6 +176,7 @@ impl KafkaBroker {
                 process,
                 pool,
                 log_from,
+                _slot: slot,
             },
             start_to_ready: t.elapsed(),
         }))
@@ -227,6 +239,7 @@ impl KafkaBroker {
                 mut process,
                 pool,
                 log_from,
+                _slot,
             } => {
                 let answer = match process.send("{}") {
                     Ok(()) => process.next_line(SERVE_ANSWER_WITHIN).await,
@@ -242,9 +255,7 @@ impl KafkaBroker {
                     });
                 warm::count_served(pool);
                 if clean {
-                    if let Ok(mut idle) = pool.idle.lock() {
-                        idle.push(process);
-                    }
+                    pool.put_back(process);
                 } else {
                     tracing::debug!(?answer, "kafka broker not reused");
                 }
