@@ -9,8 +9,9 @@
 //! - Kafka gateway authenticate + metadata over TLS (`nodes::kafka::bench`);
 //! - per-case cost of each area's default matrix, by peer, relative to the floor;
 //! - per-case cost of the warm peers (Java, Node, Camunda, Kafka Java
-//!   clients, Spring starter, and the netty-oracle gateway when the run
-//!   selects its cases: `--backend all`), warm and cold;
+//!   clients, Spring starter, JavaScript SDK, the netty-oracle gateway when the run
+//!   selects its cases: `--backend all`, and a real Kafka broker reused per
+//!   configuration), warm and cold;
 //! - the CI split: the tests and test time each runner of the workflow's
 //!   partitioned job gets ([`ci_split`]);
 //! - wall time of the full default matrix.
@@ -226,7 +227,9 @@ async fn per_case_cost(arcs: &[Arc<Case>], options: &RunOptions, floor_median: D
 const WARM_COLD_CASES: usize = 40;
 
 /// The per-case cost of the warm peers (Java client, zeebe-node, Camunda
-/// Java client, Java Kafka client, Spring starter), warm (long-lived
+/// Java client, Java Kafka client, Spring starter, the JavaScript SDK, the
+/// netty-oracle, a real
+/// Kafka broker reused per configuration), warm (long-lived
 /// probes, `crate::peers::warm`) and cold (a process per case): the same
 /// cases one at a time, first warm, then cold. The warm pass includes
 /// starting its one process per peer; cases the warm/cold rule sends cold
@@ -245,7 +248,9 @@ async fn warm_and_cold(cases: &[Arc<Case>], options: &RunOptions) -> String {
         ("camunda", "camunda-client"),
         ("kafka", "kafka-clients"),
         ("spring", "spring-starter"),
+        ("sdk", "camunda-sdk"),
         ("oracle", "netty-oracle"),
+        ("broker", "kafka-broker"),
     ] {
         // The Camunda client's gRPC cases have no client axis (one file);
         // the Kafka Java client's are the kafka-gateway cases that need it.
@@ -264,6 +269,18 @@ async fn warm_and_cold(cases: &[Arc<Case>], options: &RunOptions) -> String {
                         })
             }
             "spring" => c.id.as_str().contains("::camunda-spring::"),
+            "sdk" => c.id.as_str().contains("::camunda-sdk"),
+            // A real Kafka broker behind the gateway, reused across cases of
+            // one broker configuration (`nodes::kafka::broker`).
+            "broker" => {
+                c.area == "kafka-gateway"
+                    && crate::areas::find(&c.area)
+                        .and_then(|a| a.check(c))
+                        .is_ok_and(|reqs| {
+                            reqs.iter()
+                                .any(|r| r.peer() == crate::nodes::kafka::broker::PEER)
+                        })
+            }
             // The gateway is the warm process here, whatever the client.
             "oracle" => label(c, "netty-oracle"),
             other => c.area == "zeebe-client" && label(c, other),

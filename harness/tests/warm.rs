@@ -1,6 +1,7 @@
 //! Warm real peers must not change what a case observes: a sample of Java
 //! client, zeebe-node, Camunda Java client, Java Kafka client, Camunda
-//! Spring Boot starter, netty-oracle and reused Kafka broker cases
+//! Spring Boot starter, Camunda 8 JavaScript SDK, netty-oracle and reused
+//! Kafka broker cases
 //! (successes and failures, every scenario file that has them, gRPC and
 //! REST, PEM and keystore trust) runs warm, then cold, and every case must
 //! give the same outcome, catalogue entry and redacted snapshot text. The
@@ -23,7 +24,8 @@ fn workspace() -> PathBuf {
 /// Whether `case` runs the peer `kind`: `java` (zeebe-client-java, and the
 /// JVM trust-store cases), `node` (zeebe-node), `camunda` (the Camunda
 /// Java client over gRPC or REST), `kafka` (the Java Kafka client),
-/// `spring` (the Camunda Spring Boot starter), `oracle` (the netty-oracle
+/// `spring` (the Camunda Spring Boot starter), `sdk` (the Camunda 8
+/// JavaScript SDK, gRPC and REST), `oracle` (the netty-oracle
 /// gateway, whatever the client) or `broker` (a real Kafka broker behind the
 /// gateway, reused across cases of the same broker configuration).
 fn runs(case: &Case, kind: &str) -> bool {
@@ -35,6 +37,7 @@ fn runs(case: &Case, kind: &str) -> bool {
         }
         "camunda" => label("camunda-rest") || case.id().contains("::camunda-client::"),
         "spring" => case.id().contains("::camunda-spring::"),
+        "sdk" => case.id().contains("::camunda-sdk"),
         "oracle" => label("netty-oracle"),
         "kafka" | "broker" => {
             let peer = if kind == "kafka" {
@@ -51,6 +54,11 @@ fn runs(case: &Case, kind: &str) -> bool {
     }
 }
 
+/// The peer kinds [`runs`] knows.
+const KINDS: [&str; 8] = [
+    "java", "node", "camunda", "kafka", "spring", "oracle", "broker", "sdk",
+];
+
 /// The cases of the warm peers (Java client, zeebe-node, Camunda Java
 /// client, Kafka Java client, Spring starter, on either backend) and every
 /// case on the netty-oracle, whose peer is installed (CI installs all;
@@ -66,13 +74,7 @@ fn warm_peer_cases() -> Vec<Case> {
             c.skip().is_none()
                 && ["zeebe-client", "zeebe-auth", "kafka-gateway"].contains(&c.area().as_str())
         })
-        .filter(|c| {
-            [
-                "java", "node", "camunda", "kafka", "spring", "oracle", "broker",
-            ]
-            .iter()
-            .any(|k| runs(c, k))
-        })
+        .filter(|c| KINDS.iter().any(|k| runs(c, k)))
         .filter(|c| {
             let missing = areas::find(c.area())
                 .and_then(|a| a.check(c))
@@ -134,10 +136,7 @@ fn compare(cases: Vec<Case>) -> (usize, u64, Vec<String>) {
 /// sample has at least `minimum` cases of each peer kind it names.
 fn check(cases: Vec<Case>, minimum: &[(&str, usize)]) {
     let count = |k: &str| cases.iter().filter(|c| runs(c, k)).count();
-    let kinds = [
-        "java", "node", "camunda", "kafka", "spring", "oracle", "broker",
-    ];
-    let counts: Vec<String> = kinds.iter().map(|k| format!("{} {k}", count(k))).collect();
+    let counts: Vec<String> = KINDS.iter().map(|k| format!("{} {k}", count(k))).collect();
     let counts = counts.join(", ");
     for (kind, at_least) in minimum {
         assert!(
@@ -183,13 +182,18 @@ fn groups() -> (Vec<Case>, Vec<Case>, Vec<Case>) {
 /// Every 7th Java and Node case on the embedded gateway, so the sample spans
 /// the scenario files (the tls-matrix's refused and connected cases,
 /// certificates, gateway configuration, the insecure-environment cases,
-/// OAuth).
+/// OAuth), and every 2nd Camunda 8 JavaScript SDK case (gRPC and REST).
 #[test]
-fn java_and_node_cases_are_the_same_warm_and_cold() {
+fn java_node_and_sdk_cases_are_the_same_warm_and_cold() {
     let (_, _, others) = groups();
+    let (sdk, others): (Vec<Case>, Vec<Case>) = others.into_iter().partition(|c| runs(c, "sdk"));
     check(
-        others.into_iter().step_by(7).collect(),
-        &[("java", 10), ("node", 10)],
+        others
+            .into_iter()
+            .step_by(7)
+            .chain(sdk.into_iter().step_by(2))
+            .collect(),
+        &[("java", 10), ("node", 10), ("sdk", 5)],
     );
 }
 
@@ -239,9 +243,9 @@ fn netty_oracle_cases_are_the_same_warm_and_cold() {
 }
 
 /// The nightly variant: every Java, Node, Camunda, Kafka Java client,
-/// Spring starter, netty-oracle and Kafka broker case.
+/// Spring starter, JavaScript SDK, netty-oracle and Kafka broker case.
 #[test]
-#[ignore = "every Java, Node, Camunda, Kafka Java client, Spring starter, netty-oracle and Kafka broker case twice (minutes): the nightly job runs it"]
+#[ignore = "every Java, Node, Camunda, Kafka Java client, Spring starter, JavaScript SDK, netty-oracle and Kafka broker case twice (minutes): the nightly job runs it"]
 fn every_case_is_the_same_warm_and_cold() {
     check(
         warm_peer_cases(),
@@ -253,6 +257,7 @@ fn every_case_is_the_same_warm_and_cold() {
             ("spring", 2),
             ("oracle", 10),
             ("broker", 10),
+            ("sdk", 10),
         ],
     );
 }

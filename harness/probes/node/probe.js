@@ -10,6 +10,8 @@
 // All library logging goes to stderr. Environment variables are left to zeebe-node (see README).
 'use strict';
 
+const nodeWarm = require('../node-warm.js');
+
 // zeebe-node (dist/lib/GrpcClient.js) and its JSON logger call console.log for some messages.
 // stdout is reserved for our single JSON line, so route every console method to stderr.
 for (const m of ['log', 'info', 'debug', 'warn', 'trace']) {
@@ -150,69 +152,32 @@ function runCase(argv, answerFirst = false) {
   });
 }
 
+// Retires a closed client that did not connect (see `retire` in ../node-warm.js: grpc-js 1.9.7
+// restarts a closed channel's load balancer and re-resolves an IP literal in a busy loop). Returns
+// whether nothing of it is left; otherwise the process ends after the answer.
+function retire(zbc) {
+  const grpcClient = zbc && zbc.grpc && zbc.grpc.client;
+  if (!grpcClient) return zbc === undefined;
+  return nodeWarm.retire(grpcClient);
+}
+
+// zeebe-node's own modules (its package's files, not its dependencies) are loaded afresh for
+// each warm case after the case's environment and home are set (nodeWarm.forgetPackage), so what
+// zeebe-node reads when it loads (OAuthProvider's os.homedir(), its token cache directory) is read
+// from the case's environment, as in a process of the case's own; it costs about 8 ms (measured:
+// 30 modules, 7-14 ms of CPU). grpc-js stays loaded: what it reads at load (GRPC_*) makes a case
+// run cold (see `warm::temperature`).
+//
 // Warm mode. Each request line is {"args":[...],"env":{...},"cwd":"...","home":"..."}; the
 // process environment becomes exactly `env` plus HOME=home (as the one-shot probe's
 // environment is), the working directory `cwd`, both through Node's own API (process.env,
 // process.chdir) before the case's fresh ZBClient reads them. Requests are served one at a
-// time; the process ends when stdin closes. What zeebe-node and grpc-js read only once per
-// process (GRPC_* at load, the OAuth token cache under os.homedir() at load,
-// NODE_EXTRA_CA_CERTS, NODE_OPTIONS) the harness never sends here: those cases run cold.
-// Retires a closed client that did not connect, so a warm process can serve
-// the next case. grpc-js 1.9.7 (zeebe-node 8.3.2's) does not stay closed: the
-// waitForReady(10000) zeebe-node starts on every client calls
-// getConnectivityState(true) on the closed channel, which restarts its
-// resolving load balancer; with an IP-literal address the DNS resolver answers
-// at once and pick_first fails at once, so the channel re-resolves in a busy
-// loop (a core for up to 10 s) and reconnects to the case's gateway after its
-// backoff (measured: 8 connections and 12 s of CPU in the 11 s after close()).
-// The one-shot probe exits right after its answer, which ends that; here the
-// closed channel's load balancer is made inert (it is shut down and never
-// re-entered), then the process-wide subchannel pool is pruned. Nothing of
-// the case's answer depends on it: the client had failed and was closed.
-// Returns whether nothing of the client is left in the pool (no subchannel
-// under its target); otherwise the caller ends the process.
-function retire(zbc) {
-  try {
-    const grpcClient = zbc && zbc.grpc && zbc.grpc.client;
-    if (!grpcClient) return zbc === undefined;
-    const channel = grpcClient.getChannel().internalChannel;
-    const balancer = channel.resolvingLoadBalancer;
-    const SHUTDOWN = 4; // grpc-js ConnectivityState.SHUTDOWN
-    channel.getConnectivityState = () => SHUTDOWN;
-    balancer.updateResolution = () => {};
-    balancer.exitIdle = () => {};
-    balancer.childLoadBalancer.updateAddressList = () => {};
-    balancer.childLoadBalancer.exitIdle = () => {};
-    balancer.destroy();
-    channel.updateState(SHUTDOWN);
-    channel.subchannelPool.unrefUnusedSubchannels();
-    const left = (channel.subchannelPool.pool || {})[channel.getTarget()] || [];
-    return left.length === 0;
-  } catch (e) {
-    console.error('probe: could not retire the client:', e && e.message);
-    return false;
-  }
-}
-
-// zeebe-node's own modules (its package's files, not its dependencies), loaded
-// afresh for each warm case after the case's environment and home are set,
-// through Node's documented module cache (`require.cache`: a deleted entry is
-// evaluated again by the next require). What zeebe-node reads when it loads
-// (OAuthProvider's os.homedir(), its token cache directory) is then read from
-// the case's environment, as in a process of the case's own; it costs about
-// 8 ms (measured: 30 modules, 7-14 ms of CPU). grpc-js stays loaded: what it
-// reads at load (GRPC_*) makes a case run cold (see `warm::temperature`).
-const zeebeNodeRoot = require('path').dirname(require.resolve('zeebe-node/package.json')) + require('path').sep;
-function reloadZeebeNode() {
-  for (const key of Object.keys(require.cache)) {
-    if (key.startsWith(zeebeNodeRoot) && !key.slice(zeebeNodeRoot.length).includes('node_modules')) {
-      delete require.cache[key];
-    }
-  }
-}
-
+// time; the process ends when stdin closes. What grpc-js and Node read only once per process
+// (GRPC_* when grpc-js loads, NODE_EXTRA_CA_CERTS, NODE_OPTIONS) the harness never sends here:
+// those cases run cold.
 function serve() {
   const readline = require('readline');
+  const zeebeNodeManifest = require.resolve('zeebe-node/package.json');
   const rl = readline.createInterface({ input: process.stdin, terminal: false });
   const queue = [];
   let busy = false;
@@ -234,7 +199,7 @@ function serve() {
       setImmediate(next);
       return;
     }
-    reloadZeebeNode();
+    nodeWarm.forgetPackage(zeebeNodeManifest);
     runCase(req.args, true).then(({ line, code, client }) => {
       const out = JSON.parse(line);
       out.exit = code;

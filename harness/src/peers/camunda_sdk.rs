@@ -1,7 +1,8 @@
 //! The Camunda 8 JavaScript SDK (npm `@camunda8/sdk` 8.8.13, the successor
 //! of the deprecated zeebe-node), driven through `harness/probes/camunda-sdk/probe.js`:
-//! one Node process per case (cold: the SDK reads its environment when it is
-//! loaded, see below; a warm pool is a separate issue), one topology call
+//! a warm `--serve` Node process that loads the SDK's own modules afresh for
+//! each case (the SDK reads its environment when it is loaded, see below;
+//! `warm::temperature` says which cases run in a process of their own), one topology call
 //! over gRPC (`new Camunda8(config).getZeebeGrpcApiClient().topology()`) or
 //! REST (`getCamundaRestClient().getTopology()`, `GET {ZEEBE_REST_ADDRESS}/v2/topology`),
 //! one JSON line on stdout in the shape [`super::probe`] reads, plus the
@@ -75,6 +76,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::warm::{self, Temperature, WarmPeer};
 use super::{Observation, ZeebeClientConfig};
 use crate::error::HarnessError;
 use crate::process;
@@ -165,13 +167,32 @@ fn library_lines(log: &[String], error: &str) -> Vec<String> {
     lines
 }
 
-/// Runs the probe once (one Node process) and reads its JSON line.
+/// Runs the probe once (a warm `--serve` process when the case may run warm,
+/// see `warm::temperature`; else a Node process of its own) and reads its
+/// JSON line.
 pub async fn topology(config: &ZeebeClientConfig, api: Api) -> Result<Observation, HarnessError> {
     let node = locate()?;
-    let mut args = vec![probe_dir().join("probe.js").display().to_string()];
+    let script = probe_dir().join("probe.js").display().to_string();
+    let mut args = vec![script.clone()];
     args.extend(probe_args(config, api));
     let bound = config.deadline + super::probe::RUNTIME_STARTUP_ALLOWANCE;
-    let out = process::run(&node, &args, &config.env, &config.workdir, bound).await?;
+    let out = match warm::temperature(WarmPeer::CamundaSdk, config) {
+        Temperature::Warm => {
+            warm::run(
+                WarmPeer::CamundaSdk,
+                &node,
+                &[script],
+                &probe_args(config, api),
+                &config.env,
+                &config.workdir,
+                bound,
+            )
+            .await?
+        }
+        Temperature::Cold => {
+            process::run(&node, &args, &config.env, &config.workdir, bound).await?
+        }
+    };
     let mut obs = super::probe::read_line(PEER, &node, &args, &out)?;
     if obs.connected_brokers.is_none() {
         let parsed = out

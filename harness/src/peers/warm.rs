@@ -123,6 +123,9 @@ pub enum WarmPeer {
     /// fresh Spring application per case, its working directory mirroring
     /// the case directory (see [`spring_temperature`]).
     Spring,
+    /// The Camunda 8 JavaScript SDK probe ([`super::camunda_sdk`]), gRPC and
+    /// REST mode alike: the SDK's own modules load afresh for each case.
+    CamundaSdk,
 }
 
 impl WarmPeer {
@@ -135,6 +138,7 @@ impl WarmPeer {
             Self::Camunda => "camunda",
             Self::KafkaJava => "kafka-java",
             Self::Spring => "spring",
+            Self::CamundaSdk => "camunda-sdk",
         }
     }
 
@@ -145,6 +149,7 @@ impl WarmPeer {
             Self::Camunda => super::camunda::PEER,
             Self::KafkaJava => super::kafka_java::PEER,
             Self::Spring => super::camunda_spring::PEER,
+            Self::CamundaSdk => super::camunda_sdk::PEER,
         }
     }
 }
@@ -180,7 +185,11 @@ impl WarmPeer {
 ///   zeebe-node's own modules are loaded afresh for each case (Node's module
 ///   cache, `require.cache`), so what zeebe-node reads when it loads (its
 ///   OAuth token cache directory from `os.homedir()`) comes from the case's
-///   environment: its OAuth cases run warm.
+///   environment: its OAuth cases run warm;
+/// - the Camunda 8 JavaScript SDK: the same, with `CAMUNDA_*` beside
+///   `ZEEBE_*` (the SDK reads its whole configuration with typed-env when it
+///   loads: its own modules load afresh for each case; `DEBUG`, read by the
+///   `debug` package when it loads, runs cold).
 pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
     // A JVM's working directory is fixed at start: the warm probe resolves a
     // relative `--ca` against the case directory, which is the same file
@@ -207,6 +216,10 @@ pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
                 }) && ca_flag_is_warm()
             }
             WarmPeer::Zeebe(Probe::Node) => config.env.keys().all(|k| k.starts_with("ZEEBE_")),
+            WarmPeer::CamundaSdk => config
+                .env
+                .keys()
+                .all(|k| k.starts_with("ZEEBE_") || k.starts_with("CAMUNDA_")),
             WarmPeer::KafkaJava | WarmPeer::Spring => false,
         };
     if warm {
@@ -404,16 +417,18 @@ pub async fn run(
 /// failed to connect is not gone after `close()` (grpc-js 1.9.7 restarts the
 /// closed channel's load balancer and re-resolves an IP-literal address in a
 /// busy loop); the probe retires it before answering (`retire` in
-/// `probes/node/probe.js`) and ends its process after the answer, marked
+/// `probes/node-warm.js`) and ends its process after the answer, marked
 /// `"last":true`, only when a subchannel of it is left in grpc-js's
-/// process-wide pool. A Kafka Java client process ends itself when its
+/// process-wide pool. The Camunda SDK probe does the same with grpc-js
+/// 1.14.7 (no busy loop, but the closed channel still reconnects). A Kafka Java client process ends itself when its
 /// case's clients did not close within their bound; a Spring starter process
 /// when its case's watchdog fired (the same mark).
 fn reusable_after(peer: WarmPeer, line: &str) -> bool {
     match peer {
-        WarmPeer::Zeebe(Probe::Node) | WarmPeer::KafkaJava | WarmPeer::Spring => {
-            !line.contains("\"last\":true")
-        }
+        WarmPeer::Zeebe(Probe::Node)
+        | WarmPeer::CamundaSdk
+        | WarmPeer::KafkaJava
+        | WarmPeer::Spring => !line.contains("\"last\":true"),
         WarmPeer::Zeebe(Probe::Java | Probe::Go) | WarmPeer::Camunda => true,
     }
 }
