@@ -227,8 +227,8 @@ async fn per_case_cost(arcs: &[Arc<Case>], options: &RunOptions, floor_median: D
 const WARM_COLD_CASES: usize = 40;
 
 /// The per-case cost of the warm peers (Java client, zeebe-node, Camunda
-/// Java client, Java Kafka client, Spring starter, the JavaScript SDK, the
-/// netty-oracle, a real
+/// Java client, Java Kafka client, Spring starter, the JavaScript SDK,
+/// Python grpcio, the netty-oracle, a real
 /// Kafka broker reused per configuration), warm (long-lived
 /// probes, `crate::peers::warm`) and cold (a process per case): the same
 /// cases one at a time, first warm, then cold. The warm pass includes
@@ -249,6 +249,7 @@ async fn warm_and_cold(cases: &[Arc<Case>], options: &RunOptions) -> String {
         ("kafka", "kafka-clients"),
         ("spring", "spring-starter"),
         ("sdk", "camunda-sdk"),
+        ("python", "python-grpcio"),
         ("oracle", "netty-oracle"),
         ("broker", "kafka-broker"),
     ] {

@@ -1134,9 +1134,12 @@ fn listening_sockets() -> Vec<(u16, u64)> {
     found
 }
 
-/// Ports the processes of group `pgid` listen on right now (in-process nodes
-/// of the run itself and its child-process nodes).
-fn listening_ports_of_group(pgid: u32) -> std::collections::BTreeSet<u16> {
+/// Listening sockets of the processes of group `pgid` right now, as (local
+/// port, socket inode): in-process nodes of the run itself and its
+/// child-process nodes. The inode names one socket for as long as it is
+/// open; a port number alone may be taken again by another test's listener
+/// once the run has freed it.
+fn listening_sockets_of_group(pgid: u32) -> std::collections::BTreeSet<(u16, u64)> {
     let mut inodes = std::collections::BTreeSet::new();
     for (pid, _) in processes_in_group(pgid) {
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
@@ -1154,7 +1157,6 @@ fn listening_ports_of_group(pgid: u32) -> std::collections::BTreeSet<u16> {
     listening_sockets()
         .into_iter()
         .filter(|(_, inode)| inodes.contains(inode))
-        .map(|(port, _)| port)
         .collect()
 }
 
@@ -1191,7 +1193,7 @@ fn a_run_leaves_no_process_listening_port_or_temp_dir(
             // Readiness: the engine's own "case started" line.
             tokio::time::timeout(DEADLINE, async {
                 while let Ok(Some(line)) = lines.next_line().await {
-                    ports.extend(listening_ports_of_group(pgid));
+                    ports.extend(listening_sockets_of_group(pgid));
                     if line.contains("case started") {
                         break;
                     }
@@ -1204,7 +1206,7 @@ fn a_run_leaves_no_process_listening_port_or_temp_dir(
         }
         let drain = async {
             while let Ok(Some(_)) = lines.next_line().await {
-                ports.extend(listening_ports_of_group(pgid));
+                ports.extend(listening_sockets_of_group(pgid));
             }
         };
         let status = tokio::time::timeout(DEADLINE, async { tokio::join!(child.wait(), drain).0 })
@@ -1229,14 +1231,15 @@ fn a_run_leaves_no_process_listening_port_or_temp_dir(
             "no listening port was seen during the run"
         );
     }
-    let still: Vec<u16> = listening_sockets()
+    // The same socket (port and inode) still open: a port number alone
+    // may be another test's listener by now.
+    let still: Vec<(u16, u64)> = listening_sockets()
         .into_iter()
-        .map(|(port, _)| port)
-        .filter(|port| ports.contains(port))
+        .filter(|socket| ports.contains(socket))
         .collect();
     assert!(
         still.is_empty(),
-        "ports of the run still listening: {still:?} (seen: {ports:?})"
+        "sockets (port, inode) of the run still listening: {still:?} (seen: {ports:?})"
     );
     let left: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()

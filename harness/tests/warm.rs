@@ -1,7 +1,7 @@
 //! Warm real peers must not change what a case observes: a sample of Java
 //! client, zeebe-node, Camunda Java client, Java Kafka client, Camunda
-//! Spring Boot starter, Camunda 8 JavaScript SDK, netty-oracle and reused
-//! Kafka broker cases
+//! Spring Boot starter, Camunda 8 JavaScript SDK, Python grpcio,
+//! netty-oracle and reused Kafka broker cases
 //! (successes and failures, every scenario file that has them, gRPC and
 //! REST, PEM and keystore trust) runs warm, then cold, and every case must
 //! give the same outcome, catalogue entry and redacted snapshot text. The
@@ -25,7 +25,8 @@ fn workspace() -> PathBuf {
 /// JVM trust-store cases), `node` (zeebe-node), `camunda` (the Camunda
 /// Java client over gRPC or REST), `kafka` (the Java Kafka client),
 /// `spring` (the Camunda Spring Boot starter), `sdk` (the Camunda 8
-/// JavaScript SDK, gRPC and REST), `oracle` (the netty-oracle
+/// JavaScript SDK, gRPC and REST), `python` (the Python grpcio client),
+/// `oracle` (the netty-oracle
 /// gateway, whatever the client) or `broker` (a real Kafka broker behind the
 /// gateway, reused across cases of the same broker configuration).
 fn runs(case: &Case, kind: &str) -> bool {
@@ -50,13 +51,15 @@ fn runs(case: &Case, kind: &str) -> bool {
                     .and_then(|a| a.check(case))
                     .is_ok_and(|reqs| reqs.iter().any(|r| r.peer() == peer))
         }
+        // The Kafka gateway's `python` client is kafka-python (cold).
+        "python" => case.area().as_str() == "zeebe-client" && label("python"),
         other => label(other),
     }
 }
 
 /// The peer kinds [`runs`] knows.
-const KINDS: [&str; 8] = [
-    "java", "node", "camunda", "kafka", "spring", "oracle", "broker", "sdk",
+const KINDS: [&str; 9] = [
+    "java", "node", "camunda", "kafka", "spring", "oracle", "broker", "sdk", "python",
 ];
 
 /// The cases of the warm peers (Java client, zeebe-node, Camunda Java
@@ -182,7 +185,8 @@ fn groups() -> (Vec<Case>, Vec<Case>, Vec<Case>) {
 /// Every 7th Java and Node case on the embedded gateway, so the sample spans
 /// the scenario files (the tls-matrix's refused and connected cases,
 /// certificates, gateway configuration, the insecure-environment cases,
-/// OAuth), and every 2nd Camunda 8 JavaScript SDK case (gRPC and REST).
+/// OAuth; Python grpcio's cases among them), and every 2nd Camunda 8
+/// JavaScript SDK case (gRPC and REST).
 #[test]
 fn java_node_and_sdk_cases_are_the_same_warm_and_cold() {
     let (_, _, others) = groups();
@@ -193,7 +197,7 @@ fn java_node_and_sdk_cases_are_the_same_warm_and_cold() {
             .step_by(7)
             .chain(sdk.into_iter().step_by(2))
             .collect(),
-        &[("java", 10), ("node", 10), ("sdk", 5)],
+        &[("java", 10), ("node", 10), ("sdk", 5), ("python", 5)],
     );
 }
 
@@ -243,9 +247,10 @@ fn netty_oracle_cases_are_the_same_warm_and_cold() {
 }
 
 /// The nightly variant: every Java, Node, Camunda, Kafka Java client,
-/// Spring starter, JavaScript SDK, netty-oracle and Kafka broker case.
+/// Spring starter, JavaScript SDK, Python grpcio, netty-oracle and Kafka
+/// broker case.
 #[test]
-#[ignore = "every Java, Node, Camunda, Kafka Java client, Spring starter, JavaScript SDK, netty-oracle and Kafka broker case twice (minutes): the nightly job runs it"]
+#[ignore = "every Java, Node, Camunda, Kafka Java client, Spring starter, JavaScript SDK, Python grpcio, netty-oracle and Kafka broker case twice (minutes): the nightly job runs it"]
 fn every_case_is_the_same_warm_and_cold() {
     check(
         warm_peer_cases(),
@@ -258,6 +263,7 @@ fn every_case_is_the_same_warm_and_cold() {
             ("oracle", 10),
             ("broker", 10),
             ("sdk", 10),
+            ("python", 5),
         ],
     );
 }

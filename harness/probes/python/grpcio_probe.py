@@ -11,6 +11,7 @@ grpc core's own.
 
 import argparse
 import json
+import os
 import re
 import sys
 
@@ -54,13 +55,15 @@ def count_brokers(data):
     return brokers
 
 
-def main():
+def run_case(argv):
+    """One call, as the one-shot probe makes it: returns the JSON line's
+    object and the channel (closed by the warm probe after the case)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--address", required=True)
     parser.add_argument("--plaintext", action="store_true")
     parser.add_argument("--ca")
     parser.add_argument("--timeout-ms", type=int, default=8000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     # gRPC core reconnects in the background after a failed attempt; by
     # timing a second attempt reached the gateway before the process exited,
@@ -70,6 +73,7 @@ def main():
         ("grpc.initial_reconnect_backoff_ms", 20000),
         ("grpc.min_reconnect_backoff_ms", 20000),
     ]
+    channel = None
     try:
         if args.plaintext:
             channel = grpc.insecure_channel(args.address, options=options)
@@ -89,7 +93,7 @@ def main():
             response_deserializer=lambda b: b,
         )
         answer = call(None, timeout=args.timeout_ms / 1000.0)
-        print(json.dumps({"ok": True, "brokers": count_brokers(answer)}))
+        return {"ok": True, "brokers": count_brokers(answer)}, channel
     except grpc.RpcError as e:
         # What a user sees first (the error's repr without its debug
         # string): the status and its details. The debug string (without its
@@ -101,11 +105,53 @@ def main():
             text = re.sub(r',? ?created_time:"[^"]*"', "", debug())
             if text != "%s:%s" % (e.code().name, e.details()):
                 chain.append(text)
-        print(json.dumps({"ok": False, "error": error, "chain": chain}))
+        return {"ok": False, "error": error, "chain": chain}, channel
     except Exception as e:  # the file or the address, before any RPC
-        print(json.dumps({"ok": False, "error": "%s: %s" % (type(e).__name__, e)}))
+        return {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}, channel
+
+
+def main():
+    line, _ = run_case(sys.argv[1:])
+    print(json.dumps(line))
     sys.stdout.flush()
 
 
+def serve():
+    """Warm mode (--serve): one JSON request per line on stdin,
+    {"args":[...],"env":{...},"cwd":"...","home":"..."}; the process
+    environment becomes exactly `env` plus HOME (os.environ, which also sets
+    the C environment gRPC core reads), the working directory `cwd`; a fresh
+    channel and credentials per case, closed after it (gRPC core keeps no
+    subchannel of a closed channel). What gRPC core reads once per process
+    (GRPC_*, its default roots, proxies) the harness never sends here: those
+    cases run cold. The answer is the one-shot line plus its exit code."""
+    print(json.dumps({"ready": True}, separators=(",", ":")))
+    sys.stdout.flush()
+    for raw in sys.stdin:
+        if not raw.strip():
+            continue
+        try:
+            req = json.loads(raw)
+            os.environ.clear()
+            os.environ.update({k: str(v) for k, v in req.get("env", {}).items()})
+            if req.get("home"):
+                os.environ["HOME"] = str(req["home"])
+            if req.get("cwd"):
+                os.chdir(req["cwd"])
+            line, channel = run_case(req["args"])
+        except SystemExit as e:  # argparse's usage error, as the one-shot exits
+            line, channel = {"ok": False, "error": "usage: exit %s" % e.code}, None
+        except Exception as e:
+            line, channel = {"ok": False, "stage": "serve", "error": str(e)}, None
+        if channel is not None:
+            channel.close()
+        line["exit"] = 0
+        print(json.dumps(line))
+        sys.stdout.flush()
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    else:
+        main()

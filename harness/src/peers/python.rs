@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::warm::{self, Temperature, WarmPeer};
 use super::{Observation, ZeebeClientConfig};
 use crate::error::HarnessError;
 use crate::process;
@@ -72,14 +73,30 @@ pub async fn grpcio_topology(config: &ZeebeClientConfig) -> Result<Observation, 
     args.push(timeout.as_millis().to_string());
     // grpc core logs each failed handshake on stderr as well; the JSON line
     // carries what the application sees.
-    let out = process::run(
-        &python,
-        &args,
-        &config.env,
-        &config.workdir,
-        config.deadline,
-    )
-    .await?;
+    let out = match warm::temperature(WarmPeer::PythonGrpcio, config) {
+        Temperature::Warm => {
+            warm::run(
+                WarmPeer::PythonGrpcio,
+                &python,
+                &[script.display().to_string()],
+                &args[1..],
+                &config.env,
+                &config.workdir,
+                config.deadline,
+            )
+            .await?
+        }
+        Temperature::Cold => {
+            process::run(
+                &python,
+                &args,
+                &config.env,
+                &config.workdir,
+                config.deadline,
+            )
+            .await?
+        }
+    };
     super::probe::read_line(GRPCIO_PEER, &script, &args, &out)
 }
 

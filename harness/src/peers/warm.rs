@@ -126,6 +126,9 @@ pub enum WarmPeer {
     /// The Camunda 8 JavaScript SDK probe ([`super::camunda_sdk`]), gRPC and
     /// REST mode alike: the SDK's own modules load afresh for each case.
     CamundaSdk,
+    /// The Python grpcio probe ([`super::python`]): a fresh channel and
+    /// credentials per case, closed after it.
+    PythonGrpcio,
 }
 
 impl WarmPeer {
@@ -139,6 +142,7 @@ impl WarmPeer {
             Self::KafkaJava => "kafka-java",
             Self::Spring => "spring",
             Self::CamundaSdk => "camunda-sdk",
+            Self::PythonGrpcio => "python-grpcio",
         }
     }
 
@@ -150,6 +154,7 @@ impl WarmPeer {
             Self::KafkaJava => super::kafka_java::PEER,
             Self::Spring => super::camunda_spring::PEER,
             Self::CamundaSdk => super::camunda_sdk::PEER,
+            Self::PythonGrpcio => super::python::GRPCIO_PEER,
         }
     }
 }
@@ -189,7 +194,12 @@ impl WarmPeer {
 /// - the Camunda 8 JavaScript SDK: the same, with `CAMUNDA_*` beside
 ///   `ZEEBE_*` (the SDK reads its whole configuration with typed-env when it
 ///   loads: its own modules load afresh for each case; `DEBUG`, read by the
-///   `debug` package when it loads, runs cold).
+///   `debug` package when it loads, runs cold);
+/// - Python grpcio: any variable but `ZEEBE_*` (which the probe itself
+///   reads per case, from `os.environ` set for the case with the working
+///   directory): gRPC core reads `GRPC_*` (its trace flags, its default roots
+///   `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`) and the proxy variables once per
+///   process, so a case that sets one runs cold.
 pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
     // A JVM's working directory is fixed at start: the warm probe resolves a
     // relative `--ca` against the case directory, which is the same file
@@ -220,6 +230,7 @@ pub fn temperature(peer: WarmPeer, config: &ZeebeClientConfig) -> Temperature {
                 .env
                 .keys()
                 .all(|k| k.starts_with("ZEEBE_") || k.starts_with("CAMUNDA_")),
+            WarmPeer::PythonGrpcio => config.env.keys().all(|k| k.starts_with("ZEEBE_")),
             WarmPeer::KafkaJava | WarmPeer::Spring => false,
         };
     if warm {
@@ -429,7 +440,9 @@ fn reusable_after(peer: WarmPeer, line: &str) -> bool {
         | WarmPeer::CamundaSdk
         | WarmPeer::KafkaJava
         | WarmPeer::Spring => !line.contains("\"last\":true"),
-        WarmPeer::Zeebe(Probe::Java | Probe::Go) | WarmPeer::Camunda => true,
+        WarmPeer::Zeebe(Probe::Java | Probe::Go) | WarmPeer::Camunda | WarmPeer::PythonGrpcio => {
+            true
+        }
     }
 }
 
