@@ -350,8 +350,16 @@ pub async fn run_all_in(
         };
         let task_case = case.clone();
         let handle = tokio::spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            run_case(task_case, &options).await
+            match semaphore.clone().acquire_owned().await {
+                // The case gives its lane back while it waits for a process
+                // another case holds (`process::lane`).
+                Ok(permit) => {
+                    crate::process::lane::Lane::new(semaphore, permit)
+                        .run(run_case(task_case, &options))
+                        .await
+                }
+                Err(_) => run_case(task_case, &options).await,
+            }
         });
         handles.push((case, handle));
     }

@@ -13,11 +13,15 @@
 //!   ([`Ready`]), the same one containers wait on;
 //! - [`registry`]: the children that may still run, killed and reaped on
 //!   an interrupt;
-//! - [`jvm`]: a JVM launch with its class-data archive.
+//! - [`jvm`]: a JVM launch with its class-data archive;
+//! - [`lane`]: the engine's slot a case runs in, given back while the case
+//!   waits for a process another case holds;
+//! - [`warm`]: long-lived processes that serve one case after another.
 
 pub mod child;
 pub mod command;
 pub mod jvm;
+pub mod lane;
 pub mod lifecycle;
 pub mod registry;
 pub mod run;

@@ -399,16 +399,20 @@ async fn answer(server: &Server, stream: tokio::net::UnixStream) -> Result<(), S
         Some(case) => {
             let load = areas::find(&case.area).map_or(Load::Cpu, |a| a.load(case));
             let semaphore = match load {
-                Load::Waits => &server.waiting,
-                _ => &server.cpu,
+                Load::Waits => server.waiting.clone(),
+                _ => server.cpu.clone(),
             };
-            let _permit = semaphore
-                .acquire()
+            let permit = semaphore
+                .clone()
+                .acquire_owned()
                 .await
                 .map_err(|e| format!("slot: {e}"))?;
             let task_case = case.clone();
             let options = server.options.clone();
-            let handle = tokio::spawn(async move { run_case(task_case, &options).await });
+            // The case gives its lane back while it waits for a process
+            // another case holds (`process::lane`).
+            let lane = crate::process::lane::Lane::new(semaphore, permit);
+            let handle = tokio::spawn(async move { lane.run(run_case(task_case, &options)).await });
             match handle.await {
                 Ok(result) => Answer::of(&result),
                 Err(e) => Answer {

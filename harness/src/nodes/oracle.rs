@@ -44,7 +44,7 @@ enum Running {
     Warm {
         process: WarmProcess,
         pool: &'static Pool,
-        _slot: tokio::sync::SemaphorePermit<'static>,
+        _slot: crate::process::warm::Slot,
     },
 }
 
@@ -228,9 +228,9 @@ impl NettyOracle {
             .collect();
         let pool = crate::process::warm::pool(&format!("netty-oracle-{release}"));
         let deadline = ready_deadline();
-        let slot = pool.slot("netty-oracle").await?;
+        let mut slot = pool.slot("netty-oracle").await?;
         let mut process = pool
-            .take("netty-oracle", &jvm.java, &launch_args, deadline)
+            .take(&mut slot, "netty-oracle", &jvm.java, &launch_args, deadline)
             .await?;
         let cwd = process.cwd();
         mirror_case_dir(&cwd, workdir).map_err(|e| HarnessError::write(&cwd, e))?;

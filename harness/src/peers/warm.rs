@@ -363,9 +363,11 @@ pub async fn run(
 ) -> Result<ProcessOutput, HarnessError> {
     let peer = warm_peer.peer();
     let pool = pool(warm_peer.key());
-    let _slot = pool.slot(peer).await?;
+    let mut slot = pool.slot(peer).await?;
     let allowance = super::probe::RUNTIME_STARTUP_ALLOWANCE;
-    let mut process = pool.take(peer, program, launch_args, allowance).await?;
+    let mut process = pool
+        .take(&mut slot, peer, program, launch_args, allowance)
+        .await?;
     let start = Instant::now();
     let request = serde_json::to_string(&Request {
         args: probe_args,

@@ -38,6 +38,16 @@ fn process_limit() -> usize {
 /// [`Pool::slot`]); the case's own bounds start after it.
 const SLOT_WAIT: Duration = Duration::from_secs(300);
 
+/// How long a case waits for a busy process of its kind to come free before
+/// it starts another, below the pool's limit (see [`Pool::slot`]), until the
+/// pool has timed a new process (its start and first case): then as long as
+/// that took. A
+/// warm case takes milliseconds (a Spring starter case up to a second); a
+/// second process costs its start, a second or two of CPU for a JVM, and a
+/// run is CPU-bound: measured on 2 cores, the default matrix started two of
+/// every warm JVM kind (two Spring starter JVMs: 5.8 s of CPU for 17 cases).
+const START_PATIENCE: Duration = Duration::from_secs(1);
+
 static DISABLED: AtomicBool = AtomicBool::new(false);
 
 /// Cases served warm by this process so far.
@@ -284,6 +294,18 @@ pub(crate) struct Pool {
     idle_for: Option<Duration>,
     /// One per process that may be in use at once (see [`Pool::slot`]).
     slots: tokio::sync::Semaphore,
+    /// How many slots there are.
+    limit: usize,
+    /// Told when a slot or a process comes free, or a process has started.
+    freed: tokio::sync::Notify,
+    /// Held while a case looks at the pool and takes a slot (see
+    /// [`Pool::slot`]).
+    deciding: Mutex<()>,
+    /// Processes being started for a case (see [`Pool::take`]).
+    starting_for_case: std::sync::atomic::AtomicUsize,
+    /// How long the pool's last start and the first case of the started
+    /// process took, in milliseconds (0: none yet).
+    start_ms: AtomicU64,
     /// Cases this pool has served (a pool that has served one expects more:
     /// see [`Pool::start_spare`]).
     pub(crate) served: AtomicU64,
@@ -296,21 +318,90 @@ pub(crate) struct Pool {
 impl Pool {
     /// One of the pool's slots (see [`process_limit`]), held while a case
     /// uses a process of it: waits, at most [`SLOT_WAIT`], while every
-    /// process is busy. The wait is not part of the case: its bounds start
-    /// once it has its process.
-    pub(crate) async fn slot(
-        &'static self,
-        peer: &str,
-    ) -> Result<tokio::sync::SemaphorePermit<'static>, HarnessError> {
-        tokio::time::timeout(SLOT_WAIT, self.slots.acquire())
-            .await
+    /// process is busy. Below the limit, a case that finds every process of
+    /// the pool busy waits for one to come free before it takes a slot of
+    /// its own (and with it starts a process): while one is starting and
+    /// serving its first case (which loads the client, as the case's own
+    /// process would), then as long as that took for the pool's last new
+    /// process (waiting is then never longer than starting a process;
+    /// [`START_PATIENCE`] before the first). The waits are not
+    /// part of the case: its bounds start once it has its process, and which
+    /// process serves a case does not change what it observes.
+    pub(crate) async fn slot(&'static self, peer: &str) -> Result<Slot, HarnessError> {
+        let patience_for = || match self.start_ms.load(Ordering::SeqCst) {
+            0 => START_PATIENCE,
+            ms => Duration::from_millis(ms),
+        };
+        let mut patience = tokio::time::Instant::now() + patience_for();
+        let give_up = tokio::time::Instant::now() + SLOT_WAIT;
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            let starting = {
+                // Look and take under one lock: two cases that come at once
+                // to a pool with no process start one, not two.
+                let _deciding = self
+                    .deciding
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let idle = self.idle.lock().map(|i| i.len()).unwrap_or(0);
+                let busy = self.limit - self.slots.available_permits();
+                let starting = self.starting_for_case.load(Ordering::SeqCst);
+                let impatient = starting == 0 && tokio::time::Instant::now() >= patience;
+                if busy < self.limit && (idle > 0 || busy == 0 || impatient) {
+                    if let Ok(permit) = self.slots.try_acquire() {
+                        let mut slot = Slot {
+                            permit: Some(permit),
+                            pool: self,
+                            reserved: false,
+                            started: None,
+                        };
+                        if idle == 0 {
+                            // It will start a process: the next case waits
+                            // for that start rather than making its own.
+                            slot.reserve();
+                        }
+                        return Ok(slot);
+                    }
+                }
+                if busy >= self.limit {
+                    break;
+                }
+                starting > 0
+            };
+            let until = if starting { give_up } else { patience };
+            let timed_out = super::lane::waiting(tokio::time::timeout_at(until, freed))
+                .await
+                .is_err();
+            if timed_out && starting {
+                break;
+            }
+            if starting {
+                // A start ended: the patience counts from there.
+                patience = tokio::time::Instant::now() + patience_for();
+            }
+        }
+        let permit = match self.slots.try_acquire() {
+            Ok(permit) => Ok(Ok(permit)),
+            Err(_) => {
+                super::lane::waiting(tokio::time::timeout(SLOT_WAIT, self.slots.acquire())).await
+            }
+        };
+        let permit = permit
             .map_err(|_| {
                 HarnessError::deadline(
                     peer,
                     format!("no warm process of its kind came free within {SLOT_WAIT:?}"),
                 )
             })?
-            .map_err(|e| HarnessError::run(peer, e))
+            .map_err(|e| HarnessError::run(peer, e))?;
+        Ok(Slot {
+            permit: Some(permit),
+            pool: self,
+            reserved: false,
+            started: None,
+        })
     }
 
     /// Gives `process` back after a case, for the next. In a pool with an
@@ -322,6 +413,7 @@ impl Pool {
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(process);
         }
+        self.freed.notify_waiters();
         let Some(idle_for) = self.idle_for else {
             return;
         };
@@ -348,6 +440,7 @@ impl Pool {
     /// longer than starting one), else a process of the case's own.
     pub(crate) async fn take(
         &self,
+        slot: &mut Slot,
         peer: &str,
         program: &Path,
         launch_args: &[String],
@@ -365,6 +458,7 @@ impl Pool {
                     tracing::debug!(peer, "an idle warm process had ended; dropped");
                     continue;
                 }
+                slot.unreserve();
                 return Ok(p);
             }
             if self.starting.load(Ordering::SeqCst)
@@ -372,7 +466,19 @@ impl Pool {
             {
                 continue;
             }
-            return WarmProcess::start(peer, program, launch_args, allowance).await;
+            let busy = self.limit - self.slots.available_permits();
+            tracing::debug!(peer, busy, "starting a warm process for a case");
+            // The slot stays reserved through the new process's first case,
+            // which loads the client's classes: a case waits for that rather
+            // than start a process that would do the same.
+            slot.reserve();
+            slot.started = Some(std::time::Instant::now());
+            let started = WarmProcess::start(peer, program, launch_args, allowance).await;
+            if started.is_err() {
+                slot.started = None;
+                slot.unreserve();
+            }
+            return started;
         }
     }
 
@@ -424,6 +530,7 @@ impl Pool {
                             idle.push(process);
                         }
                     }
+                    self.freed.notify_waiters();
                 }
                 self.starting.store(false, Ordering::SeqCst);
                 self.spare_done.notify_waiters();
@@ -431,6 +538,51 @@ impl Pool {
         if spawned.is_err() {
             self.starting.store(false, Ordering::SeqCst);
         }
+    }
+}
+
+/// A case's slot in a pool (see [`Pool::slot`]), held while it uses a
+/// process of the pool; its end tells the cases waiting for one.
+pub(crate) struct Slot {
+    permit: Option<tokio::sync::SemaphorePermit<'static>>,
+    pool: &'static Pool,
+    /// This slot's case is starting a process (or about to), or serving
+    /// the first case of the process it started.
+    reserved: bool,
+    /// When this slot's case started a process.
+    started: Option<std::time::Instant>,
+}
+
+impl Slot {
+    /// Counts this slot's case as starting a process of the pool.
+    fn reserve(&mut self) {
+        if !self.reserved {
+            self.reserved = true;
+            self.pool.starting_for_case.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Its case has its process (or its start failed): tells the waiters.
+    fn unreserve(&mut self) {
+        if self.reserved {
+            self.reserved = false;
+            self.pool.starting_for_case.fetch_sub(1, Ordering::SeqCst);
+            self.pool.freed.notify_waiters();
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(t) = self.started.take() {
+            // What a new process costs a case: its start and first case.
+            let ms = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.pool.start_ms.store(ms.max(1), Ordering::SeqCst);
+        }
+        self.unreserve();
+        // The permit goes back first: a waiter woken here sees it free.
+        drop(self.permit.take());
+        self.pool.freed.notify_waiters();
     }
 }
 
@@ -457,6 +609,11 @@ pub(crate) fn pool_of(key: &str, limit: usize, idle_for: Option<Duration>) -> &'
             idle: Mutex::new(Vec::new()),
             idle_for,
             slots: tokio::sync::Semaphore::new(limit.max(1)),
+            limit: limit.max(1),
+            freed: tokio::sync::Notify::new(),
+            deciding: Mutex::new(()),
+            starting_for_case: std::sync::atomic::AtomicUsize::new(0),
+            start_ms: AtomicU64::new(0),
             served: AtomicU64::new(0),
             starting: AtomicBool::new(false),
             spare_done: tokio::sync::Notify::new(),
@@ -478,5 +635,41 @@ pub fn shutdown() {
         if let Ok(mut idle) = pool.idle.lock() {
             idle.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two cases that come at once to a pool with no process start one
+    /// process, not two: the second waits for the first's start and first
+    /// case (a real `sh` that answers its ready line), then takes that
+    /// process.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_cases_at_once_start_one_process() {
+        let pool = pool_of("test-two-cases-at-once", 2, None);
+        let sh = Path::new("/bin/sh");
+        let args: Vec<String> = ["-c", "echo '{\"ready\":true}'; exec cat >/dev/null", "sh"]
+            .map(String::from)
+            .to_vec();
+        let case = |args: Vec<String>| async move {
+            let mut slot = pool.slot("sh").await.expect("a slot");
+            let process = pool
+                .take(&mut slot, "sh", sh, &args, Duration::from_secs(10))
+                .await
+                .expect("sh started");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            pool.put_back(process);
+        };
+        let (a, b) = tokio::join!(
+            tokio::spawn(case(args.clone())),
+            tokio::spawn(case(args.clone()))
+        );
+        a.unwrap();
+        b.unwrap();
+        let idle = pool.idle.lock().unwrap().len();
+        pool.idle.lock().unwrap().clear();
+        assert_eq!(idle, 1, "processes started for two cases at once");
     }
 }

@@ -77,7 +77,7 @@ enum Run {
         /// Its stderr's length when this case took it.
         log_from: u64,
         /// The pool's slot this case holds (see `process::warm::Pool::slot`).
-        _slot: tokio::sync::SemaphorePermit<'static>,
+        _slot: crate::process::warm::Slot,
     },
 }
 
@@ -153,9 +153,12 @@ impl KafkaBroker {
             .collect();
         // Relative: the warm process's own working directory.
         args.extend(broker_args(spec, Path::new("kafka-broker")));
-        let slot = pool.slot(PEER).await?;
+        let mut slot = pool.slot(PEER).await?;
         let t = Instant::now();
-        let process = match pool.take(PEER, &jvm.java, &args, READY_DEADLINE).await {
+        let process = match pool
+            .take(&mut slot, PEER, &jvm.java, &args, READY_DEADLINE)
+            .await
+        {
             Ok(p) => p,
             // A broker that did not start (a port lost to another process,
             // say) is started as a cold run does: with its retries, and its
