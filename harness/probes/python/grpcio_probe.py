@@ -139,13 +139,15 @@ def serve():
             if req.get("cwd"):
                 os.chdir(req["cwd"])
             line, channel = run_case(req["args"])
-        except SystemExit as e:  # argparse's usage error, as the one-shot exits
+            code = 0
+        except SystemExit as e:  # argparse's usage error: the one-shot's exit
             line, channel = {"ok": False, "error": "usage: exit %s" % e.code}, None
+            code = e.code if isinstance(e.code, int) else 2
         except Exception as e:
-            line, channel = {"ok": False, "stage": "serve", "error": str(e)}, None
+            line, channel, code = {"ok": False, "stage": "serve", "error": str(e)}, None, 1
         if channel is not None:
             channel.close()
-        line["exit"] = 0
+        line["exit"] = code
         print(json.dumps(line))
         sys.stdout.flush()
 

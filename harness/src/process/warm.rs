@@ -41,10 +41,9 @@ const SLOT_WAIT: Duration = Duration::from_secs(300);
 /// How long a case waits for a busy process of its kind to come free before
 /// it starts another, below the pool's limit (see [`Pool::slot`]), until the
 /// pool has timed a new process (its start and first case): then as long as
-/// that took. A
-/// warm case takes milliseconds (a Spring starter case up to a second); a
-/// second process costs its start, a second or two of CPU for a JVM, and a
-/// run is CPU-bound: measured on 2 cores, the default matrix started two of
+/// that took. A warm case takes milliseconds (a Spring starter case up to a
+/// second); a second process costs its start, a second or two of CPU for a
+/// JVM, and a run is CPU-bound: measured on 2 cores, the default matrix started two of
 /// every warm JVM kind (two Spring starter JVMs: 5.8 s of CPU for 17 cases).
 const START_PATIENCE: Duration = Duration::from_secs(1);
 
